@@ -1,0 +1,25 @@
+# Install rules: the header, the libraries, a CMake package (find_package(weft)) and a
+# pkg-config file (pkg-config --cflags --libs weft).
+include(CMakePackageConfigHelpers)
+
+install(FILES core/include/weft.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(TARGETS ${WEFT_INSTALL_TARGETS} EXPORT weftTargets
+  ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+  RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+install(EXPORT weftTargets NAMESPACE weft:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
+
+configure_package_config_file(cmake/weftConfig.cmake.in
+  ${PROJECT_BINARY_DIR}/weftConfig.cmake
+  INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
+write_basic_package_version_file(${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
+  COMPATIBILITY SameMinorVersion)
+install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
+  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
+
+set(WEFT_PC_LIBS_PRIVATE "")
+if(WEFT_HOST STREQUAL "posix")
+  set(WEFT_PC_LIBS_PRIVATE "-pthread")
+endif()
+configure_file(cmake/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
+install(FILES ${PROJECT_BINARY_DIR}/weft.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -1,0 +1,51 @@
+/* The backend interface: a versioned vtable and its registry.
+ *
+ * A backend runs a job's items [0, n) by calling weft__job_run(job, begin, end, worker)
+ * on ranges of its choosing, from any of its threads. The core owns everything else:
+ * task contexts, outputs, failures, progress. Methods are only ever appended; a backend
+ * built for an older version keeps working. */
+#ifndef WEFT_BACKEND_H
+#define WEFT_BACKEND_H
+
+#include "weft.h"
+
+#define WEFT_BACKEND_VERSION 1
+
+typedef struct weft__job weft__job;
+
+typedef struct weft_backend {
+    int version;       /* WEFT_BACKEND_VERSION the backend was written for */
+    const char *name;  /* "threads" */
+    unsigned caps;     /* WEFT_CAP_* bits */
+    size_t state_size; /* bytes of private state weft allocates (zeroed) per pool */
+    /* Start `n_workers` workers; 0 or a WEFT_E* code. */
+    int (*start)(void *state, int n_workers);
+    /* Run every item of `job` (or skip them once job->stop is set) and return when none
+     * is running any more. The calling thread may help. 0 or a WEFT_E* code. */
+    int (*run)(void *state, weft__job *job);
+    /* Stop and join the workers; no job is running. */
+    void (*stop)(void *state);
+} weft_backend;
+
+/* Register a backend (a copy of the pointer is kept: the vtable must outlive its use).
+ * WEFT_EINVAL for a NULL or unnamed vtable, a version newer than this weft, or a name
+ * already taken. */
+int weft_backend_register(const weft_backend *b);
+const weft_backend *weft_backend_find(const char *name);
+
+/* For backends: run items [begin, end) of the job on worker `worker` (0 = the calling
+ * thread). Returns how many items it went through (run or skipped after a stop). */
+size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker);
+/* Non-zero once the job is stopping: backends may stop handing out items. */
+int weft__job_stopping(const weft__job *job);
+/* Progress: when weft__job_progress_due() says so, the backend's calling thread counts
+ * the items done and reports them (which may cancel the job). */
+int weft__job_progress_due(const weft__job *job);
+void weft__job_progress(weft__job *job, size_t done);
+/* Number of items and the fixed batch size (0: choose). */
+size_t weft__job_size(const weft__job *job);
+int weft__job_batch_size(const weft__job *job);
+
+extern const weft_backend weft__backend_sequential;
+extern const weft_backend weft__backend_threads;
+#endif

@@ -1,0 +1,329 @@
+/* The threads backend: a work-stealing pool.
+ *
+ * Each call becomes a "run" whose index range is split into one slot per worker. A
+ * worker takes batches from the front of its own slot; when that is empty it steals the
+ * back half of the fullest other slot, so slots behave as per-worker deques of index
+ * ranges and the tail of a map is split until no worker idles. The calling thread is
+ * worker 0 and works too, so a map on a warm pool costs no thread wake-up when the
+ * caller can do the work itself, and a task that calls weft_map (nested) keeps running
+ * its inner map's items instead of blocking: no deadlock, no idle waiting.
+ *
+ * Automatic batches double while a batch takes under half a millisecond and halve when
+ * one takes over two, so a batch costs about a millisecond whatever the task; a batch
+ * never takes more than half of what is left in its slot, which leaves the tail to
+ * thieves. Idle workers spin for a short while (waking a sleeping thread costs
+ * 30-50 us) and then sleep on a condition variable. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BATCH_GROW_BELOW_NS 500000u
+#define BATCH_SHRINK_ABOVE_NS 2000000u
+#define SPIN_NS 100000u
+
+typedef struct slot {
+    atomic_int lock;
+    /* items not yet claimed: [lo, hi); written under the lock, peeked at without it */
+    atomic_size_t lo, hi;
+    atomic_size_t done; /* items its owner went through, for progress */
+} __attribute__((aligned(64))) slot;
+
+typedef struct run {
+    weft__job *job;
+    slot *slots;
+    atomic_int refs; /* threads inside the run, the caller included */
+    struct run *next;
+} run;
+
+typedef struct threads_state {
+    int n_workers; /* slots per run; threads = n_workers - 1 */
+    weft_plat_thread **threads;
+    struct worker_arg *args;
+    weft_plat_mutex lock; /* guards active, sleepers, stopping */
+    weft_plat_cond wake;
+    weft_plat_mutex done_lock; /* callers sleep here until their run drains */
+    weft_plat_cond done;
+    run *active;
+    atomic_uint epoch; /* bumped whenever a run is published */
+    int sleepers;
+    int stopping;
+} threads_state;
+
+typedef struct worker_arg {
+    threads_state *st;
+    int id;
+} worker_arg;
+
+/* Which pool and worker id this thread is, so nested calls use the right slot. */
+static _Thread_local threads_state *my_pool;
+static _Thread_local int my_id;
+
+static void slot_lock(slot *s) {
+    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
+        while (atomic_load_explicit(&s->lock, memory_order_relaxed)) weft_plat_cpu_relax();
+}
+static void slot_unlock(slot *s) { atomic_store_explicit(&s->lock, 0, memory_order_release); }
+
+static size_t peek(atomic_size_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
+static void put(atomic_size_t *v, size_t x) { atomic_store_explicit(v, x, memory_order_relaxed); }
+static size_t left_in(slot *s) {
+    size_t lo = peek(&s->lo), hi = peek(&s->hi);
+    return hi > lo ? hi - lo : 0;
+}
+
+/* Claim up to `want` items from the front of a slot; returns how many. */
+static size_t take_front(slot *s, size_t want, size_t *begin) {
+    slot_lock(s);
+    size_t left = left_in(s);
+    size_t got = want < left ? want : left;
+    *begin = peek(&s->lo);
+    put(&s->lo, *begin + got);
+    slot_unlock(s);
+    return got;
+}
+
+/* Move the back half of the fullest other slot into `mine`. 0 when nothing is left. */
+static int steal(run *r, int n_slots, int me) {
+    for (;;) {
+        int victim = -1;
+        size_t most = 0;
+        for (int k = 0; k < n_slots; k++) {
+            size_t left = left_in(&r->slots[k]); /* a peek; checked again under the lock */
+            if (k != me && left > most) most = left, victim = k;
+        }
+        if (victim < 0) return 0;
+        slot *v = &r->slots[victim];
+        slot_lock(v);
+        size_t lo = peek(&v->lo), hi = peek(&v->hi);
+        if (hi <= lo) {
+            slot_unlock(v);
+            continue; /* its owner emptied it meanwhile: look again */
+        }
+        size_t mid = lo + (hi - lo) / 2;
+        put(&v->hi, mid);
+        slot_unlock(v);
+        slot *m = &r->slots[me];
+        slot_lock(m);
+        put(&m->lo, mid);
+        put(&m->hi, hi);
+        slot_unlock(m);
+        return 1;
+    }
+}
+
+static size_t count_done(run *r, int n_slots) {
+    size_t done = 0;
+    for (int k = 0; k < n_slots; k++)
+        done += atomic_load_explicit(&r->slots[k].done, memory_order_relaxed);
+    return done;
+}
+
+/* Work on a run until nothing is left to claim. The caller also reports progress. */
+static void work(threads_state *st, run *r, int me, int is_caller) {
+    weft__job *job = r->job;
+    slot *mine = &r->slots[me];
+    size_t fixed = (size_t)weft__job_batch_size(job);
+    size_t batch = fixed ? fixed : 1;
+    while (!weft__job_stopping(job)) {
+        size_t left = left_in(mine);
+        size_t want = batch;
+        if (!fixed && want > left / 2) want = left / 2 ? left / 2 : 1;
+        size_t begin, got = take_front(mine, want, &begin);
+        if (got == 0) {
+            if (!steal(r, st->n_workers, me)) break;
+            continue;
+        }
+        uint64_t t0 = fixed ? 0 : weft_plat_now_ns();
+        weft__job_run(job, begin, begin + got, me);
+        atomic_store_explicit(&mine->done, atomic_load_explicit(&mine->done, memory_order_relaxed) + got,
+                              memory_order_relaxed);
+        if (!fixed && got == batch) {
+            uint64_t took = weft_plat_now_ns() - t0;
+            if (took < BATCH_GROW_BELOW_NS && batch < ((size_t)1 << 40)) batch *= 2;
+            else if (took > BATCH_SHRINK_ABOVE_NS && batch > 1) batch /= 2;
+        }
+        if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
+    }
+}
+
+static int has_work(run *r, int n_slots) {
+    if (weft__job_stopping(r->job)) return 0;
+    for (int k = 0; k < n_slots; k++)
+        if (left_in(&r->slots[k])) return 1;
+    return 0;
+}
+
+/* Leave a run; the last one out wakes the caller. The run may be gone right after the
+ * decrement, so only pool-wide objects are touched then. */
+static void leave(threads_state *st, run *r) {
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) == 1) {
+        weft_plat_mutex_lock(&st->done_lock);
+        weft_plat_cond_broadcast(&st->done);
+        weft_plat_mutex_unlock(&st->done_lock);
+    }
+}
+
+/* Enter the newest run that still has work (newest first: inner maps finish first). */
+static run *enter_any(threads_state *st) {
+    run *found = NULL;
+    weft_plat_mutex_lock(&st->lock);
+    for (run *r = st->active; r && !found; r = r->next)
+        if (has_work(r, st->n_workers)) {
+            atomic_fetch_add_explicit(&r->refs, 1, memory_order_relaxed);
+            found = r;
+        }
+    weft_plat_mutex_unlock(&st->lock);
+    return found;
+}
+
+static void worker_main(void *p) {
+    worker_arg *a = p;
+    threads_state *st = a->st;
+    my_pool = st;
+    my_id = a->id;
+    for (;;) {
+        unsigned seen = atomic_load_explicit(&st->epoch, memory_order_acquire);
+        run *r = enter_any(st);
+        if (r) {
+            work(st, r, a->id, 0);
+            leave(st, r);
+            continue;
+        }
+        uint64_t until = weft_plat_now_ns() + SPIN_NS;
+        int spins = 0;
+        while (atomic_load_explicit(&st->epoch, memory_order_acquire) == seen) {
+            weft_plat_cpu_relax();
+            if ((++spins & 63) == 0 && weft_plat_now_ns() > until) break;
+        }
+        weft_plat_mutex_lock(&st->lock);
+        if (st->stopping) {
+            weft_plat_mutex_unlock(&st->lock);
+            return;
+        }
+        if (atomic_load_explicit(&st->epoch, memory_order_relaxed) == seen) {
+            st->sleepers++;
+            weft_plat_cond_wait(&st->wake, &st->lock);
+            st->sleepers--;
+        }
+        int stop = st->stopping;
+        weft_plat_mutex_unlock(&st->lock);
+        if (stop) return;
+    }
+}
+
+static void publish(threads_state *st, run *r, size_t n_items) {
+    weft_plat_mutex_lock(&st->lock);
+    r->next = st->active;
+    st->active = r;
+    atomic_fetch_add_explicit(&st->epoch, 1, memory_order_release);
+    /* wake only as many sleepers as there are items for */
+    int wake = st->sleepers;
+    if ((size_t)wake > n_items - 1) wake = (int)(n_items - 1);
+    for (int i = 0; i < wake; i++) weft_plat_cond_signal(&st->wake);
+    weft_plat_mutex_unlock(&st->lock);
+}
+
+static void unpublish(threads_state *st, run *r) {
+    weft_plat_mutex_lock(&st->lock);
+    for (run **link = &st->active; *link; link = &(*link)->next)
+        if (*link == r) {
+            *link = r->next;
+            break;
+        }
+    weft_plat_mutex_unlock(&st->lock);
+}
+
+static int threads_run(void *state, weft__job *job) {
+    threads_state *st = state;
+    size_t n = weft__job_size(job);
+    int me = my_pool == st ? my_id : 0;
+    if (n <= 1 || st->n_workers == 1) {
+        /* nothing to share: run inline, exactly like the sequential backend */
+        for (size_t i = 0; i < n && !weft__job_stopping(job); i += 256) {
+            size_t end = n - i < 256 ? n : i + 256;
+            weft__job_run(job, i, end, me);
+            weft__job_progress(job, end);
+        }
+        return 0;
+    }
+    int w = st->n_workers;
+    slot *slots = aligned_alloc(64, sizeof(slot) * (size_t)w);
+    if (!slots) return WEFT_ENOMEM;
+    for (int k = 0; k < w; k++) {
+        /* my own share comes first, so a small map starts right here */
+        int share = (k - me + w) % w;
+        atomic_init(&slots[k].lock, 0);
+        atomic_init(&slots[k].lo, n * (size_t)share / (size_t)w);
+        atomic_init(&slots[k].hi, n * (size_t)(share + 1) / (size_t)w);
+        atomic_init(&slots[k].done, 0);
+    }
+    run r = {.job = job, .slots = slots, .next = NULL};
+    atomic_init(&r.refs, 1);
+    publish(st, &r, n);
+    work(st, &r, me, 1);
+    unpublish(st, &r);
+    if (atomic_fetch_sub_explicit(&r.refs, 1, memory_order_acq_rel) != 1) {
+        uint64_t until = weft_plat_now_ns() + SPIN_NS;
+        while (atomic_load_explicit(&r.refs, memory_order_acquire) != 0 && weft_plat_now_ns() < until)
+            weft_plat_cpu_relax();
+        weft_plat_mutex_lock(&st->done_lock);
+        while (atomic_load_explicit(&r.refs, memory_order_acquire) != 0)
+            weft_plat_cond_wait(&st->done, &st->done_lock);
+        weft_plat_mutex_unlock(&st->done_lock);
+    }
+    free(slots);
+    return 0;
+}
+
+static void threads_stop(void *state) {
+    threads_state *st = state;
+    weft_plat_mutex_lock(&st->lock);
+    st->stopping = 1;
+    weft_plat_cond_broadcast(&st->wake);
+    weft_plat_mutex_unlock(&st->lock);
+    for (int i = 0; i < st->n_workers - 1; i++)
+        if (st->threads[i]) weft_plat_thread_join(st->threads[i]);
+    free(st->threads);
+    free(st->args);
+    weft_plat_cond_destroy(&st->wake);
+    weft_plat_mutex_destroy(&st->lock);
+    weft_plat_cond_destroy(&st->done);
+    weft_plat_mutex_destroy(&st->done_lock);
+}
+
+static int threads_start(void *state, int n_workers) {
+    threads_state *st = state;
+    st->n_workers = n_workers;
+    weft_plat_mutex_init(&st->lock);
+    weft_plat_cond_init(&st->wake);
+    weft_plat_mutex_init(&st->done_lock);
+    weft_plat_cond_init(&st->done);
+    atomic_init(&st->epoch, 0);
+    int n_threads = n_workers - 1;
+    st->threads = calloc((size_t)n_threads + 1, sizeof *st->threads);
+    st->args = calloc((size_t)n_threads + 1, sizeof *st->args);
+    if (!st->threads || !st->args) {
+        threads_stop(st);
+        return WEFT_ENOMEM;
+    }
+    for (int i = 0; i < n_threads; i++) {
+        st->args[i].st = st;
+        st->args[i].id = i + 1;
+        if (weft_plat_thread_start(&st->threads[i], worker_main, &st->args[i]) != 0) {
+            threads_stop(st);
+            return WEFT_ESYS;
+        }
+    }
+    return 0;
+}
+
+const weft_backend weft__backend_threads = {
+    .version = WEFT_BACKEND_VERSION,
+    .name = "threads",
+    .caps = WEFT_CAP_SHARED_MEMORY | WEFT_CAP_PARALLEL | WEFT_CAP_NESTED,
+    .state_size = sizeof(threads_state),
+    .start = threads_start,
+    .run = threads_run,
+    .stop = threads_stop,
+};

@@ -1,0 +1,145 @@
+/* Options: explicit fields win, then the innermost scope, then the environment
+ * (WEFT_BACKEND, WEFT_N_JOBS, WEFT_VERBOSE), then the defaults. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SCOPES 32
+
+/* Each scope holds its options already merged with the scopes outside it. */
+static _Thread_local weft_options scopes[MAX_SCOPES];
+static _Thread_local int n_scopes;
+
+void weft_options_init(weft_options *o) {
+    weft_options unset = WEFT_OPTIONS_INIT;
+    *o = unset;
+}
+
+static void inherit(weft_options *o, const weft_options *outer) {
+    if (!o->backend) o->backend = outer->backend;
+    if (o->n_jobs == WEFT_UNSET) o->n_jobs = outer->n_jobs;
+    if (o->batch_size == WEFT_UNSET) o->batch_size = outer->batch_size;
+    if (o->verbose == WEFT_UNSET) o->verbose = outer->verbose;
+    if (!o->progress) {
+        o->progress = outer->progress;
+        o->progress_user = outer->progress_user;
+    }
+}
+
+int weft_config_push(const weft_options *o) {
+    if (!o) return weft__set_error(WEFT_EINVAL, "weft_config_push: options are NULL");
+    if (n_scopes == MAX_SCOPES)
+        return weft__set_error(WEFT_ECONFIG, "weft_config_push: more than %d nested scopes (missing pops?)", MAX_SCOPES);
+    weft_options merged = *o;
+    if (n_scopes > 0) inherit(&merged, &scopes[n_scopes - 1]);
+    scopes[n_scopes++] = merged;
+    return 0;
+}
+
+int weft_config_pop(void) {
+    if (n_scopes == 0) return weft__set_error(WEFT_ECONFIG, "weft_config_pop without a matching push");
+    n_scopes--;
+    return 0;
+}
+
+int weft__scope_depth(void) { return n_scopes; }
+
+int weft_config_current(weft_options *out) {
+    if (!out) return weft__set_error(WEFT_EINVAL, "weft_config_current: out is NULL");
+    weft_options_init(out);
+    return weft__resolve_options(out);
+}
+
+int weft_cpu_count(void) { return weft_plat_cpu_count(); }
+
+int weft_resolve_n_jobs(int n_jobs) {
+    if (n_jobs > 0) return n_jobs;
+    int cpus = weft_cpu_count();
+    /* joblib's rule: -1 is every CPU, -2 all but one, and never fewer than one */
+    if (n_jobs < 0 && n_jobs != WEFT_UNSET) return cpus + 1 + n_jobs >= 1 ? cpus + 1 + n_jobs : 1;
+    return weft__set_error(WEFT_EINVAL,
+                           "n_jobs = 0 is not valid: use -1 for all %d CPUs, -2 for all but one, "
+                           "or a positive count (weft_options_init leaves it unset)", cpus);
+}
+
+/* "a, b, c": the names a user may put in WEFT_BACKEND. */
+static void backend_names(char *buf, size_t size) {
+    buf[0] = '\0';
+    for (size_t i = 0; weft_backend_name(i); i++) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", i ? ", " : "", weft_backend_name(i));
+    }
+}
+
+static int parse_int(const char *s, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    while (*end == ' ' || *end == '\t') end++;
+    if (errno || end == s || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+static int env_options(weft_options *o) {
+    const char *s = weft_plat_getenv("WEFT_BACKEND");
+    if (s && *s) {
+        if (!weft_backend_find(s)) {
+            char names[256];
+            backend_names(names, sizeof names);
+            return weft__set_error(WEFT_ENV, "WEFT_BACKEND='%s' is not a backend; accepted values: %s", s, names);
+        }
+        o->backend = s;
+    }
+    s = weft_plat_getenv("WEFT_N_JOBS");
+    if (s && *s) {
+        long v;
+        if (parse_int(s, &v) || v == 0 || v < -4096 || v > 1 << 20)
+            return weft__set_error(WEFT_ENV,
+                                   "WEFT_N_JOBS='%s' is not accepted: use a non-zero integer "
+                                   "(-1 all CPUs, -2 all but one, N > 0 workers)", s);
+        o->n_jobs = (int)v;
+    }
+    s = weft_plat_getenv("WEFT_VERBOSE");
+    if (s && *s) {
+        long v;
+        if (parse_int(s, &v) || v < 0 || v > 100)
+            return weft__set_error(WEFT_ENV, "WEFT_VERBOSE='%s' is not accepted: use 0 (silent) or a level 1..100", s);
+        o->verbose = (int)v;
+    }
+    return 0;
+}
+
+static const char *default_backend(void) {
+    return weft_plat_has_threads() ? "threads" : "sequential";
+}
+
+int weft__resolve_options(weft_options *o) {
+    if (n_scopes > 0) inherit(o, &scopes[n_scopes - 1]);
+    weft_options env;
+    weft_options_init(&env);
+    if (!o->backend || o->n_jobs == WEFT_UNSET || o->verbose == WEFT_UNSET) {
+        int rc = env_options(&env);
+        if (rc) return rc;
+    }
+    inherit(o, &env);
+    if (!o->backend) o->backend = default_backend();
+    if (o->n_jobs == WEFT_UNSET) o->n_jobs = -1;
+    if (o->batch_size == WEFT_UNSET) o->batch_size = 0;
+    if (o->verbose == WEFT_UNSET) o->verbose = 0;
+
+    if (!weft_backend_find(o->backend)) {
+        char names[256];
+        backend_names(names, sizeof names);
+        return weft__set_error(WEFT_ENOBACKEND, "no backend named '%s'; available: %s", o->backend, names);
+    }
+    if (o->batch_size < 0)
+        return weft__set_error(WEFT_EINVAL, "batch_size = %d is not valid: use 0 (automatic) or a positive size", o->batch_size);
+    if (o->verbose < 0)
+        return weft__set_error(WEFT_EINVAL, "verbose = %d is not valid: use 0 or more", o->verbose);
+    int workers = weft_resolve_n_jobs(o->n_jobs);
+    return workers < 0 ? workers : 0;
+}

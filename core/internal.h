@@ -1,0 +1,88 @@
+/* Declarations shared by core/ files (prefix weft__). Not installed. */
+#ifndef WEFT_INTERNAL_H
+#define WEFT_INTERNAL_H
+
+#include "../platform/platform.h"
+#include "backend.h"
+#include "weft.h"
+
+#include <stdatomic.h>
+
+/* ---- errors.c */
+/* Clear, or set, this thread's last error; both return `code` for tail calls. */
+void weft__clear_error(void);
+int weft__set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+typedef struct weft__failure {
+    int code;      /* WEFT_ETASK, WEFT_EOUTSIZE, WEFT_ECANCELED */
+    int status;    /* what the task returned */
+    int64_t index; /* -1 when no task is to blame (cancelled from outside) */
+    char message[256];
+} weft__failure;
+int weft__set_task_error(const weft__failure *f, const char *task_name);
+
+/* ---- config.c */
+/* Fill every unset field of `o` from the scope stack, the environment and the defaults.
+ * Returns 0, or WEFT_ENV / WEFT_EINVAL / WEFT_ENOBACKEND with the last error set. */
+int weft__resolve_options(weft_options *o);
+/* Scopes pushed on this thread. */
+int weft__scope_depth(void);
+
+/* ---- progress.c */
+typedef struct weft__progress {
+    int verbose;
+    weft_progress_fn fn;
+    void *user;
+    int tty;
+    size_t total;
+    uint64_t start_ns, next_ns, interval_ns;
+} weft__progress;
+void weft__progress_begin(weft__progress *p, const weft_options *o, size_t total);
+/* Non-zero when an update is worth computing now (cheap: one clock read at most). */
+static inline int weft__progress_due(const weft__progress *p) {
+    return (p->verbose > 0 || p->fn) && weft_plat_now_ns() >= p->next_ns;
+}
+/* Report `done`; returns non-zero when the callback asks to cancel. */
+int weft__progress_update(weft__progress *p, size_t done);
+void weft__progress_end(weft__progress *p, size_t done);
+/* One status line: "done 1200/10000 | elapsed 1.2 s | left ~9.1 s" (with a bar when
+ * `bar` is set). Returns the length written. */
+size_t weft__progress_format(char *buf, size_t size, const weft_progress *pr, int bar);
+
+/* ---- the job: one parallel call, run by a backend */
+typedef enum weft__job_kind { WEFT__JOB_MAP, WEFT__JOB_BYTES, WEFT__JOB_FOR } weft__job_kind;
+
+struct weft__job {
+    weft__job_kind kind;
+    size_t n;
+    const weft_task_def *task; /* MAP, BYTES */
+    const unsigned char *inputs;
+    size_t in_size;
+    unsigned char *outputs;
+    size_t out_size;
+    const weft_bytes *in_bytes; /* BYTES */
+    weft_bytes *out_bytes;
+    weft_for_fn body; /* FOR */
+    void *ctx;
+    size_t begin;
+
+    int batch_size; /* 0: the backend sizes batches itself */
+    int level;      /* nesting level of this job's tasks */
+    weft_pool *pool;
+    weft_options options; /* what the call runs with */
+    weft__progress progress;
+
+    atomic_int stop;   /* set on the first failure or a cancellation */
+    atomic_int failed; /* claims the right to write `failure` */
+    weft__failure failure;
+};
+
+/* The job whose task this thread is running, NULL outside any task. */
+weft__job *weft__current_job(void);
+
+/* ---- pool.c */
+/* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */
+int weft__pool_for_call(weft_pool **pool, weft_options *call);
+const weft_backend *weft__pool_backend(const weft_pool *pool);
+void *weft__pool_state(const weft_pool *pool);
+#endif

@@ -1,0 +1,32 @@
+/* WASI preview 1: one thread, so locks are no-ops and thread creation is unsupported. */
+#include "platform.h"
+
+
+int weft_plat_has_threads(void) { return 0; }
+int weft_plat_thread_start(weft_plat_thread **out, void (*fn)(void *), void *arg) {
+    (void)out, (void)fn, (void)arg;
+    return WEFT_PLAT_ENOSYS;
+}
+int weft_plat_thread_join(weft_plat_thread *t) {
+    (void)t;
+    return WEFT_PLAT_ENOSYS;
+}
+
+void weft_plat_mutex_init(weft_plat_mutex *m) { (void)m; }
+void weft_plat_mutex_destroy(weft_plat_mutex *m) { (void)m; }
+void weft_plat_mutex_lock(weft_plat_mutex *m) { (void)m; }
+void weft_plat_mutex_unlock(weft_plat_mutex *m) { (void)m; }
+void weft_plat_cond_init(weft_plat_cond *c) { (void)c; }
+void weft_plat_cond_destroy(weft_plat_cond *c) { (void)c; }
+/* With one thread nobody could ever signal: waiting would be a deadlock, so return and
+ * let the caller re-check its condition. */
+void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m) { (void)c, (void)m; }
+void weft_plat_cond_broadcast(weft_plat_cond *c) { (void)c; }
+void weft_plat_cond_signal(weft_plat_cond *c) { (void)c; }
+void weft_plat_yield(void) {}
+
+int weft_plat_cpu_count(void) { return 1; }
+int weft_plat_cpu_online(void) { return 1; }
+int weft_plat_cpu_affinity(void) { return 1; }
+double weft_plat_cpu_quota(void) { return 0; }
+
