@@ -1,0 +1,37 @@
+# The README's two commands. Both install what is missing first and are safe to re-run.
+#   make demo   build and run the main demo (a parameter sweep with a progress bar)
+#   make test   build everything and run every test suite
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: demo test setup test-native test-sanitizers test-wasm clean
+
+demo:
+	@bash scripts/setup.sh
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	./build/release/examples/weft_demo
+
+test: setup test-native test-sanitizers test-wasm
+	@echo "make test: every suite passed"
+
+setup:
+	@bash scripts/setup.sh all
+
+test-native:
+	cmake --preset release >/dev/null
+	cmake --build --preset release -j $(JOBS)
+	ctest --preset release -j $(JOBS)
+
+test-sanitizers:
+	cmake --preset asan >/dev/null
+	cmake --build --preset asan -j $(JOBS)
+	ctest --preset asan
+	cmake --preset tsan >/dev/null
+	cmake --build --preset tsan -j $(JOBS)
+	ctest --preset tsan
+
+test-wasm:
+	bash scripts/test-wasm.sh
+
+clean:
+	rm -rf build

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what weft's build and tests need, only what is missing; safe to run twice.
+#   scripts/setup.sh          the native toolchain (demo, native tests)
+#   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js
+set -euo pipefail
+
+native=(cmake make gcc g++ clang pkg-config)
+extra=(clang-14 lld-14 emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs)
+
+want=("${native[@]}")
+[ "${1:-}" = all ] && want+=("${extra[@]}")
+
+missing=()
+for pkg in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+# Node may come from outside Debian (a node on PATH is enough).
+if command -v node >/dev/null 2>&1; then
+  missing=("${missing[@]/nodejs/}")
+fi
+missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
