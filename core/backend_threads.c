@@ -21,6 +21,8 @@
 #define BATCH_GROW_BELOW_NS 500000u
 #define BATCH_SHRINK_ABOVE_NS 2000000u
 #define SPIN_NS 100000u
+/* 2^40 items, or half of what size_t holds where it is 32 bits wide (wasm32) */
+#define BATCH_MAX (SIZE_MAX >> 1 < ((uint64_t)1 << 40) ? SIZE_MAX >> 1 : (size_t)((uint64_t)1 << 40))
 
 typedef struct slot {
     atomic_int lock;
@@ -140,7 +142,7 @@ static void work(threads_state *st, run *r, int me, int is_caller) {
                               memory_order_relaxed);
         if (!fixed && got == batch) {
             uint64_t took = weft_plat_now_ns() - t0;
-            if (took < BATCH_GROW_BELOW_NS && batch < ((size_t)1 << 40)) batch *= 2;
+            if (took < BATCH_GROW_BELOW_NS && batch < BATCH_MAX) batch *= 2;
             else if (took > BATCH_SHRINK_ABOVE_NS && batch > 1) batch /= 2;
         }
         if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
