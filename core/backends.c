@@ -27,6 +27,7 @@ static int add(const weft_backend *b) {
     if (n_registered == MAX_BACKENDS)
         return weft__set_error(WEFT_ENOMEM, "no room for backend '%s' (at most %d)", b->name, MAX_BACKENDS);
     registry[n_registered++] = b;
+    weft__clear_error();
     return 0;
 }
 
