@@ -63,7 +63,10 @@ const weft_backend *weft_backend_find(const char *name) {
 
 size_t weft_backend_count(void) {
     ensure_builtins();
-    return n_registered;
+    take(); /* another thread may be registering */
+    size_t n = n_registered;
+    give();
+    return n;
 }
 
 const char *weft_backend_name(size_t i) {
