@@ -285,7 +285,7 @@ static void threads_stop(void *state) {
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
     for (int i = 0; i < st->n_workers - 1; i++)
-        if (st->threads[i]) weft_plat_thread_join(st->threads[i]);
+        if (st->threads && st->threads[i]) weft_plat_thread_join(st->threads[i]);
     free(st->threads);
     free(st->args);
     weft_plat_cond_destroy(&st->wake);
