@@ -27,9 +27,9 @@ set(CMAKE_C_COMPILER_TARGET ${WEFT_WASI_TRIPLE})
 set(CMAKE_C_FLAGS_INIT "-nostdlibinc -idirafter ${WEFT_WASI_INCLUDE}")
 # (-Wno-unused-command-line-argument: the link line repeats the compile flags.)
 set(CMAKE_EXE_LINKER_FLAGS_INIT "-L${WEFT_WASI_LIB} -Wno-unused-command-line-argument")
-# clang's default archiver does not know wasm objects' symbol tables; llvm-ar does.
-find_program(CMAKE_AR NAMES llvm-ar-14 llvm-ar)
-find_program(CMAKE_RANLIB NAMES llvm-ranlib-14 llvm-ranlib)
+# GNU ar cannot index wasm objects (wasm-ld then rejects the archive): llvm-ar (apt llvm-14).
+find_program(CMAKE_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
+find_program(CMAKE_RANLIB NAMES llvm-ranlib-14 llvm-ranlib REQUIRED)
 
 # Nothing from the build machine: programs may be run, libraries and headers may not.
 set(CMAKE_FIND_ROOT_PATH "${WEFT_WASI_LIB}")
