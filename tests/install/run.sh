@@ -53,8 +53,10 @@ cmake -S "$here" -B "$tmp/cmake-build" -DCMAKE_BUILD_TYPE=Debug \
       > "$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log"; fail "the consumer's CMake configure failed"; }
 grep -q "weft_DIR:PATH=$prefix/" "$tmp/cmake-build/CMakeCache.txt" || fail "find_package(weft) did not find the installed package"
 cmake --build "$tmp/cmake-build" > "$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "the consumer's CMake build failed"; }
+# (ldd's output is captured first: grep -q may close the pipe early, failing it under pipefail)
 if [ "$shared" = 1 ]; then
-    ldd "$tmp/cmake-build/consumer" | grep -q "$prefix/$libdir/libweft.so" || { ldd "$tmp/cmake-build/consumer"; fail "CMake consumer does not use the installed libweft.so"; }
+    libs=$(ldd "$tmp/cmake-build/consumer")
+    grep -q "$prefix/$libdir/libweft.so" <<< "$libs" || { echo "$libs"; fail "CMake consumer does not use the installed libweft.so"; }
 fi
 check_output "cmake, weft::weft" "$("$tmp/cmake-build/consumer")"
 check_output "cmake, weft::weft_static" "$("$tmp/cmake-build/consumer_static")"
@@ -69,8 +71,8 @@ read -r -a pc_list <<< "$pc_flags"
 "$cc" "${cflag_list[@]}" -Wall -Wextra -Werror "$here/consumer.c" -o "$tmp/consumer-pc" "${pc_list[@]}" "${ldflag_list[@]}" \
     || fail "cc consumer.c \$(pkg-config --cflags --libs weft) failed"
 if [ "$shared" = 1 ]; then
-    LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$tmp/consumer-pc" | grep -q "$prefix/$libdir/libweft.so" \
-        || fail "pkg-config consumer does not use the installed libweft.so"
+    libs=$(LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$tmp/consumer-pc")
+    grep -q "$prefix/$libdir/libweft.so" <<< "$libs" || { echo "$libs"; fail "pkg-config consumer does not use the installed libweft.so"; }
 fi
 check_output "pkg-config" "$(LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/consumer-pc")"
 
