@@ -33,5 +33,6 @@ for preset in release wasi emscripten emscripten-pthreads; do
   cmake --build --preset "$preset" -j "$jobs" "${targets[@]}"
 done
 
-echo "test-wasm: node --test tests/node/"
+echo "test-wasm: node --test tests/node/ (builds took ${SECONDS} s)"
 node --test tests/node/
+echo "test-wasm: passed in ${SECONDS} s"
