@@ -46,9 +46,9 @@ static void check_order(void) {
 }
 
 static void check_tasks(void) {
-    /* everything the constructors registered is there, by name */
+    /* everything the constructors registered is there, by name (test_tasks.c may grow) */
     size_t n0 = weft_task_count();
-    CHECK_EQ(n0, sizeof test_task_names / sizeof test_task_names[0]);
+    CHECK(n0 >= sizeof test_task_names / sizeof test_task_names[0]);
     for (size_t i = 0; i < sizeof test_task_names / sizeof test_task_names[0]; i++) {
         const weft_task_def *t = weft_task_find(test_task_names[i]);
         CHECK(t != NULL);
@@ -64,8 +64,6 @@ static void check_tasks(void) {
     CHECK(weft_task_find("square ") == NULL);
     CHECK(weft_task_find("SQUARE") == NULL);  /* names are case-sensitive */
     check_order();
-    CHECK_STR(weft_task_at(0)->name, "cube");
-    CHECK_STR(weft_task_at(n0 - 1)->name, "wrong_size");
 
     /* bad definitions: rejected with a message, registry untouched */
     CHECK_EQ(weft_task_register(NULL), WEFT_EINVAL);
@@ -88,9 +86,10 @@ static void check_tasks(void) {
     CHECK_HAS(weft_last_error()->message, "already registered");
     CHECK(weft_task_find("square") == WEFT_FN(square));
     CHECK_EQ(weft_task_count(), n0);
-    static weft_task_def dup_first = {"cube", impostor, NULL}; /* at the head of the list */
+    static weft_task_def dup_first = {NULL, impostor, NULL}, dup_last = {NULL, impostor, NULL};
+    dup_first.name = weft_task_at(0)->name; /* at the head of the list */
     CHECK_EQ(weft_task_register(&dup_first), WEFT_EINVAL);
-    static weft_task_def dup_last = {"wrong_size", impostor, NULL}; /* at the tail */
+    dup_last.name = weft_task_at(n0 - 1)->name; /* at the tail */
     CHECK_EQ(weft_task_register(&dup_last), WEFT_EINVAL);
     CHECK_EQ(weft_task_count(), n0);
     check_order();
@@ -101,7 +100,8 @@ static void check_tasks(void) {
     /* the same definition again is harmless, wherever it sits */
     CHECK_EQ(weft_task_register(WEFT_FN(square)), 0);
     CHECK_EQ(weft_task_register(WEFT_FN(cube)), 0);
-    CHECK_EQ(weft_task_register(WEFT_FN(wrong_size)), 0);
+    CHECK_EQ(weft_task_register((weft_task_def *)weft_task_at(0)), 0);
+    CHECK_EQ(weft_task_register((weft_task_def *)weft_task_at(n0 - 1)), 0);
     CHECK_EQ(weft_task_count(), n0);
     check_order();
 
