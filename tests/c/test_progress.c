@@ -33,8 +33,8 @@ WEFT_TASK(spin_us)
 
 /* Run n items of `us` microseconds each on `pool`; 0 when the call and its results are right. */
 static int run_spin(weft_pool *pool, size_t n, uint32_t us) {
-    uint32_t *in = malloc(n * sizeof *in);
-    int32_t *out = malloc(n * sizeof *out);
+    uint32_t *in = calloc(n ? n : 1, sizeof *in);
+    int32_t *out = calloc(n ? n : 1, sizeof *out);
     for (size_t i = 0; i < n; i++) in[i] = us, out[i] = -1;
     int rc = weft_map(pool, WEFT_FN(spin_us), in, sizeof *in, n, out, sizeof *out);
     for (size_t i = 0; rc == 0 && i < n; i++)
