@@ -53,6 +53,14 @@
 #include <omp.h>
 #include <stdarg.h>
 
+#if defined(__clang__)
+#define BENCH_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define BENCH_COMPILER "gcc " __VERSION__
+#else
+#define BENCH_COMPILER "unknown compiler"
+#endif
+
 /* ---------------------------------------------------------------- the task bodies */
 
 /* Rows a, b, c: a task that does nothing (no input, no output). */
@@ -250,11 +258,15 @@ static void rounds_two(weft_pool **pools, int n_pools, int n_threads, int blocks
  * rounds of (sequential time / pool k's time) in the same round, which cancels slow
  * drifts of a shared machine; busy[k]: the median of (time inside tasks / (wall time x
  * workers)), the share of the workers' time spent running tasks: 1 for a perfect
- * schedule even when other processes slow every task down. Every pool's results must
- * equal the sequential ones. */
+ * schedule even when other processes slow every task down; slow[k]: the median of (time
+ * inside tasks / the sequential's in the same round): how much longer a task takes when
+ * it shares the machine with the other workers (shared caches, turbo, SMT, a host that
+ * time-slices virtual CPUs), which no scheduler can win back. So speed-up is about
+ * workers x busy / slow. Every pool's results must equal the sequential ones. */
 static void rounds_spin(weft_pool **pools, int n_pools, const spin_in *in, size_t n, int rounds,
-                        int pause_ms, double *med, double *speedup, double *busy) {
+                        int pause_ms, double *med, double *speedup, double *busy, double *slow) {
     double s[MAX_SIDES][MAX_ROUNDS], su[MAX_SIDES][MAX_ROUNDS], bu[MAX_SIDES][MAX_ROUNDS];
+    double in_tasks[MAX_SIDES][MAX_ROUNDS], sl[MAX_SIDES][MAX_ROUNDS];
     if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
     spin_out *ref = calloc(n, sizeof *ref), *out = calloc(n, sizeof *out);
     if (!ref || !out) exit(2);
@@ -276,12 +288,15 @@ static void rounds_spin(weft_pool **pools, int n_pools, const spin_in *in, size_
                 }
             }
             bu[k][r] = inside / (s[k][r] * weft_pool_n_jobs(pools[k]));
+            in_tasks[k][r] = inside;
+            sl[k][r] = inside / in_tasks[0][r];
             bench_sleep_ms(pause_ms);
         }
     for (int k = 0; k < n_pools; k++) {
         med[k] = bench_median(s[k], (size_t)rounds);
         speedup[k] = bench_median(su[k], (size_t)rounds);
         busy[k] = bench_median(bu[k], (size_t)rounds);
+        slow[k] = bench_median(sl[k], (size_t)rounds);
     }
     free(ref);
     free(out);
@@ -364,8 +379,8 @@ int main(int argc, char **argv) {
     }
     printf("weft %s overhead bench (%s mode): n_jobs = %d (weft_cpu_count), OpenMP threads = %d\n",
            weft_version(), quick ? "quick" : "full", n_jobs, n_jobs);
-    printf("machine: nproc %ld, %s; gcc %s, OpenMP %d, OMP_WAIT_POLICY %s; load average %.2f\n",
-           bench_nproc(), model, __VERSION__, _OPENMP,
+    printf("machine: nproc %ld, %s; compiler %s, OpenMP %d, OMP_WAIT_POLICY %s; load average %.2f\n",
+           bench_nproc(), model, BENCH_COMPILER, _OPENMP,
            getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "unset", load1);
     fflush(stdout);
 
@@ -419,15 +434,16 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < n_tasks; i++) in[i] = (spin_in){iters, 0x9e3779b97f4a7c15ull * (i + 1)};
     l0 = bench_load_now();
     weft_pool *d_pools[] = {seq, w0, od};
-    double d[3], su[3], busy[3];
-    rounds_spin(d_pools, 3, in, n_tasks, rounds_d, pause_ms, d, su, busy);
+    double d[3], su[3], busy[3], slow[3];
+    rounds_spin(d_pools, 3, in, n_tasks, rounds_d, pause_ms, d, su, busy, slow);
     free(in);
     DETAIL("d:    %zu tasks of %.1f ms each (sequential median / tasks); median of %d interleaved rounds:\n"
            "      sequential %.3f s, weft threads %.3f s, OpenMP dynamic,1 %.3f s; results agree;\n"
            "      workers busy running tasks (time in tasks / (wall x workers)): weft %.1f%%, OpenMP %.1f%%;\n"
-           "      other processes used %.0f%% of the CPUs\n",
+           "      a task took %.1f%% (weft) / %.1f%% (OpenMP) longer with all workers running than alone;\n"
+           "      speed-up = workers x busy / (1 + that); other processes used %.0f%% of the CPUs\n",
            n_tasks, d[0] / (double)n_tasks * 1e3, rounds_d, d[0], d[1], d[2], 100 * busy[1],
-           100 * busy[2], 100 * bench_load_others(l0, online));
+           100 * busy[2], 100 * (slow[1] - 1), 100 * (slow[2] - 1), 100 * bench_load_others(l0, online));
 
     /* ---- the table */
     char w[64], p[64], r[16], t[32], what[64];
