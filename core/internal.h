@@ -108,6 +108,8 @@ struct weft__job {
 int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call, int quiet);
 /* Prepare and run a described job to its end; 0, or the failure with the last error set. */
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call);
+/* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
+int weft__job_check_stop(weft__job *job);
 /* Stop the job with a failure not caused by one task (cancel, timeout): index -1. */
 void weft__job_abort(weft__job *job, int code, const char *message);
 /* Asynchronous running (backends without submit run synchronously in submit). */

@@ -185,13 +185,20 @@ static int refill(weft_iter *it, chunk *c) {
 
 /* ---- waiting for results */
 
-/* Wait until `ready()` holds, helping the chunks' jobs meanwhile. */
+/* Wait until `ready()` holds or a chunk's job stops, helping the jobs meanwhile. A
+ * sleeping reader wakes at least every few milliseconds to notice a Ctrl-C or a passed
+ * deadline itself: a stopped job may never report its unclaimed items. */
 static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg) {
     uint64_t spin_until = 0;
     while (!ready(it, arg)) {
-        int helped = 0;
-        for (int i = 0; i < 2 && !helped; i++)
-            if (it->chunks[i].running) helped = weft__job_help(&it->chunks[i].job);
+        int helped = 0, stopped = 0;
+        for (int i = 0; i < 2; i++) {
+            chunk *c = &it->chunks[i];
+            if (!c->running) continue;
+            if (weft__job_check_stop(&c->job)) stopped = 1;
+            else if (!helped) helped = weft__job_help(&c->job);
+        }
+        if (stopped) return;
         if (helped) continue;
         if (!spin_until) spin_until = weft_plat_now_ns() + SPIN_NS;
         if (weft_plat_now_ns() < spin_until) {
@@ -200,7 +207,7 @@ static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg
         }
         weft_plat_mutex_lock(&it->lock);
         atomic_store(&it->sleeping, 1);
-        if (!ready(it, arg)) weft_plat_cond_wait(&it->wake, &it->lock);
+        if (!ready(it, arg)) weft_plat_cond_timedwait(&it->wake, &it->lock, 5000000u);
         atomic_store(&it->sleeping, 0);
         weft_plat_mutex_unlock(&it->lock);
     }
@@ -265,6 +272,7 @@ static int next_ordered(weft_iter *it, weft_result *r) {
         if (c->read == c->count) return 0; /* both empty: the end */
     }
     wait_for(it, item_done, c);
+    if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
     int rc = deliver(it, c, c->read, r);
     if (rc == 1) c->read++;
     return rc;
@@ -274,6 +282,8 @@ static int next_unordered(weft_iter *it, weft_result *r) {
     if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
         return 0;
     wait_for(it, queue_ready, NULL);
+    if (!queue_ready(it, NULL)) /* a job stopped first */
+        return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
     done_entry *e = &it->queue[it->queue_head % it->queue_cap];
     chunk *c = &it->chunks[e->which];
     size_t k = e->k;

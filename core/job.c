@@ -43,7 +43,7 @@ void weft__job_abort(weft__job *job, int code, const char *message) {
 }
 
 /* Non-zero once the job must stop; checks the call's deadline and Ctrl-C on the way. */
-static int check_stop(weft__job *job) {
+int weft__job_check_stop(weft__job *job) {
     if (atomic_load_explicit(&job->stop, memory_order_relaxed)) return 1;
     if (job->watch_interrupts && weft_plat_interrupt_count() != job->interrupts_seen) {
         weft__job_abort(job, WEFT_ECANCELED, "interrupted by SIGINT (Ctrl-C)");
@@ -73,7 +73,7 @@ int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
 
 int weft_cancelled(const weft_task *t) {
-    if (check_stop(t->job)) return 1;
+    if (weft__job_check_stop(t->job)) return 1;
     return t->deadline_ns && weft_plat_now_ns() > t->deadline_ns;
 }
 
@@ -140,7 +140,7 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
 static int run_item(weft__job *job, weft_task *t) {
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
-    for (int again = 0; code != 0 && again < job->options.retries && !check_stop(job); again++) {
+    for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
         if (t->out_bytes && t->written) weft_bytes_free(t->out_bytes, 1);
         weft_plat_sleep_ns(pause);
         pause = pause < 60000000000ull ? pause * 2 : pause;
@@ -172,7 +172,7 @@ static void skip_rest(weft__job *job, size_t i, size_t end) {
  * `acc`. */
 static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
     const weft_reducer *r = job->reducer;
-    for (size_t i = lo; i < hi && !check_stop(job); i++) {
+    for (size_t i = lo; i < hi && !weft__job_check_stop(job); i++) {
         t->index = i;
         t->input = job->inputs + i * job->in_size;
         t->input_size = job->in_size;
@@ -189,7 +189,7 @@ static void run_reduce(weft__job *job, weft_task *t, size_t begin, size_t end, i
         return;
     }
     if (job->chunked) {
-        for (size_t c = begin; c < end && !check_stop(job); c++)
+        for (size_t c = begin; c < end && !weft__job_check_stop(job); c++)
             fold_range(job, t, job->n_tasks * c / job->n, job->n_tasks * (c + 1) / job->n,
                        job->accs + c * job->acc_stride, scratch);
     } else {
@@ -208,7 +208,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     current_job = job;
     size_t i = begin;
     /* limits are checked per batch; a task polls them itself through weft_cancelled */
-    int stopped = check_stop(job);
+    int stopped = weft__job_check_stop(job);
     switch (job->kind) {
     case WEFT__JOB_MAP:
         for (; i < end && !stopped; i++) {
@@ -216,7 +216,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
             t.input = job->inputs + i * job->in_size;
             t.input_size = job->in_size;
             t.output = job->outputs + i * job->out_size;
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = check_stop(job);
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
@@ -225,13 +225,13 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
             t.input = job->in_bytes[i].data;
             t.input_size = job->in_bytes[i].size;
             t.out_bytes = &job->out_bytes[i];
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = check_stop(job);
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_FOR:
         for (; i < end && !stopped; i++) {
             t.index = i;
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = check_stop(job);
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_REDUCE:

@@ -33,6 +33,8 @@ void weft_plat_mutex_unlock(weft_plat_mutex *m);
 void weft_plat_cond_init(weft_plat_cond *c);
 void weft_plat_cond_destroy(weft_plat_cond *c);
 void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m);
+/* Like cond_wait, but returns after about `ns` nanoseconds at the latest. */
+void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns);
 void weft_plat_cond_broadcast(weft_plat_cond *c);
 void weft_plat_cond_signal(weft_plat_cond *c);
 /* Give the CPU to another thread (sched_yield). */

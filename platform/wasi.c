@@ -21,6 +21,9 @@ void weft_plat_cond_destroy(weft_plat_cond *c) { (void)c; }
 /* With one thread nobody could ever signal: waiting would be a deadlock, so return and
  * let the caller re-check its condition. */
 void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m) { (void)c, (void)m; }
+void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns) {
+    (void)c, (void)m, (void)ns;
+}
 void weft_plat_cond_broadcast(weft_plat_cond *c) { (void)c; }
 void weft_plat_cond_signal(weft_plat_cond *c) { (void)c; }
 void weft_plat_yield(void) {}
