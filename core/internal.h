@@ -79,9 +79,12 @@ struct weft__job {
     int chunked;
     size_t n_tasks;
 
+    size_t *out_caps; /* BYTES: when set, out_bytes buffers of these capacities are reused */
     weft_status *statuses; /* collect-all: one per item; NULL: fail fast */
     /* called after every item, also skipped ones (code WEFT_ECANCELED) */
     void (*on_item)(weft__job *job, size_t index, int code, const char *message);
+    /* called at the end of every batch that ran or skipped items */
+    void (*on_batch)(weft__job *job);
     void *on_item_user;
 
     int batch_size; /* 0: the backend sizes batches itself */

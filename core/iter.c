@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_WINDOW 8192
-#define SPIN_NS 50000u
+#define DEFAULT_WINDOW 16384
+#define SPIN_NS 100000u
 
 typedef struct chunk {
     weft__job job;
@@ -26,6 +26,7 @@ typedef struct chunk {
     weft_bytes *ins;
     size_t *in_caps; /* copies of source inputs: capacity of each */
     weft_bytes *outs;
+    size_t *out_caps;      /* output buffers are kept and reused across refills */
     weft_status *statuses; /* collect mode */
     atomic_uchar *state;   /* per item: PENDING, then OK, FAILED or SKIPPED */
 } chunk;
@@ -68,18 +69,27 @@ struct weft_iter {
     atomic_int sleeping;
 };
 
+/* Workers mark each finished item (a plain release store) ... */
 static void on_item(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
     weft_iter *it = c->it;
     if (!it->ordered) {
-        size_t pos = atomic_fetch_add(&it->queue_tail, 1) % it->queue_cap;
+        size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_relaxed) % it->queue_cap;
         it->queue[pos].which = c->which;
         it->queue[pos].k = k;
         atomic_store_explicit(&it->queue[pos].ready, 1, memory_order_release);
     }
     /* skipped items are the only ones reported without a message */
-    atomic_store(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED);
-    if (atomic_load(&it->sleeping)) {
+    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED, memory_order_release);
+}
+
+/* ... and wake a sleeping reader once per batch. The fence pairs with the reader's
+ * store of `sleeping` before it checks for results: one of the two sees the other. */
+static void on_batch(weft__job *job) {
+    chunk *c = job->on_item_user;
+    weft_iter *it = c->it;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
         weft_plat_mutex_lock(&it->lock);
         weft_plat_cond_broadcast(&it->wake);
         weft_plat_mutex_unlock(&it->lock);
@@ -124,7 +134,6 @@ static void retire(weft_iter *it, chunk *c) {
         weft__job_finish(&c->job);
         c->running = 0;
     }
-    weft_bytes_free(c->outs, c->count);
     if (it->collect) weft_status_free(c->statuses, c->count);
     c->count = c->read = 0;
 }
@@ -154,7 +163,6 @@ static int refill(weft_iter *it, chunk *c) {
     c->read = 0;
     for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
     if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
-    memset(c->outs, 0, k * sizeof *c->outs);
     weft__job *job = &c->job;
     memset(job, 0, sizeof *job);
     job->kind = WEFT__JOB_BYTES;
@@ -162,6 +170,8 @@ static int refill(weft_iter *it, chunk *c) {
     job->task = it->task;
     job->in_bytes = c->ins;
     job->out_bytes = c->outs;
+    job->out_caps = c->out_caps;
+    job->on_batch = on_batch;
     job->statuses = it->collect ? c->statuses : NULL;
     job->on_item = on_item;
     job->on_item_user = c;
@@ -354,9 +364,10 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
         c->ins = calloc(it->chunk_size, sizeof *c->ins);
         c->in_caps = calloc(it->chunk_size, sizeof *c->in_caps);
         c->outs = calloc(it->chunk_size, sizeof *c->outs);
+        c->out_caps = calloc(it->chunk_size, sizeof *c->out_caps);
         c->statuses = it->collect ? calloc(it->chunk_size, sizeof *c->statuses) : NULL;
         c->state = calloc(it->chunk_size, sizeof *c->state);
-        ok = c->ins && c->in_caps && c->outs && c->state && (!it->collect || c->statuses);
+        ok = c->ins && c->in_caps && c->outs && c->out_caps && c->state && (!it->collect || c->statuses);
     }
     if (!ok) {
         weft_iter_close(it);
@@ -416,9 +427,11 @@ void weft_iter_close(weft_iter *it) {
         if (c->ins || c->outs) retire(it, c);
         if (!it->array && c->ins)
             for (size_t k = 0; k < it->chunk_size; k++) free(c->ins[k].data);
+        if (c->outs) weft_bytes_free(c->outs, it->chunk_size);
         free(c->ins);
         free(c->in_caps);
         free(c->outs);
+        free(c->out_caps);
         free(c->statuses);
         free(c->state);
     }

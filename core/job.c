@@ -89,10 +89,16 @@ int weft_output(weft_task *t, const void *data, size_t size) {
     if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
     if (t->out_bytes) {
-        t->out_bytes->data = malloc(size ? size : 1);
-        if (!t->out_bytes->data) return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
-        if (size) memcpy(t->out_bytes->data, data, size);
-        t->out_bytes->size = size;
+        weft_bytes *out = t->out_bytes;
+        size_t *cap = t->job->out_caps ? &t->job->out_caps[t->index] : NULL;
+        if (!cap || size > *cap || !out->data) {
+            void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
+            if (!grown) return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
+            out->data = grown;
+            if (cap) *cap = size ? size : 1;
+        }
+        if (size) memcpy(out->data, data, size);
+        out->size = size;
     } else {
         if (size != t->job->out_size) {
             weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->out_size);
@@ -136,18 +142,27 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
     return rc == WEFT_EOUTSIZE ? WEFT_EOUTSIZE : WEFT_ETASK;
 }
 
+/* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
+static void drop_output(weft__job *job, weft_task *t) {
+    if (!t->out_bytes || !t->written) return;
+    if (job->out_caps)
+        t->out_bytes->size = 0;
+    else
+        weft_bytes_free(t->out_bytes, 1);
+}
+
 /* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
-        if (t->out_bytes && t->written) weft_bytes_free(t->out_bytes, 1);
+        drop_output(job, t);
         weft_plat_sleep_ns(pause);
         pause = pause < 60000000000ull ? pause * 2 : pause;
         code = attempt(job, t, &status);
     }
     if (code != 0) {
-        if (t->out_bytes && t->written) weft_bytes_free(t->out_bytes, 1);
+        drop_output(job, t);
         if (job->statuses) {
             weft_status *s = &job->statuses[t->index];
             s->code = code;
@@ -240,6 +255,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
         break;
     }
     skip_rest(job, i, end);
+    if (job->on_batch) job->on_batch(job);
     current_job = outer;
     return end - begin; /* skipped items count as gone through */
 }
