@@ -21,6 +21,8 @@
 #define BATCH_GROW_BELOW_NS 500000u
 #define BATCH_SHRINK_ABOVE_NS 2000000u
 #define SPIN_NS 100000u
+/* 2^40 items, or half of what size_t holds where it is 32 bits wide (wasm32) */
+#define BATCH_MAX (SIZE_MAX >> 1 < ((uint64_t)1 << 40) ? SIZE_MAX >> 1 : (size_t)((uint64_t)1 << 40))
 
 typedef struct slot {
     atomic_int lock;
@@ -148,7 +150,7 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
                           memory_order_relaxed);
     if (!b->fixed && got == b->size) {
         uint64_t took = weft_plat_now_ns() - t0;
-        if (took < BATCH_GROW_BELOW_NS && b->size < ((size_t)1 << 40)) b->size *= 2;
+        if (took < BATCH_GROW_BELOW_NS && b->size < BATCH_MAX) b->size *= 2;
         else if (took > BATCH_SHRINK_ABOVE_NS && b->size > 1) b->size /= 2;
     }
     if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
@@ -330,7 +332,7 @@ static void threads_stop(void *state) {
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
     for (int i = 0; i < st->n_workers - 1; i++)
-        if (st->threads[i]) weft_plat_thread_join(st->threads[i]);
+        if (st->threads && st->threads[i]) weft_plat_thread_join(st->threads[i]);
     free(st->threads);
     free(st->args);
     weft_plat_cond_destroy(&st->wake);

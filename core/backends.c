@@ -27,6 +27,7 @@ static int add(const weft_backend *b) {
     if (n_registered == MAX_BACKENDS)
         return weft__set_error(WEFT_ENOMEM, "no room for backend '%s' (at most %d)", b->name, MAX_BACKENDS);
     registry[n_registered++] = b;
+    weft__clear_error();
     return 0;
 }
 
@@ -62,7 +63,10 @@ const weft_backend *weft_backend_find(const char *name) {
 
 size_t weft_backend_count(void) {
     ensure_builtins();
-    return n_registered;
+    take(); /* another thread may be registering */
+    size_t n = n_registered;
+    give();
+    return n;
 }
 
 const char *weft_backend_name(size_t i) {

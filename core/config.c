@@ -40,12 +40,14 @@ int weft_config_push(const weft_options *o) {
     weft_options merged = *o;
     if (n_scopes > 0) inherit(&merged, &scopes[n_scopes - 1]);
     scopes[n_scopes++] = merged;
+    weft__clear_error();
     return 0;
 }
 
 int weft_config_pop(void) {
     if (n_scopes == 0) return weft__set_error(WEFT_ECONFIG, "weft_config_pop without a matching push");
     n_scopes--;
+    weft__clear_error();
     return 0;
 }
 
@@ -54,16 +56,19 @@ int weft__scope_depth(void) { return n_scopes; }
 int weft_config_current(weft_options *out) {
     if (!out) return weft__set_error(WEFT_EINVAL, "weft_config_current: out is NULL");
     weft_options_init(out);
-    return weft__resolve_options(out);
+    int rc = weft__resolve_options(out);
+    if (rc == 0) weft__clear_error();
+    return rc;
 }
 
 int weft_cpu_count(void) { return weft_plat_cpu_count(); }
 
 int weft_resolve_n_jobs(int n_jobs) {
-    if (n_jobs > 0) return n_jobs;
+    if (n_jobs > 0) return weft__clear_error(), n_jobs;
     int cpus = weft_cpu_count();
     /* joblib's rule: -1 is every CPU, -2 all but one, and never fewer than one */
-    if (n_jobs < 0 && n_jobs != WEFT_UNSET) return cpus + 1 + n_jobs >= 1 ? cpus + 1 + n_jobs : 1;
+    if (n_jobs < 0 && n_jobs != WEFT_UNSET)
+        return weft__clear_error(), cpus + 1 + n_jobs >= 1 ? cpus + 1 + n_jobs : 1;
     return weft__set_error(WEFT_EINVAL,
                            "n_jobs = 0 is not valid: use -1 for all %d CPUs, -2 for all but one, "
                            "or a positive count (weft_options_init leaves it unset)", cpus);

@@ -13,12 +13,13 @@ int weft_task_register(weft_task_def *def) {
         return weft__set_error(WEFT_EINVAL, "weft_task_register: the definition needs a name and a function");
     weft_task_def **link = &tasks;
     while (*link && strcmp((*link)->name, def->name) < 0) link = &(*link)->next;
-    if (*link == def) return 0; /* the same definition twice is harmless */
+    if (*link == def) return weft__clear_error(), 0; /* the same definition twice is harmless */
     if (*link && strcmp((*link)->name, def->name) == 0)
         return weft__set_error(WEFT_EINVAL, "a task named '%s' is already registered", def->name);
     def->next = *link;
     *link = def;
     n_tasks++;
+    weft__clear_error();
     return 0;
 }
 

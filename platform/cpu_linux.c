@@ -28,6 +28,19 @@ static int read_line(const char *path, char *buf, size_t size) {
     return ok ? 0 : -1;
 }
 
+/* Non-zero when the comma-separated controller list names `name` exactly ("cpu" is in
+ * "cpu,cpuacct" but not in "cpuacct" or "cpuset"). */
+static int has_controller(const char *list, const char *name) {
+    size_t len = strlen(name);
+    for (const char *p = list; *p;) {
+        size_t n = strcspn(p, ",");
+        if (n == len && strncmp(p, name, len) == 0) return 1;
+        p += n;
+        if (*p == ',') p++;
+    }
+    return 0;
+}
+
 /* The cgroup this process lives in: the v2 line "0::/path", or the v1 line whose
  * controllers include "cpu". */
 static int own_cgroup(int v2, char *path, size_t size) {
@@ -41,7 +54,7 @@ static int own_cgroup(int v2, char *path, size_t size) {
         *c2 = '\0';
         const char *ctrls = c1 + 1;
         int match = v2 ? (strncmp(line, "0", 1) == 0 && *ctrls == '\0')
-                       : (strstr(ctrls, "cpu") != NULL && strstr(ctrls, "cpuset") != ctrls);
+                       : has_controller(ctrls, "cpu");
         if (!match) continue;
         char *p = c2 + 1;
         p[strcspn(p, "\n")] = '\0';

@@ -63,7 +63,7 @@ WEFT_TASK(no_output)
 static int wait_cancel(weft_task *t) {
     int32_t seen = 0;
     if (weft_task_index(t) == 0) return weft_fail(t, "first task fails");
-    for (long i = 0; i < 5000000000L && !(seen = weft_cancelled(t)); i++) {
+    for (int64_t i = 0; i < 5000000000LL && !(seen = weft_cancelled(t)); i++) {
     }
     return weft_output(t, &seen, sizeof seen);
 }

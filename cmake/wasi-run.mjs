@@ -1,0 +1,61 @@
+// Run a WASI (preview 1) program under Node: node wasi-run.mjs prog.wasm [args...]
+// The WASI toolchain file makes this CTest's CMAKE_CROSSCOMPILING_EMULATOR, so `ctest`
+// works in a WASI build folder. The program sees the environment, its arguments and the
+// file system (the root and the working directory preopened); its exit status is ours.
+//
+// node:wasi writes to the real file descriptors synchronously; a pipe that Node has made
+// non-blocking then fails with EAGAIN once it is full and output is lost. So when our
+// stdout or stderr is a pipe or socket, the program writes to a temporary file instead,
+// copied out when it ends (stdout and stderr then no longer interleave).
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WASI } from 'node:wasi';
+
+const [file, ...args] = process.argv.slice(2);
+if (!file) {
+  console.error('usage: node wasi-run.mjs program.wasm [args...]');
+  process.exit(2);
+}
+
+let scratch;
+function target(fd) {
+  const st = fstatSync(fd);
+  if (!st.isFIFO() && !st.isSocket()) return { fd };
+  scratch ??= mkdtempSync(join(tmpdir(), 'wasi-run-'));
+  const path = join(scratch, String(fd));
+  return { fd: openSync(path, 'w'), path, to: fd };
+}
+const out = target(1), err = target(2);
+
+const wasi = new WASI({
+  version: 'preview1',
+  args: [file, ...args],
+  env: process.env,
+  preopens: { '/': '/', '.': process.cwd() },
+  stdout: out.fd,
+  stderr: err.fd,
+  returnOnExit: true,
+});
+let status = 1;
+try {
+  const module = await WebAssembly.compile(readFileSync(file));
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+  status = wasi.start(instance);
+} finally {
+  for (const t of [out, err]) {
+    if (!t.path) continue;
+    closeSync(t.fd);
+    const data = readFileSync(t.path);
+    // writeSync on a non-blocking pipe may also meet EAGAIN: retry until all is out.
+    for (let at = 0; at < data.length;) {
+      try {
+        at += writeSync(t.to, data, at);
+      } catch (e) {
+        if (e.code !== 'EAGAIN') throw e;
+      }
+    }
+  }
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+}
+process.exitCode = status;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The WebAssembly check: build the vector runner natively (release preset), for WASI and
+# for Emscripten with and without pthreads, then let Node check that all four print the
+# same vectors (tests/node/vectors.test.mjs). Safe to re-run: configure and build are
+# incremental.
+#   scripts/test-wasm.sh          build tests/vectors/run_vectors in each preset
+#   scripts/test-wasm.sh --all    build every target of each preset
+# Needs (apt): cmake, gcc, clang-14, lld-14, llvm-14, wasi-libc, libclang-rt-14-dev-wasm32,
+# emscripten (brings node-acorn), nodejs -- scripts/setup.sh all installs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+targets=(--target run_vectors)
+case "${1:-}" in
+  --all) targets=() ;;
+  "") ;;
+  *) echo "usage: $0 [--all]" >&2; exit 2 ;;
+esac
+
+# emcc's optimiser (any -O1 and up link) needs acorn, which Debian keeps here.
+export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+for preset in release wasi emscripten emscripten-pthreads; do
+  echo "test-wasm: $preset"
+  mkdir -p build
+  log="build/test-wasm-configure-$preset.log"
+  if ! cmake --preset "$preset" >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "test-wasm: configuring the $preset preset failed" >&2
+    exit 1
+  fi
+  cmake --build --preset "$preset" -j "$jobs" "${targets[@]}"
+done
+
+echo "test-wasm: node --test tests/node/ (builds took ${SECONDS} s)"
+node --test tests/node/
+echo "test-wasm: passed in ${SECONDS} s"

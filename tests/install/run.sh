@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Install a weft build into a temporary prefix, then build and run an outside program
+# against it twice: with CMake (find_package(weft), weft::weft and weft::weft_static)
+# and with a plain compiler line from pkg-config.
+#
+#   run.sh BUILD_DIR [CC] [CFLAGS] [LDFLAGS]
+#
+# CFLAGS/LDFLAGS are the build's own (sanitizer builds need the same flags in the
+# consumer). Needs cmake, pkg-config and a C compiler.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(cd "${1:?usage: run.sh BUILD_DIR [CC] [CFLAGS] [LDFLAGS]}" && pwd)
+cc=${2:-cc}
+cflags=${3:-}
+ldflags=${4:-}
+read -r -a cflag_list <<< "$cflags"
+read -r -a ldflag_list <<< "$ldflags"
+
+fail() { echo "install test: $*" >&2; exit 1; }
+command -v pkg-config > /dev/null || fail "pkg-config is not installed (Debian: apt-get install pkg-config)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/weft-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+prefix=$tmp/prefix
+want_sum=15687562500 # sum of k^3 for k = 1..500
+
+# ---- install
+cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install failed"; }
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
+[ -n "$libdir" ] || fail "no CMAKE_INSTALL_LIBDIR in $build/CMakeCache.txt"
+case $libdir in /*) fail "absolute CMAKE_INSTALL_LIBDIR ($libdir) cannot be relocated" ;; esac
+for f in include/weft.h "$libdir/libweft.a" "$libdir/pkgconfig/weft.pc" \
+         "$libdir/cmake/weft/weftConfig.cmake" "$libdir/cmake/weft/weftConfigVersion.cmake" \
+         "$libdir/cmake/weft/weftTargets.cmake"; do
+    [ -f "$prefix/$f" ] || { cat "$tmp/install.log"; fail "not installed: $f"; }
+done
+if ls "$prefix/$libdir"/libweft.so* > /dev/null 2>&1; then shared=1; else shared=0; fi
+# only the public header is installed
+[ "$(find "$prefix/include" -type f | wc -l)" -eq 1 ] || fail "headers other than weft.h installed"
+
+check_output() { # name, output
+    case $2 in
+        "consumer ok: weft 0.1.0,"*"sum of positive cubes $want_sum") echo "$1: $2" ;;
+        *) fail "$1 printed: $2" ;;
+    esac
+}
+
+# ---- CMake: find_package(weft)
+cmake -S "$here" -B "$tmp/cmake-build" -DCMAKE_BUILD_TYPE=Debug \
+      -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_FIND_USE_PACKAGE_REGISTRY=OFF \
+      -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$cflags" -DCMAKE_EXE_LINKER_FLAGS="$ldflags" \
+      > "$tmp/configure.log" 2>&1 || { cat "$tmp/configure.log"; fail "the consumer's CMake configure failed"; }
+grep -q "weft_DIR:PATH=$prefix/" "$tmp/cmake-build/CMakeCache.txt" || fail "find_package(weft) did not find the installed package"
+cmake --build "$tmp/cmake-build" > "$tmp/build.log" 2>&1 || { cat "$tmp/build.log"; fail "the consumer's CMake build failed"; }
+# (ldd's output is captured first: grep -q may close the pipe early, failing it under pipefail)
+if [ "$shared" = 1 ]; then
+    libs=$(ldd "$tmp/cmake-build/consumer")
+    grep -q "$prefix/$libdir/libweft.so" <<< "$libs" || { echo "$libs"; fail "CMake consumer does not use the installed libweft.so"; }
+fi
+check_output "cmake, weft::weft" "$("$tmp/cmake-build/consumer")"
+check_output "cmake, weft::weft_static" "$("$tmp/cmake-build/consumer_static")"
+
+# ---- pkg-config
+export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig"
+[ "$(pkg-config --modversion weft)" = 0.1.0 ] || fail "pkg-config --modversion weft: $(pkg-config --modversion weft)"
+pc_flags=$(pkg-config --cflags --libs weft)
+case " $pc_flags " in *" -I$prefix/include "*) ;; *) fail "pkg-config --cflags does not point into the prefix: $pc_flags" ;; esac
+case " $pc_flags " in *" -L$prefix/$libdir "*) ;; *) fail "pkg-config --libs does not point into the prefix: $pc_flags" ;; esac
+read -r -a pc_list <<< "$pc_flags"
+"$cc" "${cflag_list[@]}" -Wall -Wextra -Werror "$here/consumer.c" -o "$tmp/consumer-pc" "${pc_list[@]}" "${ldflag_list[@]}" \
+    || fail "cc consumer.c \$(pkg-config --cflags --libs weft) failed"
+if [ "$shared" = 1 ]; then
+    libs=$(LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ldd "$tmp/consumer-pc")
+    grep -q "$prefix/$libdir/libweft.so" <<< "$libs" || { echo "$libs"; fail "pkg-config consumer does not use the installed libweft.so"; }
+fi
+check_output "pkg-config" "$(LD_LIBRARY_PATH="$prefix/$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" "$tmp/consumer-pc")"
+
+# static linking: the archive plus Libs.private
+read -r -a pc_static <<< "$(pkg-config --static --libs-only-other weft) $(pkg-config --static --libs-only-l weft | sed 's/-lweft//')"
+"$cc" "${cflag_list[@]}" $(pkg-config --cflags weft) "$here/consumer.c" -o "$tmp/consumer-pc-static" \
+    "$prefix/$libdir/libweft.a" "${pc_static[@]}" "${ldflag_list[@]}" || fail "static link with pkg-config --static failed"
+check_output "pkg-config, static" "$("$tmp/consumer-pc-static")"
+
+echo "install test passed"
