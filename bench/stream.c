@@ -68,11 +68,11 @@ typedef struct row {
     const char *name;
     double seconds;
     long grew_kb;
-    long long check;
+    unsigned long long check; /* sum of the results, wrapping */
 } row;
 
 static void print_row(const row *r, size_t n) {
-    printf("| %-22s | %8.1f | %9.2f | %10.1f | %20lld |\n", r->name, r->seconds * 1e9 / (double)n,
+    printf("| %-22s | %8.1f | %9.2f | %10.1f | %20llu |\n", r->name, r->seconds * 1e9 / (double)n,
            (double)n / r->seconds / 1e6, (double)r->grew_kb / 1024.0, r->check);
 }
 
@@ -92,15 +92,15 @@ static int next_counter(void *user, weft_bytes *in) {
 
 static void sum_init(void *acc, void *user) {
     (void)user;
-    *(long long *)acc = 0;
+    *(unsigned long long *)acc = 0;
 }
 static void sum_fold(void *acc, const void *out, size_t size, void *user) {
     (void)size, (void)user;
-    *(long long *)acc += *(const int64_t *)out;
+    *(unsigned long long *)acc += (unsigned long long)*(const int64_t *)out;
 }
 static void sum_combine(void *acc, const void *other, void *user) {
     (void)user;
-    *(long long *)acc += *(const long long *)other;
+    *(unsigned long long *)acc += *(const unsigned long long *)other;
 }
 
 static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size_t n, int ordered,
@@ -119,7 +119,7 @@ static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size
         exit(1);
     }
     weft_result res;
-    while ((rc = weft_next(it, &res)) == 1) r.check += *(const int64_t *)res.data;
+    while ((rc = weft_next(it, &res)) == 1) r.check += (unsigned long long)*(const int64_t *)res.data;
     weft_iter_close(it);
     r.seconds = now() - t0;
     r.grew_kb = status_kb("VmHWM:") - base;
@@ -149,6 +149,14 @@ int main(int argc, char **argv) {
     /* warm both pools and fault the input in before measuring */
     weft_map(pool, WEFT_FN(square), in, 8, 1000, NULL, 0);
 
+    /* what every row must sum to: the array rows square i % 1000003, the others i */
+    unsigned long long want_array = 0, want_index = 0;
+    for (size_t i = 0; i < n; i++) {
+        want_array += (unsigned long long)(in[i] * in[i]);
+        want_index += (unsigned long long)((int64_t)i * (int64_t)i);
+    }
+    int wrong = 0;
+#define VERIFY(r, want) (wrong += (r).check != (want) && fprintf(stderr, "%s: wrong sum\n", (r).name))
     printf("streaming and reducing %zu tasks on %d threads (int64 square each)\n\n", n, cpus);
     printf("| %-22s | %8s | %9s | %10s | %20s |\n", "row", "ns/item", "M items/s", "peak +MiB", "checksum");
     printf("|%s|%s|%s|%s|%s|\n", "------------------------", "----------", "-----------", "------------",
@@ -159,21 +167,25 @@ int main(int argc, char **argv) {
     double t0 = now();
     int64_t *out = malloc(n * sizeof *out);
     if (weft_map(pool, WEFT_FN(square), in, 8, n, out, 8)) return 1;
-    for (size_t i = 0; i < n; i++) r.check += out[i];
+    for (size_t i = 0; i < n; i++) r.check += (unsigned long long)out[i];
     r.seconds = now() - t0;
     r.grew_kb = status_kb("VmHWM:") - base;
     free(out);
     print_row(&r, n);
+    VERIFY(r, want_array);
 
     r = stream_row("weft_imap ordered", pool, in, n, 1, 0);
     print_row(&r, n);
+    VERIFY(r, want_array);
     r = stream_row("weft_imap unordered", pool, in, n, 0, 0);
     print_row(&r, n);
+    VERIFY(r, want_array);
     /* the source counts 0..n-1, so its checksum differs from the array rows */
     r = stream_row("weft_imap from source", pool, in, n, 1, 1);
     print_row(&r, n);
+    VERIFY(r, want_index);
 
-    weft_reducer sum = {sizeof(long long), sum_init, sum_fold, sum_combine, NULL, 0};
+    weft_reducer sum = {sizeof(unsigned long long), sum_init, sum_fold, sum_combine, NULL, 0};
     for (int det = 0; det < 2; det++) {
         sum.deterministic = det;
         r = (row){det ? "weft_reduce determ." : "weft_reduce", 0, 0, 0};
@@ -183,6 +195,7 @@ int main(int argc, char **argv) {
         r.seconds = now() - t0;
         r.grew_kb = status_kb("VmHWM:") - base;
         print_row(&r, n);
+        VERIFY(r, want_index);
     }
 
     /* OpenMP runs the same body with a static schedule: no task context, no output
@@ -190,20 +203,21 @@ int main(int argc, char **argv) {
     r = (row){"OpenMP reduction(+:)", 0, 0, 0};
     base = reset_peak();
     t0 = now();
-    long long total = 0;
+    unsigned long long total = 0;
 #pragma omp parallel for schedule(static) reduction(+ : total)
     for (size_t i = 0; i < n; i++) {
-        total += square_body((int64_t)i);
+        total += (unsigned long long)square_body((int64_t)i);
     }
     r.check = total;
     r.seconds = now() - t0;
     r.grew_kb = status_kb("VmHWM:") - base;
     print_row(&r, n);
+    VERIFY(r, want_index);
 
     printf("\npeak +MiB: growth of peak resident memory during the row. weft_map holds all %zu\n"
            "results (%.0f MiB); the streaming rows hold a window of 16384 tasks.\n", n,
            (double)n * 8 / 1048576.0);
     weft_close(pool);
     free(in);
-    return 0;
+    return wrong ? 1 : 0;
 }
