@@ -25,6 +25,12 @@ typedef struct weft_backend {
     int (*run)(void *state, weft__job *job);
     /* Stop and join the workers; no job is running. */
     void (*stop)(void *state);
+    /* Optional, all three or none: the asynchronous form iterators use. submit starts
+     * the job and returns; help runs one batch of it on the calling thread (1) or finds
+     * none left to claim (0); finish returns once no item is running, like run. */
+    int (*submit)(void *state, weft__job *job);
+    int (*help)(void *state, weft__job *job);
+    int (*finish)(void *state, weft__job *job);
 } weft_backend;
 
 /* Register a backend (a copy of the pointer is kept: the vtable must outlive its use).
@@ -42,6 +48,10 @@ int weft__job_stopping(const weft__job *job);
  * the items done and reports them (which may cancel the job). */
 int weft__job_progress_due(const weft__job *job);
 void weft__job_progress(weft__job *job, size_t done);
+/* For backends that run a job inline: run the next batch from job->cursor (batches grow
+ * to about a millisecond) and report progress; returns how many items it went through,
+ * 0 once none is left. */
+size_t weft__job_run_next(weft__job *job, int worker);
 /* Number of items and the fixed batch size (0: choose). */
 size_t weft__job_size(const weft__job *job);
 int weft__job_batch_size(const weft__job *job);

@@ -2,16 +2,19 @@
  * backend must give the same results. */
 #include "internal.h"
 
-/* Items between progress checks, so a check costs nothing measurable. */
-#define CHUNK 256
+static int sequential_submit(void *state, weft__job *job) {
+    (void)state, (void)job;
+    return 0; /* nothing runs until someone helps or finishes */
+}
 
-static int sequential_run(void *state, weft__job *job) {
+static int sequential_help(void *state, weft__job *job) {
     (void)state;
-    size_t n = weft__job_size(job);
-    for (size_t i = 0; i < n && !weft__job_stopping(job); i += CHUNK) {
-        size_t end = n - i < CHUNK ? n : i + CHUNK;
-        weft__job_run(job, i, end, 0);
-        weft__job_progress(job, end);
+    return weft__job_run_next(job, 0) > 0;
+}
+
+static int sequential_finish(void *state, weft__job *job) {
+    (void)state;
+    while (weft__job_run_next(job, 0)) {
     }
     return 0;
 }
@@ -22,6 +25,9 @@ const weft_backend weft__backend_sequential = {
     .caps = WEFT_CAP_SHARED_MEMORY | WEFT_CAP_NESTED,
     .state_size = 0,
     .start = NULL,
-    .run = sequential_run,
+    .run = sequential_finish,
     .stop = NULL,
+    .submit = sequential_submit,
+    .help = sequential_help,
+    .finish = sequential_finish,
 };

@@ -35,6 +35,7 @@ typedef struct run {
     weft__job *job;
     slot *slots;
     atomic_int refs; /* threads inside the run, the caller included */
+    int me;          /* the submitting thread's slot */
     struct run *next;
 } run;
 
@@ -121,31 +122,45 @@ static size_t count_done(run *r, int n_slots) {
     return done;
 }
 
-/* Work on a run until nothing is left to claim. The caller also reports progress. */
-static void work(threads_state *st, run *r, int me, int is_caller) {
+/* Per-thread batch sizing state for one run. */
+typedef struct batcher {
+    size_t fixed, size;
+} batcher;
+
+/* Claim and run one batch of a run from my slot, stealing when it is empty. Returns 0
+ * when nothing is left to claim. The caller also reports progress. */
+static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b) {
     weft__job *job = r->job;
     slot *mine = &r->slots[me];
-    size_t fixed = (size_t)weft__job_batch_size(job);
-    size_t batch = fixed ? fixed : 1;
-    while (!weft__job_stopping(job)) {
-        size_t left = left_in(mine);
-        size_t want = batch;
-        if (!fixed && want > left / 2) want = left / 2 ? left / 2 : 1;
-        size_t begin, got = take_front(mine, want, &begin);
-        if (got == 0) {
-            if (!steal(r, st->n_workers, me)) break;
-            continue;
-        }
-        uint64_t t0 = fixed ? 0 : weft_plat_now_ns();
-        weft__job_run(job, begin, begin + got, me);
-        atomic_store_explicit(&mine->done, atomic_load_explicit(&mine->done, memory_order_relaxed) + got,
-                              memory_order_relaxed);
-        if (!fixed && got == batch) {
-            uint64_t took = weft_plat_now_ns() - t0;
-            if (took < BATCH_GROW_BELOW_NS && batch < BATCH_MAX) batch *= 2;
-            else if (took > BATCH_SHRINK_ABOVE_NS && batch > 1) batch /= 2;
-        }
-        if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
+    batcher one = {(size_t)weft__job_batch_size(job), 1};
+    if (!b) b = &one;
+    if (b->fixed) b->size = b->fixed;
+    size_t begin, got;
+    for (;;) {
+        if (weft__job_stopping(job)) return 0;
+        size_t left = left_in(mine), want = b->size;
+        if (!b->fixed && want > left / 2) want = left / 2 ? left / 2 : 1;
+        got = take_front(mine, want, &begin);
+        if (got) break;
+        if (!steal(r, st->n_workers, me)) return 0;
+    }
+    uint64_t t0 = b->fixed ? 0 : weft_plat_now_ns();
+    weft__job_run(job, begin, begin + got, me);
+    atomic_store_explicit(&mine->done, atomic_load_explicit(&mine->done, memory_order_relaxed) + got,
+                          memory_order_relaxed);
+    if (!b->fixed && got == b->size) {
+        uint64_t took = weft_plat_now_ns() - t0;
+        if (took < BATCH_GROW_BELOW_NS && b->size < BATCH_MAX) b->size *= 2;
+        else if (took > BATCH_SHRINK_ABOVE_NS && b->size > 1) b->size /= 2;
+    }
+    if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
+    return 1;
+}
+
+/* Work on a run until nothing is left to claim. */
+static void work(threads_state *st, run *r, int me, int is_caller) {
+    batcher b = {(size_t)weft__job_batch_size(r->job), 1};
+    while (work_one(st, r, me, is_caller, &b)) {
     }
 }
 
@@ -236,22 +251,25 @@ static void unpublish(threads_state *st, run *r) {
     weft_plat_mutex_unlock(&st->lock);
 }
 
-static int threads_run(void *state, weft__job *job) {
+/* Inline jobs (one item, or a pool of one) run on the caller like the sequential
+ * backend; they have no run record. */
+static int runs_inline(const threads_state *st, const weft__job *job) {
+    return weft__job_size(job) <= 1 || st->n_workers == 1;
+}
+
+static int threads_submit(void *state, weft__job *job) {
     threads_state *st = state;
     size_t n = weft__job_size(job);
-    int me = my_pool == st ? my_id : 0;
-    if (n <= 1 || st->n_workers == 1) {
-        /* nothing to share: run inline, exactly like the sequential backend */
-        for (size_t i = 0; i < n && !weft__job_stopping(job); i += 256) {
-            size_t end = n - i < 256 ? n : i + 256;
-            weft__job_run(job, i, end, me);
-            weft__job_progress(job, end);
-        }
-        return 0;
-    }
+    if (runs_inline(st, job)) return 0;
     int w = st->n_workers;
+    int me = my_pool == st ? my_id : 0;
+    run *r = malloc(sizeof *r);
     slot *slots = aligned_alloc(64, sizeof(slot) * (size_t)w);
-    if (!slots) return WEFT_ENOMEM;
+    if (!r || !slots) {
+        free(r);
+        free(slots);
+        return WEFT_ENOMEM;
+    }
     for (int k = 0; k < w; k++) {
         /* my own share comes first, so a small map starts right here */
         int share = (k - me + w) % w;
@@ -260,22 +278,51 @@ static int threads_run(void *state, weft__job *job) {
         atomic_init(&slots[k].hi, n * (size_t)(share + 1) / (size_t)w);
         atomic_init(&slots[k].done, 0);
     }
-    run r = {.job = job, .slots = slots, .next = NULL};
-    atomic_init(&r.refs, 1);
-    publish(st, &r, n);
-    work(st, &r, me, 1);
-    unpublish(st, &r);
-    if (atomic_fetch_sub_explicit(&r.refs, 1, memory_order_acq_rel) != 1) {
+    r->job = job;
+    r->slots = slots;
+    r->me = me;
+    r->next = NULL;
+    atomic_init(&r->refs, 1);
+    job->backend_data = r;
+    publish(st, r, n);
+    return 0;
+}
+
+static int threads_help(void *state, weft__job *job) {
+    threads_state *st = state;
+    run *r = job->backend_data;
+    if (!r) return weft__job_run_next(job, my_pool == st ? my_id : 0) > 0;
+    return work_one(st, r, r->me, 1, NULL);
+}
+
+static int threads_finish(void *state, weft__job *job) {
+    threads_state *st = state;
+    run *r = job->backend_data;
+    if (!r) {
+        while (weft__job_run_next(job, my_pool == st ? my_id : 0)) {
+        }
+        return 0;
+    }
+    work(st, r, r->me, 1);
+    unpublish(st, r);
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1) {
         uint64_t until = weft_plat_now_ns() + SPIN_NS;
-        while (atomic_load_explicit(&r.refs, memory_order_acquire) != 0 && weft_plat_now_ns() < until)
+        while (atomic_load_explicit(&r->refs, memory_order_acquire) != 0 && weft_plat_now_ns() < until)
             weft_plat_cpu_relax();
         weft_plat_mutex_lock(&st->done_lock);
-        while (atomic_load_explicit(&r.refs, memory_order_acquire) != 0)
+        while (atomic_load_explicit(&r->refs, memory_order_acquire) != 0)
             weft_plat_cond_wait(&st->done, &st->done_lock);
         weft_plat_mutex_unlock(&st->done_lock);
     }
-    free(slots);
+    free(r->slots);
+    free(r);
+    job->backend_data = NULL;
     return 0;
+}
+
+static int threads_run(void *state, weft__job *job) {
+    int rc = threads_submit(state, job);
+    return rc ? rc : threads_finish(state, job);
 }
 
 static void threads_stop(void *state) {
@@ -328,4 +375,7 @@ const weft_backend weft__backend_threads = {
     .start = threads_start,
     .run = threads_run,
     .stop = threads_stop,
+    .submit = threads_submit,
+    .help = threads_help,
+    .finish = threads_finish,
 };

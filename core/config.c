@@ -27,6 +27,10 @@ static void inherit(weft_options *o, const weft_options *outer) {
         o->progress = outer->progress;
         o->progress_user = outer->progress_user;
     }
+    if (o->retries == WEFT_UNSET) o->retries = outer->retries;
+    if (o->retry_backoff_s < 0) o->retry_backoff_s = outer->retry_backoff_s;
+    if (o->task_timeout_s < 0) o->task_timeout_s = outer->task_timeout_s;
+    if (o->timeout_s < 0) o->timeout_s = outer->timeout_s;
 }
 
 int weft_config_push(const weft_options *o) {
@@ -135,6 +139,10 @@ int weft__resolve_options(weft_options *o) {
     if (o->n_jobs == WEFT_UNSET) o->n_jobs = -1;
     if (o->batch_size == WEFT_UNSET) o->batch_size = 0;
     if (o->verbose == WEFT_UNSET) o->verbose = 0;
+    if (o->retries == WEFT_UNSET) o->retries = 0;
+    if (o->retry_backoff_s < 0) o->retry_backoff_s = 0.01;
+    if (o->task_timeout_s < 0) o->task_timeout_s = 0;
+    if (o->timeout_s < 0) o->timeout_s = 0;
 
     if (!weft_backend_find(o->backend)) {
         char names[256];
@@ -145,6 +153,11 @@ int weft__resolve_options(weft_options *o) {
         return weft__set_error(WEFT_EINVAL, "batch_size = %d is not valid: use 0 (automatic) or a positive size", o->batch_size);
     if (o->verbose < 0)
         return weft__set_error(WEFT_EINVAL, "verbose = %d is not valid: use 0 or more", o->verbose);
+    if (o->retries < 0 || o->retries > 1000)
+        return weft__set_error(WEFT_EINVAL, "retries = %d is not valid: use 0..1000", o->retries);
+    /* NaN fails every comparison, so test for the valid range */
+    if (!(o->retry_backoff_s <= 3600) || !(o->task_timeout_s <= 1e9) || !(o->timeout_s <= 1e9))
+        return weft__set_error(WEFT_EINVAL, "retry_backoff_s, task_timeout_s and timeout_s must be finite seconds");
     int workers = weft_resolve_n_jobs(o->n_jobs);
     return workers < 0 ? workers : 0;
 }

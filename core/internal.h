@@ -50,12 +50,17 @@ void weft__progress_end(weft__progress *p, size_t done);
 size_t weft__progress_format(char *buf, size_t size, const weft_progress *pr, int bar);
 
 /* ---- the job: one parallel call, run by a backend */
-typedef enum weft__job_kind { WEFT__JOB_MAP, WEFT__JOB_BYTES, WEFT__JOB_FOR } weft__job_kind;
+typedef enum weft__job_kind {
+    WEFT__JOB_MAP,    /* fixed-size items */
+    WEFT__JOB_BYTES,  /* variable-size items */
+    WEFT__JOB_FOR,    /* an index range and a body */
+    WEFT__JOB_REDUCE, /* fixed-size inputs folded into accumulators */
+} weft__job_kind;
 
 struct weft__job {
     weft__job_kind kind;
-    size_t n;
-    const weft_task_def *task; /* MAP, BYTES */
+    size_t n; /* items the backend runs */
+    const weft_task_def *task; /* MAP, BYTES, REDUCE */
     const unsigned char *inputs;
     size_t in_size;
     unsigned char *outputs;
@@ -66,16 +71,54 @@ struct weft__job {
     void *ctx;
     size_t begin;
 
+    /* REDUCE: accumulators, one per worker; or, deterministic, one per chunk, where each
+     * of the n items is a chunk of the n_tasks tasks */
+    const weft_reducer *reducer;
+    unsigned char *accs;
+    size_t acc_stride;
+    int chunked;
+    size_t n_tasks;
+
+    size_t *out_caps; /* BYTES: when set, out_bytes buffers of these capacities are reused */
+    weft_status *statuses; /* collect-all: one per item; NULL: fail fast */
+    /* called after every item, also skipped ones (code WEFT_ECANCELED) */
+    void (*on_item)(weft__job *job, size_t index, int code, const char *message);
+    /* called at the end of every batch that ran or skipped items */
+    void (*on_batch)(weft__job *job);
+    void *on_item_user;
+
     int batch_size; /* 0: the backend sizes batches itself */
     int level;      /* nesting level of this job's tasks */
     weft_pool *pool;
     weft_options options; /* what the call runs with */
     weft__progress progress;
+    uint64_t deadline_ns;      /* the whole call; 0 none */
+    uint64_t task_timeout_ns;  /* each task; 0 none */
+    int watch_interrupts;      /* a top-level call: SIGINT cancels it */
+    unsigned interrupts_seen;
 
     atomic_int stop;   /* set on the first failure or a cancellation */
     atomic_int failed; /* claims the right to write `failure` */
     weft__failure failure;
+
+    void *backend_data; /* the backend's, between submit and finish */
+    size_t cursor;       /* next item for backends that run a job inline */
+    size_t inline_batch; /* and their current batch size */
 };
+
+/* Prepare a described job to run on `pool` with `call` options (level, limits, progress,
+ * flags). Returns 0 or a WEFT_E* code with the last error set. */
+int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call, int quiet);
+/* Prepare and run a described job to its end; 0, or the failure with the last error set. */
+int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call);
+/* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
+int weft__job_check_stop(weft__job *job);
+/* Stop the job with a failure not caused by one task (cancel, timeout): index -1. */
+void weft__job_abort(weft__job *job, int code, const char *message);
+/* Asynchronous running (backends without submit run synchronously in submit). */
+int weft__job_submit(weft__job *job);
+int weft__job_help(weft__job *job);
+int weft__job_finish(weft__job *job);
 
 /* The job whose task this thread is running, NULL outside any task. */
 weft__job *weft__current_job(void);

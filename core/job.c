@@ -1,4 +1,5 @@
-/* Running a job's items: the task context, output checks and the first failure. */
+/* Running a job's items: the task context, retries, timeouts, output checks, and what
+ * a failure does (stop the job, or be collected per task). */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -12,8 +13,10 @@ struct weft_task {
     const void *input;
     size_t input_size;
     void *output; /* fixed-size slot; NULL for variable-size maps */
+    weft_bytes *out_bytes;
     int written;
     int worker;
+    uint64_t deadline_ns; /* 0: no task timeout */
     char message[256];
 };
 
@@ -21,13 +24,57 @@ struct weft_task {
 static _Thread_local weft__job *current_job;
 weft__job *weft__current_job(void) { return current_job; }
 
+/* ---- limits that stop a whole job: cancellation, call timeout, Ctrl-C */
+
+static void record_failure(weft__job *job, int code, int status, int64_t index,
+                           const char *message) {
+    /* the first failure wins; later ones are consequences (or races) and are dropped */
+    if (atomic_exchange(&job->failed, 1) == 0) {
+        job->failure.code = code;
+        job->failure.status = status;
+        job->failure.index = index;
+        snprintf(job->failure.message, sizeof job->failure.message, "%s", message);
+    }
+    atomic_store(&job->stop, 1);
+}
+
+void weft__job_abort(weft__job *job, int code, const char *message) {
+    record_failure(job, code, 0, -1, message);
+}
+
+/* Non-zero once the job must stop; checks the call's deadline and Ctrl-C on the way. */
+int weft__job_check_stop(weft__job *job) {
+    if (atomic_load_explicit(&job->stop, memory_order_relaxed)) return 1;
+    if (job->watch_interrupts && weft_plat_interrupt_count() != job->interrupts_seen) {
+        weft__job_abort(job, WEFT_ECANCELED, "interrupted by SIGINT (Ctrl-C)");
+        return 1;
+    }
+    if (job->deadline_ns && weft_plat_now_ns() > job->deadline_ns) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "the call ran past its timeout of %.3g s", job->options.timeout_s);
+        weft__job_abort(job, WEFT_ETIMEDOUT, msg);
+        return 1;
+    }
+    return 0;
+}
+
+int weft__job_stopping(const weft__job *job) {
+    return atomic_load_explicit(&job->stop, memory_order_relaxed);
+}
+size_t weft__job_size(const weft__job *job) { return job->n; }
+int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
+
+/* ---- the task's view */
+
 const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
 size_t weft_task_index(const weft_task *t) { return t->index; }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
+
 int weft_cancelled(const weft_task *t) {
-    return atomic_load_explicit(&t->job->stop, memory_order_relaxed);
+    if (weft__job_check_stop(t->job)) return 1;
+    return t->deadline_ns && weft_plat_now_ns() > t->deadline_ns;
 }
 
 int weft_fail(weft_task *t, const char *fmt, ...) {
@@ -39,20 +86,22 @@ int weft_fail(weft_task *t, const char *fmt, ...) {
 }
 
 int weft_output(weft_task *t, const void *data, size_t size) {
-    weft__job *job = t->job;
-    if (t->written)
-        return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
+    if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
-    if (job->kind == WEFT__JOB_BYTES) {
-        weft_bytes *out = &job->out_bytes[t->index];
-        out->data = malloc(size ? size : 1);
-        if (!out->data) return WEFT_ENOMEM;
+    if (t->out_bytes) {
+        weft_bytes *out = t->out_bytes;
+        size_t *cap = t->job->out_caps ? &t->job->out_caps[t->index] : NULL;
+        if (!cap || size > *cap || !out->data) {
+            void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
+            if (!grown) return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
+            out->data = grown;
+            if (cap) *cap = size ? size : 1;
+        }
         if (size) memcpy(out->data, data, size);
         out->size = size;
     } else {
-        if (size != job->out_size) {
-            weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size,
-                      job->out_size);
+        if (size != t->job->out_size) {
+            weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->out_size);
             return WEFT_EOUTSIZE;
         }
         if (size) memcpy(t->output, data, size);
@@ -61,93 +110,245 @@ int weft_output(weft_task *t, const void *data, size_t size) {
     return 0;
 }
 
-int weft__job_stopping(const weft__job *job) {
-    return atomic_load_explicit(&job->stop, memory_order_relaxed);
-}
-size_t weft__job_size(const weft__job *job) { return job->n; }
-int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
+/* ---- one item */
 
-/* The first failure wins; later ones are consequences (or races) and are dropped. */
-static void record_failure(weft__job *job, int code, int status, int64_t index,
-                           const char *message) {
-    if (atomic_exchange(&job->failed, 1) == 0) {
-        job->failure.code = code;
-        job->failure.status = status;
-        job->failure.index = index;
-        snprintf(job->failure.message, sizeof job->failure.message, "%s", message);
+/* Run the task once and judge it: 0, or WEFT_ETASK / WEFT_EOUTSIZE / WEFT_ETIMEDOUT with
+ * t->message saying why and *status what the task returned. */
+static int attempt(weft__job *job, weft_task *t, int *status) {
+    t->written = 0;
+    t->message[0] = '\0';
+    uint64_t start = job->task_timeout_ns ? weft_plat_now_ns() : 0;
+    t->deadline_ns = start ? start + job->task_timeout_ns : 0;
+    int rc = job->kind == WEFT__JOB_FOR ? job->body(job->begin + t->index, job->ctx) : job->task->fn(t);
+    *status = rc;
+    if (t->deadline_ns && weft_plat_now_ns() > t->deadline_ns) {
+        snprintf(t->message, sizeof t->message, "task ran %.3g s, past its timeout of %.3g s",
+                 (double)(weft_plat_now_ns() - start) * 1e-9, job->options.task_timeout_s);
+        return WEFT_ETIMEDOUT;
     }
-    atomic_store(&job->stop, 1);
-}
-
-/* A task finished with `rc`: decide whether that is a failure and of which kind. */
-static void check_result(weft__job *job, weft_task *t, int rc) {
-    if (rc == 0 && (t->written || job->kind == WEFT__JOB_FOR || job->out_size == 0)) return;
     if (rc == 0) {
+        if (t->out_bytes && !t->written) return weft_output(t, NULL, 0);
+        if (t->written || job->kind == WEFT__JOB_FOR || job->out_size == 0) return 0;
         snprintf(t->message, sizeof t->message,
-                 "task returned 0 without calling weft_output (expected %zu bytes)",
-                 job->out_size);
-        rc = WEFT_EOUTSIZE;
+                 "task returned 0 without calling weft_output (expected %zu bytes)", job->out_size);
+        return WEFT_EOUTSIZE;
     }
-    int code = rc == WEFT_EOUTSIZE ? WEFT_EOUTSIZE : WEFT_ETASK;
-    if (!t->message[0]) snprintf(t->message, sizeof t->message, "task returned %d", rc);
-    record_failure(job, code, rc, (int64_t)t->index, t->message);
+    if (!t->message[0]) {
+        if (job->kind == WEFT__JOB_FOR)
+            snprintf(t->message, sizeof t->message, "loop body returned %d at i = %zu", rc, job->begin + t->index);
+        else
+            snprintf(t->message, sizeof t->message, "task returned %d", rc);
+    }
+    return rc == WEFT_EOUTSIZE ? WEFT_EOUTSIZE : WEFT_ETASK;
+}
+
+/* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
+static void drop_output(weft__job *job, weft_task *t) {
+    if (!t->out_bytes || !t->written) return;
+    if (job->out_caps)
+        t->out_bytes->size = 0;
+    else
+        weft_bytes_free(t->out_bytes, 1);
+}
+
+/* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
+static int run_item(weft__job *job, weft_task *t) {
+    int status = 0, code = attempt(job, t, &status);
+    uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
+    for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
+        drop_output(job, t);
+        weft_plat_sleep_ns(pause);
+        pause = pause < 60000000000ull ? pause * 2 : pause;
+        code = attempt(job, t, &status);
+    }
+    if (code != 0) {
+        drop_output(job, t);
+        if (job->statuses) {
+            weft_status *s = &job->statuses[t->index];
+            s->code = code;
+            s->status = status;
+            size_t len = strlen(t->message) + 1;
+            s->message = malloc(len);
+            if (s->message) memcpy(s->message, t->message, len);
+        } else {
+            record_failure(job, code, status, (int64_t)t->index, t->message);
+        }
+    }
+    if (job->on_item) job->on_item(job, t->index, code, code ? t->message : NULL);
+    return code;
+}
+
+static void skip_rest(weft__job *job, size_t i, size_t end) {
+    if (!job->on_item) return;
+    for (; i < end; i++) job->on_item(job, i, WEFT_ECANCELED, NULL);
+}
+
+/* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
+ * `acc`. */
+static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
+    const weft_reducer *r = job->reducer;
+    for (size_t i = lo; i < hi && !weft__job_check_stop(job); i++) {
+        t->index = i;
+        t->input = job->inputs + i * job->in_size;
+        t->input_size = job->in_size;
+        t->output = scratch;
+        if (run_item(job, t) == 0) r->fold(acc, scratch, job->out_size, r->user);
+    }
+}
+
+static void run_reduce(weft__job *job, weft_task *t, size_t begin, size_t end, int worker) {
+    unsigned char small[256];
+    void *scratch = job->out_size <= sizeof small ? small : malloc(job->out_size);
+    if (!scratch) {
+        weft__job_abort(job, WEFT_ENOMEM, "out of memory for a task output");
+        return;
+    }
+    if (job->chunked) {
+        for (size_t c = begin; c < end && !weft__job_check_stop(job); c++)
+            fold_range(job, t, job->n_tasks * c / job->n, job->n_tasks * (c + 1) / job->n,
+                       job->accs + c * job->acc_stride, scratch);
+    } else {
+        fold_range(job, t, begin, end, job->accs + (size_t)worker * job->acc_stride, scratch);
+    }
+    if (scratch != small) free(scratch);
 }
 
 size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     weft_task t;
     t.job = job;
     t.worker = worker;
-    t.message[0] = '\0';
+    t.out_bytes = NULL;
+    t.output = NULL;
     weft__job *outer = current_job;
     current_job = job;
     size_t i = begin;
+    /* limits are checked per batch; a task polls them itself through weft_cancelled */
+    int stopped = weft__job_check_stop(job);
     switch (job->kind) {
     case WEFT__JOB_MAP:
-        for (; i < end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
+        for (; i < end && !stopped; i++) {
             t.index = i;
             t.input = job->inputs + i * job->in_size;
             t.input_size = job->in_size;
             t.output = job->outputs + i * job->out_size;
-            t.written = 0;
-            int rc = job->task->fn(&t);
-            if (rc != 0 || (!t.written && job->out_size)) check_result(job, &t, rc);
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
-        for (; i < end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
+        for (; i < end && !stopped; i++) {
             t.index = i;
             t.input = job->in_bytes[i].data;
             t.input_size = job->in_bytes[i].size;
-            t.output = NULL;
-            t.written = 0;
-            int rc = job->task->fn(&t);
-            if (rc != 0 || !t.written) {
-                /* a task with nothing to say still yields an empty buffer */
-                if (rc == 0) rc = weft_output(&t, NULL, 0);
-                if (rc != 0) check_result(job, &t, rc);
-            }
+            t.out_bytes = &job->out_bytes[i];
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_FOR:
-        for (; i < end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
-            int rc = job->body(job->begin + i, job->ctx);
-            if (rc != 0) {
-                t.index = i;
-                snprintf(t.message, sizeof t.message, "loop body returned %d at i = %zu", rc,
-                         job->begin + i);
-                check_result(job, &t, rc);
-            }
+        for (; i < end && !stopped; i++) {
+            t.index = i;
+            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
+    case WEFT__JOB_REDUCE:
+        run_reduce(job, &t, begin, end, worker);
+        i = end; /* a reduction reports no items one by one */
+        break;
     }
+    skip_rest(job, i, end);
+    if (job->on_batch) job->on_batch(job);
     current_job = outer;
     return end - begin; /* skipped items count as gone through */
 }
+
+size_t weft__job_run_next(weft__job *job, int worker) {
+    size_t begin = job->cursor, left = job->n - begin;
+    size_t count = (size_t)job->batch_size;
+    if (count == 0) count = job->inline_batch ? job->inline_batch : 1;
+    if (count > left) count = left;
+    if (count == 0) return 0;
+    job->cursor = begin + count;
+    uint64_t t0 = weft_plat_now_ns();
+    weft__job_run(job, begin, begin + count, worker);
+    /* batches grow while they take under a millisecond, so progress, timeouts and Ctrl-C
+     * are seen about every millisecond whatever a task costs */
+    if (!job->batch_size && count == job->inline_batch && weft_plat_now_ns() - t0 < 1000000u &&
+        job->inline_batch < 65536)
+        job->inline_batch *= 2;
+    if (!job->inline_batch) job->inline_batch = 1;
+    weft__job_progress(job, begin + count);
+    return count;
+}
+
+/* ---- progress */
 
 int weft__job_progress_due(const weft__job *job) { return weft__progress_due(&job->progress); }
 
 void weft__job_progress(weft__job *job, size_t done) {
     if (!weft__progress_due(&job->progress)) return;
     if (weft__progress_update(&job->progress, done))
-        record_failure(job, WEFT_ECANCELED, 0, -1, "cancelled by the progress callback");
+        weft__job_abort(job, WEFT_ECANCELED, "cancelled by the progress callback");
+}
+
+/* ---- setting a job up and running it through its pool's backend */
+
+int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call, int quiet) {
+    const weft_backend *b = weft__pool_backend(pool);
+    if (job->kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
+        return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
+    weft__job *outer = weft__current_job();
+    job->level = outer ? outer->level + 1 : 0;
+    job->pool = pool;
+    job->options = *call;
+    job->batch_size = call->batch_size;
+    job->task_timeout_ns = (uint64_t)(call->task_timeout_s * 1e9);
+    job->deadline_ns = call->timeout_s > 0 ? weft_plat_now_ns() + (uint64_t)(call->timeout_s * 1e9) : 0;
+    /* an inner call inherits the outer call's deadline: it cannot outlive it */
+    if (outer && outer->deadline_ns && (!job->deadline_ns || outer->deadline_ns < job->deadline_ns))
+        job->deadline_ns = outer->deadline_ns;
+    job->watch_interrupts = !outer;
+    job->interrupts_seen = weft_plat_interrupt_count();
+    job->cursor = 0;
+    job->inline_batch = 1;
+    job->backend_data = NULL;
+    atomic_init(&job->stop, 0);
+    atomic_init(&job->failed, 0);
+    /* nested calls report nothing: the outer call's progress already covers them */
+    weft_options shown = *call;
+    if (outer || quiet) shown.verbose = 0, shown.progress = NULL;
+    weft__progress_begin(&job->progress, &shown, job->n);
+    return 0;
+}
+
+int weft__job_submit(weft__job *job) {
+    const weft_backend *b = weft__pool_backend(job->pool);
+    void *state = weft__pool_state(job->pool);
+    if (job->watch_interrupts) weft_plat_interrupt_begin();
+    return b->submit ? b->submit(state, job) : b->run(state, job);
+}
+
+int weft__job_help(weft__job *job) {
+    const weft_backend *b = weft__pool_backend(job->pool);
+    return b->help ? b->help(weft__pool_state(job->pool), job) : 0;
+}
+
+int weft__job_finish(weft__job *job) {
+    const weft_backend *b = weft__pool_backend(job->pool);
+    int rc = b->finish ? b->finish(weft__pool_state(job->pool), job) : 0;
+    if (job->watch_interrupts) weft_plat_interrupt_end();
+    return rc;
+}
+
+int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call) {
+    int rc = weft__job_prepare(job, pool, call, 0);
+    if (rc) return rc;
+    const weft_backend *b = weft__pool_backend(pool);
+    if (job->watch_interrupts) weft_plat_interrupt_begin();
+    rc = b->run(weft__pool_state(pool), job);
+    if (job->watch_interrupts) weft_plat_interrupt_end();
+    weft__progress_end(&job->progress, job->n);
+    if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
+    if (atomic_load(&job->failed))
+        return weft__set_task_error(&job->failure, job->task ? job->task->name : "");
+    weft__clear_error();
+    return 0;
 }

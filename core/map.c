@@ -1,6 +1,7 @@
 /* The parallel calls: check the arguments, describe the job, hand it to the backend. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,46 +11,32 @@ static int check_task(const char *call, const weft_task_def *task) {
     return 0;
 }
 
-/* Run a described job on a pool and turn its outcome into the call's result. */
+/* Run a described job on a pool (NULL: the default one for this thread's settings). */
 static int run_job(weft_pool *pool, weft__job *job) {
     weft_options call;
     int rc = weft__pool_for_call(&pool, &call);
+    return rc ? rc : weft__job_execute(job, pool, &call);
+}
+
+static int check_map_args(const char *call, const weft_task_def *task, const void *inputs,
+                          size_t in_size, size_t n, const void *outputs, size_t out_size) {
+    int rc = check_task(call, task);
     if (rc) return rc;
-    const weft_backend *b = weft__pool_backend(pool);
-    if (job->kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
-        return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
-    weft__job *outer = weft__current_job();
-    job->level = outer ? outer->level + 1 : 0;
-    job->pool = pool;
-    job->options = call;
-    job->batch_size = call.batch_size;
-    atomic_init(&job->stop, 0);
-    atomic_init(&job->failed, 0);
-    /* nested maps report nothing: the outer map's progress already covers them */
-    weft_options quiet = call;
-    if (outer) quiet.verbose = 0, quiet.progress = NULL;
-    weft__progress_begin(&job->progress, &quiet, job->n);
-    rc = b->run(weft__pool_state(pool), job);
-    weft__progress_end(&job->progress, job->n);
-    if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
-    if (atomic_load(&job->failed))
-        return weft__set_task_error(&job->failure, job->task ? job->task->name : "");
-    weft__clear_error();
+    if (n > 0 && in_size > 0 && !inputs)
+        return weft__set_error(WEFT_EINVAL, "%s: inputs is NULL but in_size is %zu", call, in_size);
+    if (n > 0 && out_size > 0 && !outputs)
+        return weft__set_error(WEFT_EINVAL, "%s: outputs is NULL but out_size is %zu", call, out_size);
+    if (outputs && out_size == 0)
+        return weft__set_error(WEFT_EINVAL, "%s: outputs given with out_size 0 (pass NULL for tasks without output)", call);
+    if ((in_size && n > SIZE_MAX / in_size) || (out_size && n > SIZE_MAX / out_size))
+        return weft__set_error(WEFT_EINVAL, "%s: n * item size overflows", call);
     return 0;
 }
 
 int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
              size_t n, void *outputs, size_t out_size) {
-    int rc = check_task("weft_map", task);
+    int rc = check_map_args("weft_map", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
-    if (n > 0 && in_size > 0 && !inputs)
-        return weft__set_error(WEFT_EINVAL, "weft_map: inputs is NULL but in_size is %zu", in_size);
-    if (n > 0 && out_size > 0 && !outputs)
-        return weft__set_error(WEFT_EINVAL, "weft_map: outputs is NULL but out_size is %zu", out_size);
-    if (outputs && out_size == 0)
-        return weft__set_error(WEFT_EINVAL, "weft_map: outputs given with out_size 0 (pass NULL for tasks without output)");
-    if ((in_size && n > SIZE_MAX / in_size) || (out_size && n > SIZE_MAX / out_size))
-        return weft__set_error(WEFT_EINVAL, "weft_map: n * item size overflows");
     weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
                      .in_size = in_size, .outputs = outputs, .out_size = out_size};
     return run_job(pool, &job);
@@ -87,4 +74,34 @@ int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *
     weft__job job = {.kind = WEFT__JOB_FOR, .n = end - begin, .body = body, .ctx = ctx,
                      .begin = begin};
     return run_job(pool, &job);
+}
+
+void weft_status_free(weft_status *s, size_t n) {
+    if (!s) return;
+    for (size_t i = 0; i < n; i++) {
+        free(s[i].message);
+        s[i].message = NULL;
+    }
+}
+
+int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,
+                     size_t in_size, size_t n, void *outputs, size_t out_size,
+                     weft_status *statuses) {
+    if (n > 0 && !statuses) return weft__set_error(WEFT_EINVAL, "weft_map_collect: statuses is NULL");
+    int rc = check_map_args("weft_map_collect", task, inputs, in_size, n, outputs, out_size);
+    if (rc) return rc;
+    memset(statuses, 0, n * sizeof *statuses);
+    weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
+                     .in_size = in_size, .outputs = outputs, .out_size = out_size,
+                     .statuses = statuses};
+    rc = run_job(pool, &job);
+    if (rc) return rc; /* the call itself failed: cancelled, timed out, bad options */
+    size_t failed = 0, first = n;
+    for (size_t i = 0; i < n; i++)
+        if (statuses[i].code) failed++, first = first < n ? first : i;
+    if (!failed) return 0;
+    weft__failure f = {WEFT_ETASK, statuses[first].status, (int64_t)first, ""};
+    snprintf(f.message, sizeof f.message, "%zu of %zu tasks failed; the first, task %zu: %s", failed, n,
+             first, statuses[first].message ? statuses[first].message : "");
+    return weft__set_task_error(&f, task->name);
 }

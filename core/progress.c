@@ -33,12 +33,12 @@ static void fill(const weft__progress *p, size_t done, weft_progress *pr) {
     pr->done = done;
     pr->total = p->total;
     pr->elapsed_s = (double)(weft_plat_now_ns() - p->start_ns) * 1e-9;
-    pr->remaining_s = done > 0 ? pr->elapsed_s * (double)(p->total - done) / (double)done : -1;
+    pr->remaining_s = done > 0 && p->total >= done ? pr->elapsed_s * (double)(p->total - done) / (double)done : -1;
 }
 
 size_t weft__progress_format(char *buf, size_t size, const weft_progress *pr, int bar) {
     int n = 0;
-    if (bar) {
+    if (bar && pr->total) { /* no total (a stream of unknown length): no bar */
         enum { WIDTH = 24 };
         size_t filled = pr->total ? pr->done * WIDTH / pr->total : WIDTH;
         char cells[WIDTH + 1];
@@ -48,8 +48,10 @@ size_t weft__progress_format(char *buf, size_t size, const weft_progress *pr, in
         n = snprintf(buf, size, "[%s] %3u%% ", cells, pct);
     }
     if (n < 0 || (size_t)n >= size) return size ? size - 1 : 0;
-    int m = snprintf(buf + n, size - (size_t)n, "done %zu/%zu | elapsed %.1f s", pr->done,
-                     pr->total, pr->elapsed_s);
+    int m = pr->total ? snprintf(buf + n, size - (size_t)n, "done %zu/%zu | elapsed %.1f s",
+                                 pr->done, pr->total, pr->elapsed_s)
+                      : snprintf(buf + n, size - (size_t)n, "done %zu | elapsed %.1f s", pr->done,
+                                 pr->elapsed_s);
     if (m < 0) return (size_t)n;
     n += m;
     if ((size_t)n < size && pr->done < pr->total && pr->remaining_s >= 0)

@@ -30,3 +30,9 @@ void weft_plat_write_stderr(const char *s, size_t n) {
         n -= (size_t)w;
     }
 }
+
+void weft_plat_sleep_ns(uint64_t ns) {
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}

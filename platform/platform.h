@@ -33,6 +33,8 @@ void weft_plat_mutex_unlock(weft_plat_mutex *m);
 void weft_plat_cond_init(weft_plat_cond *c);
 void weft_plat_cond_destroy(weft_plat_cond *c);
 void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m);
+/* Like cond_wait, but returns after about `ns` nanoseconds at the latest. */
+void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns);
 void weft_plat_cond_broadcast(weft_plat_cond *c);
 void weft_plat_cond_signal(weft_plat_cond *c);
 /* Give the CPU to another thread (sched_yield). */
@@ -49,6 +51,18 @@ static inline void weft_plat_cpu_relax(void) {
 uint64_t weft_plat_now_ns(void);
 /* Wall clock, seconds since the Unix epoch. */
 int64_t weft_plat_time_s(void);
+
+/* Sleep for about `ns` nanoseconds. */
+void weft_plat_sleep_ns(uint64_t ns);
+
+/* Ctrl-C during a call. Between begin and end (counted, so calls may overlap), SIGINT
+ * only bumps a counter that the call polls; a second SIGINT restores the previous
+ * action and re-raises it, so a stuck program still dies. A program with its own SIGINT
+ * handler (or SIG_IGN) keeps it: weft then installs nothing. */
+void weft_plat_interrupt_begin(void);
+void weft_plat_interrupt_end(void);
+/* How many SIGINTs arrived while a call was watching (never decreases). */
+unsigned weft_plat_interrupt_count(void);
 
 /* CPUs this process may run on: affinity mask and cgroup CPU quota (v1 and v2)
  * applied natively, the host's reported concurrency under Emscripten, 1 under WASI. */

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(weft_plat_mutex), "mutex storage");
 _Static_assert(sizeof(pthread_cond_t) <= sizeof(weft_plat_cond), "cond storage");
@@ -59,6 +60,14 @@ void weft_plat_cond_init(weft_plat_cond *c) { pthread_cond_init((pthread_cond_t 
 void weft_plat_cond_destroy(weft_plat_cond *c) { pthread_cond_destroy((pthread_cond_t *)c->opaque); }
 void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m) {
     pthread_cond_wait((pthread_cond_t *)c->opaque, (pthread_mutex_t *)m->opaque);
+}
+void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t at = (uint64_t)ts.tv_nsec + ns;
+    ts.tv_sec += (time_t)(at / 1000000000u);
+    ts.tv_nsec = (long)(at % 1000000000u);
+    pthread_cond_timedwait((pthread_cond_t *)c->opaque, (pthread_mutex_t *)m->opaque, &ts);
 }
 void weft_plat_cond_broadcast(weft_plat_cond *c) { pthread_cond_broadcast((pthread_cond_t *)c->opaque); }
 void weft_plat_cond_signal(weft_plat_cond *c) { pthread_cond_signal((pthread_cond_t *)c->opaque); }

@@ -21,6 +21,9 @@ void weft_plat_cond_destroy(weft_plat_cond *c) { (void)c; }
 /* With one thread nobody could ever signal: waiting would be a deadlock, so return and
  * let the caller re-check its condition. */
 void weft_plat_cond_wait(weft_plat_cond *c, weft_plat_mutex *m) { (void)c, (void)m; }
+void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns) {
+    (void)c, (void)m, (void)ns;
+}
 void weft_plat_cond_broadcast(weft_plat_cond *c) { (void)c; }
 void weft_plat_cond_signal(weft_plat_cond *c) { (void)c; }
 void weft_plat_yield(void) {}
@@ -30,3 +33,8 @@ int weft_plat_cpu_online(void) { return 1; }
 int weft_plat_cpu_affinity(void) { return 1; }
 double weft_plat_cpu_quota(void) { return 0; }
 
+
+/* No signals under WASI: nothing can interrupt a call. */
+void weft_plat_interrupt_begin(void) {}
+void weft_plat_interrupt_end(void) {}
+unsigned weft_plat_interrupt_count(void) { return 0; }

@@ -111,7 +111,7 @@ int weft_fail(weft_task *t, const char *fmt, ...) __attribute__((format(printf, 
 /* ---------------------------------------------------------------- options, pools */
 
 typedef struct weft_progress {
-    size_t done, total;
+    size_t done, total; /* total is 0 while streaming from a source of unknown length */
     double elapsed_s;
     double remaining_s; /* estimate; negative while unknown */
 } weft_progress;
@@ -128,10 +128,16 @@ typedef struct weft_options {
     int verbose;               /* 0 silent, 1 progress on stderr; WEFT_UNSET inherits */
     weft_progress_fn progress; /* NULL inherits */
     void *progress_user;
+    int retries;               /* extra attempts for a failing task (default 0) */
+    double retry_backoff_s;    /* pause before the first retry, doubled after each (0.01) */
+    double task_timeout_s;     /* per task: weft_cancelled() turns true and the task fails
+                                  with WEFT_ETIMEDOUT past it; 0 = none */
+    double timeout_s;          /* per call: the call stops with WEFT_ETIMEDOUT; 0 = none */
 } weft_options;
 
-/* All fields unset: every one inherits from the scope, the environment, the defaults. */
-#define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL}
+/* All fields unset: every one inherits from the scope, the environment, the defaults.
+ * Unset doubles are negative. */
+#define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL, WEFT_UNSET, -1, -1, -1}
 void weft_options_init(weft_options *o);
 
 typedef struct weft_pool weft_pool;
@@ -188,6 +194,76 @@ void weft_bytes_free(weft_bytes *b, size_t n);
  * this process's memory: only backends with shared memory accept it. */
 typedef int (*weft_for_fn)(size_t i, void *ctx);
 int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *ctx);
+
+/* Collect-all: run every task whatever fails, and say per task how it went. Returns 0
+ * when all succeeded, WEFT_ETASK when some failed (outputs of failed tasks are left
+ * untouched). Messages are owned by weft: free them with weft_status_free. */
+typedef struct weft_status {
+    int code;      /* WEFT_OK, WEFT_ETASK, WEFT_EOUTSIZE, WEFT_ETIMEDOUT, WEFT_ECANCELED */
+    int status;    /* what the task returned */
+    char *message; /* NULL on success */
+} weft_status;
+int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,
+                     size_t in_size, size_t n, void *outputs, size_t out_size,
+                     weft_status *statuses);
+void weft_status_free(weft_status *s, size_t n);
+
+/* ---------------------------------------------------------------- streaming */
+
+/* Lazy input, like joblib's iterables: `next` fills *input (borrowed: weft copies it) and
+ * returns 1, or returns 0 at the end, or a negative code to stop with that error. It is
+ * only ever called from the thread that calls weft_next. */
+typedef struct weft_source {
+    int (*next)(void *user, weft_bytes *input);
+    void *user;
+} weft_source;
+
+typedef struct weft_iter_options {
+    int ordered;   /* 1: results in input order; 0: in the order tasks finish */
+    size_t window; /* most tasks in flight or waiting to be read; 0: automatic */
+    int collect;   /* 1: failed tasks come back as results; 0: the first failure ends it */
+} weft_iter_options;
+
+typedef struct weft_result {
+    size_t index;        /* position of the input */
+    int code;            /* WEFT_OK, or the task's failure (collect mode) */
+    const void *data;    /* the output; valid until the next weft_next or weft_iter_close */
+    size_t size;
+    const char *message; /* failure message, or NULL */
+} weft_result;
+
+typedef struct weft_iter weft_iter;
+/* Start streaming `task` over a source (weft_imap) or an array (weft_imap_array). At
+ * most `window` tasks are in flight or waiting to be read, so memory stays flat and a
+ * slow reader holds the workers back. `options` may be NULL (ordered, automatic). */
+int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
+              const weft_iter_options *options, weft_iter **out);
+int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
+                    size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out);
+/* 1 and *r filled; 0 at the end; or a negative WEFT_E* code (fail-fast failure,
+ * cancellation, timeout, source error) with weft_last_error() set. */
+int weft_next(weft_iter *it, weft_result *r);
+/* Cancel what has not started, wait for what is running, free everything. NULL is fine. */
+void weft_iter_close(weft_iter *it);
+
+/* ---------------------------------------------------------------- reduce */
+
+/* Fold task outputs as they come instead of keeping them. In the default mode each
+ * worker folds into its own accumulator and the accumulators are combined at the end,
+ * so no more than one accumulator per worker exists. With `deterministic` set, the
+ * inputs are cut into fixed chunks folded in index order and combined in a fixed tree:
+ * the result is bit-identical for any n_jobs and any backend. */
+typedef struct weft_reducer {
+    size_t acc_size;
+    void (*init)(void *acc, void *user);                            /* the identity */
+    void (*fold)(void *acc, const void *output, size_t size, void *user);
+    void (*combine)(void *acc, const void *other, void *user);      /* acc = acc (+) other */
+    void *user;
+    int deterministic;
+} weft_reducer;
+/* `out_size`: the size of each task's output. `result` receives acc_size bytes. */
+int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+                size_t n, size_t out_size, const weft_reducer *reducer, void *result);
 
 /* ---------------------------------------------------------------- backends */
 

@@ -79,12 +79,16 @@ static void check_format(void) {
     CHECK_HAS(buf, "[#######################.]  99% ");
     CHECK_HAS(buf, "| left ~1.0 s");
 
-    /* an empty call is complete */
+    /* no total (a stream from a source of unknown length, or an empty call): a count,
+     * no bar, no estimate */
     weft_progress empty = {0, 0, 0.01, -1};
     weft__progress_format(buf, sizeof buf, &empty, 0);
-    CHECK_STR(buf, "done 0/0 | elapsed 0.0 s");
+    CHECK_STR(buf, "done 0 | elapsed 0.0 s");
     weft__progress_format(buf, sizeof buf, &empty, 1);
-    CHECK_STR(buf, "[########################] 100% done 0/0 | elapsed 0.0 s");
+    CHECK_STR(buf, "done 0 | elapsed 0.0 s");
+    weft_progress stream = {1200, 0, 1.25, -1};
+    weft__progress_format(buf, sizeof buf, &stream, 1);
+    CHECK_STR(buf, "done 1200 | elapsed 1.2 s");
 
     /* long runs */
     weft_progress big = {123456789012ull, 987654321098ull, 36000.5, 251999.9};

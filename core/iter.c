@@ -1,0 +1,443 @@
+/* Streaming results: weft_imap / weft_next.
+ *
+ * The window is two chunks of inputs. Each chunk runs as an asynchronous job; while the
+ * reader drains one chunk the workers run the other, and a chunk is refilled from the
+ * source only once all of its results were read. So at most `window` tasks exist at
+ * once, memory stays flat, and a slow reader holds the workers back. Workers mark each
+ * finished item; ordered readers wait for the next index, unordered readers take items
+ * from a completion queue. A reader with nothing to read helps run its own chunks. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_WINDOW 16384
+#define SPIN_NS 100000u
+
+typedef struct chunk {
+    weft__job job;
+    struct weft_iter *it;
+    int which;
+    size_t base;  /* index of its first item in the whole stream */
+    size_t count; /* items in it now */
+    size_t read;  /* items the reader has taken (ordered: the next to take) */
+    int running;  /* submitted and not finished */
+    weft_bytes *ins;
+    size_t *in_caps; /* copies of source inputs: capacity of each */
+    weft_bytes *outs;
+    size_t *out_caps;      /* output buffers are kept and reused across refills */
+    weft_status *statuses; /* collect mode */
+    atomic_uchar *state;   /* per item: PENDING, then OK, FAILED or SKIPPED */
+} chunk;
+
+enum { PENDING, OK, FAILED, SKIPPED };
+
+typedef struct done_entry {
+    atomic_int ready;
+    int which;
+    size_t k;
+} done_entry;
+
+struct weft_iter {
+    weft_pool *pool;
+    weft_options call;
+    const weft_task_def *task;
+    weft_source source;
+    const unsigned char *array; /* weft_imap_array: inputs are borrowed from here */
+    size_t array_in_size, array_n;
+    int ordered, collect;
+    size_t chunk_size;
+    chunk chunks[2];
+    int current;       /* ordered: the chunk being read */
+    size_t fed;        /* inputs taken from the source so far */
+    int source_done;
+    int error;         /* sticky: once non-zero every weft_next returns it */
+    weft_error error_record;
+    size_t yielded;
+    uint64_t deadline_ns;
+    unsigned interrupts_seen;
+    int watch_interrupts;
+    weft__progress progress;
+    /* completion queue (unordered) */
+    done_entry *queue;
+    size_t queue_cap, queue_head;
+    atomic_size_t queue_tail;
+    /* a reader with nothing to do sleeps here */
+    weft_plat_mutex lock;
+    weft_plat_cond wake;
+    atomic_int sleeping;
+};
+
+/* Workers mark each finished item (a plain release store) ... */
+static void on_item(weft__job *job, size_t k, int code, const char *message) {
+    chunk *c = job->on_item_user;
+    weft_iter *it = c->it;
+    if (!it->ordered) {
+        size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_relaxed) % it->queue_cap;
+        it->queue[pos].which = c->which;
+        it->queue[pos].k = k;
+        atomic_store_explicit(&it->queue[pos].ready, 1, memory_order_release);
+    }
+    /* skipped items are the only ones reported without a message */
+    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED, memory_order_release);
+}
+
+/* ... and wake a sleeping reader once per batch. The fence pairs with the reader's
+ * store of `sleeping` before it checks for results: one of the two sees the other. */
+static void on_batch(weft__job *job) {
+    chunk *c = job->on_item_user;
+    weft_iter *it = c->it;
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
+        weft_plat_mutex_lock(&it->lock);
+        weft_plat_cond_broadcast(&it->wake);
+        weft_plat_mutex_unlock(&it->lock);
+    }
+}
+
+/* ---- filling and running chunks */
+
+static int take_input(weft_iter *it, chunk *c, size_t k) {
+    if (it->array) {
+        if (it->fed == it->array_n) return 0;
+        c->ins[k].data = (void *)(it->array + it->fed * it->array_in_size);
+        c->ins[k].size = it->array_in_size;
+        return 1;
+    }
+    weft_bytes in = {NULL, 0};
+    int rc = it->source.next(it->source.user, &in);
+    if (rc <= 0) return rc;
+    if (in.size > 0 && !in.data) return weft__set_error(WEFT_EINVAL, "the source gave input %zu with size %zu but no data", it->fed, in.size);
+    if (in.size > c->in_caps[k]) {
+        void *grown = realloc(c->ins[k].data, in.size);
+        if (!grown) return weft__set_error(WEFT_ENOMEM, "out of memory copying input %zu", it->fed);
+        c->ins[k].data = grown;
+        c->in_caps[k] = in.size;
+    }
+    if (in.size) memcpy(c->ins[k].data, in.data, in.size);
+    c->ins[k].size = in.size;
+    return 1;
+}
+
+static void fail(weft_iter *it, int code) {
+    if (it->error) return;
+    it->error = code;
+    it->error_record = *weft_last_error();
+    for (int i = 0; i < 2; i++)
+        if (it->chunks[i].running) atomic_store(&it->chunks[i].job.stop, 1);
+}
+
+/* Finish a chunk's job and release what its results hold. */
+static void retire(weft_iter *it, chunk *c) {
+    if (c->running) {
+        weft__job_finish(&c->job);
+        c->running = 0;
+    }
+    if (it->collect) weft_status_free(c->statuses, c->count);
+    c->count = c->read = 0;
+}
+
+/* Refill a drained chunk from the source and start it. */
+static int refill(weft_iter *it, chunk *c) {
+    retire(it, c);
+    if (it->source_done || it->error) return 0;
+    size_t k = 0;
+    for (; k < it->chunk_size; k++) {
+        int rc = take_input(it, c, k);
+        if (rc < 0) {
+            if (!weft_last_error()->message[0] || weft_last_error()->code != rc)
+                weft__set_error(rc, "the input source failed at input %zu: %s", it->fed, weft_strerror(rc));
+            fail(it, rc);
+            return rc;
+        }
+        if (rc == 0) {
+            it->source_done = 1;
+            break;
+        }
+        it->fed++;
+    }
+    if (k == 0) return 0;
+    c->base = it->fed - k;
+    c->count = k;
+    c->read = 0;
+    for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
+    if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
+    weft__job *job = &c->job;
+    memset(job, 0, sizeof *job);
+    job->kind = WEFT__JOB_BYTES;
+    job->n = k;
+    job->task = it->task;
+    job->in_bytes = c->ins;
+    job->out_bytes = c->outs;
+    job->out_caps = c->out_caps;
+    job->on_batch = on_batch;
+    job->statuses = it->collect ? c->statuses : NULL;
+    job->on_item = on_item;
+    job->on_item_user = c;
+    int rc = weft__job_prepare(job, it->pool, &it->call, 1);
+    if (rc == 0) {
+        job->deadline_ns = it->deadline_ns;
+        job->interrupts_seen = it->interrupts_seen;
+        rc = weft__job_submit(job);
+        if (rc) {
+            weft__set_error(rc, "could not start a chunk of tasks");
+            weft__job_finish(job);
+        }
+    }
+    if (rc) {
+        fail(it, rc);
+        return rc;
+    }
+    c->running = 1;
+    return 0;
+}
+
+/* ---- waiting for results */
+
+/* Wait until `ready()` holds or a chunk's job stops, helping the jobs meanwhile. A
+ * sleeping reader wakes at least every few milliseconds to notice a Ctrl-C or a passed
+ * deadline itself: a stopped job may never report its unclaimed items. */
+static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg) {
+    uint64_t spin_until = 0;
+    while (!ready(it, arg)) {
+        int helped = 0, stopped = 0;
+        for (int i = 0; i < 2; i++) {
+            chunk *c = &it->chunks[i];
+            if (!c->running) continue;
+            if (weft__job_check_stop(&c->job)) stopped = 1;
+            else if (!helped) helped = weft__job_help(&c->job);
+        }
+        if (stopped) return;
+        if (helped) continue;
+        if (!spin_until) spin_until = weft_plat_now_ns() + SPIN_NS;
+        if (weft_plat_now_ns() < spin_until) {
+            weft_plat_cpu_relax();
+            continue;
+        }
+        weft_plat_mutex_lock(&it->lock);
+        atomic_store(&it->sleeping, 1);
+        if (!ready(it, arg)) weft_plat_cond_timedwait(&it->wake, &it->lock, 5000000u);
+        atomic_store(&it->sleeping, 0);
+        weft_plat_mutex_unlock(&it->lock);
+    }
+}
+
+static int item_done(weft_iter *it, void *arg) {
+    (void)it;
+    chunk *c = arg;
+    return atomic_load(&c->state[c->read]) != PENDING;
+}
+
+static int queue_ready(weft_iter *it, void *arg) {
+    (void)arg;
+    return atomic_load_explicit(&it->queue[it->queue_head % it->queue_cap].ready, memory_order_acquire);
+}
+
+/* ---- the public calls */
+
+static int check_limits(weft_iter *it) {
+    if (it->error) return it->error;
+    if (weft__progress_due(&it->progress) && weft__progress_update(&it->progress, it->yielded)) {
+        weft__set_error(WEFT_ECANCELED, "cancelled by the progress callback");
+        fail(it, WEFT_ECANCELED);
+    }
+    return it->error;
+}
+
+/* The stream ends with the job's failure (the first one, or the cancellation). */
+static int stream_failure(weft_iter *it, chunk *c) {
+    if (atomic_load(&c->job.failed)) {
+        weft__failure f = c->job.failure;
+        if (f.index >= 0) f.index += (int64_t)c->base; /* chunk-relative to stream index */
+        weft__set_task_error(&f, it->task->name);
+        fail(it, c->job.failure.code);
+    } else if (!it->error) {
+        fail(it, weft__set_error(WEFT_ECANCELED, "the stream was cancelled"));
+    }
+    return it->error;
+}
+
+/* Hand out item k of chunk c, or end the stream with its failure. */
+static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
+    int state = atomic_load(&c->state[k]);
+    if (state == SKIPPED || (state == FAILED && !it->collect)) return stream_failure(it, c);
+    r->index = c->base + k;
+    r->code = state == FAILED ? c->statuses[k].code : 0;
+    r->data = c->outs[k].data;
+    r->size = c->outs[k].size;
+    r->message = state == FAILED ? c->statuses[k].message : NULL;
+    it->yielded++;
+    return 1;
+}
+
+static int next_ordered(weft_iter *it, weft_result *r) {
+    chunk *c = &it->chunks[it->current];
+    if (c->read == c->count) {
+        /* this chunk is drained: refill it behind the other one, then read the other */
+        int rc = refill(it, c);
+        if (rc) return rc;
+        it->current ^= 1;
+        c = &it->chunks[it->current];
+        if (c->read == c->count) return 0; /* both empty: the end */
+    }
+    wait_for(it, item_done, c);
+    if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+    int rc = deliver(it, c, c->read, r);
+    if (rc == 1) c->read++;
+    return rc;
+}
+
+static int next_unordered(weft_iter *it, weft_result *r) {
+    if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
+        return 0;
+    wait_for(it, queue_ready, NULL);
+    if (!queue_ready(it, NULL)) /* a job stopped first */
+        return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
+    done_entry *e = &it->queue[it->queue_head % it->queue_cap];
+    chunk *c = &it->chunks[e->which];
+    size_t k = e->k;
+    atomic_store_explicit(&e->ready, 0, memory_order_relaxed);
+    it->queue_head++;
+    int rc = deliver(it, c, k, r);
+    /* a drained chunk is refilled on the next call, once its result has been read */
+    if (rc == 1) c->read++;
+    return rc;
+}
+
+int weft_next(weft_iter *it, weft_result *r) {
+    if (!it || !r) return weft__set_error(WEFT_EINVAL, "weft_next: iterator and result must not be NULL");
+    if (check_limits(it)) {
+        weft_error *e = (weft_error *)weft_last_error();
+        *e = it->error_record;
+        return it->error;
+    }
+    if (!it->ordered)
+        for (int i = 0; i < 2; i++) {
+            chunk *c = &it->chunks[i];
+            if (c->count && c->read == c->count && refill(it, c)) return it->error;
+        }
+    int rc = it->ordered ? next_ordered(it, r) : next_unordered(it, r);
+    if (rc == 0) {
+        weft__progress_end(&it->progress, it->yielded);
+        it->progress.verbose = 0, it->progress.fn = NULL; /* report the end once */
+        weft__clear_error();
+    }
+    if (rc < 0) {
+        weft_error *e = (weft_error *)weft_last_error();
+        *e = it->error_record;
+    }
+    return rc;
+}
+
+static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter_options *options,
+                     weft_iter **out, weft_iter *proto) {
+    if (!out) return weft__set_error(WEFT_EINVAL, "weft_imap: out is NULL");
+    *out = NULL;
+    if (!task || !task->fn)
+        return weft__set_error(WEFT_EINVAL, "weft_imap: task is NULL (register it with WEFT_TASK)");
+    weft_iter_options o = {1, 0, 0};
+    if (options) o = *options;
+    weft_options call;
+    int rc = weft__pool_for_call(&pool, &call);
+    if (rc) return rc;
+    weft_iter *it = calloc(1, sizeof *it);
+    if (!it) return weft__set_error(WEFT_ENOMEM, "weft_imap: out of memory");
+    *it = *proto;
+    it->pool = pool;
+    it->call = call;
+    it->task = task;
+    it->ordered = o.ordered != 0;
+    it->collect = o.collect != 0;
+    size_t window = o.window ? o.window : DEFAULT_WINDOW;
+    it->chunk_size = window / 2 ? window / 2 : 1;
+    it->deadline_ns = call.timeout_s > 0 ? weft_plat_now_ns() + (uint64_t)(call.timeout_s * 1e9) : 0;
+    weft_plat_mutex_init(&it->lock);
+    weft_plat_cond_init(&it->wake);
+    it->queue_cap = 2 * it->chunk_size;
+    it->queue = it->ordered ? NULL : calloc(it->queue_cap, sizeof *it->queue);
+    int ok = it->ordered || it->queue;
+    for (int i = 0; i < 2 && ok; i++) {
+        chunk *c = &it->chunks[i];
+        c->it = it;
+        c->which = i;
+        c->ins = calloc(it->chunk_size, sizeof *c->ins);
+        c->in_caps = calloc(it->chunk_size, sizeof *c->in_caps);
+        c->outs = calloc(it->chunk_size, sizeof *c->outs);
+        c->out_caps = calloc(it->chunk_size, sizeof *c->out_caps);
+        c->statuses = it->collect ? calloc(it->chunk_size, sizeof *c->statuses) : NULL;
+        c->state = calloc(it->chunk_size, sizeof *c->state);
+        ok = c->ins && c->in_caps && c->outs && c->out_caps && c->state && (!it->collect || c->statuses);
+    }
+    if (!ok) {
+        weft_iter_close(it);
+        return weft__set_error(WEFT_ENOMEM, "weft_imap: out of memory for a window of %zu", window);
+    }
+    /* a source of unknown length shows a count without a total */
+    weft__progress_begin(&it->progress, &call, it->array ? it->array_n : 0);
+    it->watch_interrupts = weft__current_job() == NULL;
+    if (it->watch_interrupts) weft_plat_interrupt_begin();
+    it->interrupts_seen = weft_plat_interrupt_count();
+    *out = it;
+    refill(it, &it->chunks[0]);
+    refill(it, &it->chunks[1]);
+    if (it->error) {
+        rc = it->error;
+        weft_iter_close(it);
+        *out = NULL;
+        return rc;
+    }
+    weft__clear_error();
+    return 0;
+}
+
+int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
+              const weft_iter_options *options, weft_iter **out) {
+    if (!source || !source->next) {
+        if (out) *out = NULL;
+        return weft__set_error(WEFT_EINVAL, "weft_imap: the source needs a next function");
+    }
+    weft_iter proto;
+    memset(&proto, 0, sizeof proto);
+    proto.source = *source;
+    return open_iter(pool, task, options, out, &proto);
+}
+
+int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
+                    size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out) {
+    if (n > 0 && in_size > 0 && !inputs) {
+        if (out) *out = NULL;
+        return weft__set_error(WEFT_EINVAL, "weft_imap_array: inputs is NULL but in_size is %zu", in_size);
+    }
+    static const unsigned char nothing[1];
+    weft_iter proto;
+    memset(&proto, 0, sizeof proto);
+    proto.array = inputs ? inputs : nothing;
+    proto.array_in_size = in_size;
+    proto.array_n = n;
+    return open_iter(pool, task, options, out, &proto);
+}
+
+void weft_iter_close(weft_iter *it) {
+    if (!it) return;
+    for (int i = 0; i < 2; i++)
+        if (it->chunks[i].running) atomic_store(&it->chunks[i].job.stop, 1);
+    for (int i = 0; i < 2; i++) {
+        chunk *c = &it->chunks[i];
+        if (c->ins || c->outs) retire(it, c);
+        if (!it->array && c->ins)
+            for (size_t k = 0; k < it->chunk_size; k++) free(c->ins[k].data);
+        if (c->outs) weft_bytes_free(c->outs, it->chunk_size);
+        free(c->ins);
+        free(c->in_caps);
+        free(c->outs);
+        free(c->out_caps);
+        free(c->statuses);
+        free(c->state);
+    }
+    free(it->queue);
+    if (it->watch_interrupts) weft_plat_interrupt_end();
+    weft_plat_cond_destroy(&it->wake);
+    weft_plat_mutex_destroy(&it->lock);
+    free(it);
+}

@@ -1,0 +1,58 @@
+/* weft_reduce: fold task outputs into accumulators instead of keeping them. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Deterministic mode cuts the inputs into this many chunks (fewer for small n): a count
+ * that depends on n alone, never on the number of workers. */
+#define DETERMINISTIC_CHUNKS 1024
+
+/* Combine accumulators [0, count) into the first in a fixed pairwise tree:
+ * (0+1)+(2+3), then ((0+1)+(2+3))+((4+5)+(6+7)), ... */
+static void combine_tree(const weft_reducer *r, unsigned char *accs, size_t stride, size_t count) {
+    for (size_t step = 1; step < count; step *= 2)
+        for (size_t i = 0; i + step < count; i += 2 * step)
+            r->combine(accs + i * stride, accs + (i + step) * stride, r->user);
+}
+
+int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+                size_t n, size_t out_size, const weft_reducer *r, void *result) {
+    if (!task || !task->fn) return weft__set_error(WEFT_EINVAL, "weft_reduce: task is NULL (register it with WEFT_TASK)");
+    if (!r || !r->init || !r->fold || !r->combine || r->acc_size == 0)
+        return weft__set_error(WEFT_EINVAL, "weft_reduce: the reducer needs acc_size, init, fold and combine");
+    if (!result) return weft__set_error(WEFT_EINVAL, "weft_reduce: result is NULL");
+    if (n > 0 && in_size > 0 && !inputs)
+        return weft__set_error(WEFT_EINVAL, "weft_reduce: inputs is NULL but in_size is %zu", in_size);
+    if (in_size && n > SIZE_MAX / in_size) return weft__set_error(WEFT_EINVAL, "weft_reduce: n * in_size overflows");
+    weft_options call;
+    int rc = weft__pool_for_call(&pool, &call);
+    if (rc) return rc;
+
+    weft__job job = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size,
+                     .out_size = out_size, .reducer = r, .n_tasks = n};
+    job.chunked = r->deterministic != 0;
+    size_t n_accs;
+    if (job.chunked) {
+        job.n = n < DETERMINISTIC_CHUNKS ? n : DETERMINISTIC_CHUNKS;
+        n_accs = job.n ? job.n : 1;
+    } else {
+        job.n = n;
+        n_accs = (size_t)weft_pool_n_jobs(pool);
+    }
+    job.acc_stride = (r->acc_size + 63) & ~(size_t)63; /* no false sharing between workers */
+    job.accs = aligned_alloc(64, job.acc_stride * n_accs);
+    if (!job.accs) return weft__set_error(WEFT_ENOMEM, "weft_reduce: out of memory for %zu accumulators", n_accs);
+    for (size_t i = 0; i < n_accs; i++) r->init(job.accs + i * job.acc_stride, r->user);
+
+    rc = weft__job_execute(&job, pool, &call);
+    if (rc == 0) {
+        if (job.chunked)
+            combine_tree(r, job.accs, job.acc_stride, n_accs);
+        else
+            for (size_t i = 1; i < n_accs; i++) r->combine(job.accs, job.accs + i * job.acc_stride, r->user);
+        memcpy(result, job.accs, r->acc_size);
+    }
+    free(job.accs);
+    return rc;
+}
