@@ -27,6 +27,7 @@ static void inherit(weft_options *o, const weft_options *outer) {
         o->progress = outer->progress;
         o->progress_user = outer->progress_user;
     }
+    if (!o->memory) o->memory = outer->memory;
 }
 
 int weft_config_push(const weft_options *o) {

@@ -1,4 +1,5 @@
 /* Running a job's items: the task context, output checks and the first failure. */
+#include "cache.h" /* Memory: the map hook (weft__memo_*) */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -109,8 +110,16 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
             t.input_size = job->in_size;
             t.output = job->outputs + i * job->out_size;
             t.written = 0;
+            weft__memo memo;
+            if (job->options.memory && weft__memo_lookup(&memo, job->options.memory, job->task, t.input,
+                                                         t.input_size, t.output, job->out_size, NULL))
+                continue;
             int rc = job->task->fn(&t);
-            if (rc != 0 || (!t.written && job->out_size)) check_result(job, &t, rc);
+            if (rc != 0 || (!t.written && job->out_size))
+                check_result(job, &t, rc);
+            else if (job->options.memory)
+                weft__memo_store(&memo, job->options.memory, job->task, t.input, t.input_size,
+                                 t.output, job->out_size);
         }
         break;
     case WEFT__JOB_BYTES:
@@ -120,12 +129,19 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
             t.input_size = job->in_bytes[i].size;
             t.output = NULL;
             t.written = 0;
+            weft__memo memo;
+            if (job->options.memory && weft__memo_lookup(&memo, job->options.memory, job->task, t.input,
+                                                         t.input_size, NULL, 0, &job->out_bytes[i]))
+                continue;
             int rc = job->task->fn(&t);
             if (rc != 0 || !t.written) {
                 /* a task with nothing to say still yields an empty buffer */
                 if (rc == 0) rc = weft_output(&t, NULL, 0);
                 if (rc != 0) check_result(job, &t, rc);
             }
+            if (rc == 0 && job->options.memory)
+                weft__memo_store(&memo, job->options.memory, job->task, t.input, t.input_size,
+                                 job->out_bytes[i].data, job->out_bytes[i].size);
         }
         break;
     case WEFT__JOB_FOR:
