@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static void rm_rf(const char *path) {
+static inline void rm_rf(const char *path) {
     struct stat st;
     if (lstat(path, &st) != 0) return;
     if (S_ISDIR(st.st_mode)) {
@@ -27,7 +27,7 @@ static void rm_rf(const char *path) {
 }
 
 /* A fresh folder under $TMPDIR (or /tmp), removed at exit by the caller. */
-static char *temp_dir(const char *tag) {
+static inline char *temp_dir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char *p = malloc(4096);
     snprintf(p, 4096, "%s/weft-%s-XXXXXX", base && *base ? base : "/tmp", tag);
@@ -39,7 +39,7 @@ static char *temp_dir(const char *tag) {
 }
 
 /* Every entry file (*.wfe) under a cache folder, collected into paths[]; the count. */
-static int find_entries(const char *dir, char paths[][4096], int max) {
+static inline int find_entries(const char *dir, char paths[][4096], int max) {
     int n = 0;
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -59,12 +59,12 @@ static int find_entries(const char *dir, char paths[][4096], int max) {
     return n;
 }
 
-static long file_size(const char *path) {
+static inline long file_size(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
-static void flip_byte(const char *path, long at) {
+static inline void flip_byte(const char *path, long at) {
     FILE *f = fopen(path, "r+b");
     if (!f) return;
     fseek(f, at, SEEK_SET);
