@@ -388,6 +388,7 @@ static int load_one(const char *name, int is_dir, void *user) {
     if (fd < 0) return 0;
     unsigned char head[8];
     jrec r;
+    memset(&r, 0, sizeof r);
     int ok = 0;
     if (weft_plat_read(fd, head, 8) == 8 && memcmp(head, "WFJ1", 4) == 0) {
         uint32_t n;

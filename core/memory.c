@@ -38,6 +38,12 @@ struct weft_memory {
     atomic_llong hits, misses, stores, corrupt, evicted, expired, saved_ns, hashed_bytes;
     atomic_llong writes, est_bytes, est_items;
     atomic_int pruning, warned_store;
+    /* entries touched lately, so a hot entry costs one utimensat a second, not one per
+     * hit: a direct-mapped table of (key tag, time); races only add or skip a touch */
+    struct {
+        atomic_ullong tag;
+        atomic_llong at_ns;
+    } touched[256];
 };
 
 /* ---- small helpers */
@@ -382,8 +388,22 @@ int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], w
         head->data = value->data = NULL;
         return rc;
     }
-    e->last_access_ns = access_ns;
+    e->last_access_ns = access_ns >= 0 ? access_ns : e->created_ns;
     return 0;
+}
+
+/* Record a use of an entry for the approximate LRU, at most once a second per entry. */
+static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64_t now) {
+    if (!m->store->touch) return;
+    unsigned long long tag;
+    memcpy(&tag, key + 8, sizeof tag);
+    size_t slot = key[0];
+    if (atomic_load_explicit(&m->touched[slot].tag, memory_order_relaxed) == tag &&
+        now - atomic_load_explicit(&m->touched[slot].at_ns, memory_order_relaxed) < TOUCH_EVERY_NS)
+        return;
+    m->store->touch(m->state, task, key, now);
+    atomic_store_explicit(&m->touched[slot].tag, tag, memory_order_relaxed);
+    atomic_store_explicit(&m->touched[slot].at_ns, now, memory_order_relaxed);
 }
 
 /* Look the call's key up: 0 and the value on a valid hit, WEFT_ENOTFOUND otherwise
@@ -393,7 +413,7 @@ static int prepare(call *c, weft_memory *m, const weft_task_def *task, const wef
     return prepare_call(c, m, task, a, 0, fn);
 }
 
-static int lookup(call *c, weft_bytes *out, int count, int touch) {
+static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     weft_memory *m = c->m;
     weft_bytes head;
     weft__entry e;
@@ -429,8 +449,7 @@ static int lookup(call *c, weft_bytes *out, int count, int touch) {
         atomic_fetch_add(&m->hits, 1);
         atomic_fetch_add(&m->saved_ns, compute_ns);
     }
-    if (touch && now - e.last_access_ns > TOUCH_EVERY_NS && m->store->touch)
-        m->store->touch(m->state, c->task->name, c->key, now);
+    if (do_touch) touch(m, c->task->name, c->key, now);
     return 0;
 }
 

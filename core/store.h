@@ -32,6 +32,7 @@ typedef struct weft_store {
     int (*open)(void *state, const char *location);
     void (*close)(void *state);
     /* Read an entry: *head gets its header, *value its value (both malloc'd).
+     * *last_access_ns: when last used, -1 when the store does not say on a read.
      * 0, WEFT_ENOTFOUND, WEFT_ECORRUPT (shorter than its header says), WEFT_ESYS. */
     int (*get)(void *state, const char *task, const uint8_t key[16], weft_bytes *head,
                weft_bytes *value, int64_t *last_access_ns);

@@ -131,8 +131,16 @@ static int write_atomic(const char *dir, const char *path, const void *head, siz
     temp_name(tmp, sizeof tmp, dir);
     int fd = weft_plat_create_excl(tmp);
     if (fd < 0) return fd;
-    int rc = weft_plat_write_all(fd, head, head_size);
-    if (!rc && value_size) rc = weft_plat_write_all(fd, value, value_size);
+    int rc;
+    if (head_size + value_size <= 16384) { /* one write for a small entry */
+        unsigned char one[16384];
+        memcpy(one, head, head_size);
+        if (value_size) memcpy(one + head_size, value, value_size);
+        rc = weft_plat_write_all(fd, one, head_size + value_size);
+    } else {
+        rc = weft_plat_write_all(fd, head, head_size);
+        if (!rc && value_size) rc = weft_plat_write_all(fd, value, value_size);
+    }
     if (!rc && fsync) rc = weft_plat_fsync(fd);
     int rc2 = weft_plat_close(fd);
     if (!rc) rc = rc2;
@@ -175,6 +183,9 @@ static int disk_open(void *state, const char *location) {
 
 static void disk_close(void *state) { free(((disk_state *)state)->root); }
 
+/* A hit costs open + read + close: the first read takes up to 4 KB, which holds the
+ * whole of a small entry; the header then says how much value follows, which lands in
+ * its own buffer. No fstat: the LRU clock is kept by memory.c, which touches entries. */
 static int disk_get(void *state, const char *task, const uint8_t key[16], weft_bytes *head,
                     weft_bytes *value, int64_t *last_access_ns) {
     disk_state *s = state;
@@ -182,48 +193,42 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
     if (!entry_path(s, task, key, path)) return too_long(task);
     int fd = weft_plat_open_read(path);
     if (fd < 0) return fd == -ENOENT || fd == -ENOTDIR ? WEFT_ENOTFOUND : esys(fd, "cannot open", path);
-    weft_plat_file_info st;
-    int rc = weft_plat_fstat(fd, &st);
-    if (rc) {
-        weft_plat_close(fd);
-        return esys(rc, "cannot stat", path);
-    }
-    *last_access_ns = st.mtime_ns;
+    *last_access_ns = -1;
+    head->data = value->data = NULL;
     unsigned char first[4096];
-    size_t want = st.size < (int64_t)sizeof first ? (size_t)st.size : sizeof first;
-    int64_t got = weft_plat_read(fd, first, want);
-    rc = WEFT_ECORRUPT;
+    int64_t got = weft_plat_read(fd, first, sizeof first);
+    int rc = WEFT_ECORRUPT;
     size_t hs = got >= 16 ? weft__entry_header_size(first, (size_t)got) : 0;
-    if (got < 0)
+    weft__entry e;
+    if (got < 0) {
         rc = esys((int)got, "cannot read", path);
-    else if (hs && (int64_t)hs <= st.size) {
-        size_t vs = (size_t)(st.size - (int64_t)hs);
-        head->data = malloc(hs);
-        value->data = malloc(vs ? vs : 1);
-        if (!head->data || !value->data) {
-            rc = WEFT_ENOMEM;
-        } else {
-            /* the part of the file already read, then the rest straight into place */
-            size_t in_first = (size_t)got, h_have = in_first < hs ? in_first : hs;
-            memcpy(head->data, first, h_have);
-            int64_t r = 0;
-            if (h_have < hs) r = weft_plat_read(fd, (char *)head->data + h_have, hs - h_have);
-            size_t v_have = in_first > hs ? in_first - hs : 0;
-            if (v_have) memcpy(value->data, first + hs, v_have);
-            if (r >= 0 && (h_have == hs || (size_t)r == hs - h_have)) {
+    } else if (hs && (head->data = malloc(hs))) {
+        size_t in_first = (size_t)got, h_have = in_first < hs ? in_first : hs;
+        memcpy(head->data, first, h_have);
+        int64_t r = h_have < hs ? weft_plat_read(fd, (char *)head->data + h_have, hs - h_have) : 0;
+        if (r == (int64_t)(hs - h_have) && weft__entry_parse(head->data, hs, &e) == 0 &&
+            e.value_size <= SIZE_MAX - 1 && in_first - h_have <= e.value_size) {
+            size_t vs = (size_t)e.value_size, v_have = in_first - h_have;
+            value->data = malloc(vs ? vs : 1);
+            if (!value->data) {
+                rc = WEFT_ENOMEM;
+            } else {
+                if (v_have) memcpy(value->data, first + hs, v_have);
                 r = v_have < vs ? weft_plat_read(fd, (char *)value->data + v_have, vs - v_have) : 0;
-                if (r >= 0 && v_have + (size_t)r == vs) {
+                if (r == (int64_t)(vs - v_have)) {
                     head->size = hs;
                     value->size = vs;
                     rc = 0;
                 }
             }
         }
-        if (rc) {
-            free(head->data);
-            free(value->data);
-            head->data = value->data = NULL;
-        }
+    } else if (hs) {
+        rc = WEFT_ENOMEM;
+    }
+    if (rc) {
+        free(head->data);
+        free(value->data);
+        head->data = value->data = NULL;
     }
     weft_plat_close(fd);
     return rc;

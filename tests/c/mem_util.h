@@ -17,8 +17,7 @@ static inline void rm_rf(const char *path) {
         while (d && (e = readdir(d))) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
             char sub[4096];
-            snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-            rm_rf(sub);
+            if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < sizeof sub) rm_rf(sub);
         }
         if (d) closedir(d);
         rmdir(path);
@@ -46,9 +45,9 @@ static inline int find_entries(const char *dir, char paths[][4096], int max) {
     while (d && (e = readdir(d)) && n < max) {
         if (e->d_name[0] == '.') continue;
         char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name);
         struct stat st;
-        if (stat(sub, &st) != 0) continue;
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= sizeof sub || stat(sub, &st) != 0)
+            continue;
         size_t len = strlen(e->d_name);
         if (S_ISDIR(st.st_mode))
             n += find_entries(sub, paths + n, max - n);

@@ -93,7 +93,7 @@ int main(void) {
     static char paths[16][4096];
     CHECK_EQ(find_entries(dir, paths, 16), 5);
     flip_byte(paths[2], file_size(paths[2]) - 2);
-    char tmp[4200];
+    char tmp[8400];
     snprintf(tmp, sizeof tmp, "%.*s/.tmp-1-2-3", (int)(strrchr(paths[0], '/') - paths[0]), paths[0]);
     FILE *f = fopen(tmp, "w");
     fputs("partial", f);

@@ -338,7 +338,7 @@ static void test_corruption(const char *dir) {
     }
     /* a stray temporary file is never read, and prune removes it once stale */
     CHECK_EQ(find_entries(dir, paths, 16), 1);
-    char tmp[4200];
+    char tmp[8400];
     snprintf(tmp, sizeof tmp, "%.*s/.tmp-99999-1-1", (int)(strrchr(paths[0], '/') - paths[0]), paths[0]);
     FILE *f = fopen(tmp, "wb");
     fputs("half an entry", f);
@@ -533,7 +533,7 @@ static void test_checkpoints(const char *dir) {
         for (int i = 0; i < 100; i++) state[i] = (double)(s * 1000 + i);
         CHECK_EQ(weft_checkpoint_save(c, s, state, sizeof state), 0);
     }
-    char path[4200];
+    char path[8400];
     int kept = 0;
     for (int s = 0; s < 10; s++) {
         snprintf(path, sizeof path, "%s/solver/step-%020d.wck", dir, s);
