@@ -65,7 +65,7 @@ static int list_steps(const weft_checkpoint *c, steps *s) {
     int rc = weft_plat_list_dir(c->dir, collect, s);
     if (rc < 0) return weft__set_error(WEFT_ESYS, "cannot list the checkpoints in '%s': %s", c->dir, weft_plat_strerror(rc));
     if (rc) return weft__set_error(rc, "out of memory listing checkpoints");
-    qsort(s->v, s->n, sizeof *s->v, newest_first);
+    if (s->n) qsort(s->v, s->n, sizeof *s->v, newest_first);
     return 0;
 }
 

@@ -769,7 +769,7 @@ int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, doub
     int64_t bytes = 0, items = (int64_t)l.n, gone = 0;
     for (size_t i = 0; i < l.n; i++) bytes += l.v[i].size;
     if (!rc) {
-        qsort(l.v, l.n, sizeof *l.v, by_access);
+        if (l.n) qsort(l.v, l.n, sizeof *l.v, by_access);
         for (size_t i = 0; i < l.n; i++) {
             prune_item *p = &l.v[i];
             int old = max_age_s > 0 && (double)(l.now - p->access_ns) > max_age_s * 1e9;

@@ -119,7 +119,7 @@ static int list_all(weft_memory *m, const char *task, items *l) {
     memset(l, 0, sizeof *l);
     int rc = s->list(state, task, collect, l);
     if (rc) return die("cannot list the cache: %s%s", weft_last_error()->message, "");
-    qsort(l->v, l->n, sizeof *l->v, by_task);
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, by_task);
     return 0;
 }
 
