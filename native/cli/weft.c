@@ -353,7 +353,7 @@ static int parse_scaled(const char *s, double *out, const char *units, const dou
 static int cmd_prune(weft_memory *m, int argc, char **argv) {
     double max_bytes = 0, max_items = 0, max_age = 0;
     static const double bytes_k[] = {1e3, 1e3, 1e6, 1e9, 1e12}, age_k[] = {1, 60, 3600, 86400};
-    for (int i = 0; i < argc; i++) {
+    for (int i = 0; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = !v;
         if (!bad && strcmp(argv[i], "--max-bytes") == 0)
@@ -365,7 +365,6 @@ static int cmd_prune(weft_memory *m, int argc, char **argv) {
         else
             bad = 1;
         if (bad) return die("prune: bad option '%s' (see `weft` for the usage)%s", argv[i], "");
-        i++;
     }
     if (!max_bytes && !max_items && !max_age)
         return die("prune: give at least one limit: --max-bytes, --max-items or --max-age%s%s", "", "");
