@@ -57,6 +57,18 @@ static double run_memcpy(void *p) {
     return now() - t0;
 }
 
+static volatile uint64_t sink;
+static double run_read(void *p) {
+    ctx *c = p;
+    const uint64_t *q = (const uint64_t *)c->src;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double t0 = now();
+    for (size_t i = 0; i + 4 <= BIG; i += 4) s0 += q[i], s1 += q[i + 1], s2 += q[i + 2], s3 += q[i + 3];
+    double t = now() - t0;
+    sink = s0 + s1 + s2 + s3;
+    return t;
+}
+
 static double run_key(void *p) {
     ctx *c = p;
     char hex[33];
@@ -98,6 +110,7 @@ int main(int argc, char **argv) {
     c.dst = malloc((size_t)BIG * 8);
     for (size_t i = 0; i < BIG; i++) c.src[i] = (double)i * 0.5, c.dst[i] = 0;
     printf("memcpy_200MB %.2f GB/s\n", 0.2 / best_of(5, run_memcpy, &c));
+    printf("read_200MB %.2f GB/s\n", 0.2 / best_of(5, run_read, &c));
 
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.debug = 0;

@@ -33,6 +33,7 @@ def main():
     src = np.arange(BIG, dtype=np.float64) * 0.5
     dst = np.zeros_like(src)
     print("memcpy_200MB %.2f GB/s" % (0.2 / best_of(5, lambda: np.copyto(dst, src))))
+    print("read_200MB %.2f GB/s" % (0.2 / best_of(5, lambda: src.view(np.uint64).sum())))
     print("hash_200MB %.2f GB/s" % (0.2 / best_of(3, lambda: joblib.hash(src))))
 
     mem = joblib.Memory(location, verbose=0)

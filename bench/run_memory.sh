@@ -31,6 +31,7 @@ row() { # name label unit better target
   printf '%-34s %14s %14s %10s  %s\n' "$2" "${w:--} $3" "${j:--} $3" "$r" "$5"
 }
 row memcpy_200MB "memcpy 200 MB (reference)" GB/s higher ""
+row read_200MB "read 200 MB (reference)" GB/s higher ""
 row hash_200MB "hash a 200 MB f64 array" GB/s higher ">= 20 GB/s"
 row hit_small_arg "hit, small argument" us lower "<= 5 us, >= 10x joblib"
 row hit_200MB_arg "hit, 200 MB argument" ms lower "<= 15 ms"

@@ -177,6 +177,9 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
 const weft_store *weft__memory_store(const weft_memory *m, void **state);
 /* The journal (opened on first use, also when debugging is off). */
 weft__journal *weft__memory_journal(weft_memory *m);
+/* Entries were removed behind the memory's back (the weft tool's verify --fix): retire
+ * the hot values of every process. */
+void weft__memory_bump(weft_memory *m);
 /* Read and check one entry: 0 (head and value malloc'd), WEFT_ENOTFOUND, WEFT_ECORRUPT. */
 int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], weft_bytes *head,
                       weft_bytes *value, weft__entry *e);

@@ -15,6 +15,22 @@
 #define TOUCH_EVERY_NS 1000000000ll        /* LRU clock resolution: one second */
 #define STALE_TEMP_NS (600ll * 1000000000) /* a temp file untouched this long is litter */
 #define PRUNE_EVERY_WRITES 64
+#define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
+#define HOT_MAX_VALUE 65536    /* ... of at most this size, so at most 64 MB */
+#define GENERATION_FILE ".weft-generation"
+
+/* A value read and verified lately, served again without touching the disk while the
+ * cache's generation is unchanged. Every removal or replacement of an entry (clear,
+ * prune, expiry, a corrupt entry, a refresh, a version change), in any process, bumps
+ * the generation (a counter in a file every process maps), which retires every hot
+ * value at once. Stores without a shared mapping (WASI, Emscripten) do without. */
+typedef struct hot_slot {
+    uint8_t key[16];
+    uint64_t task_hash, generation;
+    unsigned char *value;
+    size_t size;
+    int64_t created_ns, compute_ns;
+} hot_slot;
 
 typedef struct task_cfg {
     char *name;
@@ -44,7 +60,89 @@ struct weft_memory {
         atomic_ullong tag;
         atomic_llong at_ns;
     } touched[256];
+    hot_slot *hot; /* NULL: no hot table */
+    weft_plat_mutex hot_lock;
+    atomic_ullong *generation; /* shared with the other processes on this cache */
 };
+
+static uint64_t generation_now(weft_memory *m) {
+    return m->generation ? atomic_load_explicit(m->generation, memory_order_acquire) : 0;
+}
+
+/* Entries went away or changed: retire every process's hot values. */
+static void bump_generation(weft_memory *m) {
+    if (m->generation) atomic_fetch_add_explicit(m->generation, 1, memory_order_acq_rel);
+}
+
+void weft__memory_bump(weft_memory *m) { bump_generation(m); }
+
+static hot_slot *hot_slot_of(weft_memory *m, const uint8_t key[16]) {
+    return &m->hot[((size_t)key[0] | (size_t)key[1] << 8) % HOT_SLOTS];
+}
+
+/* 1 and a copy of the value when a current hot value matches. */
+static int hot_get(weft_memory *m, const char *task, const uint8_t key[16], weft_bytes *out,
+                   int64_t *created_ns, int64_t *compute_ns) {
+    if (!m->hot) return 0;
+    uint64_t th = weft__hash64(task, strlen(task)), g = generation_now(m);
+    hot_slot *h = hot_slot_of(m, key);
+    int found = 0;
+    weft_plat_mutex_lock(&m->hot_lock);
+    if (h->value && h->generation == g && h->task_hash == th && memcmp(h->key, key, 16) == 0 &&
+        (out->data = malloc(h->size ? h->size : 1))) {
+        memcpy(out->data, h->value, h->size);
+        out->size = h->size;
+        *created_ns = h->created_ns;
+        *compute_ns = h->compute_ns;
+        found = 1;
+    }
+    weft_plat_mutex_unlock(&m->hot_lock);
+    return found;
+}
+
+/* Remember a verified value; `g` is the generation read before the value was. */
+static void hot_put(weft_memory *m, const char *task, const uint8_t key[16], uint64_t g,
+                    const void *value, size_t size, int64_t created_ns, int64_t compute_ns) {
+    if (!m->hot || size > HOT_MAX_VALUE) return;
+    unsigned char *copy = malloc(size ? size : 1);
+    if (!copy) return;
+    if (size) memcpy(copy, value, size);
+    hot_slot *h = hot_slot_of(m, key);
+    weft_plat_mutex_lock(&m->hot_lock);
+    free(h->value);
+    memcpy(h->key, key, 16);
+    h->task_hash = weft__hash64(task, strlen(task));
+    h->generation = g;
+    h->value = copy;
+    h->size = size;
+    h->created_ns = created_ns;
+    h->compute_ns = compute_ns;
+    weft_plat_mutex_unlock(&m->hot_lock);
+}
+
+static void hot_open(weft_memory *m) {
+    char path[4096];
+    void *p;
+    if (m->store != &weft__store_disk ||
+        (size_t)snprintf(path, sizeof path, "%s/%s", m->location, GENERATION_FILE) >= sizeof path ||
+        weft_plat_map_shared(path, 64, &p) != 0)
+        return;
+    m->hot = calloc(HOT_SLOTS, sizeof *m->hot);
+    if (!m->hot) {
+        weft_plat_unmap(p, 64);
+        return;
+    }
+    m->generation = p;
+    weft_plat_mutex_init(&m->hot_lock);
+}
+
+static void hot_close(weft_memory *m) {
+    if (!m->hot) return;
+    for (size_t i = 0; i < HOT_SLOTS; i++) free(m->hot[i].value);
+    free(m->hot);
+    weft_plat_mutex_destroy(&m->hot_lock);
+    weft_plat_unmap((void *)m->generation, 64);
+}
 
 /* ---- small helpers */
 
@@ -159,6 +257,7 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
         free(m);
         return weft__set_error(rc, "cannot open the %s store at '%s'", store->name, location);
     }
+    hot_open(m);
     weft_options po;
     weft_options_init(&po);
     po.backend = "sequential";
@@ -178,6 +277,7 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
 void weft_memory_close(weft_memory *m) {
     if (!m) return;
     if (m->journal) weft__journal_close(m->journal);
+    hot_close(m);
     m->store->close(m->state);
     weft_close(m->pool);
     for (size_t i = 0; i < m->n_tasks; i++) {
@@ -291,7 +391,10 @@ static void check_version(weft_memory *m, const char *task, const char *version)
     char stored[MAX_VERSION];
     int rc = m->store->get_meta(m->state, task, "VERSION", stored, sizeof stored);
     if (rc == 0 && strcmp(stored, version) == 0) return;
-    if (rc == 0) m->store->clear(m->state, task);
+    if (rc == 0) {
+        m->store->clear(m->state, task);
+        bump_generation(m);
+    }
     if (rc == 0 || version[0]) m->store->put_meta(m->state, task, "VERSION", version);
 }
 
@@ -368,6 +471,7 @@ static void report_corrupt(weft_memory *m, const char *task, const uint8_t key[1
     warn(m, "weft: cache entry %s/%s of '%s' is corrupt (%s): removed, it will be recomputed",
          m->location, hex, task, why);
     m->store->remove(m->state, task, key);
+    bump_generation(m);
 }
 
 int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], weft_bytes *head,
@@ -415,6 +519,20 @@ static int prepare(call *c, weft_memory *m, const weft_task_def *task, const wef
 
 static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     weft_memory *m = c->m;
+    int64_t hot_created, hot_compute;
+    if (!m->o.validate && hot_get(m, c->task->name, c->key, out, &hot_created, &hot_compute)) {
+        int64_t now = weft_plat_wall_ns();
+        if (!(m->o.max_age_s > 0 && (double)(now - hot_created) > m->o.max_age_s * 1e9)) {
+            if (count) {
+                atomic_fetch_add(&m->hits, 1);
+                atomic_fetch_add(&m->saved_ns, hot_compute);
+            }
+            if (do_touch) touch(m, c->task->name, c->key, now);
+            return 0;
+        }
+        weft_bytes_free(out, 1); /* expired: the store path below removes it */
+    }
+    uint64_t g = generation_now(m);
     weft_bytes head;
     weft__entry e;
     int rc = weft__memory_read(m, c->task->name, c->key, &head, out, &e);
@@ -429,6 +547,7 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     int64_t now = weft_plat_wall_ns();
     if (m->o.max_age_s > 0 && (double)(now - e.created_ns) > m->o.max_age_s * 1e9) {
         m->store->remove(m->state, c->task->name, c->key);
+        bump_generation(m);
         atomic_fetch_add(&m->expired, 1);
         rc = WEFT_ENOTFOUND;
     } else if (m->o.validate) {
@@ -450,6 +569,7 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
         atomic_fetch_add(&m->saved_ns, compute_ns);
     }
     if (do_touch) touch(m, c->task->name, c->key, now);
+    hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, compute_ns);
     return 0;
 }
 
@@ -531,8 +651,10 @@ static int run_task(weft_memory *m, const weft_task_def *task, const void *in, s
     return 0;
 }
 
-/* Run, store, return: the miss path of every cached call. */
-static int compute(call *c, weft_bytes *out) {
+/* Run, store, return: the miss path of every cached call. `replace`: the entry may
+ * exist and differ (a refresh), so other processes' hot values must go. */
+static int compute(call *c, weft_bytes *out, int replace) {
+    uint64_t g = generation_now(c->m);
     size_t n = weft__args_encoded_size(c->args);
     unsigned char *enc = malloc(n);
     if (!enc) return weft__set_error(WEFT_ENOMEM, "out of memory encoding the arguments of '%s' (%zu bytes)", c->task->name, n);
@@ -543,6 +665,11 @@ static int compute(call *c, weft_bytes *out) {
     free(enc);
     if (rc) return rc;
     rc = store_value(c, out->data, out->size, took, n);
+    if (!rc && replace) {
+        bump_generation(c->m);
+        g = generation_now(c->m);
+    }
+    if (!rc) hot_put(c->m, c->task->name, c->key, g, out->data, out->size, weft_plat_wall_ns(), took);
     if (rc) {
         /* the result is right even if it could not be kept: return it, say so once */
         if (!atomic_exchange(&c->m->warned_store, 1))
@@ -574,7 +701,7 @@ int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args 
             debug_record(&c, 1);
         } else if (rc == WEFT_ENOTFOUND) {
             debug_record(&c, 0);
-            rc = compute(&c, out);
+            rc = compute(&c, out, 0);
         }
     }
     call_free(&c);
@@ -622,7 +749,7 @@ int weft_memory_refresh(weft_memory *m, const weft_task_def *task, const weft_ar
     rc = prepare(&c, m, task, args, "weft_memory_refresh");
     if (!rc) {
         atomic_fetch_add(&m->misses, 1);
-        rc = compute(&c, out);
+        rc = compute(&c, out, 1);
     }
     call_free(&c);
     return rc;
@@ -653,7 +780,7 @@ int weft_memory_shelve(weft_memory *m, const weft_task_def *task, const weft_arg
     if (!rc) {
         weft_bytes v;
         rc = lookup(&c, &v, 1, 1);
-        if (rc == WEFT_ENOTFOUND) rc = compute(&c, &v);
+        if (rc == WEFT_ENOTFOUND) rc = compute(&c, &v, 0);
         if (!rc) {
             weft_bytes_free(&v, 1);
             snprintf(ref->task, sizeof ref->task, "%s", task->name);
@@ -703,6 +830,7 @@ int weft_shelf_parse(const char *s, weft_shelf *ref) {
 int weft_memory_clear(weft_memory *m, const char *task) {
     if (!m) return weft__set_error(WEFT_EINVAL, "weft_memory_clear: memory is NULL");
     int rc = m->store->clear(m->state, task);
+    bump_generation(m);
     if (rc) return rc;
     weft_plat_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->n_tasks; i++)
@@ -782,6 +910,7 @@ int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, doub
             atomic_fetch_add(old ? &m->expired : &m->evicted, 1);
         }
     }
+    if (gone) bump_generation(m);
     for (size_t i = 0; i < l.n; i++) free(l.v[i].task);
     free(l.v);
     atomic_store(&m->est_bytes, bytes);

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+#include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -179,6 +182,32 @@ int weft_plat_dir_writable(const char *path) {
     close(fd);
     unlink(probe);
     return 1;
+}
+
+int weft_plat_map_shared(const char *path, size_t size, void **out) {
+#if defined(__wasi__) || defined(__EMSCRIPTEN__)
+    (void)path, (void)size, (void)out;
+    return WEFT_PLAT_ENOSYS;
+#else
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return neg_errno();
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0 && (size_t)st.st_size < size) rc = ftruncate(fd, (off_t)size);
+    void *p = rc == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    rc = p == MAP_FAILED ? neg_errno() : 0;
+    close(fd);
+    if (!rc) *out = p;
+    return rc;
+#endif
+}
+
+void weft_plat_unmap(void *p, size_t size) {
+#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+    if (p) munmap(p, size);
+#else
+    (void)p, (void)size;
+#endif
 }
 
 /* ---- process */

@@ -107,6 +107,12 @@ int weft_plat_list_dir(const char *path, int (*fn)(const char *name, int is_dir,
 /* Non-zero when the calling process may create files in the folder. */
 int weft_plat_dir_writable(const char *path);
 
+/* Map `size` bytes of a file shared with every process that maps it (the file is created,
+ * zero-filled, when missing); *out gets the address. WEFT_PLAT_ENOSYS where a host
+ * cannot share a mapping between processes (WASI, Emscripten). */
+int weft_plat_map_shared(const char *path, size_t size, void **out);
+void weft_plat_unmap(void *p, size_t size);
+
 /* ---- process */
 /* This process's id (1 where the host has no processes, as under WASI). */
 int weft_plat_getpid(void);

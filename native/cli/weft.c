@@ -330,6 +330,7 @@ static int cmd_verify(weft_memory *m, int fix) {
             if (fix) s->remove(state, l.v[i].task, l.v[i].key);
         }
     }
+    if (fix && bad) weft__memory_bump(m);
     printf("%lld entries ok, %lld corrupt%s, %lld temporary files%s\n", (long long)ok, (long long)bad,
            bad && fix ? " (removed)" : "", (long long)temps, temps && fix ? " (removed)" : "");
     items_free(&l);

@@ -39,6 +39,54 @@ static int cube(weft_task *t) {
 }
 WEFT_TASK(cube)
 
+/* -> an i64 that grows at every run: a task whose reruns are visible */
+static atomic_llong counter;
+static int next_number(weft_task *t) {
+    long long v = atomic_fetch_add(&counter, 1) + 1;
+    return weft_output(t, &v, sizeof v);
+}
+WEFT_TASK(next_number)
+
+static long long number_of(const weft_bytes *b) {
+    long long v = -1;
+    if (b->size == sizeof v) memcpy(&v, b->data, sizeof v);
+    return v;
+}
+
+/* Two handles on one folder stand for two processes: a value one of them keeps in its
+ * hot table must not outlive a refresh, a clear or a prune made by the other. */
+static void test_hot_invalidation(const char *dir) {
+    weft_memory *a, *b;
+    CHECK_EQ(weft_memory_open(&a, dir, NULL), 0);
+    CHECK_EQ(weft_memory_open(&b, dir, NULL), 0);
+    weft_args *args = weft_args_new();
+    weft_args_i64(args, "k", 1);
+    weft_bytes out;
+    int hit;
+    CHECK_EQ(weft_memory_call(a, WEFT_FN(next_number), args, &out, &hit), 0);
+    long long first = number_of(&out);
+    weft_bytes_free(&out, 1);
+    CHECK_EQ(weft_memory_call(a, WEFT_FN(next_number), args, &out, &hit), 0);
+    CHECK(hit == 1 && number_of(&out) == first); /* served (from a's hot table) */
+    weft_bytes_free(&out, 1);
+    CHECK_EQ(weft_memory_refresh(b, WEFT_FN(next_number), args, &out), 0);
+    long long second = number_of(&out);
+    weft_bytes_free(&out, 1);
+    CHECK(second != first);
+    CHECK_EQ(weft_memory_call(a, WEFT_FN(next_number), args, &out, &hit), 0);
+    CHECK(hit == 1 && number_of(&out) == second); /* a sees b's refresh */
+    weft_bytes_free(&out, 1);
+    CHECK_EQ(weft_memory_clear(b, NULL), 0);
+    CHECK_EQ(weft_memory_call(a, WEFT_FN(next_number), args, &out, &hit), 0);
+    CHECK(hit == 0 && number_of(&out) > second); /* and b's clear */
+    weft_bytes_free(&out, 1);
+    CHECK_EQ(weft_memory_prune(b, 0, 0, 1e-9, NULL), 0);
+    CHECK_EQ(weft_memory_check(a, WEFT_FN(next_number), args), 0); /* and b's prune */
+    weft_args_free(args);
+    weft_memory_close(a);
+    weft_memory_close(b);
+}
+
 static double value_of(const weft_bytes *b) {
     double d = NAN;
     if (b->size == sizeof d) memcpy(&d, b->data, sizeof d);
@@ -324,6 +372,10 @@ static void test_corruption(const char *dir) {
         if (kind == 1) flip_byte(paths[0], 40);        /* header: a time */
         if (kind == 2) flip_byte(paths[0], 20);        /* header: the key */
         if (kind == 3) CHECK_EQ(truncate(paths[0], size - 5), 0);
+        /* a fresh handle, as another process or a later run would be: this one may
+         * still hold the value it verified (its hot table) */
+        weft_memory_close(m);
+        CHECK_EQ(weft_memory_open(&m, dir, &o), 0);
         weft_memory_stats before, after;
         weft_memory_stats_get(m, &before);
         atomic_store(&runs, 0);
@@ -689,6 +741,8 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/limits", base);
     test_limits(dir);
     test_open_errors(base);
+    snprintf(dir, sizeof dir, "%s/hot", base);
+    test_hot_invalidation(dir);
     test_map_hook("memory:", "sequential");
     test_map_hook("memory:", "threads");
     snprintf(dir, sizeof dir, "%s/map", base);
