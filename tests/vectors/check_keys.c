@@ -228,6 +228,11 @@ int main(int argc, char **argv) {
     if (golden) {
         printf("golden cache: %d entries %s, %d bad\n", golden_ok, write ? "written" : "read back", golden_bad);
         weft_memory_close(golden);
+        if (write) { /* the shared counter of this process's hot table is not part of it */
+            char gen[4096];
+            snprintf(gen, sizeof gen, "%s/.weft-generation", argv[2 + write]);
+            remove(gen);
+        }
     }
     return bad || golden_bad ? 1 : 0;
 }
