@@ -23,7 +23,7 @@ printf '%s\n' "Memory benchmark ($(nproc) CPUs; $(uname -m); joblib $jv)"
 printf '%-34s %14s %14s %10s  %s\n' measure weft joblib ratio target
 row() { # name label unit better target
   local w j r
-  w=$(val "$weft" "$1"); j=$(val "$joblib" "$1")
+  w=$(val "$weft" "$1"); j=$(val "$joblib" "${6:-$1}")
   if [ -n "$w" ] && [ -n "$j" ]; then
     if [ "$4" = higher ]; then r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", a / b }')
     else r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", b / a }'); fi
@@ -34,6 +34,7 @@ row memcpy_200MB "memcpy 200 MB (reference)" GB/s higher ""
 row read_200MB "read 200 MB (reference)" GB/s higher ""
 row hash_200MB "hash a 200 MB f64 array" GB/s higher ">= 20 GB/s"
 row hit_small_arg "hit, small argument" us lower "<= 5 us, >= 10x joblib"
+row hit_small_arg_file "hit, small arg, read from its file" us lower "" hit_small_arg
 row hit_200MB_arg "hit, 200 MB argument" ms lower "<= 15 ms"
 row miss_store_small "miss + store, small result" us lower "<= 100 us (no fsync)"
 row miss_store_small_fsync "miss + store, with fsync" us lower ""

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define MAX_VERSION 256
-#define TOUCH_EVERY_NS 1000000000ll        /* LRU clock resolution: one second */
+#define TOUCH_EVERY_NS 60000000000ll /* LRU clock resolution: a minute (a touch is a syscall) */
 #define STALE_TEMP_NS (600ll * 1000000000) /* a temp file untouched this long is litter */
 #define PRUNE_EVERY_WRITES 64
 #define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
@@ -496,9 +496,11 @@ int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], w
     return 0;
 }
 
-/* Record a use of an entry for the approximate LRU, at most once a second per entry. */
-static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64_t now) {
-    if (!m->store->touch) return;
+/* Record a use of an entry for the approximate LRU: at most once a minute per entry and
+ * process, and not at all in the minute after it was written. */
+static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64_t now,
+                  int64_t created_ns) {
+    if (!m->store->touch || now - created_ns < TOUCH_EVERY_NS) return;
     unsigned long long tag;
     memcpy(&tag, key + 8, sizeof tag);
     size_t slot = key[0];
@@ -527,7 +529,7 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
                 atomic_fetch_add(&m->hits, 1);
                 atomic_fetch_add(&m->saved_ns, hot_compute);
             }
-            if (do_touch) touch(m, c->task->name, c->key, now);
+            if (do_touch) touch(m, c->task->name, c->key, now, hot_created);
             return 0;
         }
         weft_bytes_free(out, 1); /* expired: the store path below removes it */
@@ -568,7 +570,7 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
         atomic_fetch_add(&m->hits, 1);
         atomic_fetch_add(&m->saved_ns, compute_ns);
     }
-    if (do_touch) touch(m, c->task->name, c->key, now);
+    if (do_touch) touch(m, c->task->name, c->key, now, e.created_ns);
     hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, compute_ns);
     return 0;
 }
@@ -959,7 +961,9 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
     int hit = 0;
     if (prepare_item(&c, &view, m, task, in, in_size) == 0) {
         weft_bytes v;
-        if (lookup(&c, &v, 1, 1) == 0) {
+        int rc = lookup(&c, &v, 1, 1);
+        if (c.args) debug_record(&c, rc == 0); /* items that are args encodings */
+        if (rc == 0) {
             if (out_bytes) {
                 *out_bytes = v;
                 hit = 1;

@@ -287,7 +287,7 @@ typedef struct weft_entry_info {
     const char *task;
     const char *task_version;
     int64_t created_ns;     /* wall clock, ns since the Unix epoch */
-    int64_t last_access_ns; /* approximate: updated at most about once a second */
+    int64_t last_access_ns; /* approximate: updated at most once a minute */
     int64_t compute_ns;     /* how long the task took */
     uint64_t value_size, input_size;
 } weft_entry_info;

@@ -725,6 +725,35 @@ static void test_debug(const char *location) {
     CHECK_HAS(weft_memory_last_explanation(m), "same arguments");
     weft_args_free(a);
     weft_memory_close(m);
+
+    /* WEFT_DEBUG=1 turns it on; map items that are args encodings are journaled too */
+    setenv("WEFT_DEBUG", "1", 1);
+    CHECK_EQ(weft_memory_open(&m, location, NULL), 0);
+    unsetenv("WEFT_DEBUG");
+    weft_memory_clear(m, NULL);
+    weft_args *p = weft_args_new();
+    weft_bytes enc[2], res[2];
+    double z[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    size_t eight = 8;
+    for (int k = 0; k < 2; k++) {
+        weft_args_reset(p);
+        z[3] += k;
+        weft_args_f64_array(p, "x", z, 1, &eight);
+        weft_args_encode(p, &enc[k]);
+    }
+    weft_options po;
+    weft_options_init(&po);
+    po.backend = "sequential";
+    po.memory = m;
+    weft_pool *pool;
+    CHECK_EQ(weft_open(&pool, &po), 0);
+    CHECK_EQ(weft_map_bytes(pool, WEFT_FN(weighted_sum), enc, 2, res), 0);
+    CHECK_HAS(weft_memory_last_explanation(m), "x: f64[8]: 1 of 8 elements differ, first at index 3");
+    weft_bytes_free(res, 2);
+    weft_bytes_free(enc, 2);
+    weft_close(pool);
+    weft_args_free(p);
+    weft_memory_close(m);
 }
 
 int main(void) {
