@@ -19,7 +19,7 @@ install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftC
 
 set(WEFT_PC_LIBS_PRIVATE "")
 if(WEFT_HOST STREQUAL "posix")
-  set(WEFT_PC_LIBS_PRIVATE "-pthread")
+  set(WEFT_PC_LIBS_PRIVATE "-pthread -lxxhash -lm")
 endif()
 configure_file(cmake/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
