@@ -22,6 +22,7 @@
 #define N_BUCKETS 4096
 #define MAX_RECORDS 4096 /* per process; the oldest are forgotten (files stay) */
 #define INLINE_MAX 256
+#define KEEP_FILES 1000 /* journal files kept per task on disk: the newest */
 
 typedef struct jarg {
     char *name;
@@ -413,7 +414,46 @@ static int load_one(const char *name, int is_dir, void *user) {
     return 0;
 }
 
-/* Load a task's records from disk once per process (lock held). */
+typedef struct names {
+    char **v;
+    size_t n, cap;
+} names;
+
+static int collect_name(const char *name, int is_dir, void *user) {
+    names *ns = user;
+    size_t len = strlen(name);
+    if (is_dir || len < 5 || strcmp(name + len - 4, ".wjr") != 0) return 0;
+    if (ns->n == ns->cap) {
+        size_t cap = ns->cap ? 2 * ns->cap : 256;
+        char **v = realloc(ns->v, cap * sizeof *v);
+        if (!v) return 0;
+        ns->v = v;
+        ns->cap = cap;
+    }
+    if ((ns->v[ns->n] = dup_n(name, len))) ns->n++;
+    return 0;
+}
+
+static int by_name(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Keep the newest KEEP_FILES records of a task (names begin with the time). */
+static void trim_files(const char *dir) {
+    names ns = {0};
+    weft_plat_list_dir(dir, collect_name, &ns);
+    if (ns.n > KEEP_FILES) {
+        qsort(ns.v, ns.n, sizeof *ns.v, by_name);
+        for (size_t i = 0; i < ns.n - KEEP_FILES; i++) {
+            char path[4096];
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, ns.v[i]) < sizeof path) weft_plat_unlink(path);
+        }
+    }
+    for (size_t i = 0; i < ns.n; i++) free(ns.v[i]);
+    free(ns.v);
+}
+
+/* Load a task's records from disk once per process (lock held), after trimming them. */
 static void load_task(weft__journal *j, const char *task) {
     for (size_t i = 0; i < j->n_loaded; i++)
         if (strcmp(j->loaded[i], task) == 0) return;
@@ -424,6 +464,7 @@ static void load_task(weft__journal *j, const char *task) {
     j->n_loaded++;
     char dir[4096];
     if (task_dir(j, task, dir, sizeof dir)) return;
+    trim_files(dir);
     load_ctx c = {j, task, dir};
     weft_plat_list_dir(dir, load_one, &c);
 }
