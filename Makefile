@@ -1,5 +1,6 @@
 # The README's two commands. Both install what is missing first and are safe to re-run.
-#   make demo   build and run the main demo (a parameter sweep with a progress bar)
+#   make demo   build and run the main demo (a parameter sweep with a progress bar), twice:
+#               the second run is served from the cache (build/demo-cache)
 #   make test   build everything and run every test suite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -9,6 +10,8 @@ demo:
 	@bash scripts/setup.sh
 	cmake --preset release >/dev/null
 	cmake --build --preset release -j $(JOBS)
+	./build/release/examples/weft_demo
+	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo
 
 test: setup test-native test-sanitizers test-wasm

@@ -31,6 +31,7 @@ static void inherit(weft_options *o, const weft_options *outer) {
     if (o->retry_backoff_s < 0) o->retry_backoff_s = outer->retry_backoff_s;
     if (o->task_timeout_s < 0) o->task_timeout_s = outer->task_timeout_s;
     if (o->timeout_s < 0) o->timeout_s = outer->timeout_s;
+    if (!o->memory) o->memory = outer->memory;
 }
 
 int weft_config_push(const weft_options *o) {

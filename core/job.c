@@ -1,5 +1,6 @@
 /* Running a job's items: the task context, retries, timeouts, output checks, and what
  * a failure does (stop the job, or be collected per task). */
+#include "cache.h" /* Memory: the map hook (weft__memo_*) */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -151,8 +152,23 @@ static void drop_output(weft__job *job, weft_task *t) {
         weft_bytes_free(t->out_bytes, 1);
 }
 
+/* With a Memory on the call, a map item is looked up before it runs (a hit fills the
+ * output and skips the task) and stored right after it succeeds, so a killed run
+ * resumes where it stopped. Iterators reuse their buffers and skip the hook. */
+static int memo_applies(const weft__job *job) {
+    return job->options.memory && !job->out_caps &&
+           (job->kind == WEFT__JOB_MAP || job->kind == WEFT__JOB_BYTES);
+}
+
 /* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
+    weft__memo memo;
+    int memo_on = memo_applies(job);
+    if (memo_on && weft__memo_lookup(&memo, job->options.memory, job->task, t->input, t->input_size,
+                                     t->output, t->out_bytes ? 0 : job->out_size, t->out_bytes)) {
+        if (job->on_item) job->on_item(job, t->index, 0, NULL);
+        return 0;
+    }
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
@@ -161,6 +177,10 @@ static int run_item(weft__job *job, weft_task *t) {
         pause = pause < 60000000000ull ? pause * 2 : pause;
         code = attempt(job, t, &status);
     }
+    if (code == 0 && memo_on)
+        weft__memo_store(&memo, job->options.memory, job->task, t->input, t->input_size,
+                         t->out_bytes ? t->out_bytes->data : t->output,
+                         t->out_bytes ? t->out_bytes->size : job->out_size);
     if (code != 0) {
         drop_output(job, t);
         if (job->statuses) {

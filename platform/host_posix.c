@@ -1,10 +1,19 @@
-/* Clock, environment and standard error through the C library: the same on Linux,
- * Emscripten and WASI. */
+/* Clock, environment, standard error, files and folders through the C library: the same
+ * on Linux, Emscripten and WASI (only POSIX calls that wasi-libc has). */
 #define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* getentropy */
 #include "platform.h"
 
+#include <dirent.h>
+#include <stdio.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+#include <sys/mman.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -36,3 +45,202 @@ void weft_plat_sleep_ns(uint64_t ns) {
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
 }
+
+/* ---- files and folders */
+
+static int neg_errno(void) { return errno ? -errno : -EIO; }
+
+int weft_plat_open_read(const char *path) {
+    int fd;
+    do fd = open(path, O_RDONLY | O_CLOEXEC);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int weft_plat_create_excl(const char *path) {
+    int fd;
+    do fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    while (fd < 0 && errno == EINTR);
+    return fd < 0 ? neg_errno() : fd;
+}
+
+int64_t weft_plat_read(int fd, void *buf, size_t n) {
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            return neg_errno();
+        }
+        if (r == 0) break;
+        got += (size_t)r;
+    }
+    return (int64_t)got;
+}
+
+int weft_plat_write_all(int fd, const void *buf, size_t n) {
+    const char *p = buf;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return neg_errno();
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int weft_plat_fsync(int fd) { return fsync(fd) ? neg_errno() : 0; }
+int weft_plat_close(int fd) { return close(fd) && errno != EINTR ? neg_errno() : 0; }
+
+static void fill_stat(const struct stat *s, weft_plat_file_info *st) {
+    st->size = (int64_t)s->st_size;
+    st->mtime_ns = (int64_t)s->st_mtim.tv_sec * 1000000000 + (int64_t)s->st_mtim.tv_nsec;
+    st->is_dir = S_ISDIR(s->st_mode) != 0;
+}
+
+int weft_plat_fstat(int fd, weft_plat_file_info *st) {
+    struct stat s;
+    if (fstat(fd, &s)) return neg_errno();
+    fill_stat(&s, st);
+    return 0;
+}
+
+int weft_plat_stat(const char *path, weft_plat_file_info *st) {
+    struct stat s;
+    if (stat(path, &s)) return neg_errno();
+    fill_stat(&s, st);
+    return 0;
+}
+
+int weft_plat_set_mtime(const char *path, int64_t mtime_ns) {
+    struct timespec ts[2];
+    ts[0].tv_sec = ts[1].tv_sec = (time_t)(mtime_ns / 1000000000);
+    ts[0].tv_nsec = ts[1].tv_nsec = (long)(mtime_ns % 1000000000);
+    return utimensat(AT_FDCWD, path, ts, 0) ? neg_errno() : 0;
+}
+
+int weft_plat_rename(const char *from, const char *to) { return rename(from, to) ? neg_errno() : 0; }
+int weft_plat_unlink(const char *path) { return unlink(path) ? neg_errno() : 0; }
+int weft_plat_rmdir(const char *path) { return rmdir(path) ? neg_errno() : 0; }
+
+int weft_plat_mkdir(const char *path) {
+    if (mkdir(path, 0755) == 0) return 0;
+    int rc = neg_errno();
+    struct stat s;
+    if (rc == -EEXIST && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) return 0;
+    return rc;
+}
+
+int weft_plat_fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0; /* some hosts cannot open folders: nothing more to do */
+    int rc = fsync(fd);
+    close(fd);
+    (void)rc; /* EINVAL/EBADF where folders cannot be synced */
+    return 0;
+}
+
+int weft_plat_list_dir(const char *path, int (*fn)(const char *name, int is_dir, void *user),
+                       void *user) {
+    DIR *d = opendir(path);
+    if (!d) return neg_errno();
+    int rc = 0;
+    struct dirent *e;
+    while (rc == 0 && (errno = 0, e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+        int is_dir;
+        if (e->d_type == DT_DIR)
+            is_dir = 1;
+        else if (e->d_type == DT_UNKNOWN) {
+            size_t lp = strlen(path), ln = strlen(e->d_name);
+            char *full = malloc(lp + ln + 2);
+            struct stat s;
+            if (!full) {
+                rc = -ENOMEM;
+                break;
+            }
+            memcpy(full, path, lp);
+            full[lp] = '/';
+            memcpy(full + lp + 1, e->d_name, ln + 1);
+            is_dir = stat(full, &s) == 0 && S_ISDIR(s.st_mode);
+            free(full);
+        } else
+            is_dir = 0;
+        rc = fn(e->d_name, is_dir, user);
+    }
+    closedir(d);
+    return rc;
+}
+
+int weft_plat_dir_writable(const char *path) {
+    char probe[4096];
+    unsigned char r[8] = {0};
+    weft_plat_random(r, sizeof r);
+    int n = snprintf(probe, sizeof probe, "%s/.weft-probe-%d-%02x%02x%02x%02x", path,
+                     weft_plat_getpid(), r[0], r[1], r[2], r[3]);
+    if (n < 0 || (size_t)n >= sizeof probe) return 0;
+    int fd = weft_plat_create_excl(probe);
+    if (fd < 0) return 0;
+    close(fd);
+    unlink(probe);
+    return 1;
+}
+
+int weft_plat_map_shared(const char *path, size_t size, void **out) {
+#if defined(__wasi__) || defined(__EMSCRIPTEN__)
+    (void)path, (void)size, (void)out;
+    return WEFT_PLAT_ENOSYS;
+#else
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return neg_errno();
+    struct stat st;
+    int rc = fstat(fd, &st);
+    if (rc == 0 && (size_t)st.st_size < size) rc = ftruncate(fd, (off_t)size);
+    void *p = rc == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    rc = p == MAP_FAILED ? neg_errno() : 0;
+    close(fd);
+    if (!rc) *out = p;
+    return rc;
+#endif
+}
+
+void weft_plat_unmap(void *p, size_t size) {
+#if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+    if (p) munmap(p, size);
+#else
+    (void)p, (void)size;
+#endif
+}
+
+/* ---- process */
+
+int weft_plat_getpid(void) {
+#ifdef __wasi__
+    return 1;
+#else
+    return (int)getpid();
+#endif
+}
+
+int weft_plat_random(void *buf, size_t n) {
+    unsigned char *p = buf;
+    while (n > 0) {
+        size_t k = n < 256 ? n : 256; /* getentropy's limit */
+        if (getentropy(p, k)) return neg_errno();
+        p += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int64_t weft_plat_wall_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+}
+
+const char *weft_plat_strerror(int neg_errno) { return strerror(neg_errno < 0 ? -neg_errno : neg_errno); }

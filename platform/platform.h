@@ -80,4 +80,61 @@ int weft_plat_stderr_is_tty(void);
 /* Write all bytes to standard error. */
 void weft_plat_write_stderr(const char *s, size_t n);
 
+/* ---- files and folders (the disk store, checkpoints, the journal) ----
+ * Paths are plain C strings; descriptors are small non-negative ints. Every call returns
+ * 0 (or a count, or a descriptor) on success, or a negative errno. No locks are used:
+ * writers make a temporary file and rename it into place, which is atomic on POSIX file
+ * systems and under WASI. */
+typedef struct weft_plat_stat {
+    int64_t size;     /* bytes */
+    int64_t mtime_ns; /* last modification, ns since the Unix epoch */
+    int is_dir;
+} weft_plat_file_info;
+
+/* Open an existing file for reading. */
+int weft_plat_open_read(const char *path);
+/* Create a new file for writing (fails with -EEXIST when it exists), mode 0644. */
+int weft_plat_create_excl(const char *path);
+/* Read up to n bytes (retrying short reads until EOF); the count read. */
+int64_t weft_plat_read(int fd, void *buf, size_t n);
+/* Write all n bytes. */
+int weft_plat_write_all(int fd, const void *buf, size_t n);
+int weft_plat_fsync(int fd);
+int weft_plat_close(int fd);
+int weft_plat_fstat(int fd, weft_plat_file_info *st);
+int weft_plat_stat(const char *path, weft_plat_file_info *st);
+/* Set a file's modification time (and access time) to mtime_ns. */
+int weft_plat_set_mtime(const char *path, int64_t mtime_ns);
+/* Atomically replace `to` with `from`. */
+int weft_plat_rename(const char *from, const char *to);
+int weft_plat_unlink(const char *path);
+/* Remove an empty folder. */
+int weft_plat_rmdir(const char *path);
+/* Create one folder, mode 0755; 0 when it already exists as a folder. */
+int weft_plat_mkdir(const char *path);
+/* Flush a folder's entries (after a rename) where the host can; 0 where it cannot. */
+int weft_plat_fsync_dir(const char *path);
+/* Call fn(name, is_dir, user) for each entry of a folder but "." and "..", in no
+ * particular order; stops early and returns fn's value when it is non-zero. */
+int weft_plat_list_dir(const char *path, int (*fn)(const char *name, int is_dir, void *user),
+                       void *user);
+/* Non-zero when the calling process may create files in the folder. */
+int weft_plat_dir_writable(const char *path);
+
+/* Map `size` bytes of a file shared with every process that maps it (the file is created,
+ * zero-filled, when missing); *out gets the address. WEFT_PLAT_ENOSYS where a host
+ * cannot share a mapping between processes (WASI, Emscripten). */
+int weft_plat_map_shared(const char *path, size_t size, void **out);
+void weft_plat_unmap(void *p, size_t size);
+
+/* ---- process */
+/* This process's id (1 where the host has no processes, as under WASI). */
+int weft_plat_getpid(void);
+/* Fill buf with unpredictable bytes (getentropy); 0 or a negative errno. */
+int weft_plat_random(void *buf, size_t n);
+/* Wall clock in nanoseconds since the Unix epoch. */
+int64_t weft_plat_wall_ns(void);
+/* The message for a negative errno a primitive returned. */
+const char *weft_plat_strerror(int neg_errno);
+
 #endif

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Install what weft's build and tests need, only what is missing; safe to run twice.
 #   scripts/setup.sh          the native toolchain (demo, native tests)
-#   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js
+#   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench)
 set -euo pipefail
 
-native=(cmake make gcc g++ clang pkg-config)
-extra=(clang-14 lld-14 emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs)
+native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
+extra=(clang-14 lld-14 emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs python3-joblib python3-numpy)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")

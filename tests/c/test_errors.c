@@ -45,7 +45,7 @@ static void check_table(void) {
     CHECK_STR(weft_error_name(WEFT_OK), "WEFT_OK");
     CHECK(weft_strerror(WEFT_OK)[0] != '\0');
 
-    int unknown[] = {1, 2, 100, -13, -999, 12345, INT_MIN, INT_MAX};
+    int unknown[] = {1, 2, 100, -99, -999, 12345, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         CHECK_STR(weft_error_name(unknown[i]), "WEFT_UNKNOWN");
         CHECK_STR(weft_strerror(unknown[i]), "unknown error");

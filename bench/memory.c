@@ -1,0 +1,181 @@
+/* Memory benchmarks, the weft side (bench/run_memory.sh runs it beside joblib):
+ *   memcpy of 200 MB (the physical reference), hashing a 200 MB f64 array (the key of a
+ *   call with that argument), a hit with a small argument, a hit with a 200 MB argument,
+ *   a miss + store of a small result (without and with fsync).
+ * Prints "name value unit" lines. */
+#define _POSIX_C_SOURCE 200809L
+#include "weft.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define BIG (200u * 1000 * 1000 / 8) /* 200 MB of f64 */
+
+static double now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* x: f64 array or n: i64 -> the sum of x (or n squared), 8 bytes */
+static int reduce(weft_task *t) {
+    const double *x;
+    size_t n;
+    double s = 0;
+    int64_t k;
+    if (weft_args_get_f64_array(weft_input(t), weft_input_size(t), "x", &x, &n) == 0)
+        for (size_t i = 0; i < n; i++) s += x[i];
+    else if (weft_args_get_i64(weft_input(t), weft_input_size(t), "n", &k) == 0)
+        s = (double)k * (double)k;
+    return weft_output(t, &s, sizeof s);
+}
+WEFT_TASK(reduce)
+
+static double best_of(int reps, double (*fn)(void *), void *ctx) {
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t = fn(ctx);
+        if (t < best) best = t;
+    }
+    return best;
+}
+
+typedef struct ctx {
+    weft_memory *m;
+    weft_args *a;
+    double *src, *dst;
+    int64_t next;
+    int n;
+} ctx;
+
+static double run_memcpy(void *p) {
+    ctx *c = p;
+    double t0 = now();
+    memcpy(c->dst, c->src, (size_t)BIG * 8);
+    return now() - t0;
+}
+
+static volatile uint64_t sink;
+static double run_read(void *p) {
+    ctx *c = p;
+    const uint64_t *q = (const uint64_t *)c->src;
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    double t0 = now();
+    for (size_t i = 0; i + 4 <= BIG; i += 4) s0 += q[i], s1 += q[i + 1], s2 += q[i + 2], s3 += q[i + 3];
+    double t = now() - t0;
+    sink = s0 + s1 + s2 + s3;
+    return t;
+}
+
+static double run_key(void *p) {
+    ctx *c = p;
+    char hex[33];
+    double t0 = now();
+    weft_memory_key(c->m, WEFT_FN(reduce), c->a, NULL, hex);
+    return now() - t0;
+}
+
+static double run_hits(void *p) {
+    ctx *c = p;
+    weft_bytes out;
+    int hit;
+    double t0 = now();
+    for (int i = 0; i < c->n; i++) {
+        weft_memory_call(c->m, WEFT_FN(reduce), c->a, &out, &hit);
+        weft_bytes_free(&out, 1);
+    }
+    return (now() - t0) / c->n;
+}
+
+static double run_misses(void *p) {
+    ctx *c = p;
+    weft_bytes out;
+    int hit;
+    double t0 = now();
+    for (int i = 0; i < c->n; i++) {
+        weft_args_reset(c->a);
+        weft_args_i64(c->a, "n", c->next++);
+        weft_memory_call(c->m, WEFT_FN(reduce), c->a, &out, &hit);
+        weft_bytes_free(&out, 1);
+    }
+    return (now() - t0) / c->n;
+}
+
+int main(int argc, char **argv) {
+    const char *dir = argc > 1 ? argv[1] : "build/bench-cache";
+    ctx c = {0};
+    c.src = malloc((size_t)BIG * 8);
+    c.dst = malloc((size_t)BIG * 8);
+    for (size_t i = 0; i < BIG; i++) c.src[i] = (double)i * 0.5, c.dst[i] = 0;
+    printf("memcpy_200MB %.2f GB/s\n", 0.2 / best_of(5, run_memcpy, &c));
+    printf("read_200MB %.2f GB/s\n", 0.2 / best_of(5, run_read, &c));
+
+    weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
+    o.debug = 0;
+    if (weft_memory_open(&c.m, dir, &o)) {
+        fprintf(stderr, "%s\n", weft_last_error()->message);
+        return 1;
+    }
+    weft_memory_clear(c.m, NULL);
+    c.a = weft_args_new();
+    size_t n = BIG;
+    weft_args_f64_array(c.a, "x", c.src, 1, &n);
+    printf("hash_200MB %.2f GB/s\n", 0.2 / best_of(5, run_key, &c));
+
+    weft_bytes out;
+    int hit;
+    weft_memory_call(c.m, WEFT_FN(reduce), c.a, &out, &hit); /* store it */
+    weft_bytes_free(&out, 1);
+    c.n = 1;
+    printf("hit_200MB_arg %.2f ms\n", 1e3 * best_of(5, run_hits, &c));
+
+    weft_args_reset(c.a);
+    weft_args_i64(c.a, "n", 12345);
+    weft_memory_call(c.m, WEFT_FN(reduce), c.a, &out, &hit);
+    weft_bytes_free(&out, 1);
+    c.n = 20000;
+    printf("hit_small_arg %.2f us\n", 1e6 * best_of(5, run_hits, &c));
+
+    c.n = 2000;
+    c.next = 1000000;
+    printf("miss_store_small %.2f us\n", 1e6 * best_of(3, run_misses, &c));
+    weft_memory_close(c.m);
+
+    /* a hit read from its file: a fresh handle (as a new process) reads each entry
+     * once, so every read goes to the disk and touches the file for the LRU */
+    weft_memory_open(&c.m, dir, &o);
+    double t0 = now();
+    for (int64_t k = 1000000; k < 1002000; k++) {
+        weft_args_reset(c.a);
+        weft_args_i64(c.a, "n", k);
+        weft_memory_call(c.m, WEFT_FN(reduce), c.a, &out, &hit);
+        weft_bytes_free(&out, 1);
+    }
+    printf("hit_small_arg_file %.2f us\n", 1e6 * (now() - t0) / 2000);
+    weft_memory_close(c.m);
+
+    o.fsync = 1;
+    weft_memory_open(&c.m, dir, &o);
+    c.n = 200;
+    printf("miss_store_small_fsync %.2f us\n", 1e6 * best_of(3, run_misses, &c));
+
+    weft_memory *mm;
+    weft_memory_open(&mm, "memory:", &o);
+    weft_memory *disk = c.m;
+    c.m = mm;
+    weft_args_reset(c.a);
+    weft_args_i64(c.a, "n", 12345);
+    weft_memory_call(c.m, WEFT_FN(reduce), c.a, &out, &hit);
+    weft_bytes_free(&out, 1);
+    c.n = 100000;
+    printf("hit_small_arg_memory_store %.2f us\n", 1e6 * best_of(5, run_hits, &c));
+    weft_memory_close(mm);
+    weft_memory_clear(disk, NULL);
+    weft_memory_close(disk);
+    weft_args_free(c.a);
+    free(c.src);
+    free(c.dst);
+    return 0;
+}

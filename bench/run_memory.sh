@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Memory benchmarks: weft and joblib side by side in one run, memcpy as the physical
+# reference. Builds the release library, runs bench/memory.c and bench/memory_joblib.py
+# (Debian python3-joblib + python3-numpy under /usr/bin/python3) and prints one table.
+#   bash bench/run_memory.sh            (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$(nproc)" >/dev/null
+mkdir -p build/bench
+cc -O2 -std=c11 -Icore/include bench/memory.c build/release/libweft.a -lxxhash -lm -lpthread \
+  -o build/bench/memory
+weft=$(./build/bench/memory build/bench/weft-cache)
+if /usr/bin/python3 -c 'import joblib, numpy' 2>/dev/null; then
+  joblib=$(/usr/bin/python3 bench/memory_joblib.py build/bench/joblib-cache)
+  jv=$(/usr/bin/python3 -c 'import joblib; print(joblib.__version__)')
+else
+  joblib=""
+  jv="missing (apt-get install python3-joblib python3-numpy)"
+fi
+val() { echo "$1" | awk -v k="$2" '$1 == k { print $2 }'; }
+printf '%s\n' "Memory benchmark ($(nproc) CPUs; $(uname -m); joblib $jv)"
+printf '%-34s %14s %14s %10s  %s\n' measure weft joblib ratio target
+row() { # name label unit better target
+  local w j r
+  w=$(val "$weft" "$1"); j=$(val "$joblib" "${6:-$1}")
+  if [ -n "$w" ] && [ -n "$j" ]; then
+    if [ "$4" = higher ]; then r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", a / b }')
+    else r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", b / a }'); fi
+  else r="-"; fi
+  printf '%-34s %14s %14s %10s  %s\n' "$2" "${w:--} $3" "${j:--} $3" "$r" "$5"
+}
+row memcpy_200MB "memcpy 200 MB (reference)" GB/s higher ""
+row read_200MB "read 200 MB (reference)" GB/s higher ""
+row hash_200MB "hash a 200 MB f64 array" GB/s higher ">= 20 GB/s"
+row hit_small_arg "hit, small argument" us lower "<= 5 us, >= 10x joblib"
+row hit_small_arg_file "hit, small arg, read from its file" us lower "" hit_small_arg
+row hit_200MB_arg "hit, 200 MB argument" ms lower "<= 15 ms"
+row miss_store_small "miss + store, small result" us lower "<= 100 us (no fsync)"
+row miss_store_small_fsync "miss + store, with fsync" us lower ""
+row hit_small_arg_memory_store "hit, small arg, in-memory store" us lower ""

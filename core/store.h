@@ -1,0 +1,80 @@
+/* Stores: where cache entries live. A versioned vtable of a few record operations (get,
+ * put, remove, list, clear) on opaque entries keyed by (task, 16-byte key), so the wasm
+ * build can add an IndexedDB store beside these two:
+ *   memory   a hash table in this process
+ *   disk     a folder per task, a file per entry, fanned out by the key's first byte,
+ *            written to a temporary file and renamed into place (no locks)
+ * The entry bytes are the format of core/entry.c: a header, then the value. Stores split
+ * them so the value can land in its own buffer without a second copy. */
+#ifndef WEFT_STORE_H
+#define WEFT_STORE_H
+
+#include "cache.h"
+
+#define WEFT_STORE_VERSION 1
+
+typedef struct weft__store_item {
+    const char *task; /* the task name (decoded) */
+    uint8_t key[16];
+    int64_t size;           /* bytes the entry takes */
+    int64_t last_access_ns; /* disk: the file's modification time */
+    int is_temp;            /* a temporary file a writer left behind (disk) */
+    const char *path;       /* disk: the file; NULL elsewhere */
+} weft__store_item;
+/* A list callback: 0 goes on, anything else stops the listing and is returned. */
+typedef int (*weft__store_list_fn)(const weft__store_item *item, void *user);
+
+typedef struct weft_store {
+    int version;       /* WEFT_STORE_VERSION */
+    const char *name;  /* "disk", "memory" */
+    size_t state_size; /* private state weft allocates, zeroed */
+    /* Open on a location (disk: an existing, writable folder). 0 or WEFT_E*. */
+    int (*open)(void *state, const char *location);
+    void (*close)(void *state);
+    /* Read an entry: *head gets its header, *value its value (both malloc'd).
+     * *last_access_ns: when last used, -1 when the store does not say on a read.
+     * 0, WEFT_ENOTFOUND, WEFT_ECORRUPT (shorter than its header says), WEFT_ESYS. */
+    int (*get)(void *state, const char *task, const uint8_t key[16], weft_bytes *head,
+               weft_bytes *value, int64_t *last_access_ns);
+    /* Store an entry, replacing any other; readers see the old or the new one whole. */
+    int (*put)(void *state, const char *task, const uint8_t key[16], const void *head,
+               size_t head_size, const void *value, size_t value_size, int fsync);
+    /* 0, or WEFT_ENOTFOUND. */
+    int (*remove)(void *state, const char *task, const uint8_t key[16]);
+    /* Optional: record an access now (approximate LRU). */
+    int (*touch)(void *state, const char *task, const uint8_t key[16], int64_t now_ns);
+    /* Every entry of a task (NULL: of every task), temporary files included. */
+    int (*list)(void *state, const char *task, weft__store_list_fn fn, void *user);
+    /* Optional: remove a temporary file a listing reported. */
+    int (*remove_temp)(void *state, const weft__store_item *item);
+    /* Remove a task's entries (NULL: every task's). */
+    int (*clear)(void *state, const char *task);
+    /* Optional: a small per-task value (the task version). get: 0 or WEFT_ENOTFOUND. */
+    int (*get_meta)(void *state, const char *task, const char *name, char *buf, size_t size);
+    int (*put_meta)(void *state, const char *task, const char *name, const char *value);
+} weft_store;
+
+extern const weft_store weft__store_memory;
+extern const weft_store weft__store_disk;
+
+/* The disk layout, shared with the weft tool. */
+#define WEFT__DISK_MARKER "CACHEDIR.TAG"
+#define WEFT__DISK_MARKER_TEXT                                                          \
+    "Signature: 8a477f597d28d172789f06886806bc55\n"                                       \
+    "# This folder is a weft cache (entry format 1): see docs/cache-format.md.\n"         \
+    "# Backup tools that honour CACHEDIR.TAG skip it.\n"
+#define WEFT__DISK_SUFFIX ".wfe"
+#define WEFT__DISK_TEMP_PREFIX ".tmp-"
+/* Escape a task name into a folder name ([A-Za-z0-9_-] and inner dots kept, others
+ * %XX); returns the length, or 0 when it does not fit. And back. */
+size_t weft__disk_escape(const char *task, char *out, size_t size);
+size_t weft__disk_unescape(const char *folder, char *out, size_t size);
+/* Non-zero when the folder carries the weft marker. */
+int weft__disk_is_cache(const char *dir);
+/* Write a file atomically: a temporary file in the same folder holding a then b (b may
+ * be NULL), fsync'd when asked, renamed over `path`. 0 or a negative errno. */
+int weft__disk_write_file(const char *path, const void *a, size_t a_size, const void *b,
+                          size_t b_size, int fsync);
+/* Remove a folder and what it holds (folders nested at most `depth` deep). */
+int weft__disk_remove_tree(const char *path, int depth);
+#endif

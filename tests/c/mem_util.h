@@ -1,0 +1,75 @@
+/* Helpers for the Memory tests: temporary folders, files, tree removal. POSIX only. */
+#ifndef WEFT_MEM_UTIL_H
+#define WEFT_MEM_UTIL_H
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static inline void rm_rf(const char *path) {
+    struct stat st;
+    if (lstat(path, &st) != 0) return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+            char sub[4096];
+            if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, e->d_name) < sizeof sub) rm_rf(sub);
+        }
+        if (d) closedir(d);
+        rmdir(path);
+    } else
+        unlink(path);
+}
+
+/* A fresh folder under $TMPDIR (or /tmp), removed at exit by the caller. */
+static inline char *temp_dir(const char *tag) {
+    const char *base = getenv("TMPDIR");
+    char *p = malloc(4096);
+    snprintf(p, 4096, "%s/weft-%s-XXXXXX", base && *base ? base : "/tmp", tag);
+    if (!mkdtemp(p)) {
+        perror("mkdtemp");
+        exit(2);
+    }
+    return p;
+}
+
+/* Every entry file (*.wfe) under a cache folder, collected into paths[]; the count. */
+static inline int find_entries(const char *dir, char paths[][4096], int max) {
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) && n < max) {
+        if (e->d_name[0] == '.') continue;
+        char sub[4096];
+        struct stat st;
+        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", dir, e->d_name) >= sizeof sub || stat(sub, &st) != 0)
+            continue;
+        size_t len = strlen(e->d_name);
+        if (S_ISDIR(st.st_mode))
+            n += find_entries(sub, paths + n, max - n);
+        else if (len > 4 && strcmp(e->d_name + len - 4, ".wfe") == 0)
+            snprintf(paths[n++], 4096, "%s", sub);
+    }
+    if (d) closedir(d);
+    return n;
+}
+
+static inline long file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static inline void flip_byte(const char *path, long at) {
+    FILE *f = fopen(path, "r+b");
+    if (!f) return;
+    fseek(f, at, SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, at, SEEK_SET);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+}
+#endif

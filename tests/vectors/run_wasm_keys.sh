@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Check the cache-key vectors and the golden cache under WASI and Emscripten, by hand
+# (the native build checks them in ctest: memory_key_vectors). Builds check_keys.c with
+# the core for each target, the xxHash header inlined, and runs it under Node.
+#   bash tests/vectors/run_wasm_keys.sh      (from the repository root)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+out=build/vectors-wasm
+mkdir -p "$out/xxhash-include"
+cp /usr/include/xxhash.h "$out/xxhash-include/"   # only this header: no -I/usr/include
+core=$(ls core/*.c)
+flags=(-O2 -std=c11 -Icore/include -Icore -isystem "$out/xxhash-include" -Wno-shift-count-overflow)
+
+# The vectors are copied: a check touches the golden entries (LRU times, a probe file).
+rm -rf "$out/vectors-wasi" "$out/vectors-em"
+cp -r tests/vectors "$out/vectors-wasi"
+cp -r tests/vectors "$out/vectors-em"
+
+clang --target=wasm32-wasi "${flags[@]}" $core platform/host_posix.c platform/wasi.c \
+  tests/vectors/check_keys.c -lm -o "$out/check_keys.wasm"
+cat > "$out/run_wasi.mjs" <<'JS'
+import { readFile } from 'node:fs/promises';
+import { WASI } from 'node:wasi';
+const [wasm, dir] = process.argv.slice(2);
+const wasi = new WASI({ version: 'preview1', preopens: { '/v': dir },
+  args: ['check_keys', '/v/memory_keys.txt', '/v/golden-cache'] });
+const inst = await WebAssembly.instantiate(await WebAssembly.compile(await readFile(wasm)),
+                                           wasi.getImportObject());
+process.exitCode = wasi.start(inst);
+JS
+echo "WASI:"
+node --no-warnings "$out/run_wasi.mjs" "$out/check_keys.wasm" "$out/vectors-wasi"
+
+NODE_PATH=/usr/share/nodejs emcc "${flags[@]}" $core platform/host_posix.c platform/threads_posix.c \
+  platform/emscripten.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
+  -o "$out/check_keys.js"
+echo "Emscripten:"
+node --no-experimental-fetch "$out/check_keys.js" "$out/vectors-em/memory_keys.txt" "$out/vectors-em/golden-cache"
