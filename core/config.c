@@ -27,6 +27,8 @@ static void inherit(weft_options *o, const weft_options *outer) {
         o->progress = outer->progress;
         o->progress_user = outer->progress_user;
     }
+    if (o->task_timeout_ms == WEFT_UNSET) o->task_timeout_ms = outer->task_timeout_ms;
+    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = outer->shared_threshold;
 }
 
 int weft_config_push(const weft_options *o) {
@@ -130,6 +132,8 @@ int weft__resolve_options(weft_options *o) {
     if (o->n_jobs == WEFT_UNSET) o->n_jobs = -1;
     if (o->batch_size == WEFT_UNSET) o->batch_size = 0;
     if (o->verbose == WEFT_UNSET) o->verbose = 0;
+    if (o->task_timeout_ms == WEFT_UNSET) o->task_timeout_ms = 0;
+    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = 1 << 20;
 
     if (!weft_backend_find(o->backend)) {
         char names[256];
@@ -140,6 +144,10 @@ int weft__resolve_options(weft_options *o) {
         return weft__set_error(WEFT_EINVAL, "batch_size = %d is not valid: use 0 (automatic) or a positive size", o->batch_size);
     if (o->verbose < 0)
         return weft__set_error(WEFT_EINVAL, "verbose = %d is not valid: use 0 or more", o->verbose);
+    if (o->task_timeout_ms < 0)
+        return weft__set_error(WEFT_EINVAL, "task_timeout_ms = %d is not valid: use 0 (none) or a positive time", o->task_timeout_ms);
+    if (o->shared_threshold < 0)
+        return weft__set_error(WEFT_EINVAL, "shared_threshold = %d is not valid: use 0 or a size in bytes", o->shared_threshold);
     int workers = weft_resolve_n_jobs(o->n_jobs);
     return workers < 0 ? workers : 0;
 }

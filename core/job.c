@@ -151,3 +151,31 @@ void weft__job_progress(weft__job *job, size_t done) {
     if (weft__progress_update(&job->progress, done))
         record_failure(job, WEFT_ECANCELED, 0, -1, "cancelled by the progress callback");
 }
+
+void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
+                             size_t size, const char *message) {
+    if (code == 0 && job->kind == WEFT__JOB_BYTES) {
+        weft_bytes *b = &job->out_bytes[index];
+        b->data = malloc(size ? size : 1);
+        if (!b->data) {
+            record_failure(job, WEFT_ENOMEM, 0, (int64_t)index, "out of memory for a task's output");
+            return;
+        }
+        if (size) memcpy(b->data, out, size);
+        b->size = size;
+        return;
+    }
+    if (code == 0 && job->kind == WEFT__JOB_MAP) {
+        if (size != job->out_size) {
+            char why[128];
+            snprintf(why, sizeof why, "weft_output got %zu bytes, the map's output size is %zu",
+                     size, job->out_size);
+            record_failure(job, WEFT_EOUTSIZE, WEFT_EOUTSIZE, (int64_t)index, why);
+            return;
+        }
+        if (size) memcpy(job->outputs + index * job->out_size, out, size);
+        return;
+    }
+    if (code == 0) return;
+    record_failure(job, code, status, (int64_t)index, message ? message : weft_strerror(code));
+}
