@@ -375,31 +375,48 @@ static int send_job(call *c, proc_worker *w) {
                   .in_region = c->in.region, .in_offset = c->in.offset,
                   .out_region = c->out.region, .out_offset = c->out.offset,
                   .task_addr = (uint64_t)(uintptr_t)job->task};
+    atomic_store(&w->ctrl->job.stop, weft__job_stopping(job));
     w->job_sent = 1;
     w->batch = 1;
     w->recent_ns = 0;
     return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->task->name, strlen(job->task->name));
 }
 
-static void feed(call *c, proc_worker *w, int alive) {
-    /* keep about QUEUED_NS of work waiting in each worker, at least two batches */
-    int depth = 2;
-    if (w->recent_ns && w->recent_ns < QUEUED_NS / 2)
-        depth = QUEUED_NS / w->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / w->recent_ns) : MAX_DEPTH;
-    while (w->q_len < depth && !weft__job_stopping(c->job)) {
-        uint64_t begin, end;
-        if (!next_range(c, w, alive, &begin, &end)) break;
-        if (!w->job_sent && send_job(c, w) != 0) {
-            hand_again(c, begin, end);
-            break;
-        }
-        wire_batch b = {begin, end};
-        weft__wire_put(&w->wire, WIRE_BATCH, &b, sizeof b, NULL, 0);
-        queued *q = &w->q[(w->q_head + w->q_len++) % MAX_DEPTH];
-        q->begin = begin;
-        q->end = end;
+/* Batches a worker should have queued: about QUEUED_NS of work, at least two. */
+static int depth_of(const proc_worker *w) {
+    if (!w->recent_ns || w->recent_ns >= QUEUED_NS / 2) return 2;
+    return QUEUED_NS / w->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / w->recent_ns) : MAX_DEPTH;
+}
+
+/* One batch to worker w; 0 when there was none to give. */
+static int give(call *c, proc_worker *w, int alive) {
+    uint64_t begin, end;
+    if (!next_range(c, w, alive, &begin, &end)) return 0;
+    if (!w->job_sent && send_job(c, w) != 0) {
+        hand_again(c, begin, end);
+        return 0;
     }
-    if (w->wire.out_len) weft__wire_flush(&w->wire);
+    wire_batch b = {begin, end};
+    weft__wire_put(&w->wire, WIRE_BATCH, &b, sizeof b, NULL, 0);
+    queued *q = &w->q[(w->q_head + w->q_len++) % MAX_DEPTH];
+    q->begin = begin;
+    q->end = end;
+    return 1;
+}
+
+/* Top up every worker's queue, one batch to each in turn, so that a few slow items
+ * spread over all the workers instead of queueing behind one. */
+static void feed(call *c, int alive) {
+    proc_state *st = c->st;
+    for (int gave = 1; gave && !weft__job_stopping(c->job);) {
+        gave = 0;
+        for (int k = 0; k < st->n; k++) {
+            proc_worker *w = &st->w[k];
+            if (w->pid && w->q_len < depth_of(w) && give(c, w, alive)) gave = 1;
+        }
+    }
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].wire.out_len) weft__wire_flush(&st->w[k].wire);
 }
 
 static void copy_out(call *c, uint64_t begin, uint64_t end) {
@@ -557,12 +574,9 @@ static int processes_run(void *state, weft__job *job) {
             rc = WEFT_ESYS;
             break;
         }
+        feed(&c, alive);
         int busy = 0;
-        for (int k = 0; k < st->n; k++) {
-            proc_worker *w = &st->w[k];
-            if (w->pid) feed(&c, w, alive);
-            busy += w->q_len > 0;
-        }
+        for (int k = 0; k < st->n; k++) busy += st->w[k].q_len > 0;
         if (weft__job_stopping(job) && !c.stop_sent) {
             for (int k = 0; k < st->n; k++)
                 if (st->w[k].pid && st->w[k].job_sent) atomic_store(&st->w[k].ctrl->job.stop, 1);

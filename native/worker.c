@@ -110,6 +110,9 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     name[name_len] = '\0';
     drop_bytes(w);
     weft__job *job = w->job;
+    /* job.stop belongs to the parent from here on: it cleared it before sending this
+       call, and may have set it already (another worker's task failed) */
+    int stop = atomic_load(&job->stop);
     memset(job, 0, sizeof *job);
     job->kind = (weft__job_kind)j.kind;
     job->n = j.n;
@@ -125,7 +128,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->options.verbose = 0;
     job->options.task_timeout_ms = 0;
     job->options.shared_threshold = 1 << 20;
-    atomic_init(&job->stop, 0);
+    atomic_init(&job->stop, stop);
     atomic_init(&job->failed, 0);
     if (job->kind == WEFT__JOB_MAP) {
         job->inputs = region_at(j.in_region, j.in_offset);
