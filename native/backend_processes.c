@@ -35,7 +35,12 @@
 #define BATCH_GROW_BELOW_NS 500000u
 #define BATCH_SHRINK_ABOVE_NS 2000000u
 #define REAP_WAIT_MS 2000
+#define SPIN_NS 30000u
 #define DEFAULT_IDLE_S 300
+/* Regions made for big calls are kept for the next call (their pages stay mapped in every
+ * worker, which spares a page fault per page per process), up to this much per pool. */
+#define SPARE_BYTES ((size_t)256 << 20)
+#define MAX_SPARES 4
 
 typedef struct queued {
     uint64_t begin, end;
@@ -62,9 +67,16 @@ typedef struct proc_state {
     proc_worker *w;
     pthread_mutex_t lock; /* one call at a time */
     int share, idle_ms;
+    struct pollfd *polls; /* one per worker */
     weft_shared arena;
     unsigned char *arena_base;
     size_t arena_size;
+    struct spare {
+        weft_shared region;
+        unsigned char *base;
+        size_t size;
+    } spares[MAX_SPARES];
+    int n_spares;
 } proc_state;
 
 /* Where one side of a call's data sits for the workers. */
@@ -158,8 +170,12 @@ static void processes_stop(void *state) {
         free(st->w[k].known);
     }
     free(st->w);
+    free(st->polls);
     st->w = NULL;
+    st->polls = NULL;
     weft_shared_free(st->arena);
+    for (int i = 0; i < st->n_spares; i++) weft_shared_free(st->spares[i].region);
+    st->n_spares = 0;
     pthread_mutex_destroy(&st->lock);
 }
 
@@ -173,7 +189,12 @@ static int processes_start(void *state, int n_workers) {
     long idle_s = idle && *idle ? strtol(idle, NULL, 10) : DEFAULT_IDLE_S;
     st->idle_ms = idle_s > 0 && idle_s < 2000000 ? (int)(idle_s * 1000) : 0;
     st->w = calloc((size_t)n_workers, sizeof *st->w);
-    if (!st->w) return WEFT_ENOMEM;
+    st->polls = calloc((size_t)n_workers, sizeof *st->polls);
+    if (!st->w || !st->polls) {
+        free(st->w);
+        free(st->polls);
+        return WEFT_ENOMEM;
+    }
     for (int k = 0; k < n_workers; k++) {
         st->w[k].wire.fd = -1;
         if (spawn(st, k) != 0) {
@@ -186,14 +207,13 @@ static int processes_start(void *state, int n_workers) {
 
 /* A worker that is not running a call sends nothing: anything to read means it is gone
  * (its idle timeout, or killed from outside). */
-static int ensure_workers(proc_state *st) {
+static int ensure_workers(proc_state *st, struct pollfd *polls) {
+    for (int k = 0; k < st->n; k++) polls[k] = (struct pollfd){st->w[k].pid ? st->w[k].wire.fd : -1, POLLIN, 0};
+    int ready = poll(polls, (nfds_t)st->n, 0);
     int alive = 0;
     for (int k = 0; k < st->n; k++) {
         proc_worker *w = &st->w[k];
-        if (w->pid) {
-            struct pollfd p = {w->wire.fd, POLLIN, 0};
-            if (poll(&p, 1, 0) > 0) bury(st, k);
-        }
+        if (w->pid && ready > 0 && polls[k].revents) bury(st, k);
         if (!w->pid) spawn(st, k);
         alive += w->pid != 0;
     }
@@ -283,11 +303,22 @@ static int place(call *c, const void *ptr, size_t size, int copy_in, size_t *are
         out->base = st->arena_base + at;
         *arena_used = at + size;
     } else {
-        void *base;
-        int rc = weft__shared_alloc(&out->own, size, st, &base);
-        if (rc) return rc;
+        int spare = -1;
+        for (int i = 0; i < st->n_spares; i++) /* big enough, and not wastefully big */
+            if (st->spares[i].size >= size && st->spares[i].size / 2 <= size &&
+                (spare < 0 || st->spares[i].size < st->spares[spare].size))
+                spare = i;
+        if (spare >= 0) {
+            out->own = st->spares[spare].region;
+            out->base = st->spares[spare].base;
+            st->spares[spare] = st->spares[--st->n_spares];
+        } else {
+            void *base;
+            int rc = weft__shared_alloc(&out->own, size, st, &base);
+            if (rc) return rc;
+            out->base = base;
+        }
         out->region = out->own.id;
-        out->base = base;
     }
     if (copy_in && ptr) memcpy(out->base, ptr, size);
     out->copied = 1;
@@ -313,18 +344,33 @@ static int place_bytes(call *c, size_t *arena_used) {
     return 0;
 }
 
-/* Drop the regions made for this call, in the workers too (at once: they may be big). */
+/* Free a region of the pool's, in the workers too (at once: it may be big). */
+static void drop_region(proc_state *st, weft_shared region) {
+    for (int k = 0; k < st->n; k++) {
+        proc_worker *w = &st->w[k];
+        if (!w->pid || !knows(w, region.id)) continue;
+        weft__wire_put(&w->wire, WIRE_FORGET, &region.id, sizeof region.id, NULL, 0);
+        unknow(w, region.id);
+        weft__wire_flush(&w->wire);
+    }
+    weft_shared_free(region);
+}
+
+/* A region made for this call: kept for the next one while the spares stay small. */
 static void release(call *c, placed *p) {
     if (!p->own.id) return;
     proc_state *st = c->st;
-    for (int k = 0; k < st->n; k++) {
-        proc_worker *w = &st->w[k];
-        if (!w->pid || !knows(w, p->own.id)) continue;
-        weft__wire_put(&w->wire, WIRE_FORGET, &p->own.id, sizeof p->own.id, NULL, 0);
-        unknow(w, p->own.id);
-        weft__wire_flush(&w->wire);
+    size_t size = weft_shared_size(p->own), kept = 0;
+    for (int i = 0; i < st->n_spares; i++) kept += st->spares[i].size;
+    while (st->n_spares && (st->n_spares == MAX_SPARES || kept + size > SPARE_BYTES)) {
+        kept -= st->spares[0].size; /* the oldest goes */
+        drop_region(st, st->spares[0].region);
+        memmove(st->spares, st->spares + 1, (size_t)--st->n_spares * sizeof st->spares[0]);
     }
-    weft_shared_free(p->own);
+    if (size <= SPARE_BYTES)
+        st->spares[st->n_spares++] = (struct spare){p->own, p->base, size};
+    else
+        drop_region(st, p->own);
     p->own.id = 0;
 }
 
@@ -533,7 +579,10 @@ static int watch_timeouts(call *c) {
         proc_worker *w = &c->st->w[k];
         if (!w->pid || w->killed || !w->q_len) continue;
         uint64_t current = atomic_load_explicit(&w->ctrl->current, memory_order_acquire);
-        if (current == WEFT__IDLE) continue;
+        if (current == WEFT__IDLE) { /* between two items: look again within a timeout */
+            if (wait_ms < 0 || timeout_ms < wait_ms) wait_ms = timeout_ms;
+            continue;
+        }
         uint64_t started = atomic_load_explicit(&w->ctrl->started_ns, memory_order_relaxed);
         if (now - started >= limit) {
             kill(w->pid, SIGKILL);
@@ -554,7 +603,8 @@ static int processes_run(void *state, weft__job *job) {
     pthread_mutex_lock(&st->lock);
     call c = {.st = st, .job = job};
     int rc = 0;
-    int alive = ensure_workers(st);
+    struct pollfd *polls = st->polls;
+    int alive = ensure_workers(st, polls);
     if (!alive) rc = WEFT_ESYS;
     size_t arena_used = 0;
     if (!rc && job->kind == WEFT__JOB_MAP) {
@@ -564,8 +614,6 @@ static int processes_run(void *state, weft__job *job) {
     } else if (!rc) {
         rc = place_bytes(&c, &arena_used);
     }
-    struct pollfd *polls = calloc((size_t)st->n, sizeof *polls);
-    if (!polls) rc = WEFT_ENOMEM;
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
     while (!rc) {
         alive = 0;
@@ -588,7 +636,11 @@ static int processes_run(void *state, weft__job *job) {
         int n_polls = 0;
         for (int k = 0; k < st->n; k++)
             if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
-        int r = poll(polls, (nfds_t)n_polls, wait_ms);
+        /* replies to small batches come within microseconds: look before sleeping */
+        int r = 0;
+        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
+            r = poll(polls, (nfds_t)n_polls, 0);
+        if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
         if (r < 0 && errno != EINTR) {
             rc = WEFT_ESYS;
             break;
@@ -603,7 +655,6 @@ static int processes_run(void *state, weft__job *job) {
         watch_timeouts(&c);
         if (weft__job_progress_due(job)) weft__job_progress(job, c.done);
     }
-    free(polls);
     release(&c, &c.in);
     release(&c, &c.out);
     free(c.again);

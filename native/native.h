@@ -31,6 +31,8 @@ int weft__wire_flush(weft__wire *w);
 /* Read once (blocking unless the socket is non-blocking): >0 bytes read, 0 at end of
  * stream, -errno on error. */
 ssize_t weft__wire_fill(weft__wire *w);
+/* The same with recvmsg() flags (MSG_DONTWAIT: -EAGAIN when nothing is there). */
+ssize_t weft__wire_fill_flags(weft__wire *w, int flags);
 /* The next complete buffered frame: 1 with its type and payload (valid until the next
  * fill), or 0 when more bytes are needed. */
 int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload, size_t *len);

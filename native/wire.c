@@ -102,7 +102,9 @@ int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len,
     return rc;
 }
 
-ssize_t weft__wire_fill(weft__wire *w) {
+ssize_t weft__wire_fill(weft__wire *w) { return weft__wire_fill_flags(w, 0); }
+
+ssize_t weft__wire_fill_flags(weft__wire *w, int flags) {
     if (w->in_pos > 0) { /* keep the unread tail at the front */
         memmove(w->in, w->in + w->in_pos, w->in_len - w->in_pos);
         w->in_len -= w->in_pos;
@@ -124,7 +126,7 @@ ssize_t weft__wire_fill(weft__wire *w) {
         } ctl;
         struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
                            .msg_controllen = sizeof ctl.buf};
-        ssize_t k = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC);
+        ssize_t k = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC | flags);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return -errno;
         for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {

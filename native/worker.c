@@ -8,7 +8,8 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+
+#define SPIN_NS 50000u
 
 typedef struct worker {
     weft__worker_args args;
@@ -241,6 +244,10 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
     w.ctrl = page;
     w.job = &w.ctrl->job;
     weft__shared_set_id_base((uint64_t)getpid() << 32);
+    if (a->idle_ms > 0) {
+        struct timeval idle = {a->idle_ms / 1000, (a->idle_ms % 1000) * 1000};
+        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    }
     set_budget(a->share);
     open_nested_pool(&w);
     for (;;) {
@@ -249,13 +256,15 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
             fflush(stderr);
             if (weft__wire_flush(&w.wire) != 0) _exit(0);
         }
-        if (a->idle_ms > 0) {
-            struct pollfd p = {sock, POLLIN, 0};
-            int r = poll(&p, 1, a->idle_ms);
-            if (r == 0) _exit(0); /* idle too long: the pool starts another when needed */
-        }
-        ssize_t got = weft__wire_fill(&w.wire);
-        if (got <= 0) _exit(0); /* the pool closed, or the program is gone */
+        /* a pool that just got an answer often sends more at once: look for a while
+           before sleeping, which costs a wake-up of tens of microseconds */
+        ssize_t got = -EAGAIN;
+        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; got == -EAGAIN && weft_plat_now_ns() < until;)
+            got = weft__wire_fill_flags(&w.wire, MSG_DONTWAIT);
+        if (got == -EAGAIN) got = weft__wire_fill(&w.wire);
+        /* the pool closed, the program is gone, or idle too long (the receive timeout):
+           the pool starts another worker when it needs one */
+        if (got <= 0) _exit(0);
         uint32_t type;
         const unsigned char *p;
         size_t len, unread = w.wire.in_len - w.wire.in_pos;
