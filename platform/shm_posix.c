@@ -44,18 +44,21 @@ int weft_plat_shm_create(size_t size, void **base, int *fd) {
         close(f);
         return e;
     }
-    int rc = weft_plat_shm_map(f, size, base);
-    if (rc) {
+    /* populated: the pages exist already, so mapping them all at once spares a fault per
+       page in the process that fills the region */
+    void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, f, 0);
+    if (p == MAP_FAILED) {
+        int e = -errno;
         close(f);
-        return rc;
+        return e;
     }
+    *base = p;
     *fd = f;
     return 0;
 }
 
 int weft_plat_shm_map(int fd, size_t size, void **base) {
-    /* populated: the pages exist already, so mapping them all at once spares each
-       process a fault per page */
+    /* populated too: one call maps every page, instead of a fault per page later */
     void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
     if (p == MAP_FAILED) return *base = NULL, -errno;
     *base = p;
