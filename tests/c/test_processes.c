@@ -377,7 +377,9 @@ static void test_big_shared_input(void) {
     for (int i = 0; i < workers; i++) {
         CHECK_EQ((uint64_t)out[i][0], size / 4096);
         CHECK_EQ(out[i][1] % 64, 0);
+#ifndef __SANITIZE_THREAD__ /* TSan's shadow of what a worker reads is private memory */
         CHECK(out[i][2] < 256 * 1024);         /* private memory: no copy */
+#endif
         CHECK(out[i][3] > 1000 * 1024 - 4096); /* the region mapped and read */
     }
     /* one copy in the machine, not one per worker */
