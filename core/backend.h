@@ -52,10 +52,23 @@ void weft__job_progress(weft__job *job, size_t done);
  * to about a millisecond) and report progress; returns how many items it went through,
  * 0 once none is left. */
 size_t weft__job_run_next(weft__job *job, int worker);
+
+/* For backends that run tasks in another address space (worker processes): item `index`
+ * finished there. With `code` 0, `out` (`size` bytes) is its output, copied into the
+ * job's outputs (fixed-size maps check the size; BYTES maps get a fresh buffer). Otherwise
+ * `code` is why it failed (WEFT_ETASK, WEFT_EOUTSIZE, WEFT_ECRASHED, WEFT_ETIMEDOUT, ...),
+ * `status` what the task returned (0 when it never returned) and `message` the task's
+ * message or the backend's explanation: the first failure is the job's, and the job
+ * stops. Callable from one thread at a time per job. */
+void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
+                             size_t size, const char *message);
 /* Number of items and the fixed batch size (0: choose). */
 size_t weft__job_size(const weft__job *job);
 int weft__job_batch_size(const weft__job *job);
 
 extern const weft_backend weft__backend_sequential;
 extern const weft_backend weft__backend_threads;
+/* Backends that need the host's operating system (native/): a NULL-terminated list,
+ * empty on hosts without processes. */
+const weft_backend *const *weft__native_backends(void);
 #endif

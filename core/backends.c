@@ -37,6 +37,7 @@ static void ensure_builtins(void) {
     if (!atomic_load_explicit(&builtins_done, memory_order_relaxed)) {
         add(&weft__backend_sequential);
         if (weft_plat_has_threads()) add(&weft__backend_threads);
+        for (const weft_backend *const *b = weft__native_backends(); *b; b++) add(*b);
         atomic_store_explicit(&builtins_done, 1, memory_order_release);
     }
     give();

@@ -32,6 +32,7 @@ static void inherit(weft_options *o, const weft_options *outer) {
     if (o->task_timeout_s < 0) o->task_timeout_s = outer->task_timeout_s;
     if (o->timeout_s < 0) o->timeout_s = outer->timeout_s;
     if (!o->memory) o->memory = outer->memory;
+    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = outer->shared_threshold;
 }
 
 int weft_config_push(const weft_options *o) {
@@ -144,6 +145,7 @@ int weft__resolve_options(weft_options *o) {
     if (o->retry_backoff_s < 0) o->retry_backoff_s = 0.01;
     if (o->task_timeout_s < 0) o->task_timeout_s = 0;
     if (o->timeout_s < 0) o->timeout_s = 0;
+    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = 1 << 20;
 
     if (!weft_backend_find(o->backend)) {
         char names[256];
@@ -159,6 +161,8 @@ int weft__resolve_options(weft_options *o) {
     /* NaN fails every comparison, so test for the valid range */
     if (!(o->retry_backoff_s <= 3600) || !(o->task_timeout_s <= 1e9) || !(o->timeout_s <= 1e9))
         return weft__set_error(WEFT_EINVAL, "retry_backoff_s, task_timeout_s and timeout_s must be finite seconds");
+    if (o->shared_threshold < 0)
+        return weft__set_error(WEFT_EINVAL, "shared_threshold = %d is not valid: use 0 or a size in bytes", o->shared_threshold);
     int workers = weft_resolve_n_jobs(o->n_jobs);
     return workers < 0 ? workers : 0;
 }

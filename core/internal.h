@@ -99,6 +99,7 @@ struct weft__job {
 
     atomic_int stop;   /* set on the first failure or a cancellation */
     atomic_int failed; /* claims the right to write `failure` */
+    atomic_int failure_ready; /* set once `failure` is written */
     weft__failure failure;
 
     void *backend_data; /* the backend's, between submit and finish */
@@ -122,6 +123,27 @@ int weft__job_finish(weft__job *job);
 
 /* The job whose task this thread is running, NULL outside any task. */
 weft__job *weft__current_job(void);
+
+/* ---- shared.c: the shared regions this process knows */
+typedef struct weft__region {
+    uint64_t id;
+    int fd;
+    size_t size;
+} weft__region;
+/* Allocate a region for `owner` (a pool's private scratch: only that pool's workers are
+ * told of it) or for the user (NULL). *base receives its address here when base is set. */
+int weft__shared_alloc(weft_shared *out, size_t size, const void *owner, void **base);
+/* In a worker process: a region its parent made, mapped on first use; takes the fd. */
+int weft__shared_adopt(uint64_t id, int fd, size_t size);
+/* Worker processes number their own regions from `base` so they never clash with the
+ * parent's handles. */
+void weft__shared_set_id_base(uint64_t base);
+/* The region holding [p, p + len): 0 with its handle and the offset of p, or -1. */
+int weft__shared_find(const void *p, size_t len, uint64_t *id, size_t *offset);
+/* Changes whenever a region comes or goes, so a backend knows when to look again. */
+uint64_t weft__shared_generation(void);
+/* A malloc'd list of the regions `owner`'s workers should know: the user's and its own. */
+weft__region *weft__shared_list(const void *owner, size_t *n);
 
 /* ---- pool.c */
 /* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */

@@ -35,6 +35,7 @@ static void record_failure(weft__job *job, int code, int status, int64_t index,
         job->failure.status = status;
         job->failure.index = index;
         snprintf(job->failure.message, sizeof job->failure.message, "%s", message);
+        atomic_store_explicit(&job->failure_ready, 1, memory_order_release);
     }
     atomic_store(&job->stop, 1);
 }
@@ -315,6 +316,12 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     const weft_backend *b = weft__pool_backend(pool);
     if (job->kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
         return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
+    /* reducers fold into accumulators, iterators and collect-all record each item, all in
+     * this process: not yet wired through backends that run tasks elsewhere */
+    if ((job->kind == WEFT__JOB_REDUCE || job->on_item || job->statuses) && !(b->caps & WEFT_CAP_SHARED_MEMORY))
+        return weft__set_error(WEFT_ENOSYS, "%s is not supported on backend '%s' yet (its tasks run in other processes)",
+                               job->kind == WEFT__JOB_REDUCE ? "weft_reduce" : job->on_item ? "streaming (weft_imap)" : "weft_map_collect",
+                               b->name);
     weft__job *outer = weft__current_job();
     job->level = outer ? outer->level + 1 : 0;
     job->pool = pool;
@@ -332,6 +339,7 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     job->backend_data = NULL;
     atomic_init(&job->stop, 0);
     atomic_init(&job->failed, 0);
+    atomic_init(&job->failure_ready, 0);
     /* nested calls report nothing: the outer call's progress already covers them */
     weft_options shown = *call;
     if (outer || quiet) shown.verbose = 0, shown.progress = NULL;
@@ -371,4 +379,32 @@ int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call)
         return weft__set_task_error(&job->failure, job->task ? job->task->name : "");
     weft__clear_error();
     return 0;
+}
+
+void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
+                             size_t size, const char *message) {
+    if (code == 0 && job->kind == WEFT__JOB_BYTES) {
+        weft_bytes *b = &job->out_bytes[index];
+        b->data = malloc(size ? size : 1);
+        if (!b->data) {
+            record_failure(job, WEFT_ENOMEM, 0, (int64_t)index, "out of memory for a task's output");
+            return;
+        }
+        if (size) memcpy(b->data, out, size);
+        b->size = size;
+        return;
+    }
+    if (code == 0 && job->kind == WEFT__JOB_MAP) {
+        if (size != job->out_size) {
+            char why[128];
+            snprintf(why, sizeof why, "weft_output got %zu bytes, the map's output size is %zu",
+                     size, job->out_size);
+            record_failure(job, WEFT_EOUTSIZE, WEFT_EOUTSIZE, (int64_t)index, why);
+            return;
+        }
+        if (size) memcpy(job->outputs + index * job->out_size, out, size);
+        return;
+    }
+    if (code == 0) return;
+    record_failure(job, code, status, (int64_t)index, message ? message : weft_strerror(code));
 }

@@ -37,7 +37,8 @@ const char *weft_version(void);
     X(ETIMEDOUT, -12, "timed out")                                                     \
     X(ENOTFOUND, -13, "no such cache entry or checkpoint")                             \
     X(ECORRUPT, -14, "stored data failed its checksum")                                \
-    X(EFOREIGN, -15, "the folder holds files but is not a weft cache")
+    X(EFOREIGN, -15, "the folder holds files but is not a weft cache") \
+    X(ECRASHED, -16, "a worker process died while running a task")
 
 typedef enum weft_error_code {
     WEFT_OK = 0,
@@ -137,11 +138,15 @@ typedef struct weft_options {
                                   with WEFT_ETIMEDOUT past it; 0 = none */
     double timeout_s;          /* per call: the call stops with WEFT_ETIMEDOUT; 0 = none */
     struct weft_memory *memory; /* cache every item of a map (see Memory); NULL inherits */
+    int shared_threshold;      /* bytes: a call's inputs (or outputs) larger than this go
+                                  to a shared-memory region of their own instead of the
+                                  pool's reusable scratch region (process backends); 0 =
+                                  always; WEFT_UNSET inherits (default 1 MiB) */
 } weft_options;
 
 /* All fields unset: every one inherits from the scope, the environment, the defaults.
  * Unset doubles are negative. */
-#define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL, WEFT_UNSET, -1, -1, -1, NULL}
+#define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL, WEFT_UNSET, -1, -1, -1, NULL, WEFT_UNSET}
 void weft_options_init(weft_options *o);
 
 typedef struct weft_pool weft_pool;
@@ -461,6 +466,28 @@ int weft_checkpoint_save(weft_checkpoint *c, int64_t step, const void *data, siz
 /* 0 and the newest valid checkpoint, or WEFT_ENOTFOUND when there is none. Invalid ones
  * found on the way are reported in *skipped (may be NULL). */
 int weft_checkpoint_load(weft_checkpoint *c, int64_t *step, weft_bytes *out, int *skipped);
+/* ---------------------------------------------------------------- shared regions */
+
+/* A shared region: memory that every local worker sees at once, without copies (threads:
+ * plain memory; processes: one memfd mapped by each worker on first use). Its handle is
+ * plain data: put it in task inputs, and a task turns it back into a pointer with
+ * weft_shared_ptr, in whatever process it runs. Regions start zeroed and are aligned to
+ * WEFT_SHARED_ALIGN bytes (in practice to a page). Writes made by tasks are seen by the
+ * caller once the call returns: tasks may write results in place, each into its own part.
+ * Inputs and outputs of weft_map that already lie inside a region are never copied. */
+#define WEFT_SHARED_ALIGN 64
+typedef struct weft_shared {
+    uint64_t id; /* 0: no region */
+} weft_shared;
+/* Allocate `size` (> 0) bytes. 0, or WEFT_EINVAL / WEFT_ENOMEM / WEFT_ESYS. */
+int weft_shared_alloc(weft_shared *out, size_t size);
+/* The region's first byte in this process, or NULL for a handle that is unknown here or
+ * freed. Inside a worker process the first call maps the region. */
+void *weft_shared_ptr(weft_shared region);
+/* Its size in bytes; 0 when unknown. */
+size_t weft_shared_size(weft_shared region);
+/* Free a region; a zero or unknown handle is ignored. No call may be using it. */
+void weft_shared_free(weft_shared region);
 
 /* ---------------------------------------------------------------- backends */
 
@@ -469,6 +496,8 @@ enum {
     WEFT_CAP_SHARED_MEMORY = 1u << 0, /* tasks share the caller's address space */
     WEFT_CAP_PARALLEL = 1u << 1,      /* runs tasks at the same time */
     WEFT_CAP_NESTED = 1u << 2,        /* a task may call weft_map on the same pool */
+    WEFT_CAP_ISOLATED = 1u << 3,      /* tasks run in other processes: a crashing task
+                                         fails (WEFT_ECRASHED) instead of killing the caller */
 };
 size_t weft_backend_count(void);
 /* Name and capabilities of the i-th registered backend; NULL name past the end. */

@@ -120,6 +120,12 @@ int main(int argc, char **argv) {
     const char *modes[] = {"map", "iter"};
     for (size_t b = 0; weft_backend_name(b); b++) {
         const char *backend = weft_backend_name(b);
+        /* tasks in worker processes cannot tell this test that they started (the fork
+         * server made them before main): the processes backend is not covered here yet */
+        if (!(weft_backend_caps(backend) & WEFT_CAP_SHARED_MEMORY)) {
+            fprintf(stderr, "test_sigint: backend %s not covered (tasks run in other processes)\n", backend);
+            continue;
+        }
         for (int m = 0; m < 2; m++) {
             char output[1024];
             int status = -1;

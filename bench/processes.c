@@ -1,0 +1,196 @@
+/* The processes backend against the threads backend, on the rows bench/loky_peer.py
+ * measures for joblib's loky: per-task overhead with automatic batching, one unbatched
+ * round trip, a cold pool, one 200 MB array passed to 16 tasks.
+ *
+ *   bench_processes [n_jobs]         one line per figure: row, backend, value, unit
+ *   bench_processes --cold N         (internal) a whole program run: start, map, exit */
+#define _POSIX_C_SOURCE 200809L
+#include "weft.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int tiny(weft_task *t) {
+    int64_t x;
+    memcpy(&x, weft_input(t), sizeof x);
+    x += 1;
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(tiny)
+
+/* {region, part, parts} -> the sum of that part of the region's doubles */
+typedef struct slice {
+    weft_shared region;
+    int64_t part, parts;
+} slice;
+
+static int slice_sum(weft_task *t) {
+    slice s;
+    memcpy(&s, weft_input(t), sizeof s);
+    const double *a = weft_shared_ptr(s.region);
+    size_t n = weft_shared_size(s.region) / sizeof(double);
+    size_t lo = n * (size_t)s.part / (size_t)s.parts, hi = n * (size_t)(s.part + 1) / (size_t)s.parts;
+    double sum = 0;
+    for (size_t i = lo; i < hi; i++) sum += a[i];
+    return weft_output(t, &sum, sizeof sum);
+}
+WEFT_TASK(slice_sum)
+
+/* an item of doubles -> their sum */
+static int block_sum(weft_task *t) {
+    const double *a = weft_input(t);
+    size_t n = weft_input_size(t) / sizeof(double);
+    double sum = 0;
+    for (size_t i = 0; i < n; i++) sum += a[i];
+    return weft_output(t, &sum, sizeof sum);
+}
+WEFT_TASK(block_sum)
+
+static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size) {
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = backend;
+    o.n_jobs = n_jobs;
+    o.batch_size = batch_size;
+    weft_pool *pool = NULL;
+    if (weft_open(&pool, &o) != 0) {
+        fprintf(stderr, "weft_open(%s): %s\n", backend, weft_last_error()->message);
+        exit(1);
+    }
+    return pool;
+}
+
+static void must(int rc, const char *what) {
+    if (rc) {
+        fprintf(stderr, "%s: %s\n", what, weft_last_error()->message);
+        exit(1);
+    }
+}
+
+static void row(const char *name, const char *backend, double value, const char *unit) {
+    printf("%s\t%s\t%.4g\t%s\n", name, backend, value, unit);
+    fflush(stdout);
+}
+
+#define PARTS 16
+#define BIG_DOUBLES (25 * 1000 * 1000) /* 200 MB */
+
+static void bench_backend(const char *backend, int n_jobs) {
+    /* per-task overhead with automatic batching: a million tiny tasks */
+    size_t n = 1000000;
+    int64_t *in = malloc(n * sizeof *in), *out = malloc(n * sizeof *out);
+    for (size_t i = 0; i < n; i++) in[i] = (int64_t)i;
+    weft_pool *pool = open_pool(backend, n_jobs, 0);
+    must(weft_map(pool, WEFT_FN(tiny), in, 8, n, out, 8), "warm-up");
+    double best = 1e9;
+    for (int r = 0; r < 5; r++) {
+        double t = now_s();
+        must(weft_map(pool, WEFT_FN(tiny), in, 8, n, out, 8), "batched");
+        t = now_s() - t;
+        if (t < best) best = t;
+    }
+    row("per-task overhead, batched", backend, best / (double)n * 1e6, "us");
+
+    /* one task, unbatched: submit and wait for the result */
+    int reps = 2000;
+    double t = now_s();
+    for (int r = 0; r < reps; r++) must(weft_map(pool, WEFT_FN(tiny), in, 8, 1, out, 8), "round trip");
+    row("unbatched round trip", backend, (now_s() - t) / reps * 1e6, "us");
+    weft_close(pool);
+
+    /* unbatched stream: batch_size 1 over 100k items */
+    pool = open_pool(backend, n_jobs, 1);
+    size_t m = 100000;
+    must(weft_map(pool, WEFT_FN(tiny), in, 8, m, out, 8), "warm-up");
+    t = now_s();
+    must(weft_map(pool, WEFT_FN(tiny), in, 8, m, out, 8), "unbatched");
+    row("per-task, batch_size=1", backend, (now_s() - t) / (double)m * 1e6, "us");
+    weft_close(pool);
+
+    /* cold start: a new pool until the first results of one task per worker */
+    best = 1e9;
+    for (int r = 0; r < 5; r++) {
+        t = now_s();
+        pool = open_pool(backend, n_jobs, 1);
+        must(weft_map(pool, WEFT_FN(tiny), in, 8, (size_t)n_jobs, out, 8), "cold");
+        double took = now_s() - t;
+        weft_close(pool);
+        if (took < best) best = took;
+    }
+    row("cold start of the pool", backend, best * 1e3, "ms");
+    free(in);
+    free(out);
+
+    /* one 200 MB array to 16 tasks */
+    double *big = malloc(BIG_DOUBLES * sizeof *big);
+    for (size_t i = 0; i < BIG_DOUBLES; i++) big[i] = 1.0;
+    pool = open_pool(backend, n_jobs, 1);
+    slice jobs[PARTS];
+    double sums[PARTS];
+    best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        t = now_s();
+        weft_shared h;
+        must(weft_shared_alloc(&h, BIG_DOUBLES * sizeof *big), "alloc");
+        memcpy(weft_shared_ptr(h), big, BIG_DOUBLES * sizeof *big);
+        for (int i = 0; i < PARTS; i++) jobs[i] = (slice){h, i, PARTS};
+        must(weft_map(pool, WEFT_FN(slice_sum), jobs, sizeof jobs[0], PARTS, sums, sizeof sums[0]), "200 MB");
+        weft_shared_free(h);
+        t = now_s() - t;
+        if (t < best) best = t;
+    }
+    row("200 MB array to 16 tasks (copied in)", backend, best * 1e3, "ms");
+    weft_shared h;
+    must(weft_shared_alloc(&h, BIG_DOUBLES * sizeof *big), "alloc");
+    memcpy(weft_shared_ptr(h), big, BIG_DOUBLES * sizeof *big);
+    for (int i = 0; i < PARTS; i++) jobs[i] = (slice){h, i, PARTS};
+    must(weft_map(pool, WEFT_FN(slice_sum), jobs, sizeof jobs[0], PARTS, sums, sizeof sums[0]), "warm-up");
+    best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        t = now_s();
+        must(weft_map(pool, WEFT_FN(slice_sum), jobs, sizeof jobs[0], PARTS, sums, sizeof sums[0]), "200 MB");
+        t = now_s() - t;
+        if (t < best) best = t;
+    }
+    weft_shared_free(h);
+    row("200 MB array to 16 tasks (already shared)", backend, best * 1e3, "ms");
+    row("200 MB array to 16 tasks (passed again)", backend, best * 1e3, "ms");
+    must(weft_map(pool, WEFT_FN(block_sum), big, BIG_DOUBLES * sizeof *big / PARTS, PARTS, sums, sizeof sums[0]), "warm-up");
+    best = 1e9;
+    for (int r = 0; r < 3; r++) {
+        t = now_s();
+        must(weft_map(pool, WEFT_FN(block_sum), big, BIG_DOUBLES * sizeof *big / PARTS, PARTS, sums, sizeof sums[0]), "200 MB items");
+        t = now_s() - t;
+        if (t < best) best = t;
+    }
+    row("200 MB as 16 map inputs (automatic)", backend, best * 1e3, "ms");
+    double total = 0;
+    for (int i = 0; i < PARTS; i++) total += sums[i];
+    if (total != (double)BIG_DOUBLES) fprintf(stderr, "wrong sum %g\n", total);
+    weft_close(pool);
+    free(big);
+}
+
+int main(int argc, char **argv) {
+    if (argc > 2 && strcmp(argv[1], "--cold") == 0) {
+        int n_jobs = atoi(argv[2]);
+        int64_t in[64] = {0}, out[64];
+        weft_pool *pool = open_pool("processes", n_jobs, 1);
+        must(weft_map(pool, WEFT_FN(tiny), in, 8, (size_t)n_jobs, out, 8), "cold");
+        weft_close(pool);
+        return 0;
+    }
+    int n_jobs = argc > 1 ? atoi(argv[1]) : weft_cpu_count();
+    if (n_jobs < 1) n_jobs = 1;
+    bench_backend("processes", n_jobs);
+    bench_backend("threads", n_jobs);
+    return 0;
+}

@@ -1,0 +1,687 @@
+/* The processes backend: persistent worker processes, isolated from the caller and from
+ * each other, fed through shared memory.
+ *
+ * Data never travels through the sockets for fixed-size maps: the inputs and outputs sit in
+ * shared regions that every worker maps (the caller's own weft_shared regions as they are,
+ * small calls in the pool's reusable scratch region, calls above the shared threshold in a
+ * region of their own), so a batch message is two integers and the worker runs the core's
+ * weft__job_run against its mapping. Variable-size outputs come back as frames.
+ *
+ * Each worker has a control page that both sides map: its copy of the call (so a task
+ * sees job.stop, which the parent sets the moment any task fails) and the index of the
+ * item it is running, so that when a worker dies (a signal, an exit, a timeout kill) the
+ * failure names the task; the worker is replaced and the items it had not reached are
+ * handed out again.
+ *
+ * Batches: fixed, or automatic (doubling while a batch takes under half a millisecond);
+ * each worker has up to two batches queued, or up to MAX_DEPTH while they take only
+ * microseconds, so unbatched maps stream instead of paying a round trip per item. */
+#define _GNU_SOURCE
+#include "native.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 256
+#define QUEUED_NS 200000u
+#define BATCH_GROW_BELOW_NS 500000u
+#define BATCH_SHRINK_ABOVE_NS 2000000u
+#define REAP_WAIT_MS 2000
+#define SPIN_NS 30000u
+#define DEFAULT_IDLE_S 300
+/* Regions made for big calls are kept for the next call (their pages stay mapped in every
+ * worker, which spares a page fault per page per process), up to this much per pool. */
+#define SPARE_BYTES ((size_t)256 << 20)
+#define MAX_SPARES 4
+
+typedef struct queued {
+    uint64_t begin, end;
+} queued;
+
+typedef struct proc_worker {
+    pid_t pid; /* 0: not running */
+    weft__wire wire;
+    weft__ctrl *ctrl;
+    uint64_t synced_gen;
+    uint64_t *known; /* regions this worker has been sent */
+    size_t n_known, cap_known;
+    queued q[MAX_DEPTH];
+    int q_head, q_len;
+    int job_sent;
+    int killed; /* for a timeout, while running killed_index */
+    uint64_t killed_index;
+    size_t batch;
+    uint64_t recent_ns; /* how long its recent batches ran, as it measured */
+} proc_worker;
+
+typedef struct proc_state {
+    int n;
+    proc_worker *w;
+    pthread_mutex_t lock; /* one call at a time */
+    int share, idle_ms;
+    struct pollfd *polls; /* one per worker */
+    weft_shared arena;
+    unsigned char *arena_base;
+    size_t arena_size;
+    struct spare {
+        weft_shared region;
+        unsigned char *base;
+        size_t size;
+    } spares[MAX_SPARES];
+    int n_spares;
+} proc_state;
+
+/* Where one side of a call's data sits for the workers. */
+typedef struct placed {
+    uint64_t region, offset;
+    unsigned char *base; /* the same bytes here */
+    weft_shared own;     /* a region made for this call, freed after it */
+    int copied;          /* outputs: copy back to the caller's array */
+} placed;
+
+typedef struct range {
+    uint64_t begin, end;
+} range;
+
+typedef struct call {
+    proc_state *st;
+    weft__job *job;
+    placed in, out;
+    uint64_t next, done;
+    range *again; /* items to hand out again (a worker died before reaching them) */
+    size_t n_again, cap_again;
+    int stop_sent;
+} call;
+
+/* ---- workers */
+
+/* The per-task timeout in whole milliseconds (at least 1 when one is set); 0: none. */
+static int task_timeout_ms(const weft__job *job) {
+    double ms = job->options.task_timeout_s * 1000.0;
+    return ms <= 0 ? 0 : ms < 1 ? 1 : ms > 2e9 ? 2000000000 : (int)ms;
+}
+
+static int spawn(proc_state *st, int k) {
+    proc_worker *w = &st->w[k];
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return -errno;
+    void *page;
+    int ctrl_fd;
+    int rc = weft_plat_shm_create(sizeof(weft__ctrl), &page, &ctrl_fd);
+    if (rc) {
+        close(sv[0]);
+        close(sv[1]);
+        return rc;
+    }
+    w->ctrl = page;
+    atomic_store(&w->ctrl->current, WEFT__IDLE);
+    weft__worker_args args = {.id = k, .share = st->share, .idle_ms = st->idle_ms};
+    pid_t pid = 0;
+    rc = weft__spawn_worker(&args, sv[1], ctrl_fd, sv[0], &pid);
+    close(sv[1]);
+    close(ctrl_fd);
+    if (rc) {
+        close(sv[0]);
+        weft_plat_shm_release(page, sizeof(weft__ctrl), -1);
+        w->ctrl = NULL;
+        return rc;
+    }
+    weft__wire_init(&w->wire, sv[0]);
+    w->pid = pid;
+    w->synced_gen = 0;
+    w->n_known = 0;
+    w->q_head = w->q_len = 0;
+    w->job_sent = 0;
+    w->killed = 0;
+    return 0;
+}
+
+/* Reap a worker that is gone or going, and free its side of things. */
+static int bury(proc_state *st, int k) {
+    proc_worker *w = &st->w[k];
+    int status = 0;
+    weft__wire_close(&w->wire);
+    if (weft__reap_worker(w->pid, REAP_WAIT_MS, &status) != 0) {
+        kill(w->pid, SIGKILL);
+        if (weft__reap_worker(w->pid, REAP_WAIT_MS, &status) != 0) status = 0;
+    }
+    if (w->ctrl) weft_plat_shm_release(w->ctrl, sizeof(weft__ctrl), -1);
+    w->ctrl = NULL;
+    w->pid = 0;
+    (void)st;
+    return status;
+}
+
+static void dismiss(proc_state *st, int k) {
+    proc_worker *w = &st->w[k];
+    if (!w->pid) return;
+    weft__wire_put(&w->wire, WIRE_EXIT, NULL, 0, NULL, 0);
+    weft__wire_flush(&w->wire);
+    shutdown(w->wire.fd, SHUT_WR);
+    bury(st, k);
+}
+
+static void processes_stop(void *state) {
+    proc_state *st = state;
+    for (int k = 0; k < st->n && st->w; k++) {
+        dismiss(st, k);
+        free(st->w[k].known);
+    }
+    free(st->w);
+    free(st->polls);
+    st->w = NULL;
+    st->polls = NULL;
+    weft_shared_free(st->arena);
+    for (int i = 0; i < st->n_spares; i++) weft_shared_free(st->spares[i].region);
+    st->n_spares = 0;
+    pthread_mutex_destroy(&st->lock);
+}
+
+static int processes_start(void *state, int n_workers) {
+    proc_state *st = state;
+    st->n = n_workers;
+    pthread_mutex_init(&st->lock, NULL);
+    int cpus = weft_cpu_count();
+    st->share = cpus / n_workers > 1 ? cpus / n_workers : 1;
+    const char *idle = getenv("WEFT_IDLE_TIMEOUT");
+    long idle_s = idle && *idle ? strtol(idle, NULL, 10) : DEFAULT_IDLE_S;
+    st->idle_ms = idle_s > 0 && idle_s < 2000000 ? (int)(idle_s * 1000) : 0;
+    st->w = calloc((size_t)n_workers, sizeof *st->w);
+    st->polls = calloc((size_t)n_workers, sizeof *st->polls);
+    if (!st->w || !st->polls) {
+        free(st->w);
+        free(st->polls);
+        return WEFT_ENOMEM;
+    }
+    for (int k = 0; k < n_workers; k++) {
+        st->w[k].wire.fd = -1;
+        if (spawn(st, k) != 0) {
+            processes_stop(st);
+            return WEFT_ESYS;
+        }
+    }
+    return 0;
+}
+
+/* A worker that is not running a call sends nothing: anything to read means it is gone
+ * (its idle timeout, or killed from outside). */
+static int ensure_workers(proc_state *st, struct pollfd *polls) {
+    for (int k = 0; k < st->n; k++) polls[k] = (struct pollfd){st->w[k].pid ? st->w[k].wire.fd : -1, POLLIN, 0};
+    int ready = poll(polls, (nfds_t)st->n, 0);
+    int alive = 0;
+    for (int k = 0; k < st->n; k++) {
+        proc_worker *w = &st->w[k];
+        if (w->pid && ready > 0 && polls[k].revents) bury(st, k);
+        if (!w->pid) spawn(st, k);
+        alive += w->pid != 0;
+    }
+    return alive;
+}
+
+/* ---- regions */
+
+static int knows(proc_worker *w, uint64_t id) {
+    for (size_t i = 0; i < w->n_known; i++)
+        if (w->known[i] == id) return 1;
+    return 0;
+}
+
+static void unknow(proc_worker *w, uint64_t id) {
+    for (size_t i = 0; i < w->n_known; i++)
+        if (w->known[i] == id) {
+            w->known[i] = w->known[--w->n_known];
+            return;
+        }
+}
+
+/* Tell a worker of the regions made since it last heard, and of those gone. */
+static int sync_regions(proc_state *st, proc_worker *w) {
+    uint64_t gen = weft__shared_generation();
+    if (w->synced_gen == gen) return 0;
+    size_t n;
+    weft__region *list = weft__shared_list(st, &n);
+    if (!list) return WEFT_ENOMEM;
+    for (size_t i = 0; i < w->n_known;) {
+        int live = 0;
+        for (size_t j = 0; j < n && !live; j++) live = list[j].id == w->known[i];
+        if (live) {
+            i++;
+            continue;
+        }
+        weft__wire_put(&w->wire, WIRE_FORGET, &w->known[i], sizeof w->known[i], NULL, 0);
+        w->known[i] = w->known[--w->n_known];
+    }
+    int rc = 0;
+    for (size_t j = 0; j < n && rc == 0; j++) {
+        if (knows(w, list[j].id)) continue;
+        if (w->n_known == w->cap_known) {
+            size_t cap = w->cap_known ? 2 * w->cap_known : 16;
+            uint64_t *grown = realloc(w->known, cap * sizeof *grown);
+            if (!grown) {
+                rc = WEFT_ENOMEM;
+                break;
+            }
+            w->known = grown;
+            w->cap_known = cap;
+        }
+        wire_region r = {list[j].id, list[j].size};
+        if (weft__wire_put_fd(&w->wire, WIRE_REGION, &r, sizeof r, list[j].fd) != 0) rc = WEFT_ESYS;
+        else w->known[w->n_known++] = list[j].id;
+    }
+    free(list);
+    if (rc == 0) w->synced_gen = gen;
+    return rc;
+}
+
+/* Put `size` bytes for the workers: where they already are when the caller's array `ptr`
+ * lies in a shared region, else in the scratch region from `*arena_used`, else in a region
+ * of their own; with `copy_in`, the bytes at `ptr` are copied there. */
+static int place(call *c, const void *ptr, size_t size, int copy_in, size_t *arena_used,
+                 placed *out) {
+    proc_state *st = c->st;
+    memset(out, 0, sizeof *out);
+    if (size == 0) return 0;
+    if (ptr && weft__shared_find(ptr, size, &out->region, &out->offset) == 0) {
+        out->base = (unsigned char *)ptr;
+        return 0;
+    }
+    size_t threshold = (size_t)c->job->options.shared_threshold;
+    size_t at = (*arena_used + 63) & ~(size_t)63;
+    if (size <= threshold && st->arena.id == 0) {
+        size_t arena = 2 * threshold < 65536 ? 65536 : 2 * threshold;
+        void *base;
+        if (weft__shared_alloc(&st->arena, arena, st, &base) == 0) {
+            st->arena_base = base;
+            st->arena_size = arena;
+        }
+    }
+    if (size <= threshold && st->arena.id && at + size <= st->arena_size) {
+        out->region = st->arena.id;
+        out->offset = at;
+        out->base = st->arena_base + at;
+        *arena_used = at + size;
+    } else {
+        int spare = -1;
+        for (int i = 0; i < st->n_spares; i++) /* big enough, and not wastefully big */
+            if (st->spares[i].size >= size && st->spares[i].size / 2 <= size &&
+                (spare < 0 || st->spares[i].size < st->spares[spare].size))
+                spare = i;
+        if (spare >= 0) {
+            out->own = st->spares[spare].region;
+            out->base = st->spares[spare].base;
+            st->spares[spare] = st->spares[--st->n_spares];
+        } else {
+            void *base;
+            int rc = weft__shared_alloc(&out->own, size, st, &base);
+            if (rc) return rc;
+            out->base = base;
+        }
+        out->region = out->own.id;
+    }
+    if (copy_in && ptr) memcpy(out->base, ptr, size);
+    out->copied = 1;
+    return 0;
+}
+
+/* A BYTES call's inputs: a table of (offset, size), then the items, 64-byte aligned. */
+static int place_bytes(call *c, size_t *arena_used) {
+    weft__job *job = c->job;
+    size_t total = job->n * sizeof(wire_item);
+    for (size_t i = 0; i < job->n; i++) total = ((total + 63) & ~(size_t)63) + job->in_bytes[i].size;
+    int rc = place(c, NULL, total ? total : 1, 0, arena_used, &c->in);
+    if (rc) return rc;
+    wire_item *items = (wire_item *)c->in.base;
+    size_t at = job->n * sizeof(wire_item);
+    for (size_t i = 0; i < job->n; i++) {
+        at = (at + 63) & ~(size_t)63;
+        items[i].offset = at;
+        items[i].size = job->in_bytes[i].size;
+        if (items[i].size) memcpy(c->in.base + at, job->in_bytes[i].data, items[i].size);
+        at += items[i].size;
+    }
+    return 0;
+}
+
+/* Free a region of the pool's, in the workers too (at once: it may be big). */
+static void drop_region(proc_state *st, weft_shared region) {
+    for (int k = 0; k < st->n; k++) {
+        proc_worker *w = &st->w[k];
+        if (!w->pid || !knows(w, region.id)) continue;
+        weft__wire_put(&w->wire, WIRE_FORGET, &region.id, sizeof region.id, NULL, 0);
+        unknow(w, region.id);
+        weft__wire_flush(&w->wire);
+    }
+    weft_shared_free(region);
+}
+
+/* A region made for this call: kept for the next one while the spares stay small. */
+static void release(call *c, placed *p) {
+    if (!p->own.id) return;
+    proc_state *st = c->st;
+    size_t size = weft_shared_size(p->own), kept = 0;
+    for (int i = 0; i < st->n_spares; i++) kept += st->spares[i].size;
+    while (st->n_spares && (st->n_spares == MAX_SPARES || kept + size > SPARE_BYTES)) {
+        kept -= st->spares[0].size; /* the oldest goes */
+        drop_region(st, st->spares[0].region);
+        memmove(st->spares, st->spares + 1, (size_t)--st->n_spares * sizeof st->spares[0]);
+    }
+    if (size <= SPARE_BYTES)
+        st->spares[st->n_spares++] = (struct spare){p->own, p->base, size};
+    else
+        drop_region(st, p->own);
+    p->own.id = 0;
+}
+
+/* ---- handing out batches */
+
+static int hand_again(call *c, uint64_t begin, uint64_t end) {
+    if (begin >= end) return 0;
+    if (c->n_again == c->cap_again) {
+        size_t cap = c->cap_again ? 2 * c->cap_again : 16;
+        range *grown = realloc(c->again, cap * sizeof *grown);
+        if (!grown) return WEFT_ENOMEM;
+        c->again = grown;
+        c->cap_again = cap;
+    }
+    c->again[c->n_again].begin = begin;
+    c->again[c->n_again].end = end;
+    c->n_again++;
+    return 0;
+}
+
+static int next_range(call *c, proc_worker *w, int alive, uint64_t *begin, uint64_t *end) {
+    if (c->n_again) {
+        range r = c->again[--c->n_again];
+        *begin = r.begin;
+        *end = r.end;
+        return 1;
+    }
+    uint64_t n = c->job->n;
+    if (c->next >= n) return 0;
+    uint64_t size = (uint64_t)c->job->batch_size;
+    if (!size) {
+        uint64_t cap = (n - c->next) / (2 * (uint64_t)alive);
+        size = w->batch < cap ? w->batch : cap ? cap : 1;
+    }
+    *begin = c->next;
+    *end = n - c->next < size ? n : c->next + size;
+    c->next = *end;
+    return 1;
+}
+
+static int send_job(call *c, proc_worker *w) {
+    int rc = sync_regions(c->st, w);
+    if (rc) return rc;
+    weft__job *job = c->job;
+    wire_job j = {.kind = (uint32_t)job->kind, .level = (uint32_t)job->level,
+                  .timeout_ms = task_timeout_ms(job), .retries = job->options.retries,
+                  .retry_backoff_s = job->options.retry_backoff_s, .n = job->n,
+                  .in_size = job->in_size, .out_size = job->out_size,
+                  .in_region = c->in.region, .in_offset = c->in.offset,
+                  .out_region = c->out.region, .out_offset = c->out.offset,
+                  .task_addr = (uint64_t)(uintptr_t)job->task};
+    atomic_store(&w->ctrl->job.stop, weft__job_stopping(job));
+    w->job_sent = 1;
+    w->batch = 1;
+    w->recent_ns = 0;
+    return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->task->name, strlen(job->task->name));
+}
+
+/* Batches a worker should have queued: about QUEUED_NS of work, at least two. */
+static int depth_of(const proc_worker *w) {
+    if (!w->recent_ns || w->recent_ns >= QUEUED_NS / 2) return 2;
+    return QUEUED_NS / w->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / w->recent_ns) : MAX_DEPTH;
+}
+
+/* One batch to worker w; 0 when there was none to give. */
+static int give(call *c, proc_worker *w, int alive) {
+    uint64_t begin, end;
+    if (!next_range(c, w, alive, &begin, &end)) return 0;
+    if (!w->job_sent && send_job(c, w) != 0) {
+        hand_again(c, begin, end);
+        return 0;
+    }
+    wire_batch b = {begin, end};
+    weft__wire_put(&w->wire, WIRE_BATCH, &b, sizeof b, NULL, 0);
+    queued *q = &w->q[(w->q_head + w->q_len++) % MAX_DEPTH];
+    q->begin = begin;
+    q->end = end;
+    return 1;
+}
+
+/* Top up every worker's queue, one batch to each in turn, so that a few slow items
+ * spread over all the workers instead of queueing behind one. */
+static void feed(call *c, int alive) {
+    proc_state *st = c->st;
+    for (int gave = 1; gave && !weft__job_stopping(c->job);) {
+        gave = 0;
+        for (int k = 0; k < st->n; k++) {
+            proc_worker *w = &st->w[k];
+            if (w->pid && w->q_len < depth_of(w) && give(c, w, alive)) gave = 1;
+        }
+    }
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].wire.out_len) weft__wire_flush(&st->w[k].wire);
+}
+
+static void copy_out(call *c, uint64_t begin, uint64_t end) {
+    weft__job *job = c->job;
+    if (job->kind != WEFT__JOB_MAP || !c->out.copied || end <= begin) return;
+    size_t size = job->out_size;
+    memcpy(job->outputs + begin * size, c->out.base + begin * size, (end - begin) * size);
+}
+
+static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len) {
+    wire_done d;
+    memcpy(&d, p, sizeof d);
+    w->q_head = (w->q_head + 1) % MAX_DEPTH;
+    w->q_len--;
+    uint64_t ok_to = d.ran_to;
+    if (d.failed) {
+        const char *message = len > sizeof d ? (const char *)p + sizeof d : "";
+        weft__job_finish_remote(c->job, d.index, d.code, d.status, NULL, 0, message);
+        if (d.index >= d.begin && d.index < ok_to) ok_to = d.index;
+    }
+    copy_out(c, d.begin, ok_to);
+    c->done += d.end - d.begin;
+    uint64_t took = d.run_ns;
+    w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
+    if (!c->job->batch_size && d.end - d.begin == w->batch) {
+        if (took < BATCH_GROW_BELOW_NS && w->batch < ((size_t)1 << 30)) w->batch *= 2;
+        else if (took > BATCH_SHRINK_ABOVE_NS && w->batch > 1) w->batch /= 2;
+    }
+}
+
+static void describe_end(char *buf, size_t size, int status) {
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        const char *abbrev = sigabbrev_np(sig);
+        snprintf(buf, size, "killed by signal %d (SIG%s)", sig, abbrev ? abbrev : "?");
+    } else if (WIFEXITED(status)) {
+        snprintf(buf, size, "exited with code %d", WEXITSTATUS(status));
+    } else {
+        snprintf(buf, size, "ended");
+    }
+}
+
+/* Worker k is gone in the middle of a call: blame the task it was running, give out again
+ * what it had not reached, start a new worker in its place. */
+static void on_death(call *c, int k) {
+    proc_state *st = c->st;
+    proc_worker *w = &st->w[k];
+    uint64_t current = atomic_load(&w->ctrl->current);
+    int killed = w->killed;
+    uint64_t blamed = killed ? w->killed_index : current;
+    pid_t pid = w->pid;
+    int status = bury(st, k);
+    if (blamed != WEFT__IDLE) {
+        char how[96], message[256];
+        int code;
+        if (killed) {
+            code = WEFT_ETIMEDOUT;
+            snprintf(message, sizeof message,
+                     "task %llu ran past the %d ms task timeout; its worker (pid %d) was killed and replaced",
+                     (unsigned long long)blamed, task_timeout_ms(c->job), (int)pid);
+        } else {
+            code = WEFT_ECRASHED;
+            describe_end(how, sizeof how, status);
+            snprintf(message, sizeof message, "worker %s while running task %llu (pid %d)", how,
+                     (unsigned long long)blamed, (int)pid);
+        }
+        weft__job_finish_remote(c->job, blamed, code, 0, NULL, 0, message);
+    }
+    for (int i = 0; i < w->q_len; i++) {
+        queued *q = &w->q[(w->q_head + i) % MAX_DEPTH];
+        if (blamed >= q->begin && blamed < q->end) {
+            if (c->job->kind == WEFT__JOB_MAP) {
+                copy_out(c, q->begin, blamed); /* those finished: their outputs are in place */
+                c->done += blamed - q->begin;
+            } else {
+                hand_again(c, q->begin, blamed);
+            }
+            c->done += 1;
+            hand_again(c, blamed + 1, q->end);
+        } else {
+            hand_again(c, q->begin, q->end);
+        }
+    }
+    w->q_len = 0;
+    spawn(st, k);
+}
+
+static int read_replies(call *c, int k) {
+    proc_worker *w = &c->st->w[k];
+    ssize_t got = weft__wire_fill(&w->wire);
+    uint32_t type;
+    const unsigned char *p;
+    size_t len;
+    while (weft__wire_next(&w->wire, &type, &p, &len)) {
+        if (type == WIRE_DONE && len >= sizeof(wire_done) && w->q_len > 0) {
+            on_done(c, w, p, len);
+        } else if (type == WIRE_OUTPUT && len >= sizeof(uint64_t)) {
+            uint64_t index;
+            memcpy(&index, p, sizeof index);
+            if (index < c->job->n)
+                weft__job_finish_remote(c->job, index, 0, 0, p + sizeof index, len - sizeof index, NULL);
+        }
+    }
+    return got > 0 || got == -EAGAIN ? 0 : -1;
+}
+
+/* Kill the workers whose task ran past the timeout; returns ms until the next deadline. */
+static int watch_timeouts(call *c) {
+    int timeout_ms = task_timeout_ms(c->job);
+    if (timeout_ms <= 0) return -1;
+    uint64_t now = weft_plat_now_ns(), limit = (uint64_t)timeout_ms * 1000000u;
+    int wait_ms = -1;
+    for (int k = 0; k < c->st->n; k++) {
+        proc_worker *w = &c->st->w[k];
+        if (!w->pid || w->killed || !w->q_len) continue;
+        uint64_t current = atomic_load_explicit(&w->ctrl->current, memory_order_acquire);
+        if (current == WEFT__IDLE) { /* between two items: look again within a timeout */
+            if (wait_ms < 0 || timeout_ms < wait_ms) wait_ms = timeout_ms;
+            continue;
+        }
+        uint64_t started = atomic_load_explicit(&w->ctrl->started_ns, memory_order_relaxed);
+        if (now - started >= limit) {
+            kill(w->pid, SIGKILL);
+            w->killed = 1;
+            w->killed_index = current;
+            continue;
+        }
+        int left = (int)((started + limit - now) / 1000000u) + 1;
+        if (wait_ms < 0 || left < wait_ms) wait_ms = left;
+    }
+    return wait_ms;
+}
+
+static int processes_run(void *state, weft__job *job) {
+    proc_state *st = state;
+    if (job->kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
+    if (job->n == 0) return 0;
+    pthread_mutex_lock(&st->lock);
+    call c = {.st = st, .job = job};
+    int rc = 0;
+    struct pollfd *polls = st->polls;
+    int alive = ensure_workers(st, polls);
+    if (!alive) rc = WEFT_ESYS;
+    size_t arena_used = 0;
+    if (!rc && job->kind == WEFT__JOB_MAP) {
+        rc = place(&c, job->inputs, job->n * job->in_size, 1, &arena_used, &c.in);
+        /* outputs inside a shared region are written in place, never copied */
+        if (!rc) rc = place(&c, job->outputs, job->n * job->out_size, 0, &arena_used, &c.out);
+    } else if (!rc) {
+        rc = place_bytes(&c, &arena_used);
+    }
+    for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
+    while (!rc) {
+        alive = 0;
+        for (int k = 0; k < st->n; k++) alive += st->w[k].pid != 0;
+        if (!alive) {
+            rc = WEFT_ESYS;
+            break;
+        }
+        feed(&c, alive);
+        int busy = 0;
+        for (int k = 0; k < st->n; k++) busy += st->w[k].q_len > 0;
+        /* notices a passed call deadline or a Ctrl-C too, and stops the job */
+        if (weft__job_check_stop(job) && !c.stop_sent) {
+            for (int k = 0; k < st->n; k++)
+                if (st->w[k].pid && st->w[k].job_sent) atomic_store(&st->w[k].ctrl->job.stop, 1);
+            c.stop_sent = 1;
+        }
+        if (!busy) break;
+        int wait_ms = watch_timeouts(&c);
+        if (job->progress.fn || job->progress.verbose > 0 || job->deadline_ns || job->watch_interrupts)
+            wait_ms = wait_ms < 0 || wait_ms > 20 ? 20 : wait_ms;
+        int n_polls = 0;
+        for (int k = 0; k < st->n; k++)
+            if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
+        /* replies to small batches come within microseconds: look before sleeping */
+        int r = 0;
+        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
+            r = poll(polls, (nfds_t)n_polls, 0);
+        if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
+        if (r < 0 && errno != EINTR) {
+            rc = WEFT_ESYS;
+            break;
+        }
+        for (int k = 0, i = 0; k < st->n && r > 0; k++) {
+            proc_worker *w = &st->w[k];
+            if (!w->pid || !w->q_len) continue;
+            short ev = polls[i++].revents;
+            if (!ev) continue;
+            if (read_replies(&c, k) != 0) on_death(&c, k);
+        }
+        watch_timeouts(&c);
+        if (weft__job_progress_due(job)) weft__job_progress(job, c.done);
+    }
+    release(&c, &c.in);
+    release(&c, &c.out);
+    free(c.again);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
+static const weft_backend weft__backend_processes = {
+    .version = WEFT_BACKEND_VERSION,
+    .name = "processes",
+    .caps = WEFT_CAP_PARALLEL | WEFT_CAP_ISOLATED,
+    .state_size = sizeof(proc_state),
+    .start = processes_start,
+    .run = processes_run,
+    .stop = processes_stop,
+};
+
+const weft_backend *const *weft__native_backends(void) {
+    static const weft_backend *const list[] = {&weft__backend_processes, NULL};
+    return list;
+}

@@ -1,0 +1,121 @@
+/* Declarations shared by native/ files (the processes backend). Not installed. */
+#ifndef WEFT_NATIVE_H
+#define WEFT_NATIVE_H
+
+#include "../core/internal.h"
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- wire.c: length-prefixed frames over a unix stream socket, with fd passing */
+typedef struct weft__wire {
+    int fd;
+    unsigned char *in;
+    size_t in_len, in_pos, in_cap;
+    unsigned char *out;
+    size_t out_len, out_cap;
+    int fds[32]; /* received, not yet taken */
+    int n_fds;
+} weft__wire;
+
+void weft__wire_init(weft__wire *w, int fd);
+/* Close the socket and any fd received but not taken; free the buffers. */
+void weft__wire_close(weft__wire *w);
+/* Append a frame to the send buffer (0, or -ENOMEM). */
+int weft__wire_put(weft__wire *w, uint32_t type, const void *a, size_t a_len, const void *b,
+                   size_t b_len);
+/* Send the buffered frames, then one frame carrying `fd` (SCM_RIGHTS). 0 or -errno. */
+int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len, int fd);
+/* Write everything buffered. 0 or -errno (-EPIPE when the peer is gone). */
+int weft__wire_flush(weft__wire *w);
+/* Read once (blocking unless the socket is non-blocking): >0 bytes read, 0 at end of
+ * stream, -errno on error. */
+ssize_t weft__wire_fill(weft__wire *w);
+/* The same with recvmsg() flags (MSG_DONTWAIT: -EAGAIN when nothing is there). */
+ssize_t weft__wire_fill_flags(weft__wire *w, int flags);
+/* The next complete buffered frame: 1 with its type and payload (valid until the next
+ * fill), or 0 when more bytes are needed. */
+int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload, size_t *len);
+/* The oldest received fd, or -1. */
+int weft__wire_take_fd(weft__wire *w);
+
+/* ---- the protocol between a pool and its workers */
+enum {
+    WIRE_REGION = 1, /* parent -> worker: {id, size} + fd: a shared region */
+    WIRE_FORGET,     /* {id}: a region is gone */
+    WIRE_JOB,        /* wire_job + task name: the call that the next batches belong to */
+    WIRE_BATCH,      /* {begin, end}: run these items */
+    WIRE_EXIT,       /* leave */
+    WIRE_OUTPUT,     /* worker -> parent: {index} + bytes: a BYTES item's output */
+    WIRE_DONE,       /* wire_done [+ message]: a batch went through */
+};
+
+typedef struct wire_region {
+    uint64_t id, size;
+} wire_region;
+
+typedef struct wire_job {
+    uint32_t kind, level;
+    int32_t timeout_ms, retries; /* the worker retries a failing task itself */
+    double retry_backoff_s;
+    uint64_t n, in_size, out_size;
+    uint64_t in_region, in_offset;   /* MAP: items; BYTES: the table, then the data */
+    uint64_t out_region, out_offset; /* MAP only */
+    uint64_t task_addr;              /* the parent's weft_task_def, for tasks registered
+                                        after the fork server started */
+} wire_job;
+
+typedef struct wire_batch {
+    uint64_t begin, end;
+} wire_batch;
+
+typedef struct wire_done {
+    uint64_t begin, end;
+    uint64_t ran_to;     /* items [begin, ran_to) ran (the failing one included) */
+    uint64_t run_ns;     /* how long the worker spent on the batch */
+    int32_t failed;      /* this batch carries the job's failure */
+    int32_t code, status, pad;
+    uint64_t index;      /* of the failure; the message follows */
+} wire_done;
+
+/* Where a BYTES map's inputs sit inside their region: one entry per item. */
+typedef struct wire_item {
+    uint64_t offset, size;
+} wire_item;
+
+/* A page shared by the parent and one worker. The worker runs its tasks against `job`,
+ * its own copy of the call (pointers valid in the worker only); the parent only ever
+ * writes job.stop, so a task polling weft_cancelled sees another worker's failure at once,
+ * and reads `current`, so a crash or a timeout can name the task. */
+#define WEFT__IDLE UINT64_MAX
+typedef struct weft__ctrl {
+    _Atomic uint64_t current;    /* index of the item running now, or WEFT__IDLE */
+    _Atomic uint64_t started_ns; /* when it started (only with a task timeout) */
+    weft__job job;
+} weft__ctrl;
+
+/* ---- worker.c */
+typedef struct weft__worker_args {
+    int32_t id;        /* 0 .. n_workers - 1 */
+    int32_t share;     /* CPUs for this worker's own threads: max(1, CPUs / workers) */
+    int32_t idle_ms;   /* leave after this long without work; 0 never */
+    int32_t pad;
+} weft__worker_args;
+
+/* The worker process: serve `sock` until told to leave or the parent goes away. */
+__attribute__((noreturn)) void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd,
+                                                 int fork_server);
+
+/* ---- forkserver.c: start workers without fork() in a threaded process */
+/* Start a worker running weft__worker_main(args, sock, ctrl_fd): forked by the fork server
+ * that weft started before main(), or, where there is none, forked from here (the child
+ * then closes `parent_end`, this side's end of its socket). The fds stay open here (close
+ * them after). 0 and *pid, or -errno. */
+int weft__spawn_worker(const weft__worker_args *args, int sock, int ctrl_fd, int parent_end,
+                       pid_t *pid);
+/* Wait up to `wait_ms` for worker `pid` to be gone and tell how it ended (a waitpid()
+ * status). 0, or -ETIMEDOUT / -ECHILD. Every spawned worker must be reaped here once. */
+int weft__reap_worker(pid_t pid, int wait_ms, int *status);
+/* Non-zero when workers come from the fork server. */
+int weft__fork_server_running(void);
+#endif

@@ -1,0 +1,306 @@
+/* A worker process: receives calls and batches from its pool, runs the tasks against
+ * shared memory, answers with how each batch went. Everything a task sees (input, output
+ * slot, index, worker id, nesting level, cancellation) comes from a weft__job living in
+ * the control page the parent also maps, so the core's own weft__job_run runs the items. */
+#define _GNU_SOURCE
+#include "native.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define SPIN_NS 50000u
+
+typedef struct worker {
+    weft__worker_args args;
+    weft__wire wire;
+    weft__ctrl *ctrl;
+    weft__job *job;
+    int have_job; /* 1: a call to run; 2: a call whose task is missing here */
+    int failure_sent;
+    int timeout_ms; /* the call's task timeout: stamp each item's start only then */
+    int missing_code; /* why a call cannot run here (with have_job == 2) */
+    weft_pool *nested; /* the pool a task's own weft_map(NULL, ...) calls use */
+    const wire_item *items; /* BYTES: where each input sits */
+    unsigned char *bytes_base;
+    weft_bytes *in_bytes, *out_bytes; /* BYTES: n entries each, filled per batch */
+    size_t bytes_n;
+} worker;
+
+/* The thread-pool caps every usual runtime reads, so that W workers running OpenMP or
+ * BLAS code start W * share threads, not W * CPUs (what loky does for Python). The
+ * runtimes already loaded have read their variables, so they are also told directly. */
+static void set_budget(int share) {
+    static const char *vars[] = {"WEFT_N_JOBS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                 "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                                 "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS"};
+    char value[16];
+    snprintf(value, sizeof value, "%d", share);
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) setenv(vars[i], value, 1);
+    static const char *setters[] = {"omp_set_num_threads", "openblas_set_num_threads",
+                                    "MKL_Set_Num_Threads", "bli_thread_set_num_threads"};
+    for (size_t i = 0; i < sizeof setters / sizeof setters[0]; i++) {
+        void (*set)(int);
+        void *sym = dlsym(RTLD_DEFAULT, setters[i]);
+        memcpy(&set, &sym, sizeof set);
+        if (set) set(share);
+    }
+}
+
+/* Non-zero when [p, p + n) can be read: a write() from it fails with EFAULT otherwise. */
+static int readable(const void *p, size_t n) {
+    static int probe[2] = {-1, -1};
+    if (probe[0] < 0 && pipe2(probe, O_CLOEXEC | O_NONBLOCK) != 0) return 0;
+    ssize_t k = write(probe[1], p, n);
+    char sink[256];
+    while (read(probe[0], sink, sizeof sink) > 0) {
+    }
+    return k == (ssize_t)n;
+}
+
+/* By name; a task registered after the fork server was forked (a constructor that ran
+ * after weft's) is found at the parent's address, which holds the same image here. */
+static const weft_task_def *find_task(const char *name, uint64_t addr) {
+    const weft_task_def *def = weft_task_find(name);
+    if (def) return def;
+    const weft_task_def *there = (const weft_task_def *)(uintptr_t)addr;
+    size_t len = strlen(name) + 1;
+    if (!there || !readable(there, sizeof *there) || !there->name || !readable(there->name, len) ||
+        memcmp(there->name, name, len) != 0 || !there->fn)
+        return NULL;
+    return there;
+}
+
+static void *region_at(uint64_t id, uint64_t offset) {
+    if (!id) return NULL;
+    weft_shared h = {id};
+    unsigned char *base = weft_shared_ptr(h);
+    return base ? base + offset : NULL;
+}
+
+static void send_failure(worker *w, wire_done *d, int code, int status, uint64_t index,
+                         const char *message) {
+    d->failed = 1;
+    d->code = code;
+    d->status = status;
+    d->index = index;
+    weft__wire_put(&w->wire, WIRE_DONE, d, sizeof *d, message, strlen(message) + 1);
+}
+
+static void drop_bytes(worker *w) {
+    if (w->out_bytes) weft_bytes_free(w->out_bytes, w->bytes_n);
+    free(w->in_bytes);
+    free(w->out_bytes);
+    w->in_bytes = w->out_bytes = NULL;
+    w->bytes_n = 0;
+}
+
+static void start_job(worker *w, const unsigned char *p, size_t len) {
+    wire_job j;
+    memcpy(&j, p, sizeof j);
+    char name[128];
+    size_t name_len = len - sizeof j < sizeof name - 1 ? len - sizeof j : sizeof name - 1;
+    memcpy(name, p + sizeof j, name_len);
+    name[name_len] = '\0';
+    drop_bytes(w);
+    weft__job *job = w->job;
+    /* job.stop belongs to the parent from here on: it cleared it before sending this
+       call, and may have set it already (another worker's task failed) */
+    int stop = atomic_load(&job->stop);
+    memset(job, 0, sizeof *job);
+    job->kind = (weft__job_kind)j.kind;
+    job->n = j.n;
+    job->task = find_task(name, j.task_addr);
+    job->in_size = j.in_size;
+    job->out_size = j.out_size;
+    job->level = (int)j.level;
+    job->pool = w->nested;
+    weft_options_init(&job->options);
+    job->options.backend = weft_pool_backend(w->nested);
+    job->options.n_jobs = weft_pool_n_jobs(w->nested);
+    job->options.batch_size = 0;
+    job->options.verbose = 0;
+    job->options.task_timeout_s = 0; /* the parent watches the clock and kills */
+    job->options.timeout_s = 0;
+    job->options.retries = j.retries > 0 ? j.retries : 0;
+    job->options.retry_backoff_s = j.retry_backoff_s > 0 ? j.retry_backoff_s : 0;
+    job->options.shared_threshold = 1 << 20;
+    atomic_init(&job->stop, stop);
+    atomic_init(&job->failed, 0);
+    if (job->kind == WEFT__JOB_MAP) {
+        job->inputs = region_at(j.in_region, j.in_offset);
+        job->outputs = region_at(j.out_region, j.out_offset);
+    } else {
+        unsigned char *base = region_at(j.in_region, j.in_offset);
+        w->items = (const wire_item *)base;
+        w->bytes_base = base;
+        w->in_bytes = calloc(j.n ? j.n : 1, sizeof *w->in_bytes);
+        w->out_bytes = calloc(j.n ? j.n : 1, sizeof *w->out_bytes);
+        w->bytes_n = j.n;
+        job->in_bytes = w->in_bytes;
+        job->out_bytes = w->out_bytes;
+    }
+    w->have_job = 1;
+    w->failure_sent = 0;
+    w->timeout_ms = j.timeout_ms;
+    w->missing_code = 0;
+    if (!job->task) {
+        w->missing_code = WEFT_ENOTASK;
+        snprintf(job->failure.message, sizeof job->failure.message,
+                 "task '%.64s' is not registered in the worker processes (register it with "
+                 "WEFT_TASK in the program, so that it exists before main)", name);
+    } else if ((j.in_region && !(job->kind == WEFT__JOB_MAP ? (const void *)job->inputs : (const void *)w->items)) ||
+               (j.out_region && !job->outputs)) {
+        w->missing_code = WEFT_ESYS;
+        snprintf(job->failure.message, sizeof job->failure.message,
+                 "a worker process could not map the call's shared memory (errno %d)", errno);
+    }
+    if (w->missing_code) w->have_job = 2; /* every batch fails with the same reason */
+}
+
+static void run_batch(worker *w, const unsigned char *p) {
+    wire_batch b;
+    memcpy(&b, p, sizeof b);
+    weft__job *job = w->job;
+    if (w->have_job == 2) {
+        wire_done d = {.begin = b.begin, .end = b.end, .ran_to = b.begin};
+        if (!w->failure_sent) {
+            w->failure_sent = 1;
+            d.ran_to = b.begin + 1;
+            send_failure(w, &d, w->missing_code, 0, b.begin, job->failure.message);
+        } else {
+            weft__wire_put(&w->wire, WIRE_DONE, &d, sizeof d, NULL, 0);
+        }
+        return;
+    }
+    int timed = w->timeout_ms > 0;
+    uint64_t i = b.begin, t0 = weft_plat_now_ns();
+    for (; i < b.end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
+        if (job->kind == WEFT__JOB_BYTES) {
+            w->in_bytes[i].data = w->bytes_base + w->items[i].offset;
+            w->in_bytes[i].size = w->items[i].size;
+        }
+        if (timed) atomic_store_explicit(&w->ctrl->started_ns, weft_plat_now_ns(), memory_order_relaxed);
+        atomic_store_explicit(&w->ctrl->current, i, memory_order_release);
+        weft__job_run(job, i, i + 1, w->args.id);
+        if (atomic_load_explicit(&job->stop, memory_order_acquire) &&
+            !(atomic_load(&job->failed) && job->failure.index == (int64_t)i))
+            break; /* stopped from outside: whether item i ran is unknown, so it counts as not */
+    }
+    atomic_store_explicit(&w->ctrl->current, WEFT__IDLE, memory_order_release);
+    uint64_t ok_to = i;
+    int report = atomic_load(&job->failed) && !w->failure_sent;
+    if (report && job->failure.index >= 0 && (uint64_t)job->failure.index < ok_to)
+        ok_to = (uint64_t)job->failure.index;
+    if (job->kind == WEFT__JOB_BYTES)
+        for (uint64_t k = b.begin; k < i; k++) {
+            if (k < ok_to) {
+                uint64_t index = k;
+                weft__wire_put(&w->wire, WIRE_OUTPUT, &index, sizeof index, w->out_bytes[k].data,
+                               w->out_bytes[k].size);
+            }
+            free(w->out_bytes[k].data);
+            w->out_bytes[k].data = NULL;
+        }
+    wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
+    if (report) {
+        w->failure_sent = 1;
+        send_failure(w, &d, job->failure.code, job->failure.status, (uint64_t)job->failure.index,
+                     job->failure.message);
+    } else {
+        weft__wire_put(&w->wire, WIRE_DONE, &d, sizeof d, NULL, 0);
+    }
+}
+
+static void open_nested_pool(worker *w) {
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = w->args.share > 1 && weft_backend_find("threads") ? "threads" : "sequential";
+    o.n_jobs = w->args.share;
+    if (weft_open(&w->nested, &o) != 0) {
+        o.backend = "sequential";
+        weft_open(&w->nested, &o);
+    }
+}
+
+void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fork_server) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (fork_server && getppid() == 1) _exit(0); /* the server went between fork and here */
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    static worker w;
+    w.args = *a;
+    weft__wire_init(&w.wire, sock);
+    void *page;
+    if (weft_plat_shm_map(ctrl_fd, sizeof(weft__ctrl), &page) != 0) _exit(70);
+    close(ctrl_fd);
+    w.ctrl = page;
+    w.job = &w.ctrl->job;
+    weft__shared_set_id_base((uint64_t)getpid() << 32);
+    if (a->idle_ms > 0) {
+        struct timeval idle = {a->idle_ms / 1000, (a->idle_ms % 1000) * 1000};
+        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
+    }
+    set_budget(a->share);
+    open_nested_pool(&w);
+    for (;;) {
+        if (w.wire.out_len) {
+            fflush(stdout);
+            fflush(stderr);
+            if (weft__wire_flush(&w.wire) != 0) _exit(0);
+        }
+        /* a pool that just got an answer often sends more at once: look for a while
+           before sleeping, which costs a wake-up of tens of microseconds */
+        ssize_t got = -EAGAIN;
+        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; got == -EAGAIN && weft_plat_now_ns() < until;)
+            got = weft__wire_fill_flags(&w.wire, MSG_DONTWAIT);
+        if (got == -EAGAIN) got = weft__wire_fill(&w.wire);
+        /* the pool closed, the program is gone, or idle too long (the receive timeout):
+           the pool starts another worker when it needs one */
+        if (got <= 0) _exit(0);
+        uint32_t type;
+        const unsigned char *p;
+        size_t len, unread = w.wire.in_len - w.wire.in_pos;
+        while (weft__wire_next(&w.wire, &type, &p, &len)) {
+            /* answer the first half of a burst of batches while running the second, so
+               the pool can send more before this worker runs dry */
+            size_t left = w.wire.in_len - w.wire.in_pos;
+            if (w.wire.out_len && left && left <= unread / 2) {
+                unread = 0;
+                if (weft__wire_flush(&w.wire) != 0) _exit(0);
+            }
+            switch (type) {
+            case WIRE_REGION: {
+                wire_region r;
+                memcpy(&r, p, sizeof r);
+                int fd = weft__wire_take_fd(&w.wire);
+                if (fd >= 0) weft__shared_adopt(r.id, fd, r.size);
+                break;
+            }
+            case WIRE_FORGET: {
+                weft_shared h;
+                memcpy(&h.id, p, sizeof h.id);
+                weft_shared_free(h);
+                break;
+            }
+            case WIRE_JOB: start_job(&w, p, len); break;
+            case WIRE_BATCH: run_batch(&w, p); break;
+            case WIRE_EXIT:
+                fflush(stdout);
+                fflush(stderr);
+                _exit(0);
+            default: break;
+            }
+        }
+    }
+}
