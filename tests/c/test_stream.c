@@ -89,6 +89,10 @@ static void sum_combine(void *acc, const void *other, void *user) {
     (void)user;
     *(int64_t *)acc += *(const int64_t *)other;
 }
+static void sum32_fold(void *acc, const void *out, size_t size, void *user) {
+    (void)size, (void)user;
+    *(int64_t *)acc += *(const int32_t *)out;
+}
 static void fsum_init(void *acc, void *user) {
     (void)user;
     *(double *)acc = 0;
@@ -244,7 +248,7 @@ static void check_reduce(weft_pool *pool, double reference) {
     /* failures stop a reduction */
     int32_t ints[100];
     for (int i = 0; i < 100; i++) ints[i] = i;
-    weft_reducer isum = {sizeof(int64_t), sum_init, sum_fold, sum_combine, NULL, 0};
+    weft_reducer isum = {sizeof(int64_t), sum_init, sum32_fold, sum_combine, NULL, 0};
     CHECK_EQ(weft_reduce(pool, WEFT_FN(fail_at_13), ints, 4, 100, 4, &isum, &total), WEFT_ETASK);
     CHECK_EQ(weft_last_error()->task_index, 13);
     weft_reducer broken = {8, NULL, sum_fold, sum_combine, NULL, 0};
