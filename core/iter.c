@@ -74,7 +74,8 @@ static void on_item(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
     weft_iter *it = c->it;
     if (!it->ordered) {
-        size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_relaxed) % it->queue_cap;
+        /* acq_rel: a slot reused a lap later is written after its last reading */
+        size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_acq_rel) % it->queue_cap;
         it->queue[pos].which = c->which;
         it->queue[pos].k = k;
         atomic_store_explicit(&it->queue[pos].ready, 1, memory_order_release);
