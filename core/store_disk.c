@@ -21,7 +21,7 @@ typedef struct disk_state {
 } disk_state;
 
 static atomic_uint_fast64_t temp_counter;
-static uint64_t temp_seed; /* random per process: pids repeat across hosts and under WASI */
+static atomic_ullong temp_seed; /* random per process (pids repeat across hosts and under WASI); set once, by whichever thread comes first */
 
 static int esys(int neg, const char *what, const char *path) {
     return weft__set_error(WEFT_ESYS, "%s '%s': %s", what, path, weft_plat_strerror(neg));
@@ -113,14 +113,17 @@ int weft__disk_is_cache(const char *dir) {
 }
 
 static void temp_name(char *buf, size_t size, const char *dir) {
-    if (!temp_seed) {
-        uint64_t seed = 0;
-        if (weft_plat_random(&seed, sizeof seed) != 0) seed = weft_plat_now_ns();
-        temp_seed = seed | 1;
+    unsigned long long seed = atomic_load(&temp_seed);
+    if (!seed) {
+        uint64_t fresh = 0;
+        if (weft_plat_random(&fresh, sizeof fresh) != 0) fresh = weft_plat_now_ns();
+        unsigned long long none = 0;
+        seed = fresh | 1;
+        if (!atomic_compare_exchange_strong(&temp_seed, &none, seed)) seed = none;
     }
     uint64_t n = atomic_fetch_add(&temp_counter, 1);
     snprintf(buf, size, "%s/" WEFT__DISK_TEMP_PREFIX "%d-%llx-%llx", dir, weft_plat_getpid(),
-             (unsigned long long)(temp_seed & 0xffffffffffull), (unsigned long long)n);
+             seed & 0xffffffffffull, (unsigned long long)n);
 }
 
 /* Write head + value to a temporary file in `dir` and rename it to `path`. A negative
