@@ -273,39 +273,21 @@ size_t weft__args_encoded_size(const weft_args *a) {
     return n;
 }
 
-static void put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const unsigned char *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-static uint32_t get32(const unsigned char *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 void weft__args_encode_into(const weft_args *a, unsigned char *buf) {
     unsigned char *p = buf;
     memcpy(p, ENC_MAGIC, 4);
-    put32(p + 4, (uint32_t)a->n);
+    weft__put32(p + 4, (uint32_t)a->n);
     p += 8;
     for (size_t i = 0; i < a->n; i++) {
         const weft__arg *x = &a->v[i];
-        put16(p, (uint16_t)x->name_len);
+        weft__put16(p, (uint16_t)x->name_len);
         p[2] = (unsigned char)x->type;
         p[3] = (unsigned char)x->ndim;
-        put32(p + 4, 0);
-        put64(p + 8, x->size);
+        weft__put32(p + 4, 0);
+        weft__put64(p + 8, x->size);
         p += 16;
-        for (int d = 0; d < x->ndim; d++, p += 8) put64(p, x->shape[d]);
+        for (int d = 0; d < x->ndim; d++, p += 8) weft__put64(p, x->shape[d]);
         size_t nspan = pad8(x->name_len + 1);
         memset(p, 0, nspan);
         memcpy(p, x->name, x->name_len);
@@ -343,7 +325,7 @@ static int reader_start(reader *r, const void *in, size_t size) {
     if (memcmp(in, ENC_MAGIC, 4) != 0) return -1;
     r->p = (const unsigned char *)in + 8;
     r->end = (const unsigned char *)in + size;
-    r->left = get32((const unsigned char *)in + 4);
+    r->left = weft__get32((const unsigned char *)in + 4);
     return 0;
 }
 
@@ -352,10 +334,10 @@ static int reader_next(reader *r, weft__arg *x) {
     if ((size_t)(r->end - r->p) < 16) return -1;
     const unsigned char *p = r->p;
     memset(x, 0, sizeof *x);
-    x->name_len = get16(p);
+    x->name_len = weft__get16(p);
     x->type = (weft_arg_type)p[2];
     x->ndim = p[3];
-    uint64_t size = get64(p + 8);
+    uint64_t size = weft__get64(p + 8);
     if (x->type < WEFT_ARG_I64 || x->type > WEFT_ARG_F64_ARRAY || x->name_len == 0) return -1;
     if (weft__arg_is_array(x->type) ? x->ndim < 1 || x->ndim > WEFT_ARGS_MAX_NDIM : x->ndim != 0) return -1;
     p += 16;
@@ -363,7 +345,7 @@ static int reader_next(reader *r, weft__arg *x) {
     if (left < 8 * (size_t)x->ndim) return -1;
     uint64_t count = 1;
     for (int d = 0; d < x->ndim; d++, p += 8) {
-        x->shape[d] = get64(p);
+        x->shape[d] = weft__get64(p);
         if (x->shape[d] && count > UINT64_MAX / x->shape[d]) return -1;
         count *= x->shape[d];
     }

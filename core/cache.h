@@ -4,6 +4,28 @@
 #define WEFT_CACHE_H
 
 #include "internal.h"
+#include <string.h>
+
+/* Fixed-width fields of the encodings, little-endian like every host weft builds for. */
+static inline void weft__put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void weft__put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void weft__put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
+static inline uint16_t weft__get16(const unsigned char *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+static inline uint32_t weft__get32(const unsigned char *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+static inline uint64_t weft__get64(const unsigned char *p) {
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
 
 typedef struct weft_store weft_store;
 

@@ -6,24 +6,6 @@
 #include <string.h>
 
 static size_t pad8(size_t n) { return (n + 7) & ~(size_t)7; }
-static void put16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const unsigned char *p) {
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return v;
-}
-static uint32_t get32(const unsigned char *p) {
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-static uint64_t get64(const unsigned char *p) {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
 
 static int inlined(const weft__arg *x) {
     return !weft__arg_is_array(x->type) && x->type != WEFT_ARG_BYTES && x->size <= WEFT__INLINE_MAX;
@@ -43,19 +25,19 @@ int weft__entry_build(const weft__entry_desc *d, unsigned char **head, size_t *h
     unsigned char *h = calloc(1, n);
     if (!h) return weft__set_error(WEFT_ENOMEM, "out of memory building a cache entry");
     memcpy(h, WEFT__ENTRY_MAGIC, 8);
-    put16(h + 8, WEFT__ENTRY_VERSION);
-    put16(h + 10, (uint16_t)d->flags);
-    put32(h + 12, (uint32_t)n);
+    weft__put16(h + 8, WEFT__ENTRY_VERSION);
+    weft__put16(h + 10, (uint16_t)d->flags);
+    weft__put32(h + 12, (uint32_t)n);
     memcpy(h + 16, d->key, 16);
-    put64(h + 32, (uint64_t)d->created_ns);
-    put64(h + 40, (uint64_t)d->created_ns);
-    put64(h + 48, (uint64_t)d->compute_ns);
-    put64(h + 56, d->value_size);
-    put64(h + 64, d->input_size);
-    put64(h + 72, weft__hash64(d->value, d->value_size));
-    put16(h + 88, (uint16_t)task_len);
-    put16(h + 90, (uint16_t)version_len);
-    put32(h + 92, (uint32_t)n_args);
+    weft__put64(h + 32, (uint64_t)d->created_ns);
+    weft__put64(h + 40, (uint64_t)d->created_ns);
+    weft__put64(h + 48, (uint64_t)d->compute_ns);
+    weft__put64(h + 56, d->value_size);
+    weft__put64(h + 64, d->input_size);
+    weft__put64(h + 72, weft__hash64(d->value, d->value_size));
+    weft__put16(h + 88, (uint16_t)task_len);
+    weft__put16(h + 90, (uint16_t)version_len);
+    weft__put32(h + 92, (uint32_t)n_args);
     unsigned char *p = h + WEFT__ENTRY_FIXED;
     memcpy(p, d->task, task_len);
     memcpy(p + task_len, d->version, version_len);
@@ -66,13 +48,13 @@ int weft__entry_build(const weft__entry_desc *d, unsigned char **head, size_t *h
         if (d->ignored && d->ignored[i]) flags |= WEFT__ARGREC_IGNORED;
         if (x->abs_tol > 0 || x->rel_tol > 0) flags |= WEFT__ARGREC_TOLERANCE;
         if (inlined(x)) flags |= WEFT__ARGREC_INLINE;
-        put16(p, (uint16_t)x->name_len);
+        weft__put16(p, (uint16_t)x->name_len);
         p[2] = (unsigned char)x->type;
         p[3] = (unsigned char)x->ndim;
         p[4] = (unsigned char)flags;
-        put64(p + 8, x->size);
+        weft__put64(p + 8, x->size);
         p += 16;
-        for (int k = 0; k < x->ndim; k++, p += 8) put64(p, x->shape[k]);
+        for (int k = 0; k < x->ndim; k++, p += 8) weft__put64(p, x->shape[k]);
         memcpy(p, d->fps[i], 16);
         p += 16;
         memcpy(p, x->name, x->name_len);
@@ -82,7 +64,7 @@ int weft__entry_build(const weft__entry_desc *d, unsigned char **head, size_t *h
             p += pad8(x->size);
         }
     }
-    put64(h + 80, weft__hash64(h, n));
+    weft__put64(h + 80, weft__hash64(h, n));
     *head = h;
     *head_size = n;
     return 0;
@@ -91,16 +73,16 @@ int weft__entry_build(const weft__entry_desc *d, unsigned char **head, size_t *h
 size_t weft__entry_header_size(const void *first16, size_t n) {
     const unsigned char *p = first16;
     if (n < 16 || memcmp(p, WEFT__ENTRY_MAGIC, 8) != 0) return 0;
-    size_t hs = get32(p + 12);
+    size_t hs = weft__get32(p + 12);
     return hs >= WEFT__ENTRY_FIXED && hs % 8 == 0 ? hs : 0;
 }
 
 int weft__entry_parse(const void *head, size_t size, weft__entry *e) {
     const unsigned char *h = head;
     if (size < WEFT__ENTRY_FIXED || weft__entry_header_size(h, size) != size) return WEFT_ECORRUPT;
-    if (get16(h + 8) != WEFT__ENTRY_VERSION) return WEFT_ECORRUPT;
+    if (weft__get16(h + 8) != WEFT__ENTRY_VERSION) return WEFT_ECORRUPT;
     /* the checksum covers the header with its own field zeroed */
-    uint64_t want = get64(h + 80), got;
+    uint64_t want = weft__get64(h + 80), got;
     unsigned char stack[2048];
     unsigned char *copy = size <= sizeof stack ? stack : malloc(size);
     if (!copy) return WEFT_ENOMEM;
@@ -109,18 +91,18 @@ int weft__entry_parse(const void *head, size_t size, weft__entry *e) {
     got = weft__hash64(copy, size);
     if (copy != stack) free(copy);
     if (got != want) return WEFT_ECORRUPT;
-    e->flags = get16(h + 10);
+    e->flags = weft__get16(h + 10);
     e->header_size = size;
     memcpy(e->key, h + 16, 16);
-    e->created_ns = (int64_t)get64(h + 32);
-    e->last_access_ns = (int64_t)get64(h + 40);
-    e->compute_ns = (int64_t)get64(h + 48);
-    e->value_size = get64(h + 56);
-    e->input_size = get64(h + 64);
-    e->value_checksum = get64(h + 72);
-    e->task_len = get16(h + 88);
-    e->version_len = get16(h + 90);
-    e->n_args = get32(h + 92);
+    e->created_ns = (int64_t)weft__get64(h + 32);
+    e->last_access_ns = (int64_t)weft__get64(h + 40);
+    e->compute_ns = (int64_t)weft__get64(h + 48);
+    e->value_size = weft__get64(h + 56);
+    e->input_size = weft__get64(h + 64);
+    e->value_checksum = weft__get64(h + 72);
+    e->task_len = weft__get16(h + 88);
+    e->version_len = weft__get16(h + 90);
+    e->n_args = weft__get32(h + 92);
     if (WEFT__ENTRY_FIXED + pad8(e->task_len + e->version_len) > size) return WEFT_ECORRUPT;
     e->task = (const char *)h + WEFT__ENTRY_FIXED;
     e->version = e->task + e->task_len;
@@ -136,16 +118,16 @@ int weft__entry_arg_at(const weft__entry *e, const void *head, size_t size, size
     for (size_t k = 0;; k++) {
         if (end - p < 16) return WEFT_ECORRUPT;
         memset(out, 0, sizeof *out);
-        out->name_len = get16(p);
+        out->name_len = weft__get16(p);
         out->type = (weft_arg_type)p[2];
         out->ndim = p[3];
         out->flags = p[4];
-        out->payload_size = get64(p + 8);
+        out->payload_size = weft__get64(p + 8);
         if (out->ndim > WEFT_ARGS_MAX_NDIM) return WEFT_ECORRUPT;
         p += 16;
         size_t need = 8 * (size_t)out->ndim + 16 + pad8(out->name_len);
         if ((size_t)(end - p) < need) return WEFT_ECORRUPT;
-        for (int d = 0; d < out->ndim; d++, p += 8) out->shape[d] = get64(p);
+        for (int d = 0; d < out->ndim; d++, p += 8) out->shape[d] = weft__get64(p);
         memcpy(out->fp, p, 16);
         p += 16;
         out->name = (const char *)p;

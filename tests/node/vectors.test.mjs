@@ -141,7 +141,7 @@ function native() {
 
 test('native runner: every backend agrees with the sequential reference', { timeout: TIMEOUT_MS }, (t) => {
   const run = native();
-  assertBackends('native', run, 'sequential threads');
+  assertBackends('native', run, 'sequential threads processes');
   assert.match(run.stdout.toString('latin1'), /^weft test vectors 1 /);
   assert.match(run.stdout.toString('latin1'), /\n== end\n$/);
   t.diagnostic(summaryOf(run));
