@@ -5,7 +5,7 @@
 set -euo pipefail
 
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
-extra=(clang-14 lld-14 emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs python3-joblib python3-numpy)
+extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs python3-joblib python3-numpy)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")
