@@ -35,4 +35,7 @@ done
 
 echo "test-wasm: node --test tests/node/ (builds took ${SECONDS} s)"
 node --test tests/node/
+# cache keys and the golden cache read back under WASI and Emscripten, as natively
+echo "test-wasm: cache-key vectors under WASI and Emscripten"
+bash tests/vectors/run_wasm_keys.sh
 echo "test-wasm: passed in ${SECONDS} s"

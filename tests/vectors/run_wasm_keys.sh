@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Check the cache-key vectors and the golden cache under WASI and Emscripten, by hand
-# (the native build checks them in ctest: memory_key_vectors). Builds check_keys.c with
-# the core for each target, the xxHash header inlined, and runs it under Node.
+# Check the cache-key vectors and the golden cache under WASI and Emscripten; part of
+# scripts/test-wasm.sh (the native build checks them in ctest: memory_key_vectors).
+# Builds check_keys.c with the core for each target, the xxHash header inlined, and runs
+# it under Node.
 #   bash tests/vectors/run_wasm_keys.sh      (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,7 +18,7 @@ cp -r tests/vectors "$out/vectors-wasi"
 cp -r tests/vectors "$out/vectors-em"
 
 clang --target=wasm32-wasi "${flags[@]}" $core platform/host_posix.c platform/wasi.c \
-  tests/vectors/check_keys.c -lm -o "$out/check_keys.wasm"
+  platform/no_processes.c tests/vectors/check_keys.c -lm -o "$out/check_keys.wasm"
 cat > "$out/run_wasi.mjs" <<'JS'
 import { readFile } from 'node:fs/promises';
 import { WASI } from 'node:wasi';
@@ -32,7 +33,7 @@ echo "WASI:"
 node --no-warnings "$out/run_wasi.mjs" "$out/check_keys.wasm" "$out/vectors-wasi"
 
 NODE_PATH=/usr/share/nodejs emcc "${flags[@]}" $core platform/host_posix.c platform/threads_posix.c \
-  platform/emscripten.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
+  platform/signals_posix.c platform/no_processes.c platform/emscripten.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
   -o "$out/check_keys.js"
 echo "Emscripten:"
 node --no-experimental-fetch "$out/check_keys.js" "$out/vectors-em/memory_keys.txt" "$out/vectors-em/golden-cache"
