@@ -9,7 +9,7 @@
 #include <stdatomic.h>
 
 /* ---- errors.c */
-/* Clear, or set, this thread's last error; both return `code` for tail calls. */
+/* Clear, or set, this thread's last error; setting returns `code` for tail calls. */
 void weft__clear_error(void);
 int weft__set_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -144,6 +144,10 @@ int weft__shared_find(const void *p, size_t len, uint64_t *id, size_t *offset);
 uint64_t weft__shared_generation(void);
 /* A malloc'd list of the regions `owner`'s workers should know: the user's and its own. */
 weft__region *weft__shared_list(const void *owner, size_t *n);
+
+/* ---- map.c */
+/* 0, or WEFT_EINVAL with a message naming `call` when the task is NULL or has no function. */
+int weft__check_task(const char *call, const weft_task_def *task);
 
 /* ---- pool.c */
 /* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */

@@ -337,12 +337,12 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
                      weft_iter **out, weft_iter *proto) {
     if (!out) return weft__set_error(WEFT_EINVAL, "weft_imap: out is NULL");
     *out = NULL;
-    if (!task || !task->fn)
-        return weft__set_error(WEFT_EINVAL, "weft_imap: task is NULL (register it with WEFT_TASK)");
+    int rc = weft__check_task("weft_imap", task);
+    if (rc) return rc;
     weft_iter_options o = {1, 0, 0};
     if (options) o = *options;
     weft_options call;
-    int rc = weft__pool_for_call(&pool, &call);
+    rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;
     weft_iter *it = calloc(1, sizeof *it);
     if (!it) return weft__set_error(WEFT_ENOMEM, "weft_imap: out of memory");

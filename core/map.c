@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int check_task(const char *call, const weft_task_def *task) {
+int weft__check_task(const char *call, const weft_task_def *task) {
     if (!task || !task->fn)
         return weft__set_error(WEFT_EINVAL, "%s: task is NULL (register it with WEFT_TASK and pass WEFT_FN(name) or weft_task_find(\"name\"))", call);
     return 0;
@@ -20,7 +20,7 @@ static int run_job(weft_pool *pool, weft__job *job) {
 
 static int check_map_args(const char *call, const weft_task_def *task, const void *inputs,
                           size_t in_size, size_t n, const void *outputs, size_t out_size) {
-    int rc = check_task(call, task);
+    int rc = weft__check_task(call, task);
     if (rc) return rc;
     if (n > 0 && in_size > 0 && !inputs)
         return weft__set_error(WEFT_EINVAL, "%s: inputs is NULL but in_size is %zu", call, in_size);
@@ -53,7 +53,7 @@ void weft_bytes_free(weft_bytes *b, size_t n) {
 
 int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes *inputs,
                    size_t n, weft_bytes *outputs) {
-    int rc = check_task("weft_map_bytes", task);
+    int rc = weft__check_task("weft_map_bytes", task);
     if (rc) return rc;
     if (n > 0 && (!inputs || !outputs))
         return weft__set_error(WEFT_EINVAL, "weft_map_bytes: inputs and outputs must not be NULL");

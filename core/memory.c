@@ -409,8 +409,8 @@ static int prepare_call(call *c, weft_memory *m, const weft_task_def *task, cons
     c->task = task;
     c->args = a;
     if (!m) return weft__set_error(WEFT_EINVAL, "%s: memory is NULL (open it with weft_memory_open)", fn);
-    if (!task || !task->fn || !task->name)
-        return weft__set_error(WEFT_EINVAL, "%s: task is NULL (register it with WEFT_TASK and pass WEFT_FN(name))", fn);
+    int bad_task = weft__check_task(fn, task);
+    if (bad_task) return bad_task;
     if (!raw) {
         int rc = weft__args_check(fn, a);
         if (rc) return rc;

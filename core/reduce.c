@@ -18,7 +18,8 @@ static void combine_tree(const weft_reducer *r, unsigned char *accs, size_t stri
 
 int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
                 size_t n, size_t out_size, const weft_reducer *r, void *result) {
-    if (!task || !task->fn) return weft__set_error(WEFT_EINVAL, "weft_reduce: task is NULL (register it with WEFT_TASK)");
+    int rc = weft__check_task("weft_reduce", task);
+    if (rc) return rc;
     if (!r || !r->init || !r->fold || !r->combine || r->acc_size == 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce: the reducer needs acc_size, init, fold and combine");
     if (!result) return weft__set_error(WEFT_EINVAL, "weft_reduce: result is NULL");
@@ -26,7 +27,7 @@ int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, 
         return weft__set_error(WEFT_EINVAL, "weft_reduce: inputs is NULL but in_size is %zu", in_size);
     if (in_size && n > SIZE_MAX / in_size) return weft__set_error(WEFT_EINVAL, "weft_reduce: n * in_size overflows");
     weft_options call;
-    int rc = weft__pool_for_call(&pool, &call);
+    rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;
 
     weft__job job = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size,
