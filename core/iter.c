@@ -73,6 +73,9 @@ struct weft_iter {
 static void on_item(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
     weft_iter *it = c->it;
+    /* the state first: an unordered reader may take the queue entry at once.
+     * Skipped items are the only ones reported without a message. */
+    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED, memory_order_release);
     if (!it->ordered) {
         /* acq_rel: a slot reused a lap later is written after its last reading */
         size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_acq_rel) % it->queue_cap;
@@ -80,8 +83,6 @@ static void on_item(weft__job *job, size_t k, int code, const char *message) {
         it->queue[pos].k = k;
         atomic_store_explicit(&it->queue[pos].ready, 1, memory_order_release);
     }
-    /* skipped items are the only ones reported without a message */
-    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED, memory_order_release);
 }
 
 /* ... and wake a sleeping reader once per batch. The fence pairs with the reader's
