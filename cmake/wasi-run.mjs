@@ -1,7 +1,14 @@
 // Run a WASI (preview 1) program under Node: node wasi-run.mjs prog.wasm [args...]
 // The WASI toolchain file makes this CTest's CMAKE_CROSSCOMPILING_EMULATOR, so `ctest`
-// works in a WASI build folder. The program sees the environment, its arguments and the
-// file system (the root and the working directory preopened); its exit status is ours.
+// works in a WASI build folder. The program sees the environment, its arguments, the
+// file system through absolute paths, and a fresh temporary folder as $TMPDIR (removed
+// when it ends); its exit status is ours.
+//
+// Preopens: Debian's wasi-libc (2022) strips "/" and "./" from preopen names, so "/" and
+// "." tie, and the later one wins every path, absolute or relative (its working directory
+// is always "/"). Preopening "." after "/" made every absolute path outside the working
+// directory ENOENT. So "/" alone, plus the temporary folder under its own absolute name
+// (a longer prefix, so it is the one used below it); relative paths start at the root.
 //
 // node:wasi writes to the real file descriptors synchronously; a pipe that Node has made
 // non-blocking then fails with EAGAIN once it is full and output is lost. So when our
@@ -28,11 +35,12 @@ function target(fd) {
 }
 const out = target(1), err = target(2);
 
+const tmp = mkdtempSync(join(tmpdir(), 'wasi-tmp-'));
 const wasi = new WASI({
   version: 'preview1',
   args: [file, ...args],
-  env: process.env,
-  preopens: { '/': '/', '.': process.cwd() },
+  env: { ...process.env, TMPDIR: tmp },
+  preopens: { '/': '/', [tmp]: tmp },
   stdout: out.fd,
   stderr: err.fd,
   returnOnExit: true,
@@ -57,5 +65,6 @@ try {
     }
   }
   if (scratch) rmSync(scratch, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true });
 }
 process.exitCode = status;
