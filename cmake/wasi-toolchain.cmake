@@ -26,7 +26,9 @@ set(CMAKE_C_COMPILER "${WEFT_WASI_CC}")
 set(CMAKE_C_COMPILER_TARGET ${WEFT_WASI_TRIPLE})
 set(CMAKE_C_FLAGS_INIT "-nostdlibinc -idirafter ${WEFT_WASI_INCLUDE}")
 # (-Wno-unused-command-line-argument: the link line repeats the compile flags.)
-set(CMAKE_EXE_LINKER_FLAGS_INIT "-L${WEFT_WASI_LIB} -Wno-unused-command-line-argument")
+# --stack-first: the stack (64 KiB by default) goes below the data, so overflowing it traps
+# ("memory access out of bounds") instead of silently overwriting static data.
+set(CMAKE_EXE_LINKER_FLAGS_INIT "-L${WEFT_WASI_LIB} -Wno-unused-command-line-argument -Wl,--stack-first")
 # GNU ar cannot index wasm objects (wasm-ld then rejects the archive): llvm-ar (apt llvm-14).
 find_program(CMAKE_AR NAMES llvm-ar-14 llvm-ar REQUIRED)
 find_program(CMAKE_RANLIB NAMES llvm-ranlib-14 llvm-ranlib REQUIRED)

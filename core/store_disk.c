@@ -135,11 +135,14 @@ static int write_atomic(const char *dir, const char *path, const void *head, siz
     int fd = weft_plat_create_excl(tmp);
     if (fd < 0) return fd;
     int rc;
-    if (head_size + value_size <= 16384) { /* one write for a small entry */
-        unsigned char one[16384];
+    /* One write for a small entry, from the heap: wasm stacks are 64 KiB in all (WASI's
+     * default), and a 16 KiB buffer here overflowed them under a deep caller. */
+    unsigned char *one = head_size + value_size <= 16384 ? malloc(head_size + value_size) : NULL;
+    if (one) {
         memcpy(one, head, head_size);
         if (value_size) memcpy(one + head_size, value, value_size);
         rc = weft_plat_write_all(fd, one, head_size + value_size);
+        free(one);
     } else {
         rc = weft_plat_write_all(fd, head, head_size);
         if (!rc && value_size) rc = weft_plat_write_all(fd, value, value_size);
