@@ -1,7 +1,9 @@
-/* Helpers for the Memory tests: temporary folders, files, tree removal. POSIX only. */
+/* Helpers for the Memory tests: temporary folders, files, tree removal. POSIX calls that
+ * WASI has too. */
 #ifndef WEFT_MEM_UTIL_H
 #define WEFT_MEM_UTIL_H
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +27,34 @@ static inline void rm_rf(const char *path) {
         unlink(path);
 }
 
-/* A fresh folder under $TMPDIR (or /tmp), removed at exit by the caller. */
+/* A fresh folder under $TMPDIR (or /tmp), removed at exit by the caller. Made by hand,
+ * not mkdtemp: WASI's libc has none. */
 static inline char *temp_dir(const char *tag) {
     const char *base = getenv("TMPDIR");
     char *p = malloc(4096);
-    snprintf(p, 4096, "%s/weft-%s-XXXXXX", base && *base ? base : "/tmp", tag);
-    if (!mkdtemp(p)) {
-        perror("mkdtemp");
-        exit(2);
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned char r[6];
+        if (getentropy(r, sizeof r)) break;
+        snprintf(p, 4096, "%s/weft-%s-%02x%02x%02x%02x%02x%02x", base && *base ? base : "/tmp", tag, r[0],
+                 r[1], r[2], r[3], r[4], r[5]);
+        if (mkdir(p, 0700) == 0) return p;
+        if (errno != EEXIST) break;
     }
-    return p;
+    fprintf(stderr, "cannot make a temporary folder %s: %s\n", p, strerror(errno));
+    exit(2);
+}
+
+/* Non-zero when a folder made with mode 0555 keeps the caller out. Not for root, nor
+ * under WASI, whose mkdir takes no mode: there a file can still be created in it. */
+static inline int permissions_bind(const char *dir) {
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/.probe", dir);
+    FILE *f = fopen(probe, "w");
+    if (f) {
+        fclose(f);
+        unlink(probe);
+    }
+    return f == NULL;
 }
 
 /* Every entry file (*.wfe) under a cache folder, collected into paths[]; the count. */

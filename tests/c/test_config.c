@@ -3,7 +3,19 @@
 #include "check.h"
 #include "test_tasks.h"
 
+#if TEST_HAVE_THREADS
 #include <pthread.h>
+#endif
+
+/* The parallel backend, and the default one: threads, or on a host without threads the
+ * sequential backend, with which every check below about scopes and precedence holds. */
+#if TEST_HAVE_THREADS
+#define PAR "threads"
+#define BACKENDS "sequential, threads"
+#else
+#define PAR "sequential"
+#define BACKENDS "sequential"
+#endif
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -84,7 +96,7 @@ static void check_n_jobs(void) {
 
 static void check_open(void) {
     weft_pool *pool = (weft_pool *)1;
-    weft_options o = opts("threads", 0);
+    weft_options o = opts(PAR, 0);
     CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
@@ -97,19 +109,28 @@ static void check_open(void) {
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "'nope'");
     CHECK_HAS(weft_last_error()->message, "sequential");
-    CHECK_HAS(weft_last_error()->message, "threads");
-    o = opts("threads", 2);
+    CHECK_HAS(weft_last_error()->message, PAR);
+    o = opts(PAR, 2);
     o.batch_size = -1;
     CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "batch_size");
-    o = opts("threads", 2);
+    o = opts(PAR, 2);
     o.verbose = -1;
     CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "verbose");
 
+#if !TEST_HAVE_THREADS
+    /* the threads backend is not offered here, and the error says what is */
+    o = opts("threads", 2);
+    CHECK_EQ(weft_open(&pool, &o), WEFT_ENOBACKEND);
+    CHECK(pool == NULL);
+    CHECK_HAS(weft_last_error()->message, "'threads'");
+    CHECK_HAS(weft_last_error()->message, "sequential");
+#endif
+
     /* NULL options: the defaults */
     CHECK_EQ(weft_open(&pool, NULL), 0);
-    CHECK_STR(weft_pool_backend(pool), "threads");
+    CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), weft_cpu_count());
     weft_close(pool);
     o = opts("sequential", -2);
@@ -126,7 +147,7 @@ static void check_open(void) {
 /* ---------------------------------------------------------------- scopes */
 
 static void check_defaults(const weft_options *o) {
-    CHECK_STR(o->backend, "threads");
+    CHECK_STR(o->backend, PAR);
     CHECK_EQ(o->n_jobs, -1);
     CHECK_EQ(o->batch_size, 0);
     CHECK_EQ(o->verbose, 0);
@@ -146,7 +167,7 @@ static void check_nesting(void) {
     weft_options a = opts("sequential", WEFT_UNSET);
     weft_options b = opts(NULL, 3);
     b.verbose = 2;
-    weft_options c = opts("threads", WEFT_UNSET);
+    weft_options c = opts(PAR, WEFT_UNSET);
     c.batch_size = 16;
     CHECK_EQ(weft_config_push(&a), 0);
     o = current();
@@ -159,7 +180,7 @@ static void check_nesting(void) {
     CHECK_EQ(o.verbose, 2);
     CHECK_EQ(weft_config_push(&c), 0);
     o = current();
-    CHECK_STR(o.backend, "threads");
+    CHECK_STR(o.backend, PAR);
     CHECK_EQ(o.n_jobs, 3);
     CHECK_EQ(o.verbose, 2);
     CHECK_EQ(o.batch_size, 16);
@@ -190,11 +211,11 @@ static void check_nesting(void) {
     CHECK_EQ(weft_config_push(&bad), 0);
     CHECK_EQ(weft_config_current(&o), WEFT_ENOBACKEND);
     CHECK_HAS(weft_last_error()->message, "'nope'");
-    CHECK_HAS(weft_last_error()->message, "sequential, threads");
+    CHECK_HAS(weft_last_error()->message, BACKENDS);
     int64_t one = 3, sq = 0;
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), &one, 8, 1, &sq, 8), WEFT_ENOBACKEND);
     CHECK_EQ(weft_config_pop(), 0);
-    bad = opts("threads", 0);
+    bad = opts(PAR, 0);
     CHECK_EQ(weft_config_push(&bad), 0);
     CHECK_EQ(weft_config_current(&o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
@@ -215,7 +236,7 @@ static void check_nesting(void) {
     prog.progress = dummy_progress;
     prog.progress_user = &calls;
     CHECK_EQ(weft_config_push(&prog), 0);
-    weft_options inner = opts("threads", WEFT_UNSET);
+    weft_options inner = opts(PAR, WEFT_UNSET);
     CHECK_EQ(weft_config_push(&inner), 0);
     o = current();
     CHECK(o.progress == dummy_progress && o.progress_user == &calls);
@@ -242,6 +263,7 @@ static void check_nesting(void) {
     CHECK_EQ(weft_config_pop(), WEFT_ECONFIG);
 }
 
+#if TEST_HAVE_THREADS
 typedef struct seen {
     weft_options start;
     int pop_rc, push_rc, pop_again_rc;
@@ -254,7 +276,7 @@ static void *scope_thread(void *p) {
     seen *s = p;
     s->start = current();
     s->pop_rc = weft_config_pop();
-    weft_options mine = opts("threads", 2);
+    weft_options mine = opts(PAR, 2);
     s->push_rc = weft_config_push(&mine);
     s->pushed = current();
     s->workers = who_ran(2000, &s->max_level);
@@ -274,7 +296,7 @@ static void check_thread_local(void) {
     check_defaults(&s.start);
     CHECK_EQ(s.pop_rc, WEFT_ECONFIG);
     CHECK_EQ(s.push_rc, 0);
-    CHECK_STR(s.pushed.backend, "threads");
+    CHECK_STR(s.pushed.backend, PAR);
     CHECK_EQ(s.pushed.n_jobs, 2);
     CHECK(s.workers != 0 && (s.workers & ~3u) == 0); /* its scope: 2 workers */
     CHECK_EQ(s.pop_again_rc, 0);
@@ -286,15 +308,20 @@ static void check_thread_local(void) {
     o = current();
     check_defaults(&o);
 }
+#else
+static void check_thread_local(void) {
+    SKIP("scopes are per thread: no threads on this host");
+}
+#endif
 
 static void check_explicit_wins(void) {
     weft_options scope = opts("sequential", 1);
     scope.batch_size = 5;
     CHECK_EQ(weft_config_push(&scope), 0);
     weft_pool *pool = NULL;
-    weft_options o = opts("threads", 3);
+    weft_options o = opts(PAR, 3);
     CHECK_EQ(weft_open(&pool, &o), 0);
-    CHECK_STR(weft_pool_backend(pool), "threads");
+    CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), 3);
     weft_close(pool);
     /* unset fields come from the scope */
@@ -303,9 +330,9 @@ static void check_explicit_wins(void) {
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 2);
     weft_close(pool);
-    o = opts("threads", WEFT_UNSET);
+    o = opts(PAR, WEFT_UNSET);
     CHECK_EQ(weft_open(&pool, &o), 0);
-    CHECK_STR(weft_pool_backend(pool), "threads");
+    CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), 1);
     weft_close(pool);
     CHECK_EQ(weft_open(&pool, NULL), 0);
@@ -327,7 +354,7 @@ static void check_null_pool_follows_scope(void) {
     CHECK_EQ(weft_config_push(&seq), 0);
     CHECK_EQ(who_ran(5000, &level), 1u); /* only worker 0 */
     CHECK_EQ(level, 0);
-    weft_options two = opts("threads", 2);
+    weft_options two = opts(PAR, 2);
     CHECK_EQ(weft_config_push(&two), 0);
     unsigned w = who_ran(20000, &level);
     CHECK(w != 0 && (w & ~3u) == 0);
@@ -359,7 +386,7 @@ static void check_env_errors(void) {
     CHECK_HAS(msg, "nope");
     CHECK_HAS(msg, "accepted values");
     CHECK_HAS(msg, "sequential");
-    CHECK_HAS(msg, "threads");
+    CHECK_HAS(msg, PAR);
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), in, 8, 4, out, 8), WEFT_ENV);
     CHECK_HAS(weft_last_error()->message, "WEFT_BACKEND");
     CHECK_EQ(weft_open(&pool, NULL), WEFT_ENV);
@@ -420,23 +447,23 @@ static void check_env_values(void) {
 
     /* explicit options and scopes win over the environment, field by field */
     weft_pool *explicit_pool = NULL;
-    weft_options ex = opts("threads", 2);
+    weft_options ex = opts(PAR, 2);
     CHECK_EQ(weft_open(&explicit_pool, &ex), 0);
-    CHECK_STR(weft_pool_backend(explicit_pool), "threads");
+    CHECK_STR(weft_pool_backend(explicit_pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(explicit_pool), 2);
     weft_close(explicit_pool);
-    weft_options scope = opts("threads", WEFT_UNSET);
+    weft_options scope = opts(PAR, WEFT_UNSET);
     CHECK_EQ(weft_config_push(&scope), 0);
     o = current();
-    CHECK_STR(o.backend, "threads");
+    CHECK_STR(o.backend, PAR);
     CHECK_EQ(o.n_jobs, 3); /* from WEFT_N_JOBS */
     CHECK_EQ(weft_config_pop(), 0);
 
     setenv("WEFT_N_JOBS", "-2", 1);
     setenv("WEFT_VERBOSE", "7", 1);
-    setenv("WEFT_BACKEND", "threads", 1);
+    setenv("WEFT_BACKEND", PAR, 1);
     o = current();
-    CHECK_STR(o.backend, "threads");
+    CHECK_STR(o.backend, PAR);
     CHECK_EQ(o.n_jobs, -2);
     CHECK_EQ(o.verbose, 7);
     setenv("WEFT_N_JOBS", " 2 ", 1); /* surrounding blanks are fine */

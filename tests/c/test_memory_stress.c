@@ -1,14 +1,17 @@
 /* Many processes, one cache: 4 writer/reader processes x 1000 calls with random keys
  * from a small space (so processes race on the same keys), and a fifth process that
  * prunes under them. Every value any process gets back is verified. Processes are
- * real: fork + exec of this program. */
+ * real: fork + exec of this program; where there is no fork (WASI, Emscripten), the same
+ * calls take turns in one process. */
 #define _DEFAULT_SOURCE
 #include "check.h"
 #include "mem_util.h"
 #include "weft.h"
 
+#if TEST_HAVE_FORK
 #include <signal.h>
 #include <sys/wait.h>
+#endif
 
 #define WORKERS 4
 #define CALLS 1000
@@ -44,40 +47,60 @@ static uint64_t rng(uint64_t *s) {
     return *s;
 }
 
-/* One worker process: CALLS calls with random keys; the number of bad values. */
-static int worker(const char *dir, int id) {
+/* One worker: CALLS calls with random keys, counting bad values. */
+typedef struct worker {
     weft_memory *m;
+    weft_args *a;
+    uint64_t s;
+    int id, bad, hits;
+} worker;
+
+static int worker_open(worker *w, const char *dir, int id) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.quiet = 1;
-    if (weft_memory_open(&m, dir, &o)) {
+    memset(w, 0, sizeof *w);
+    if (weft_memory_open(&w->m, dir, &o)) {
         fprintf(stderr, "worker %d: %s\n", id, weft_last_error()->message);
         return 100;
     }
-    uint64_t s = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
-    weft_args *a = weft_args_new();
-    int bad = 0, hits = 0;
-    for (int i = 0; i < CALLS; i++) {
-        int64_t k = (int64_t)(rng(&s) % KEYS);
-        weft_args_reset(a);
-        weft_args_i64(a, "k", k);
-        weft_bytes out;
-        int hit;
-        if (weft_memory_call(m, WEFT_FN(make_value), a, &out, &hit) != 0) {
-            fprintf(stderr, "worker %d: call failed: %s\n", id, weft_last_error()->message);
-            bad++;
-            continue;
-        }
-        hits += hit;
-        if (!good(k, &out)) bad++;
-        weft_bytes_free(&out, 1);
+    w->s = 0x9e3779b97f4a7c15ull * (uint64_t)(id + 1);
+    w->a = weft_args_new();
+    w->id = id;
+    return 0;
+}
+
+static void worker_call(worker *w) {
+    int64_t k = (int64_t)(rng(&w->s) % KEYS);
+    weft_args_reset(w->a);
+    weft_args_i64(w->a, "k", k);
+    weft_bytes out;
+    int hit;
+    if (weft_memory_call(w->m, WEFT_FN(make_value), w->a, &out, &hit) != 0) {
+        fprintf(stderr, "worker %d: call failed: %s\n", w->id, weft_last_error()->message);
+        w->bad++;
+        return;
     }
+    w->hits += hit;
+    if (!good(k, &out)) w->bad++;
+    weft_bytes_free(&out, 1);
+}
+
+/* The number of bad values. */
+static int worker_close(worker *w) {
     weft_memory_stats st;
-    weft_memory_stats_get(m, &st);
-    printf("worker %d: %d hits, %d misses, %lld corrupt seen, %d bad\n", id, hits, CALLS - hits,
-           (long long)st.corrupt, bad);
-    weft_args_free(a);
-    weft_memory_close(m);
-    return bad;
+    weft_memory_stats_get(w->m, &st);
+    printf("worker %d: %d hits, %d misses, %lld corrupt seen, %d bad\n", w->id, w->hits, CALLS - w->hits,
+           (long long)st.corrupt, w->bad);
+    weft_args_free(w->a);
+    weft_memory_close(w->m);
+    return w->bad;
+}
+
+static int run_worker(const char *dir, int id) {
+    worker w;
+    if (worker_open(&w, dir, id)) return 100;
+    for (int i = 0; i < CALLS; i++) worker_call(&w);
+    return worker_close(&w);
 }
 
 /* Prunes to 150 entries over and over while the workers run. */
@@ -95,6 +118,7 @@ static int pruner(const char *dir) {
     return 0;
 }
 
+#if TEST_HAVE_FORK
 static pid_t spawn(const char *self, const char *role, const char *dir, int id) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -106,14 +130,7 @@ static pid_t spawn(const char *self, const char *role, const char *dir, int id) 
     return pid;
 }
 
-int main(int argc, char **argv) {
-    if (argc == 4 && strcmp(argv[1], "worker") == 0) return worker(argv[2], atoi(argv[3]));
-    if (argc == 4 && strcmp(argv[1], "pruner") == 0) return pruner(argv[2]);
-
-    char *dir = temp_dir("stress");
-    weft_memory *m;
-    CHECK_EQ(weft_memory_open(&m, dir, NULL), 0); /* create it once, before the race */
-    weft_memory_close(m);
+static void race(const char *dir) {
     pid_t pids[WORKERS + 1];
     for (int i = 0; i < WORKERS; i++) pids[i] = spawn("/proc/self/exe", "worker", dir, i);
     pids[WORKERS] = spawn("/proc/self/exe", "pruner", dir, 0);
@@ -122,6 +139,44 @@ int main(int argc, char **argv) {
         waitpid(pids[i], &status, 0);
         CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
+}
+#else
+/* No processes: the workers take turns, a call each, on handles of their own (a handle
+ * stands for a process: each keeps its own hot table and stats), and the pruner prunes
+ * through yet another handle between turns. Interleaved, not concurrent. */
+static void race(const char *dir) {
+    SKIP("concurrent processes on one cache: no fork here, the workers take turns in one process");
+    worker w[WORKERS];
+    int opened = 0;
+    for (; opened < WORKERS; opened++)
+        if (worker_open(&w[opened], dir, opened)) break;
+    CHECK_EQ(opened, WORKERS);
+    weft_memory *pm = NULL;
+    CHECK_EQ(weft_memory_open(&pm, dir, NULL), 0);
+    int64_t removed, total = 0;
+    for (int i = 0; i < CALLS && opened == WORKERS && pm; i++) {
+        for (int k = 0; k < WORKERS; k++) worker_call(&w[k]);
+        if (i % (CALLS / 40) == 0) {
+            CHECK_EQ(weft_memory_prune(pm, 0, 150, 0, &removed), 0);
+            total += removed;
+        }
+    }
+    printf("pruner: %lld entries evicted\n", (long long)total);
+    CHECK(total > 0);
+    for (int k = 0; k < opened; k++) CHECK_EQ(worker_close(&w[k]), 0);
+    weft_memory_close(pm);
+}
+#endif
+
+int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "worker") == 0) return run_worker(argv[2], atoi(argv[3]));
+    if (argc == 4 && strcmp(argv[1], "pruner") == 0) return pruner(argv[2]);
+
+    char *dir = temp_dir("stress");
+    weft_memory *m;
+    CHECK_EQ(weft_memory_open(&m, dir, NULL), 0); /* create it once, before the race */
+    weft_memory_close(m);
+    race(dir);
     /* afterwards: whatever is stored is whole and right, and no temp file is left */
     CHECK_EQ(weft_memory_open(&m, dir, NULL), 0);
     weft_args *a = weft_args_new();
