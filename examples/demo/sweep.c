@@ -11,69 +11,16 @@
  *   WEFT_CACHE_DIR=/tmp/sir weft_demo    the cache folder (default build/demo-cache)
  */
 #define _POSIX_C_SOURCE 200809L
+#include "sir.h"
 #include "weft.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#define POPULATION 4000
 #define N_BETA 16
 #define N_GAMMA 8
-
-typedef struct sweep_point {
-    double beta, gamma; /* infections and recoveries per person per day */
-    uint64_t seed;
-    int32_t replicates;
-} sweep_point;
-
-typedef struct sweep_result {
-    double attack_rate; /* share of the population ever infected */
-    double peak;        /* largest share infected at once */
-    double days;        /* time until the last recovery */
-    double major;       /* share of runs that became a major outbreak (> 10 %) */
-} sweep_result;
-
-static double uniform(uint64_t *s) { /* xorshift64*: fast, good enough for a demo */
-    *s ^= *s >> 12;
-    *s ^= *s << 25;
-    *s ^= *s >> 27;
-    return (double)((*s * 0x2545f4914f6cdd1dull) >> 11) * 0x1.0p-53;
-}
-
-static int simulate_sir(weft_task *t) {
-    const sweep_point *p = weft_input(t);
-    if (p->replicates <= 0) return weft_fail(t, "replicates must be positive, got %d", p->replicates);
-    uint64_t rng = p->seed | 1;
-    sweep_result r = {0, 0, 0, 0};
-    for (int rep = 0; rep < p->replicates && !weft_cancelled(t); rep++) {
-        int s = POPULATION - 1, i = 1, peak = 1;
-        double now = 0;
-        while (i > 0) {
-            double infect = p->beta * s * i / POPULATION, recover = p->gamma * i;
-            double total = infect + recover;
-            now += -log(1.0 - uniform(&rng)) / total;
-            if (uniform(&rng) * total < infect)
-                s--, i++;
-            else
-                i--;
-            if (i > peak) peak = i;
-        }
-        double attack = (double)(POPULATION - s) / POPULATION;
-        r.attack_rate += attack;
-        r.peak += (double)peak / POPULATION;
-        r.days += now;
-        r.major += attack > 0.1;
-    }
-    r.attack_rate /= p->replicates;
-    r.peak /= p->replicates;
-    r.days /= p->replicates;
-    r.major /= p->replicates;
-    return weft_output(t, &r, sizeof r);
-}
-WEFT_TASK(simulate_sir)
 
 static double seconds(void) {
     struct timespec ts;
