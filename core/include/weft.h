@@ -454,6 +454,22 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s);
 /* The last miss explanation this handle printed (debug mode), "" when none. */
 const char *weft_memory_last_explanation(const weft_memory *m);
 
+/* Archives: a cache (one task's entries, or all when task is NULL) in one file that any
+ * platform's weft imports -- a native disk cache into a browser's IndexedDB, and back.
+ * Only entries that pass their checksums are exported; an import checks each entry again,
+ * skips corrupt ones and ones made with another version of a task than the cache keeps,
+ * and stores the rest. A truncated or damaged archive gives WEFT_ECORRUPT after storing
+ * the good entries before the damage. The file is written to a temporary name and renamed
+ * into place. The _bytes forms work on a buffer (*out is freed with weft_bytes_free). */
+typedef struct weft_import_stats {
+    int64_t imported, skipped; /* skipped = corrupt + stale */
+    int64_t corrupt, stale;
+} weft_import_stats;
+int weft_memory_export(weft_memory *m, const char *task, const char *path, int64_t *exported);
+int weft_memory_export_bytes(weft_memory *m, const char *task, weft_bytes *out, int64_t *exported);
+int weft_memory_import(weft_memory *m, const char *path, weft_import_stats *stats);
+int weft_memory_import_bytes(weft_memory *m, const void *data, size_t size, weft_import_stats *stats);
+
 /* Checkpoints of iterative state: save (step, bytes) atomically, keep the newest K,
  * load the newest one that passes its checksum. A kill during a save leaves the
  * previous checkpoint loadable. Files: DIR/NAME/step-<20 digits>.wck. */

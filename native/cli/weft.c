@@ -8,6 +8,8 @@
  *   weft cache verify DIR [--fix]           check every checksum (--fix removes bad ones)
  *   weft cache prune  DIR [--max-bytes N[k|M|G]] [--max-items N] [--max-age N[s|m|h|d]]
  *   weft cache clear  DIR [TASK]
+ *   weft cache export DIR FILE [TASK]       the cache (or one task) in one archive file
+ *   weft cache import DIR FILE              an archive's entries into DIR (made if missing)
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
@@ -27,7 +29,9 @@ static const char *usage =
     "       weft cache diff   DIR TASK\n"
     "       weft cache verify DIR [--fix]\n"
     "       weft cache prune  DIR [--max-bytes N[k|M|G]] [--max-items N] [--max-age N[s|m|h|d]]\n"
-    "       weft cache clear  DIR [TASK]\n";
+    "       weft cache clear  DIR [TASK]\n"
+    "       weft cache export DIR FILE [TASK]\n"
+    "       weft cache import DIR FILE\n";
 
 static int die(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "weft: ");
@@ -68,6 +72,15 @@ static int open_cache(const char *dir, weft_memory **m) {
     if (!weft__disk_is_cache(dir))
         return die("'%s' is not a weft cache (it has no %s written by weft); refusing to touch it", dir,
                    WEFT__DISK_MARKER);
+    weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
+    o.quiet = 1;
+    o.debug = 0;
+    if (weft_memory_open(m, dir, &o) != 0) return die("%s%s", weft_last_error()->message, "");
+    return 0;
+}
+
+/* For an import: a missing or empty folder becomes a cache; a foreign one is refused. */
+static int open_or_make_cache(const char *dir, weft_memory **m) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.quiet = 1;
     o.debug = 0;
@@ -399,6 +412,24 @@ static int cmd_diff(weft_memory *m, const char *task) {
     return 0;
 }
 
+static int cmd_export(weft_memory *m, const char *file, const char *task) {
+    int64_t n = 0;
+    if (weft_memory_export(m, task, file, &n)) return die("%s%s", weft_last_error()->message, "");
+    printf("exported %lld entries%s%s to %s\n", (long long)n, task ? " of " : "", task ? task : "", file);
+    return 0;
+}
+
+static int cmd_import(weft_memory *m, const char *file) {
+    weft_import_stats st;
+    int rc = weft_memory_import(m, file, &st);
+    printf("imported %lld entries into %s", (long long)st.imported, weft_memory_location(m));
+    if (st.corrupt) printf("; skipped %lld corrupt", (long long)st.corrupt);
+    if (st.stale) printf("; skipped %lld made with another task version than this cache keeps", (long long)st.stale);
+    printf("\n");
+    if (rc) return die("%s%s", weft_last_error()->message, "");
+    return st.corrupt ? 1 : 0;
+}
+
 static int cmd_info(void) {
     printf("weft %s\n", weft_version());
     printf("CPUs: %d usable (online %d, affinity %d", weft_cpu_count(), weft_plat_cpu_online(),
@@ -432,19 +463,21 @@ int main(int argc, char **argv) {
         return argc < 2 ? 0 : 2;
     }
     const char *cmd = argv[2], *dir = argv[3];
-    static const char *known[] = {"ls", "show", "stats", "diff", "verify", "prune", "clear"};
+    static const char *known[] = {"ls", "show", "stats", "diff", "verify", "prune", "clear", "export", "import"};
     int ok = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(cmd, known[i]) == 0;
     if (!ok) {
         fprintf(stderr, "weft: unknown command 'cache %s'\n%s", cmd, usage);
         return 2;
     }
-    if ((strcmp(cmd, "show") == 0 && argc != 6) || (strcmp(cmd, "diff") == 0 && argc != 5)) {
+    if ((strcmp(cmd, "show") == 0 && argc != 6) || (strcmp(cmd, "diff") == 0 && argc != 5) ||
+        (strcmp(cmd, "export") == 0 && argc != 5 && argc != 6) || (strcmp(cmd, "import") == 0 && argc != 5)) {
         fputs(usage, stderr);
         return 2;
     }
     weft_memory *m;
-    int rc = open_cache(dir, &m);
+    /* an import may make its cache; everything else works on an existing one */
+    int rc = strcmp(cmd, "import") == 0 ? open_or_make_cache(dir, &m) : open_cache(dir, &m);
     if (rc) return rc;
     const char *arg = argc > 4 ? argv[4] : NULL;
     if (strcmp(cmd, "ls") == 0) rc = cmd_ls(m, arg);
@@ -454,6 +487,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "verify") == 0) rc = cmd_verify(m, arg && strcmp(arg, "--fix") == 0);
     if (strcmp(cmd, "prune") == 0) rc = cmd_prune(m, argc - 4, argv + 4);
     if (strcmp(cmd, "clear") == 0) rc = cmd_clear(m, arg);
+    if (strcmp(cmd, "export") == 0) rc = cmd_export(m, argv[4], argc > 5 ? argv[5] : NULL);
+    if (strcmp(cmd, "import") == 0) rc = cmd_import(m, argv[4]);
     weft_memory_close(m);
     return rc;
 }

@@ -20,7 +20,7 @@ static char output[65536];
 
 /* Run the tool; its exit status, its stdout+stderr in `output`. */
 static int tool(const char *args) {
-    char cmd[8192];
+    char cmd[20000];
     snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", getenv("WEFT_TOOL"), args);
     FILE *p = popen(cmd, "r");
     size_t n = p ? fread(output, 1, sizeof output - 1, p) : 0;
@@ -35,7 +35,7 @@ int main(void) {
         return 0;
     }
     char *base = temp_dir("cli");
-    char dir[4200], args[8192];
+    char dir[4200], args[16384];
     snprintf(dir, sizeof dir, "%s/cache", base);
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.debug = 1;
@@ -109,6 +109,42 @@ int main(void) {
     CHECK_EQ(tool(args), 0);
     CHECK_HAS(output, "4 entries ok, 0 corrupt");
     CHECK_HAS(output, "0 temporary files");
+
+    /* export, then import into a folder that does not exist yet: the same 4 entries,
+     * and a call there is a hit */
+    char archive[4300], copy[4300];
+    snprintf(archive, sizeof archive, "%s/twice.wfa", base);
+    snprintf(copy, sizeof copy, "%s/copy", base);
+    snprintf(args, sizeof args, "cache export '%s' '%s' twice", dir, archive);
+    CHECK_EQ(tool(args), 0);
+    CHECK_HAS(output, "exported 4 entries of twice");
+    snprintf(args, sizeof args, "cache import '%s' '%s'", copy, archive);
+    CHECK_EQ(tool(args), 0);
+    CHECK_HAS(output, "imported 4 entries");
+    CHECK_EQ(find_entries(copy, paths, 16), 4);
+    CHECK_EQ(weft_memory_open(&m, copy, &o), 0);
+    a = weft_args_new();
+    weft_args_i64(a, "n", 4);
+    weft_args_string(a, "label", "run");
+    weft_bytes got;
+    int hit = 0;
+    CHECK_EQ(weft_memory_call(m, WEFT_FN(twice), a, &got, &hit), 0);
+    CHECK(hit == 1 && got.size == 8 && *(int64_t *)got.data == 8);
+    weft_bytes_free(&got, 1);
+    weft_args_free(a);
+    weft_memory_close(m);
+    /* a cut archive: what came before the cut is kept, and the tool says it is cut */
+    truncate(archive, file_size(archive) - 30);
+    snprintf(args, sizeof args, "cache import '%s/cut' '%s'", base, archive);
+    CHECK_EQ(tool(args), 2);
+    CHECK_HAS(output, "imported 3 entries");
+    CHECK_HAS(output, "truncated");
+    snprintf(args, sizeof args, "cache import '%s' '%s/nothing.wfa'", copy, base);
+    CHECK_EQ(tool(args), 2);
+    CHECK_HAS(output, "cannot open");
+    snprintf(args, sizeof args, "cache export '%s'", dir);
+    CHECK_EQ(tool(args), 2);
+    CHECK_HAS(output, "usage");
 
     snprintf(args, sizeof args, "cache prune '%s' --max-items 2", dir);
     CHECK_EQ(tool(args), 0);
