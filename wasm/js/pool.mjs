@@ -4,6 +4,7 @@
 //   port.post(message, transfer)   port.onMessage(fn)   port.onExit(fn(error))
 //   port.terminate()               port.setActive(bool)   (may keep the process alive)
 import { WeftError } from './errors.mjs';
+import { Slot } from './scheduler.mjs';
 
 export class WorkerPool {
   /** `spawn()` returns a port; `init` is the first message every worker gets. */
@@ -26,9 +27,12 @@ export class WorkerPool {
     if (i >= 0) this.workers.splice(i, 1);
   }
 
-  /** Stop workers that are running batches nobody waits for any more (after an abort). */
-  stopBusy(slots) {
-    for (const w of slots) if (w.outstanding > 0) w.stop(new Error('weft: worker stopped after the call was cancelled'));
+  /** Stop the workers busy only with an aborted call's batches (other calls keep theirs). */
+  stopBusy(slots, call) {
+    for (const w of slots) {
+      const mine = [...w.calls.values()];
+      if (mine.length && mine.every(c => c.call === call)) w.stop(new Error('weft: worker stopped after its call was cancelled'));
+    }
   }
 
   async close() {
@@ -37,12 +41,11 @@ export class WorkerPool {
   }
 }
 
-class WorkerSlot {
+class WorkerSlot extends Slot {
   constructor(port, init, pool) {
+    super(2); // one batch running, one waiting: no idle time between batches
     this.port = port;
     this.pool = pool;
-    this.capacity = 2;  // one batch running, one waiting: no idle time between batches
-    this.outstanding = 0;
     this.calls = new Map();
     this.nextId = 1;
     this.sharedId = 0;  // the shared data this worker holds (0: none)
@@ -64,7 +67,8 @@ class WorkerSlot {
     const call = this.calls.get(m.id);
     if (!call) return;
     this.calls.delete(m.id);
-    if (--this.outstanding === 0) this.port.setActive(false);
+    this.freed();
+    if (this.outstanding === 0) this.port.setActive(false);
     if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, stats: m.stats });
     else call.reject(WeftError.fromJSON(m.error));
   }
@@ -80,21 +84,23 @@ class WorkerSlot {
     }
     const input = b.input ? b.input.slice().buffer : null;
     const id = this.nextId++;
-    this.outstanding++;
+    this.taken();
     this.port.setActive(true);
     this.port.post({ type: 'batch', id, task: b.task, input, count: b.count, inSize: b.inSize,
       outSize: b.outSize, start: b.start, memory: b.memory }, input ? [input] : []);
-    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject }));
+    return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject, call: b.call }));
   }
 
   died(error) {
     if (this.dead) return;
     this.dead = error instanceof Error ? error : new Error(String(error));
+    this.capacity = 0; // no call picks it again
     this.pool.forget(this);
     this.onReady.reject(this.dead);
     for (const c of this.calls.values()) c.reject(this.dead);
     this.calls.clear();
-    this.outstanding = 0;
+    this.outstanding = 1;
+    this.freed(); // waiting calls look again (and find this worker gone)
   }
 
   async stop(reason) {

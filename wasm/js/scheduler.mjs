@@ -15,7 +15,7 @@ const MAX_AUTO_BATCH = 65536; // as in the native threads backend
 /**
  * Yields {start, count, output: ArrayBuffer} for every batch, in completion order or, with
  * plan.ordered, in input order. `slots` run batches: {run(batch) -> Promise, outstanding,
- * capacity}. At most `capacity` batches per slot are dispatched and not yet consumed, so a
+ * capacity, whenFree(fn)} (Slot below). At most `capacity` batches per slot are dispatched and not yet consumed, so a
  * slow consumer holds the slots back. On abort or a failure the generator throws; batches
  * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
  */
@@ -52,7 +52,12 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
     while (!failure && !over && next < n && pending < limit) {
       let slot = null;
       for (const s of slots) if (s.outstanding < s.capacity && (!slot || s.outstanding < slot.outstanding)) slot = s;
-      if (!slot) return;
+      if (!slot && slots.every(s => s.dead)) return fail(new Error('weft: every worker of this call stopped'));
+      if (!slot) {
+        // every slot is busy, maybe with another call's batches: go on when one frees up
+        for (const s of slots) s.whenFree(dispatch);
+        return;
+      }
       let count = size;
       // automatic sizes shrink near the end so the last batches spread over every slot
       if (!plan.batchSize) count = Math.min(count, Math.max(1, Math.ceil((n - next) / (2 * slots.length))));
@@ -90,5 +95,25 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
     over = true;
     signal?.removeEventListener('abort', onAbort);
     if (next < n || pending > 0) onAbandon(slots, failure);
+  }
+}
+
+/** What a slot shares: a count of batches it holds, and callbacks for when one finishes. */
+export class Slot {
+  constructor(capacity) {
+    this.capacity = capacity;
+    this.outstanding = 0;
+    this.waiters = new Set();
+  }
+
+  whenFree(fn) { this.waiters.add(fn); }
+
+  taken() { this.outstanding++; }
+
+  freed() {
+    this.outstanding--;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const fn of ws) fn();
   }
 }

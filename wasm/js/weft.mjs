@@ -2,7 +2,7 @@
 // ('sequential') or a pool of workers ('workers'). Environment-free: the entry points
 // (index.mjs for Node) hand it an instance maker and a worker spawner.
 import { makePlan, bytesOf } from './options.mjs';
-import { runBatches, macrotask } from './scheduler.mjs';
+import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
 
@@ -79,8 +79,9 @@ export class Weft {
       return;
     }
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
+    const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
-      task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
+      call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
       memory: plan.memory,
       input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
     });
@@ -88,7 +89,8 @@ export class Weft {
       yield* runBatches(plan, [this.sequential], { batchOf });
     } else {
       const slots = await this.pool.slots(plan.nJobs);
-      const onAbandon = (s, failure) => { if (failure && failure.name === 'AbortError') this.pool.stopBusy(s); };
+      // a long task cannot be interrupted: after an abort its worker is replaced instead
+      const onAbandon = (s, failure) => { if (failure && failure.name === 'AbortError') this.pool.stopBusy(s, call); };
       yield* runBatches(plan, slots, { batchOf, onAbandon });
     }
   }
@@ -107,11 +109,9 @@ export class Weft {
   sequentialSlot() {
     const self = this;
     let lastYield = performance.now(), sharedId = 0;
-    return {
-      capacity: 1,
-      outstanding: 0,
-      async run(b) {
-        this.outstanding++;
+    const slot = new Slot(1);
+    slot.run = async function run(b) {
+        this.taken();
         try {
           if (performance.now() - lastYield > 4) {
             await macrotask(); // abort events and timers get their turn
@@ -129,10 +129,10 @@ export class Weft {
               { code: 'WEFT_ECRASHED', errno: self.info.errors.find(x => x.name === 'WEFT_ECRASHED')?.errno ?? 0, index: -1 });
           }
         } finally {
-          this.outstanding--;
+          this.freed();
         }
-      },
     };
+    return slot;
   }
 
   /** Stop the workers (idle workers never keep Node alive, so this is optional). */
