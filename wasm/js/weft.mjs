@@ -78,6 +78,9 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
+    // open the cache here first: a bad folder fails before any work, and workers find it
+    // made (two first opens of a new folder at once can see each other's half-made state)
+    if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
