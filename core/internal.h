@@ -70,6 +70,7 @@ struct weft__job {
     weft_for_fn body; /* FOR */
     void *ctx;
     size_t begin;
+    size_t index_base; /* added to weft_task_index: a batch of a bigger map (wasm workers) */
 
     /* REDUCE: accumulators, one per worker; or, deterministic, one per chunk, where each
      * of the n items is a chunk of the n_tasks tasks */
@@ -106,6 +107,11 @@ struct weft__job {
     size_t cursor;       /* next item for backends that run a job inline */
     size_t inline_batch; /* and their current batch size */
 };
+
+/* weft_map over items [index_base, index_base + n) of a bigger map whose other items run
+ * elsewhere (a wasm worker's batch): tasks see their index in the whole map. */
+int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+                 size_t n, void *outputs, size_t out_size, size_t index_base);
 
 /* Prepare a described job to run on `pool` with `call` options (level, limits, progress,
  * flags). Returns 0 or a WEFT_E* code with the last error set. */

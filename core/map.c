@@ -33,13 +33,19 @@ static int check_map_args(const char *call, const weft_task_def *task, const voi
     return 0;
 }
 
-int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
-             size_t n, void *outputs, size_t out_size) {
+int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+                 size_t n, void *outputs, size_t out_size, size_t index_base) {
     int rc = check_map_args("weft_map", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
     weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
-                     .in_size = in_size, .outputs = outputs, .out_size = out_size};
+                     .in_size = in_size, .outputs = outputs, .out_size = out_size,
+                     .index_base = index_base};
     return run_job(pool, &job);
+}
+
+int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+             size_t n, void *outputs, size_t out_size) {
+    return weft__map_at(pool, task, inputs, in_size, n, outputs, out_size, 0);
 }
 
 void weft_bytes_free(weft_bytes *b, size_t n) {

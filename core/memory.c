@@ -190,9 +190,11 @@ static int make_dirs(const char *path) {
     return rc;
 }
 
+/* Any entry but another process's marker write in progress (its temporary file): two
+ * first opens of one new folder at once must both succeed. */
 static int any_entry(const char *name, int is_dir, void *user) {
-    (void)name, (void)is_dir, (void)user;
-    return 1;
+    (void)is_dir, (void)user;
+    return strncmp(name, WEFT__DISK_TEMP_PREFIX, sizeof WEFT__DISK_TEMP_PREFIX - 1) != 0;
 }
 
 /* ---- open / close */

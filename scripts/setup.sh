@@ -5,7 +5,7 @@
 set -euo pipefail
 
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
-extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs python3-joblib python3-numpy)
+extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")
@@ -15,8 +15,12 @@ for pkg in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 # Node may come from outside Debian (a node on PATH is enough).
+# (its npm too: NodeSource's nodejs brings one, and conflicts with Debian's npm package).
 if command -v node >/dev/null 2>&1; then
   missing=("${missing[@]/nodejs/}")
+fi
+if command -v npm >/dev/null 2>&1; then
+  missing=("${missing[@]/npm/}")
 fi
 missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 

@@ -1,25 +1,36 @@
 #!/usr/bin/env bash
 # The WebAssembly check: build the vector runner natively (release preset), for WASI and
 # for Emscripten with and without pthreads, then let Node check that all four print the
-# same vectors (tests/node/vectors.test.mjs); then run the portable C suites (tests/c)
-# under node:wasi and under Emscripten in Node. Safe to re-run: configure and build are
-# incremental.
-#   scripts/test-wasm.sh          build tests/vectors/run_vectors in each preset
+# same vectors (tests/node/vectors.test.mjs); the JavaScript API's suites
+# (tests/node/{api,memory,package}.test.mjs: the task modules weft_test_tasks and
+# example_tasks, checked against the native weft_map_file); then the portable C suites
+# (tests/c) under node:wasi and under Emscripten in Node. Safe to re-run: configure and
+# build are incremental.
+#   scripts/test-wasm.sh          build what the suites run, in each preset
 #   scripts/test-wasm.sh --all    build every target of each preset
 # Needs (apt): cmake, gcc, clang-14, lld-14, llvm-14, wasi-libc, libclang-rt-14-dev-wasm32,
-# emscripten (brings node-acorn), nodejs -- scripts/setup.sh all installs them.
+# emscripten (brings node-acorn), nodejs, npm -- scripts/setup.sh all installs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-targets=(--target run_vectors)
+all=0
 # The portable C suites (tests/c/CMakeLists.txt), built for WASI and Emscripten.
-suites=(test_conformance test_errors test_registry test_config test_progress test_stream test_memory
-  test_memory_stress test_archive)
+suites="test_conformance test_errors test_registry test_config test_progress test_stream test_memory
+  test_memory_stress test_archive"
 case "${1:-}" in
-  --all) targets=() ;;
+  --all) all=1 ;;
   "") ;;
   *) echo "usage: $0 [--all]" >&2; exit 2 ;;
 esac
+# what the Node suites need from each preset
+targets_for() {
+  case "$1" in
+    release) echo run_vectors weft_map_file ;;
+    emscripten) echo run_vectors weft_test_tasks example_tasks $suites ;;
+    wasi) echo run_vectors $suites ;;
+    *) echo run_vectors ;;
+  esac
+}
 
 # emcc's optimiser (any -O1 and up link) needs acorn, which Debian keeps here.
 export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
@@ -34,11 +45,11 @@ for preset in release wasi emscripten emscripten-pthreads; do
     echo "test-wasm: configuring the $preset preset failed" >&2
     exit 1
   fi
-  more=()
-  if [ ${#targets[@]} -gt 0 ] && { [ "$preset" = wasi ] || [ "$preset" = emscripten ]; }; then
-    for t in "${suites[@]}"; do more+=(--target "$t"); done
+  targets=()
+  if [ "$all" = 0 ]; then
+    for t in $(targets_for "$preset"); do targets+=(--target "$t"); done
   fi
-  cmake --build --preset "$preset" -j "$jobs" "${targets[@]}" "${more[@]}"
+  cmake --build --preset "$preset" -j "$jobs" "${targets[@]}"
 done
 
 echo "test-wasm: node --test tests/node/ (builds took ${SECONDS} s)"

@@ -1,0 +1,80 @@
+// Types for weft's JavaScript API (wasm/README.md).
+
+export type TypedArray =
+  | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array
+  | Uint32Array | Float32Array | Float64Array | BigInt64Array | BigUint64Array;
+export type TypedArrayConstructor<T extends TypedArray = TypedArray> = {
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+};
+export type Inputs = ArrayBufferLike | ArrayBufferView | null;
+
+export interface Progress {
+  done: number;
+  total: number;
+  elapsedMs: number;
+  /** With `memory`: items served from the cache so far. */
+  hits?: number;
+  misses?: number;
+}
+
+export interface CallOptions<T extends TypedArray = TypedArray> {
+  /** Bytes per input item (default: the inputs' element size; 0 with `n` for no input). */
+  inSize?: number;
+  /** Bytes per output item (default: inSize). */
+  outSize?: number;
+  /** Result type (default: the inputs' typed-array type, else Uint8Array). */
+  out?: TypedArrayConstructor<T>;
+  /** Item count, needed only without inputs. */
+  n?: number;
+  backend?: 'sequential' | 'workers';
+  /** -1 all CPUs, -2 all but one, N > 0. */
+  nJobs?: number;
+  /** 0: automatic (batches of ~1 ms). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: Progress) => void;
+  /** A cache folder (native entry format). */
+  memory?: string;
+  /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
+  shared?: ArrayBufferLike | ArrayBufferView;
+}
+
+export interface ImapOptions<T extends TypedArray = TypedArray> extends CallOptions<T> {
+  /** true (default): input order; false: as batches finish. */
+  ordered?: boolean;
+}
+
+export interface ReduceOptions<A, T extends TypedArray = TypedArray> extends CallOptions<T> {
+  fold: (acc: A, value: T, index: number) => A;
+  initial: A;
+}
+
+export interface ErrorInfo { name: string; errno: number; message: string; }
+
+export declare class WeftError extends Error {
+  /** 'WEFT_ETASK', 'WEFT_EOUTSIZE', ... (the C error table). */
+  code: string;
+  errno: number;
+  /** The failing item's index in the whole call, or -1. */
+  index: number;
+  task: string;
+  status: number;
+}
+
+export declare class Weft {
+  readonly tasks: string[];
+  readonly version: string;
+  readonly errors: ErrorInfo[];
+  map<T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options?: CallOptions<T>): Promise<T>;
+  imap<T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options?: ImapOptions<T>):
+    AsyncGenerator<{ index: number; value: T }, void, undefined>;
+  reduce<A, T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options: ReduceOptions<A, T>): Promise<A>;
+  close(): Promise<void>;
+}
+
+export interface LoadOptions {
+  /** A module built by weft_add_wasm_module: its path without .node.cjs / .node.wasm. */
+  module?: string;
+}
+export declare function load(options?: LoadOptions): Promise<Weft>;

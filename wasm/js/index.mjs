@@ -1,0 +1,30 @@
+// weft for Node.js: load a module of C tasks and get the API (weft.mjs).
+//   import { load } from 'weft';
+//   const weft = await load();                        // the package's example tasks
+//   const mine = await load({ module: 'build/my_tasks' }); // your own (weft_add_wasm_module)
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadModuleFiles, instantiate } from './node/load.mjs';
+import { spawnNodeWorker } from './node/spawn.mjs';
+import { Weft, WeftError } from './weft.mjs';
+
+const BUNDLED = fileURLToPath(new URL('../dist/example_tasks', import.meta.url));
+
+export async function load(options = {}) {
+  if (options === null || typeof options !== 'object') throw new TypeError('weft.load: options must be an object');
+  for (const k of Object.keys(options))
+    if (k !== 'module') throw new TypeError(`weft.load: unknown option '${k}'`);
+  const files = await loadModuleFiles(options.module ?? BUNDLED);
+  const instance = await instantiate(files);
+  return new Weft({
+    instance,
+    createInstance: () => instantiate(files),
+    spawn: spawnNodeWorker,
+    workerInit: { type: 'init', glue: files.glue, compiled: files.compiled },
+    cpus: availableParallelism(),
+    resolvePath: p => resolve(p),
+  });
+}
+
+export { Weft, WeftError };

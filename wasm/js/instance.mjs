@@ -1,0 +1,119 @@
+// One instance of a compiled weft module (Emscripten), used by one thread: runs batches
+// of a map through weft_js_map and reads the C side's error record. Offsets, sizes and
+// error codes come from weft_js_info(), so this file holds no copy of a C struct.
+import { WeftError } from './errors.mjs';
+
+export class Instance {
+  constructor(Module) {
+    this.M = Module;
+    this.info = JSON.parse(Module.UTF8ToString(Module._weft_js_info()));
+    this.errorNames = new Map(this.info.errors.map(e => [e.errno, e.name]));
+    this.names = new Map(); // task name -> its C string in the heap
+    this.scratch = 0;       // one heap buffer reused for every batch's input and output
+    this.scratchSize = 0;
+    this.memoryPath = null;
+  }
+
+  get tasks() { return this.info.tasks; }
+
+  cString(s) {
+    let p = this.names.get(s);
+    if (p === undefined) {
+      const n = this.M.lengthBytesUTF8(s) + 1;
+      p = this.M._malloc(n);
+      if (!p) throw new RangeError('weft: out of WebAssembly memory');
+      this.M.stringToUTF8(s, p, n);
+      this.names.set(s, p);
+    }
+    return p;
+  }
+
+  reserve(bytes) {
+    if (bytes <= this.scratchSize) return this.scratch;
+    this.M._free(this.scratch);
+    const size = Math.max(bytes, this.scratchSize * 2, 4096);
+    this.scratch = this.M._malloc(size);
+    this.scratchSize = this.scratch ? size : 0;
+    if (!this.scratch) throw new RangeError(`weft: cannot allocate ${bytes} bytes of WebAssembly memory`);
+    return this.scratch;
+  }
+
+  /** The C side's last error as a WeftError; `base` turns batch indices into call indices. */
+  lastError(rc, base = 0) {
+    const L = this.info.layout.weft_error;
+    const p = this.M._weft_js_last_error();
+    const view = new DataView(this.M.HEAPU8.buffer, p, L.size);
+    const str = ([off, size]) => {
+      const bytes = this.M.HEAPU8.subarray(p + off, p + off + size);
+      const end = bytes.indexOf(0);
+      return new TextDecoder().decode(bytes.subarray(0, end < 0 ? size : end));
+    };
+    const local = Number(view.getBigInt64(L.task_index[0], true));
+    const code = this.errorNames.get(rc) || 'WEFT_UNKNOWN';
+    const message = str(L.message) || this.info.errors.find(e => e.errno === rc)?.message || `error ${rc}`;
+    return new WeftError(message, {
+      code, errno: rc, index: local >= 0 ? base + local : -1,
+      task: str(L.task_name), status: view.getInt32(L.task_status[0], true),
+    });
+  }
+
+  /** Read-only data for tasks (weft_wasm_shared); null clears it. */
+  setShared(bytes) {
+    const n = bytes ? bytes.byteLength : 0;
+    const p = this.M._weft_js_shared_reserve(n);
+    if (n && !p) throw new RangeError(`weft: cannot allocate ${n} bytes for shared data`);
+    if (n) this.M.HEAPU8.set(bytes, p);
+  }
+
+  /** Open (once per path) the disk store every later batch with useMemory goes through. */
+  setMemory(path) {
+    if (path === this.memoryPath) return;
+    const rc = this.M._weft_js_memory_open(this.cString(path));
+    if (rc) throw this.lastError(rc);
+    this.memoryPath = path;
+  }
+
+  memoryStats() {
+    if (this.memoryPath === null) return { hits: 0, misses: 0, stores: 0 };
+    const L = this.info.layout.weft_memory_stats;
+    const p = this.reserveStats();
+    const rc = this.M._weft_js_memory_stats(p);
+    if (rc) throw this.lastError(rc);
+    const v = new DataView(this.M.HEAPU8.buffer, p, L.size);
+    const get = f => Number(v.getBigInt64(L[f][0], true));
+    return { hits: get('hits'), misses: get('misses'), stores: get('stores') };
+  }
+
+  reserveStats() {
+    if (!this.statsPtr) this.statsPtr = this.M._malloc(this.info.layout.weft_memory_stats.size);
+    return this.statsPtr;
+  }
+
+  /**
+   * Run items [start, start + count) of a map: `input` holds their count * inSize bytes.
+   * Returns the outputs in a new ArrayBuffer (transferable), the time taken and, with
+   * Memory, what the cache did. Throws a WeftError when a task (or weft) fails.
+   */
+  runBatch({ task, input, count, inSize, outSize, start, memory }) {
+    const t0 = performance.now();
+    const inBytes = count * inSize, outBytes = count * outSize;
+    const name = this.cString(task);
+    const base = this.reserve(inBytes + outBytes + 8);
+    const inPtr = base, outPtr = base + ((inBytes + 7) & ~7);
+    if (inBytes) this.M.HEAPU8.set(input, inPtr);
+    let before = null;
+    if (memory) {
+      this.setMemory(memory);
+      before = this.memoryStats();
+    }
+    const rc = this.M._weft_js_map(name, inPtr, inSize, count, outPtr, outSize, start, memory ? 1 : 0);
+    if (rc) throw this.lastError(rc, start);
+    const output = this.M.HEAPU8.slice(outPtr, outPtr + outBytes).buffer;
+    let stats = null;
+    if (memory) {
+      const after = this.memoryStats();
+      stats = { hits: after.hits - before.hits, misses: after.misses - before.misses };
+    }
+    return { output, ms: performance.now() - t0, stats };
+  }
+}

@@ -1,0 +1,119 @@
+// Cutting a call into batches and running them on slots (the calling thread, or workers),
+// as an async generator of finished batches: automatic batch sizes, ordering, a bounded
+// number of batches in flight, progress, cancellation and fail-fast errors.
+
+/** Let the event loop run (timers, AbortSignal events) between synchronous batches. */
+export function macrotask() {
+  if (typeof setImmediate === 'function') return new Promise(r => setImmediate(r));
+  const { port1, port2 } = new MessageChannel(); // setTimeout(0) is clamped to 4 ms in browsers
+  return new Promise(r => { port1.onmessage = () => { port1.close(); r(); }; port2.postMessage(0); });
+}
+
+const GROW_BELOW_MS = 1;     // batches double while they take under a millisecond,
+const MAX_AUTO_BATCH = 65536; // as in the native threads backend
+
+/**
+ * Yields {start, count, output: ArrayBuffer} for every batch, in completion order or, with
+ * plan.ordered, in input order. `slots` run batches: {run(batch) -> Promise, outstanding,
+ * capacity, whenFree(fn)} (Slot below). At most `capacity` batches per slot are dispatched and not yet consumed, so a
+ * slow consumer holds the slots back. On abort or a failure the generator throws; batches
+ * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
+ */
+export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }) {
+  const { n, signal, onProgress } = plan;
+  const limit = slots.reduce((s, x) => s + x.capacity, 0);
+  let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
+  let size = plan.batchSize || 1;
+  const ready = [], held = new Map(), totals = { hits: 0, misses: 0 }, t0 = performance.now();
+  const notify = () => { const w = wake; wake = null; if (w) w(); };
+  const fail = e => { if (!failure) failure = e; notify(); };
+  const onAbort = () => fail(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
+
+  function finished(slotBatch, r) {
+    if (over || failure) return;
+    const { start, count } = slotBatch;
+    if (!plan.batchSize && count === size && r.ms < GROW_BELOW_MS && size < MAX_AUTO_BATCH) size *= 2;
+    done += count;
+    if (r.stats) totals.hits += r.stats.hits, totals.misses += r.stats.misses;
+    if (onProgress) {
+      try {
+        onProgress({ done, total: n, elapsedMs: performance.now() - t0, ...(plan.memory ? totals : {}) });
+      } catch (e) {
+        return fail(e);
+      }
+    }
+    const b = { start, count, output: r.output };
+    if (plan.ordered) held.set(start, b); else ready.push(b);
+    notify();
+    dispatch();
+  }
+
+  function dispatch() {
+    while (!failure && !over && next < n && pending < limit) {
+      let slot = null;
+      for (const s of slots) if (s.outstanding < s.capacity && (!slot || s.outstanding < slot.outstanding)) slot = s;
+      if (!slot && slots.every(s => s.dead)) return fail(new Error('weft: every worker of this call stopped'));
+      if (!slot) {
+        // every slot is busy, maybe with another call's batches: go on when one frees up
+        for (const s of slots) s.whenFree(dispatch);
+        return;
+      }
+      let count = size;
+      // automatic sizes shrink near the end so the last batches spread over every slot
+      if (!plan.batchSize) count = Math.min(count, Math.max(1, Math.ceil((n - next) / (2 * slots.length))));
+      count = Math.min(count, n - next);
+      const b = { start: next, count };
+      next += count;
+      pending++;
+      slot.run(batchOf(b.start, b.count)).then(r => finished(b, r), fail);
+    }
+  }
+
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) onAbort();
+    dispatch();
+    for (;;) {
+      if (failure) throw failure;
+      let b;
+      if (plan.ordered) {
+        b = held.get(expected);
+        if (b) held.delete(expected), expected += b.count;
+      } else {
+        b = ready.shift();
+      }
+      if (b) {
+        pending--;
+        yield b;
+        dispatch();
+        continue;
+      }
+      if (next >= n && pending === 0) return;
+      await new Promise(r => { wake = r; });
+    }
+  } finally {
+    over = true;
+    signal?.removeEventListener('abort', onAbort);
+    if (next < n || pending > 0) onAbandon(slots, failure);
+  }
+}
+
+/** What a slot shares: a count of batches it holds, and callbacks for when one finishes. */
+export class Slot {
+  constructor(capacity) {
+    this.capacity = capacity;
+    this.outstanding = 0;
+    this.waiters = new Set();
+  }
+
+  whenFree(fn) { this.waiters.add(fn); }
+
+  taken() { this.outstanding++; }
+
+  freed() {
+    this.outstanding--;
+    const ws = [...this.waiters];
+    this.waiters.clear();
+    for (const fn of ws) fn();
+  }
+}

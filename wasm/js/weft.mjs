@@ -1,0 +1,147 @@
+// The JavaScript API: map, imap and reduce over registered C tasks, on the calling thread
+// ('sequential') or a pool of workers ('workers'). Environment-free: the entry points
+// (index.mjs for Node) hand it an instance maker and a worker spawner.
+import { makePlan, bytesOf } from './options.mjs';
+import { runBatches, macrotask, Slot } from './scheduler.mjs';
+import { WorkerPool } from './pool.mjs';
+import { WeftError } from './errors.mjs';
+
+export class Weft {
+  /**
+   * @param {object} env  instance: the calling thread's Instance; createInstance(): a
+   *   fresh one (after a crash); spawn(): a worker port; workerInit: the workers' first
+   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path
+   */
+  constructor(env) {
+    this.env = env;
+    this.main = env.instance;
+    this.info = env.instance.info;
+    this.pool = new WorkerPool(env.spawn, env.workerInit);
+    this.sharedIds = new WeakMap();
+    this.nextSharedId = 1;
+    this.sequential = this.sequentialSlot();
+  }
+
+  /** Names of the tasks built into the module. */
+  get tasks() { return [...this.info.tasks]; }
+  /** The C library's version and error table ({name, errno, message}). */
+  get version() { return this.info.version; }
+  get errors() { return this.info.errors.map(e => ({ ...e })); }
+
+  plan(call, task, inputs, options) {
+    return makePlan(call, task, inputs, options, {
+      tasks: this.info.tasks, cpus: this.env.cpus, resolvePath: this.env.resolvePath,
+    });
+  }
+
+  /** Every output, in input order, in one typed array (options.out; default: the inputs' type). */
+  async map(task, inputs, options) {
+    const plan = this.plan('map', task, inputs, options);
+    plan.ordered = false; // each batch lands in its place whatever the order
+    const out = new Uint8Array(plan.n * plan.outSize);
+    for await (const b of this.batches(plan)) out.set(new Uint8Array(b.output), b.start * plan.outSize);
+    return new plan.Out(out.buffer);
+  }
+
+  /**
+   * An async iterator of {index, value}: value is a typed array (options.out) viewing the
+   * item's output. options.ordered (default true): input order; false: as batches finish.
+   * Breaking out of the loop stops the call.
+   */
+  imap(task, inputs, options) {
+    return this.items(this.plan('imap', task, inputs, options));
+  }
+
+  async *items(plan) {
+    const per = plan.outSize / plan.Out.BYTES_PER_ELEMENT;
+    for await (const b of this.batches(plan))
+      for (let i = 0; i < b.count; i++)
+        yield { index: b.start + i, value: new plan.Out(b.output, i * plan.outSize, per) };
+  }
+
+  /**
+   * Fold every output in input order: acc = fold(acc, value, index), from options.initial.
+   * In input order, so the result is the same for any nJobs, backend and batch size.
+   */
+  async reduce(task, inputs, options = {}) {
+    if (typeof options?.fold !== 'function') throw new TypeError('weft.reduce: options.fold must be a function (acc, value, index) => acc');
+    if (!('initial' in options)) throw new TypeError('weft.reduce: options.initial (the starting accumulator) is required');
+    const plan = this.plan('reduce', task, inputs, options);
+    plan.ordered = true;
+    let acc = options.initial;
+    for await (const { index, value } of this.items(plan)) acc = options.fold(acc, value, index);
+    return acc;
+  }
+
+  async *batches(plan) {
+    if (plan.n === 0) {
+      if (plan.signal?.aborted) throw plan.signal.reason;
+      return;
+    }
+    // open the cache here first: a bad folder fails before any work, and workers find it
+    // made (two first opens of a new folder at once can see each other's half-made state)
+    if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
+    const shared = plan.shared ? this.sharedOf(plan.shared) : null;
+    const call = {}; // tags this call's batches
+    const batchOf = (start, count) => ({
+      call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
+      memory: plan.memory,
+      input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
+    });
+    if (plan.backend === 'sequential') {
+      yield* runBatches(plan, [this.sequential], { batchOf });
+    } else {
+      const slots = await this.pool.slots(plan.nJobs);
+      // a long task cannot be interrupted: after an abort its worker is replaced instead
+      const onAbandon = (s, failure) => { if (failure && failure.name === 'AbortError') this.pool.stopBusy(s, call); };
+      yield* runBatches(plan, slots, { batchOf, onAbandon });
+    }
+  }
+
+  /** Shared data gets an id per buffer object, so each worker receives it once. */
+  sharedOf(x) {
+    let s = this.sharedIds.get(x);
+    if (!s) {
+      s = { id: this.nextSharedId++, bytes: bytesOf(x, 'shared').slice() };
+      this.sharedIds.set(x, s);
+    }
+    return s;
+  }
+
+  /** The calling thread as a slot: one batch at a time, letting the event loop run. */
+  sequentialSlot() {
+    const self = this;
+    let lastYield = performance.now(), sharedId = 0;
+    const slot = new Slot(1);
+    slot.run = async function run(b) {
+        this.taken();
+        try {
+          if (performance.now() - lastYield > 4) {
+            await macrotask(); // abort events and timers get their turn
+            lastYield = performance.now();
+          }
+          if (!self.main) self.main = await self.env.createInstance();
+          const id = b.shared ? b.shared.id : 0;
+          if (id !== sharedId) self.main.setShared(b.shared ? b.shared.bytes : null), sharedId = id;
+          try {
+            return self.main.runBatch(b);
+          } catch (e) {
+            if (e instanceof WeftError) throw e;
+            self.main = null, sharedId = 0; // a trap: start a fresh instance next time
+            throw new WeftError(`the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`,
+              { code: 'WEFT_ECRASHED', errno: self.info.errors.find(x => x.name === 'WEFT_ECRASHED')?.errno ?? 0, index: -1 });
+          }
+        } finally {
+          this.freed();
+        }
+    };
+    return slot;
+  }
+
+  /** Stop the workers (idle workers never keep Node alive, so this is optional). */
+  async close() {
+    await this.pool.close();
+  }
+}
+
+export { WeftError };

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The npm package, from an Emscripten build folder: wasm/ (package.json, README.md, js/)
+# plus the example task module in dist/, packed with `npm pack`. Prints the tarball's path.
+#   bash wasm/pack.sh [BUILD_DIR [OUT_DIR]]    defaults: build/emscripten, BUILD_DIR/npm
+# Build the module first: cmake --build --preset emscripten --target example_tasks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=$(realpath "${1:-build/emscripten}")
+out=$(realpath -m "${2:-$build/npm}")
+module="$build/examples/wasm-tasks/example_tasks"
+for f in "$module.node.cjs" "$module.node.wasm" "$module.mjs" "$module.wasm"; do
+  [ -f "$f" ] || { echo "pack.sh: $f is missing: cmake --build --preset emscripten --target example_tasks" >&2; exit 1; }
+done
+stage="$out/stage"
+rm -rf "$stage"
+mkdir -p "$stage/dist" "$out"
+cp -r wasm/package.json wasm/README.md wasm/js "$stage/"
+cp "$module.node.cjs" "$module.node.wasm" "$module.mjs" "$module.wasm" "$stage/dist/"
+# a private npm cache: packing reads nothing from the network or the user's cache
+name=$(cd "$stage" && npm pack --silent --cache "$out/npm-cache" --pack-destination "$out")
+echo "$out/$name"
