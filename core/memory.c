@@ -577,6 +577,10 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     return 0;
 }
 
+static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
+                 int64_t slack_ns, int64_t *removed);
+#define COARSE_FILE_TIME_NS 2000000000LL
+
 static void maybe_prune(weft_memory *m, size_t bytes) {
     if (!m->o.max_bytes && !m->o.max_items && !(m->o.max_age_s > 0)) return;
     long long w = atomic_fetch_add(&m->writes, 1);
@@ -585,7 +589,7 @@ static void maybe_prune(weft_memory *m, size_t bytes) {
     int over = (m->o.max_bytes && b > m->o.max_bytes) || (m->o.max_items && n > m->o.max_items);
     if (w % PRUNE_EVERY_WRITES != 0 && !over) return;
     if (atomic_exchange(&m->pruning, 1)) return; /* another thread is on it */
-    weft_memory_prune(m, 0, 0, 0, NULL);
+    prune(m, 0, 0, 0, COARSE_FILE_TIME_NS, NULL);
     atomic_store(&m->pruning, 0);
 }
 
@@ -887,8 +891,12 @@ static int by_access(const void *a, const void *b) {
     return x->access_ns < y->access_ns ? -1 : x->access_ns > y->access_ns;
 }
 
-int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
-                      int64_t *removed) {
+/* slack_ns: how much older than max_age_s an entry's last use must look before it goes.
+ * Pruning on writes allows for file systems whose times are coarse (Emscripten's are
+ * whole seconds, FAT's two): there a just-written entry can look a second old. Reads
+ * still expire entries exactly, by the creation time in their header. */
+static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
+                 int64_t slack_ns, int64_t *removed) {
     if (removed) *removed = 0;
     if (!m) return weft__set_error(WEFT_EINVAL, "weft_memory_prune: memory is NULL");
     if (max_bytes < 0 || max_items < 0 || !(max_age_s >= 0))
@@ -904,7 +912,7 @@ int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, doub
         if (l.n) qsort(l.v, l.n, sizeof *l.v, by_access);
         for (size_t i = 0; i < l.n; i++) {
             prune_item *p = &l.v[i];
-            int old = max_age_s > 0 && (double)(l.now - p->access_ns) > max_age_s * 1e9;
+            int old = max_age_s > 0 && (double)(l.now - p->access_ns - slack_ns) > max_age_s * 1e9;
             int over = (max_bytes && bytes > max_bytes) || (max_items && items > max_items);
             if (!old && !over) continue; /* sorted oldest first, but age may still apply */
             if (m->store->remove(m->state, p->task, p->key) != 0) continue;
@@ -921,6 +929,11 @@ int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, doub
     atomic_store(&m->est_items, items);
     if (removed) *removed = gone;
     return rc;
+}
+
+int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
+                      int64_t *removed) {
+    return prune(m, max_bytes, max_items, max_age_s, 0, removed);
 }
 
 int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {

@@ -115,12 +115,14 @@ int weft_plat_stat(const char *path, weft_plat_file_info *st) {
     return 0;
 }
 
+#ifndef __EMSCRIPTEN__ /* platform/emscripten.c works around its runtime's utime */
 int weft_plat_set_mtime(const char *path, int64_t mtime_ns) {
     struct timespec ts[2];
     ts[0].tv_sec = ts[1].tv_sec = (time_t)(mtime_ns / 1000000000);
     ts[0].tv_nsec = ts[1].tv_nsec = (long)(mtime_ns % 1000000000);
     return utimensat(AT_FDCWD, path, ts, 0) ? neg_errno() : 0;
 }
+#endif
 
 int weft_plat_rename(const char *from, const char *to) { return rename(from, to) ? neg_errno() : 0; }
 int weft_plat_unlink(const char *path) { return unlink(path) ? neg_errno() : 0; }

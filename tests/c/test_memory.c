@@ -5,6 +5,7 @@
 #include "check.h"
 #include "mem_util.h"
 #include "weft.h"
+#include "../../platform/platform.h"
 
 #include <math.h>
 #include <stdatomic.h>
@@ -342,10 +343,8 @@ static void test_expiry_validation(const char *dir) {
     weft_args_free(a);
 }
 
-static void set_mtime(const char *path, time_t t) {
-    struct timeval tv[2] = {{t, 0}, {t, 0}};
-    utimes(path, tv);
-}
+/* Through the platform layer: Emscripten's own utimes() is wrong under NODERAWFS. */
+static void set_mtime(const char *path, time_t t) { weft_plat_set_mtime(path, (int64_t)t * 1000000000); }
 
 static void test_corruption(const char *dir) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
