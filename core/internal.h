@@ -86,6 +86,8 @@ struct weft__job {
     /* called at the end of every batch that ran or skipped items */
     void (*on_batch)(weft__job *job);
     void *on_item_user;
+    /* called as each task starts (worker processes use it to name the running task) */
+    void (*on_start)(weft__job *job, size_t index);
 
     int batch_size; /* 0: the backend sizes batches itself */
     int level;      /* nesting level of this job's tasks */
