@@ -69,7 +69,7 @@ struct weft__job {
     weft_bytes *out_bytes;
     weft_for_fn body; /* FOR */
     void *ctx;
-    size_t begin;
+    size_t begin; /* FOR: the first index; BYTES: the stream index of item 0 (iterators) */
 
     /* REDUCE: accumulators, one per worker; or, deterministic, one per chunk, where each
      * of the n items is a chunk of the n_tasks tasks */

@@ -70,7 +70,8 @@ int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
 
 const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
-size_t weft_task_index(const weft_task *t) { return t->index; }
+/* An iterator runs its stream in chunks: job->begin is where this one starts. */
+size_t weft_task_index(const weft_task *t) { return t->job->begin + t->index; }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
 

@@ -104,7 +104,7 @@ typedef struct range {
 } range;
 
 typedef struct crash_count {
-    uint64_t item;
+    uint64_t task;
     int count;
 } crash_count;
 
@@ -115,7 +115,7 @@ struct call {
     uint64_t next, done;
     range *again; /* items to hand out again (a worker died before reaching them) */
     size_t n_again, cap_again;
-    crash_count *crashes; /* items whose worker died under them, retried */
+    crash_count *crashes; /* tasks whose worker died under them, retried */
     size_t n_crashes;
     int stop_sent;
     uint64_t stop_ns;
@@ -454,7 +454,8 @@ static int send_job(call *c, proc_worker *w) {
                   .in_size = job->in_size, .out_size = job->out_size,
                   .in_region = c->in.region, .in_offset = c->in.offset,
                   .out_region = c->out.region, .out_offset = c->out.offset,
-                  .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL};
+                  .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
+                  .base = job->begin};
     if (job->kind == WEFT__JOB_REDUCE) {
         void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
         void *fold_addr;
@@ -562,18 +563,18 @@ static void describe_end(char *buf, size_t size, int status) {
     }
 }
 
-/* A crashed or killed item goes out again while it has retries left (each death counts
- * as one attempt); a chunked reduction's chunk restarts from a fresh accumulator. */
-static int retry_item(call *c, uint64_t item) {
+/* A crashed or killed item goes out again while its task has retries left (each death
+ * counts as one attempt); a chunked reduction's chunk restarts from a fresh accumulator. */
+static int retry_item(call *c, uint64_t item, uint64_t task) {
     weft__job *job = c->job;
     if (job->options.retries <= 0 || weft__job_stopping(job)) return 0;
     size_t i = 0;
-    while (i < c->n_crashes && c->crashes[i].item != item) i++;
+    while (i < c->n_crashes && c->crashes[i].task != task) i++;
     if (i == c->n_crashes) {
         crash_count *grown = realloc(c->crashes, (c->n_crashes + 1) * sizeof *grown);
         if (!grown) return 0;
         c->crashes = grown;
-        c->crashes[c->n_crashes++] = (crash_count){item, 0};
+        c->crashes[c->n_crashes++] = (crash_count){task, 0};
     }
     if (c->crashes[i].count >= job->options.retries || hand_again(c, item, item + 1) != 0) return 0;
     c->crashes[i].count++;
@@ -594,7 +595,7 @@ static void on_death(call *c, int k) {
     pid_t pid = w->pid;
     int status = bury(st, k);
     int retried = 0;
-    if (blamed != WEFT__IDLE && killed != KILLED_STOPPED && !(retried = retry_item(c, blamed))) {
+    if (blamed != WEFT__IDLE && killed != KILLED_STOPPED && !(retried = retry_item(c, blamed, task))) {
         char how[96], message[256], tries[64] = "";
         if (job->options.retries > 0 && !weft__job_stopping(job))
             snprintf(tries, sizeof tries, "; the last of its %d attempts", job->options.retries + 1);
@@ -603,12 +604,12 @@ static void on_death(call *c, int k) {
             code = WEFT_ETIMEDOUT;
             snprintf(message, sizeof message,
                      "task %llu ran past the %d ms task timeout; its worker (pid %d) was killed and replaced%s",
-                     (unsigned long long)task, task_timeout_ms(job), (int)pid, tries);
+                     (unsigned long long)(job->begin + task), task_timeout_ms(job), (int)pid, tries);
         } else {
             code = WEFT_ECRASHED;
             describe_end(how, sizeof how, status);
             snprintf(message, sizeof message, "worker %s while running task %llu (pid %d)%s", how,
-                     (unsigned long long)task, (int)pid, tries);
+                     (unsigned long long)(job->begin + task), (int)pid, tries);
         }
         weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
     }

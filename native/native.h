@@ -64,6 +64,7 @@ typedef struct wire_job {
     uint64_t out_region, out_offset; /* MAP only */
     uint64_t task_addr;              /* the parent's weft_task_def, for tasks registered
                                         after the fork server started */
+    uint64_t base;                   /* index of item 0 in the caller's stream (iterators) */
     uint32_t collect;                /* failures become statuses (WIRE_STATUS) */
     uint32_t chunked;                /* REDUCE: items are chunks of n_tasks tasks */
     uint64_t n_tasks, acc_stride;    /* REDUCE */

@@ -36,6 +36,7 @@ typedef struct worker {
     size_t bytes_n;
     weft_status *statuses; /* collect-all: n entries, sent and cleared per batch */
     weft_reducer reducer;  /* REDUCE: fold and user as they are in this process */
+    int must_flush; /* replies buffered that a crash must not lose (see run_batch) */
 } worker;
 
 static worker *self; /* for the on_start hook */
@@ -173,6 +174,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->in_size = j.in_size;
     job->out_size = j.out_size;
     job->level = (int)j.level;
+    job->begin = j.base;
     job->pool = w->nested;
     weft_options_init(&job->options);
     job->options.backend = weft_pool_backend(w->nested);
@@ -231,6 +233,12 @@ static void run_batch(worker *w, const unsigned char *p) {
     wire_batch b;
     memcpy(&b, p, sizeof b);
     weft__job *job = w->job;
+    /* Replies wait in the buffer while a burst of batches runs; if the next batch crashes
+     * they are lost and the pool runs those batches again. That is harmless for outputs,
+     * not for a reduction's folds (they would count twice) nor for a failure or a status
+     * (the retry could succeed and hide it): those go out before the next batch runs. */
+    if (w->must_flush && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
+    w->must_flush = 0;
     if (w->have_job == 2) {
         wire_done d = {.begin = b.begin, .end = b.end, .ran_to = b.begin};
         if (!w->failure_sent) {
@@ -269,6 +277,7 @@ static void run_batch(worker *w, const unsigned char *p) {
         wire_status ws = {k, s->code, s->status};
         const char *message = s->message ? s->message : weft_strerror(s->code);
         weft__wire_put(&w->wire, WIRE_STATUS, &ws, sizeof ws, message, strlen(message) + 1);
+        w->must_flush = 1;
         free(s->message);
         s->message = NULL;
         if (job->kind != WEFT__JOB_BYTES) s->code = 0; /* BYTES: cleared below */
@@ -285,6 +294,7 @@ static void run_batch(worker *w, const unsigned char *p) {
             if (w->statuses) w->statuses[k].code = 0;
         }
     wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
+    if (report || job->kind == WEFT__JOB_REDUCE) w->must_flush = 1;
     if (report) {
         w->failure_sent = 1;
         send_failure(w, &d, job->failure.code, job->failure.status, (uint64_t)job->failure.index,
