@@ -69,8 +69,8 @@ struct weft__job {
     weft_bytes *out_bytes;
     weft_for_fn body; /* FOR */
     void *ctx;
-    size_t begin;
-    size_t index_base; /* added to weft_task_index: a batch of a bigger map (wasm workers) */
+    size_t begin; /* FOR: the first index; MAP/BYTES: the index of item 0 in the whole call
+                   * (an iterator's chunk, a wasm worker's batch): weft_task_index adds it */
 
     /* REDUCE: accumulators, one per worker; or, deterministic, one per chunk, where each
      * of the n items is a chunk of the n_tasks tasks */
@@ -87,6 +87,8 @@ struct weft__job {
     /* called at the end of every batch that ran or skipped items */
     void (*on_batch)(weft__job *job);
     void *on_item_user;
+    /* called as each task starts (worker processes use it to name the running task) */
+    void (*on_start)(weft__job *job, size_t index);
 
     int batch_size; /* 0: the backend sizes batches itself */
     int level;      /* nesting level of this job's tasks */

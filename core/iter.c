@@ -169,6 +169,7 @@ static int refill(weft_iter *it, chunk *c) {
     memset(job, 0, sizeof *job);
     job->kind = WEFT__JOB_BYTES;
     job->n = k;
+    job->begin = c->base; /* weft_task_index: the position in the whole stream */
     job->task = it->task;
     job->in_bytes = c->ins;
     job->out_bytes = c->outs;

@@ -70,7 +70,9 @@ int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
 
 const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
-size_t weft_task_index(const weft_task *t) { return t->job->index_base + t->index; }
+/* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->begin is
+ * where this one starts. */
+size_t weft_task_index(const weft_task *t) { return t->job->begin + t->index; }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
 
@@ -87,20 +89,28 @@ int weft_fail(weft_task *t, const char *fmt, ...) {
     return WEFT_ETASK;
 }
 
+/* A variable-size output into item `index`'s buffer: a fresh one, or the reused one of
+ * capacity job->out_caps[index] (grown when too small). 0 or WEFT_ENOMEM. */
+static int store_bytes(weft__job *job, size_t index, const void *data, size_t size) {
+    weft_bytes *out = &job->out_bytes[index];
+    size_t *cap = job->out_caps ? &job->out_caps[index] : NULL;
+    if (!cap || size > *cap || !out->data) {
+        void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
+        if (!grown) return WEFT_ENOMEM;
+        out->data = grown;
+        if (cap) *cap = size ? size : 1;
+    }
+    if (size) memcpy(out->data, data, size);
+    out->size = size;
+    return 0;
+}
+
 int weft_output(weft_task *t, const void *data, size_t size) {
     if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
     if (t->out_bytes) {
-        weft_bytes *out = t->out_bytes;
-        size_t *cap = t->job->out_caps ? &t->job->out_caps[t->index] : NULL;
-        if (!cap || size > *cap || !out->data) {
-            void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
-            if (!grown) return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
-            out->data = grown;
-            if (cap) *cap = size ? size : 1;
-        }
-        if (size) memcpy(out->data, data, size);
-        out->size = size;
+        if (store_bytes(t->job, t->index, data, size))
+            return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
     } else {
         if (size != t->job->out_size) {
             weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->out_size);
@@ -161,6 +171,16 @@ static int memo_applies(const weft__job *job) {
            (job->kind == WEFT__JOB_MAP || job->kind == WEFT__JOB_BYTES);
 }
 
+/* Collect-all: item `index` failed; its status keeps a copy of the message. */
+static void set_status(weft__job *job, size_t index, int code, int status, const char *message) {
+    weft_status *s = &job->statuses[index];
+    s->code = code;
+    s->status = status;
+    size_t len = strlen(message) + 1;
+    s->message = malloc(len);
+    if (s->message) memcpy(s->message, message, len);
+}
+
 /* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
     weft__memo memo;
@@ -170,6 +190,7 @@ static int run_item(weft__job *job, weft_task *t) {
         if (job->on_item) job->on_item(job, t->index, 0, NULL);
         return 0;
     }
+    if (job->on_start) job->on_start(job, t->index);
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
@@ -185,12 +206,7 @@ static int run_item(weft__job *job, weft_task *t) {
     if (code != 0) {
         drop_output(job, t);
         if (job->statuses) {
-            weft_status *s = &job->statuses[t->index];
-            s->code = code;
-            s->status = status;
-            size_t len = strlen(t->message) + 1;
-            s->message = malloc(len);
-            if (s->message) memcpy(s->message, t->message, len);
+            set_status(job, t->index, code, status, t->message);
         } else {
             record_failure(job, code, status, (int64_t)t->index, t->message);
         }
@@ -314,14 +330,19 @@ void weft__job_progress(weft__job *job, size_t done) {
 
 int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call, int quiet) {
     const weft_backend *b = weft__pool_backend(pool);
+    /* a loop body writes into the caller's memory, which other processes do not share:
+     * weft_for stays refused there (weft_map with outputs, or a weft_shared region, is the
+     * way to go) */
     if (job->kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
         return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
-    /* reducers fold into accumulators, iterators and collect-all record each item, all in
-     * this process: not yet wired through backends that run tasks elsewhere */
-    if ((job->kind == WEFT__JOB_REDUCE || job->on_item || job->statuses) && !(b->caps & WEFT_CAP_SHARED_MEMORY))
-        return weft__set_error(WEFT_ENOSYS, "%s is not supported on backend '%s' yet (its tasks run in other processes)",
-                               job->kind == WEFT__JOB_REDUCE ? "weft_reduce" : job->on_item ? "streaming (weft_imap)" : "weft_map_collect",
-                               b->name);
+    /* a reducer's functions exist in worker processes (the same program), its user data
+     * only where it lies in a shared region */
+    uint64_t region, offset;
+    if (job->kind == WEFT__JOB_REDUCE && !(b->caps & WEFT_CAP_SHARED_MEMORY) && job->reducer->user &&
+        weft__shared_find(job->reducer->user, 1, &region, &offset) != 0)
+        return weft__set_error(WEFT_EINVAL, "weft_reduce on backend '%s': reducer.user points to this "
+                               "process's memory, which its worker processes cannot see (put it in a "
+                               "weft_shared region, or pass NULL)", b->name);
     weft__job *outer = weft__current_job();
     job->level = outer ? outer->level + 1 : 0;
     job->pool = pool;
@@ -383,28 +404,26 @@ int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call)
 
 void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
                              size_t size, const char *message) {
-    if (code == 0 && job->kind == WEFT__JOB_BYTES) {
-        weft_bytes *b = &job->out_bytes[index];
-        b->data = malloc(size ? size : 1);
-        if (!b->data) {
-            record_failure(job, WEFT_ENOMEM, 0, (int64_t)index, "out of memory for a task's output");
-            return;
-        }
-        if (size) memcpy(b->data, out, size);
-        b->size = size;
-        return;
-    }
-    if (code == 0 && job->kind == WEFT__JOB_MAP) {
+    char why[128];
+    if (code == 0 && job->kind == WEFT__JOB_BYTES && store_bytes(job, index, out, size)) {
+        code = WEFT_ENOMEM;
+        message = "out of memory for a task's output";
+    } else if (code == 0 && job->kind == WEFT__JOB_MAP) {
         if (size != job->out_size) {
-            char why[128];
             snprintf(why, sizeof why, "weft_output got %zu bytes, the map's output size is %zu",
                      size, job->out_size);
-            record_failure(job, WEFT_EOUTSIZE, WEFT_EOUTSIZE, (int64_t)index, why);
-            return;
+            code = status = WEFT_EOUTSIZE;
+            message = why;
+        } else if (size) {
+            memcpy(job->outputs + index * job->out_size, out, size);
         }
-        if (size) memcpy(job->outputs + index * job->out_size, out, size);
-        return;
     }
-    if (code == 0) return;
-    record_failure(job, code, status, (int64_t)index, message ? message : weft_strerror(code));
+    if (code != 0) {
+        if (!message) message = weft_strerror(code);
+        if (job->statuses)
+            set_status(job, index, code, status, message);
+        else
+            record_failure(job, code, status, (int64_t)index, message);
+    }
+    if (job->on_item) job->on_item(job, index, code, code ? message : NULL);
 }

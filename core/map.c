@@ -39,7 +39,7 @@ int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs,
     if (rc) return rc;
     weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
                      .in_size = in_size, .outputs = outputs, .out_size = out_size,
-                     .index_base = index_base};
+                     .begin = index_base};
     return run_job(pool, &job);
 }
 

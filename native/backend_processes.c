@@ -37,6 +37,11 @@
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
 #define DEFAULT_IDLE_S 300
+/* After a call stops (failure, cancel, Ctrl-C, call timeout), tasks that do not poll
+ * weft_cancelled get this long before their workers are killed and replaced. */
+#define CANCEL_GRACE_NS 1000000000u
+/* How long an iterator's reader waits for replies per help() before it looks again. */
+#define HELP_WAIT_MS 20
 /* Regions made for big calls are kept for the next call (their pages stay mapped in every
  * worker, which spares a page fault per page per process), up to this much per pool. */
 #define SPARE_BYTES ((size_t)256 << 20)
@@ -56,16 +61,23 @@ typedef struct proc_worker {
     queued q[MAX_DEPTH];
     int q_head, q_len;
     int job_sent;
-    int killed; /* for a timeout, while running killed_index */
-    uint64_t killed_index;
+    int killed; /* KILLED_TIMEOUT while running killed_index; KILLED_STOPPED */
+    uint64_t killed_index, killed_task;
     size_t batch;
     uint64_t recent_ns; /* how long its recent batches ran, as it measured */
 } proc_worker;
 
+enum { KILLED_TIMEOUT = 1, KILLED_STOPPED };
+
+typedef struct call call;
+
 typedef struct proc_state {
     int n;
     proc_worker *w;
-    pthread_mutex_t lock; /* one call at a time */
+    /* one call at a time; an iterator's call holds it from submit to finish, and the
+     * holder's next call (EDEADLK: it is an error-checking mutex) completes that one first */
+    pthread_mutex_t lock;
+    call *active;
     int share, idle_ms;
     struct pollfd *polls; /* one per worker */
     weft_shared arena;
@@ -91,15 +103,26 @@ typedef struct range {
     uint64_t begin, end;
 } range;
 
-typedef struct call {
+typedef struct crash_count {
+    uint64_t task;
+    int count;
+} crash_count;
+
+struct call {
     proc_state *st;
     weft__job *job;
-    placed in, out;
+    placed in, out, acc;
     uint64_t next, done;
     range *again; /* items to hand out again (a worker died before reaching them) */
     size_t n_again, cap_again;
+    crash_count *crashes; /* tasks whose worker died under them, retried */
+    size_t n_crashes;
     int stop_sent;
-} call;
+    uint64_t stop_ns;
+    size_t acc_size; /* REDUCE: bytes of accumulators */
+    int rc;    /* the call itself failed: WEFT_ESYS, WEFT_ENOMEM */
+    int ended; /* complete() ran: nothing of it is out any more */
+};
 
 /* ---- workers */
 
@@ -188,7 +211,11 @@ static void processes_stop(void *state) {
 static int processes_start(void *state, int n_workers) {
     proc_state *st = state;
     st->n = n_workers;
-    pthread_mutex_init(&st->lock, NULL);
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
+    pthread_mutex_init(&st->lock, &attr);
+    pthread_mutexattr_destroy(&attr);
     int cpus = weft_cpu_count();
     st->share = cpus / n_workers > 1 ? cpus / n_workers : 1;
     const char *idle = getenv("WEFT_IDLE_TIMEOUT");
@@ -427,7 +454,21 @@ static int send_job(call *c, proc_worker *w) {
                   .in_size = job->in_size, .out_size = job->out_size,
                   .in_region = c->in.region, .in_offset = c->in.offset,
                   .out_region = c->out.region, .out_offset = c->out.offset,
-                  .task_addr = (uint64_t)(uintptr_t)job->task};
+                  .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
+                  .base = job->begin};
+    if (job->kind == WEFT__JOB_REDUCE) {
+        void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
+        void *fold_addr;
+        memcpy(&fold_addr, &fold, sizeof fold_addr);
+        j.chunked = (uint32_t)job->chunked;
+        j.n_tasks = job->n_tasks;
+        j.acc_stride = job->acc_stride;
+        j.acc_region = c->acc.region;
+        j.acc_offset = c->acc.offset;
+        j.fold_addr = (uint64_t)(uintptr_t)fold_addr;
+        /* weft__job_prepare refused a user pointer outside the shared regions */
+        if (job->reducer->user) weft__shared_find(job->reducer->user, 1, &j.user_region, &j.user_offset);
+    }
     atomic_store(&w->ctrl->job.stop, weft__job_stopping(job));
     w->job_sent = 1;
     w->batch = 1;
@@ -472,11 +513,20 @@ static void feed(call *c, int alive) {
         if (st->w[k].pid && st->w[k].wire.out_len) weft__wire_flush(&st->w[k].wire);
 }
 
+/* MAP items [begin, end) are done: copy their outputs to the caller (those that failed
+ * in collect-all mode keep the caller's bytes) and report them. */
 static void copy_out(call *c, uint64_t begin, uint64_t end) {
     weft__job *job = c->job;
-    if (job->kind != WEFT__JOB_MAP || !c->out.copied || end <= begin) return;
+    if (job->kind != WEFT__JOB_MAP) return;
     size_t size = job->out_size;
-    memcpy(job->outputs + begin * size, c->out.base + begin * size, (end - begin) * size);
+    for (uint64_t k = begin; k < end; k++) {
+        uint64_t run = k; /* [k, run): succeeded */
+        while (run < end && !(job->statuses && job->statuses[run].code)) run++;
+        if (c->out.copied && size && run > k)
+            memcpy(job->outputs + k * size, c->out.base + k * size, (run - k) * size);
+        for (uint64_t i = k; job->on_item && i < run; i++) job->on_item(job, i, 0, NULL);
+        k = run; /* the failed one was reported when its status came */
+    }
 }
 
 static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len) {
@@ -492,6 +542,7 @@ static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len)
     }
     copy_out(c, d.begin, ok_to);
     c->done += d.end - d.begin;
+    if (c->job->on_batch) c->job->on_batch(c->job);
     uint64_t took = d.run_ns;
     w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
     if (!c->job->batch_size && d.end - d.begin == w->batch) {
@@ -512,42 +563,70 @@ static void describe_end(char *buf, size_t size, int status) {
     }
 }
 
-/* Worker k is gone in the middle of a call: blame the task it was running, give out again
- * what it had not reached, start a new worker in its place. */
+/* A crashed or killed item goes out again while its task has retries left (each death
+ * counts as one attempt); a chunked reduction's chunk restarts from a fresh accumulator. */
+static int retry_item(call *c, uint64_t item, uint64_t task) {
+    weft__job *job = c->job;
+    if (job->options.retries <= 0 || weft__job_stopping(job)) return 0;
+    size_t i = 0;
+    while (i < c->n_crashes && c->crashes[i].task != task) i++;
+    if (i == c->n_crashes) {
+        crash_count *grown = realloc(c->crashes, (c->n_crashes + 1) * sizeof *grown);
+        if (!grown) return 0;
+        c->crashes = grown;
+        c->crashes[c->n_crashes++] = (crash_count){task, 0};
+    }
+    if (c->crashes[i].count >= job->options.retries || hand_again(c, item, item + 1) != 0) return 0;
+    c->crashes[i].count++;
+    if (job->kind == WEFT__JOB_REDUCE && job->chunked)
+        job->reducer->init(c->acc.base + item * job->acc_stride, job->reducer->user);
+    return 1;
+}
+
+/* Worker k is gone in the middle of a call: blame the task it was running (or retry it),
+ * give out again what it had not reached, start a new worker in its place. */
 static void on_death(call *c, int k) {
     proc_state *st = c->st;
     proc_worker *w = &st->w[k];
-    uint64_t current = atomic_load(&w->ctrl->current);
+    weft__job *job = c->job;
     int killed = w->killed;
-    uint64_t blamed = killed ? w->killed_index : current;
+    uint64_t blamed = killed == KILLED_TIMEOUT ? w->killed_index : atomic_load(&w->ctrl->current);
+    uint64_t task = killed == KILLED_TIMEOUT ? w->killed_task : atomic_load(&w->ctrl->task);
     pid_t pid = w->pid;
     int status = bury(st, k);
-    if (blamed != WEFT__IDLE) {
-        char how[96], message[256];
+    int retried = 0;
+    if (blamed != WEFT__IDLE && killed != KILLED_STOPPED && !(retried = retry_item(c, blamed, task))) {
+        char how[96], message[256], tries[64] = "";
+        if (job->options.retries > 0 && !weft__job_stopping(job))
+            snprintf(tries, sizeof tries, "; the last of its %d attempts", job->options.retries + 1);
         int code;
         if (killed) {
             code = WEFT_ETIMEDOUT;
             snprintf(message, sizeof message,
-                     "task %llu ran past the %d ms task timeout; its worker (pid %d) was killed and replaced",
-                     (unsigned long long)blamed, task_timeout_ms(c->job), (int)pid);
+                     "task %llu ran past the %d ms task timeout; its worker (pid %d) was killed and replaced%s",
+                     (unsigned long long)(job->begin + task), task_timeout_ms(job), (int)pid, tries);
         } else {
             code = WEFT_ECRASHED;
             describe_end(how, sizeof how, status);
-            snprintf(message, sizeof message, "worker %s while running task %llu (pid %d)", how,
-                     (unsigned long long)blamed, (int)pid);
+            snprintf(message, sizeof message, "worker %s while running task %llu (pid %d)%s", how,
+                     (unsigned long long)(job->begin + task), (int)pid, tries);
         }
-        weft__job_finish_remote(c->job, blamed, code, 0, NULL, 0, message);
+        weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
     }
+    /* items the dead worker finished before: a map's outputs and a reduction's folds are
+     * in shared memory already; variable-size outputs and collected statuses went down
+     * with it and run again */
+    int rerun = job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses);
     for (int i = 0; i < w->q_len; i++) {
         queued *q = &w->q[(w->q_head + i) % MAX_DEPTH];
         if (blamed >= q->begin && blamed < q->end) {
-            if (c->job->kind == WEFT__JOB_MAP) {
-                copy_out(c, q->begin, blamed); /* those finished: their outputs are in place */
-                c->done += blamed - q->begin;
-            } else {
+            if (rerun) {
                 hand_again(c, q->begin, blamed);
+            } else {
+                copy_out(c, q->begin, blamed);
+                c->done += blamed - q->begin;
             }
-            c->done += 1;
+            c->done += !retried;
             hand_again(c, blamed + 1, q->end);
         } else {
             hand_again(c, q->begin, q->end);
@@ -566,6 +645,12 @@ static int read_replies(call *c, int k) {
     while (weft__wire_next(&w->wire, &type, &p, &len)) {
         if (type == WIRE_DONE && len >= sizeof(wire_done) && w->q_len > 0) {
             on_done(c, w, p, len);
+        } else if (type == WIRE_STATUS && len > sizeof(wire_status)) {
+            wire_status ws;
+            memcpy(&ws, p, sizeof ws);
+            const char *message = (const char *)p + sizeof ws;
+            if (ws.index < c->job->n && ws.code && memchr(message, 0, len - sizeof ws))
+                weft__job_finish_remote(c->job, ws.index, ws.code, ws.status, NULL, 0, message);
         } else if (type == WIRE_OUTPUT && len >= sizeof(uint64_t)) {
             uint64_t index;
             memcpy(&index, p, sizeof index);
@@ -593,8 +678,9 @@ static int watch_timeouts(call *c) {
         uint64_t started = atomic_load_explicit(&w->ctrl->started_ns, memory_order_relaxed);
         if (now - started >= limit) {
             kill(w->pid, SIGKILL);
-            w->killed = 1;
+            w->killed = KILLED_TIMEOUT;
             w->killed_index = current;
+            w->killed_task = atomic_load_explicit(&w->ctrl->task, memory_order_relaxed);
             continue;
         }
         int left = (int)((started + limit - now) / 1000000u) + 1;
@@ -603,72 +689,163 @@ static int watch_timeouts(call *c) {
     return wait_ms;
 }
 
-static int processes_run(void *state, weft__job *job) {
-    proc_state *st = state;
-    if (job->kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
-    if (job->n == 0) return 0;
-    pthread_mutex_lock(&st->lock);
-    call c = {.st = st, .job = job};
-    int rc = 0;
+/* Kill the workers still busy a grace period after the call stopped: their tasks do not
+ * poll weft_cancelled, and the call must not wait for them. */
+static int kill_stragglers(call *c) {
+    uint64_t now = weft_plat_now_ns();
+    if (now - c->stop_ns < CANCEL_GRACE_NS) return (int)((c->stop_ns + CANCEL_GRACE_NS - now) / 1000000u) + 1;
+    for (int k = 0; k < c->st->n; k++) {
+        proc_worker *w = &c->st->w[k];
+        if (!w->pid || !w->q_len || w->killed) continue;
+        kill(w->pid, SIGKILL);
+        w->killed = KILLED_STOPPED;
+    }
+    return 20;
+}
+
+/* One round of a call: hand out batches, notice a stop, wait up to `max_wait_ms` (-1: as
+ * long as needed) for replies and read them. 1 while batches are out, 0 once none is,
+ * or WEFT_ESYS. */
+static int step(call *c, int max_wait_ms) {
+    proc_state *st = c->st;
+    weft__job *job = c->job;
     struct pollfd *polls = st->polls;
-    int alive = ensure_workers(st, polls);
-    if (!alive) rc = WEFT_ESYS;
+    int alive = 0;
+    for (int k = 0; k < st->n; k++) alive += st->w[k].pid != 0;
+    if (!alive) return WEFT_ESYS;
+    feed(c, alive);
+    int busy = 0;
+    for (int k = 0; k < st->n; k++) busy += st->w[k].q_len > 0;
+    /* notices a passed call deadline or a Ctrl-C too, and stops the job */
+    if (weft__job_check_stop(job) && !c->stop_sent) {
+        for (int k = 0; k < st->n; k++)
+            if (st->w[k].pid && st->w[k].job_sent) atomic_store(&st->w[k].ctrl->job.stop, 1);
+        c->stop_sent = 1;
+        c->stop_ns = weft_plat_now_ns();
+    }
+    if (!busy) return 0;
+    int wait_ms = watch_timeouts(c);
+    if (job->progress.fn || job->progress.verbose > 0 || job->deadline_ns || job->watch_interrupts)
+        wait_ms = wait_ms < 0 || wait_ms > 20 ? 20 : wait_ms;
+    if (c->stop_sent) {
+        int grace_ms = kill_stragglers(c);
+        wait_ms = wait_ms < 0 || wait_ms > grace_ms ? grace_ms : wait_ms;
+    }
+    if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms)) wait_ms = max_wait_ms;
+    int n_polls = 0;
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
+    /* replies to small batches come within microseconds: look before sleeping */
+    int r = 0;
+    for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
+        r = poll(polls, (nfds_t)n_polls, 0);
+    if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
+    if (r < 0 && errno != EINTR) return WEFT_ESYS;
+    for (int k = 0, i = 0; k < st->n && r > 0; k++) {
+        proc_worker *w = &st->w[k];
+        if (!w->pid || !w->q_len) continue;
+        short ev = polls[i++].revents;
+        if (!ev) continue;
+        if (read_replies(c, k) != 0) on_death(c, k);
+    }
+    watch_timeouts(c);
+    if (weft__job_progress_due(job)) weft__job_progress(job, c->done);
+    return 1;
+}
+
+/* Run the call to its end and give back what it placed; the pool stays locked. */
+static void complete(call *c) {
+    while (!c->rc) {
+        int r = step(c, -1);
+        if (r < 0) c->rc = r;
+        if (r <= 0) break;
+    }
+    weft__job *job = c->job;
+    if (job->kind == WEFT__JOB_REDUCE && c->acc.copied)
+        memcpy(job->accs, c->acc.base, c->acc_size);
+    release(c, &c->in);
+    release(c, &c->out);
+    release(c, &c->acc);
+    free(c->again);
+    free(c->crashes);
+    c->st->active = NULL;
+    c->ended = 1;
+}
+
+/* Start a call on the locked pool: workers up, inputs and outputs placed. */
+static int start_call(call *c) {
+    proc_state *st = c->st;
+    weft__job *job = c->job;
+    if (!ensure_workers(st, st->polls)) return WEFT_ESYS;
     size_t arena_used = 0;
-    if (!rc && job->kind == WEFT__JOB_MAP) {
-        rc = place(&c, job->inputs, job->n * job->in_size, 1, &arena_used, &c.in);
+    int rc;
+    if (job->kind == WEFT__JOB_MAP) {
+        rc = place(c, job->inputs, job->n * job->in_size, 1, &arena_used, &c->in);
         /* outputs inside a shared region are written in place, never copied */
-        if (!rc) rc = place(&c, job->outputs, job->n * job->out_size, 0, &arena_used, &c.out);
-    } else if (!rc) {
-        rc = place_bytes(&c, &arena_used);
+        if (!rc) rc = place(c, job->outputs, job->n * job->out_size, 0, &arena_used, &c->out);
+    } else if (job->kind == WEFT__JOB_REDUCE) {
+        /* per worker (worker k folds into accumulator k), or per chunk */
+        c->acc_size = (job->chunked ? job->n : (size_t)st->n) * job->acc_stride;
+        rc = place(c, job->inputs, job->n_tasks * job->in_size, 1, &arena_used, &c->in);
+        if (!rc) rc = place(c, job->accs, c->acc_size, 1, &arena_used, &c->acc);
+    } else {
+        rc = place_bytes(c, &arena_used);
     }
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
-    while (!rc) {
-        alive = 0;
-        for (int k = 0; k < st->n; k++) alive += st->w[k].pid != 0;
-        if (!alive) {
-            rc = WEFT_ESYS;
-            break;
-        }
-        feed(&c, alive);
-        int busy = 0;
-        for (int k = 0; k < st->n; k++) busy += st->w[k].q_len > 0;
-        /* notices a passed call deadline or a Ctrl-C too, and stops the job */
-        if (weft__job_check_stop(job) && !c.stop_sent) {
-            for (int k = 0; k < st->n; k++)
-                if (st->w[k].pid && st->w[k].job_sent) atomic_store(&st->w[k].ctrl->job.stop, 1);
-            c.stop_sent = 1;
-        }
-        if (!busy) break;
-        int wait_ms = watch_timeouts(&c);
-        if (job->progress.fn || job->progress.verbose > 0 || job->deadline_ns || job->watch_interrupts)
-            wait_ms = wait_ms < 0 || wait_ms > 20 ? 20 : wait_ms;
-        int n_polls = 0;
-        for (int k = 0; k < st->n; k++)
-            if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
-        /* replies to small batches come within microseconds: look before sleeping */
-        int r = 0;
-        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
-            r = poll(polls, (nfds_t)n_polls, 0);
-        if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
-        if (r < 0 && errno != EINTR) {
-            rc = WEFT_ESYS;
-            break;
-        }
-        for (int k = 0, i = 0; k < st->n && r > 0; k++) {
-            proc_worker *w = &st->w[k];
-            if (!w->pid || !w->q_len) continue;
-            short ev = polls[i++].revents;
-            if (!ev) continue;
-            if (read_replies(&c, k) != 0) on_death(&c, k);
-        }
-        watch_timeouts(&c);
-        if (weft__job_progress_due(job)) weft__job_progress(job, c.done);
-    }
-    release(&c, &c.in);
-    release(&c, &c.out);
-    free(c.again);
-    pthread_mutex_unlock(&st->lock);
     return rc;
+}
+
+/* The asynchronous form (iterators): submit starts the call and returns with the pool
+ * locked; help reads replies as they come, so results stream while workers run; finish
+ * drains it. A second call from the same thread completes the first one before it starts. */
+static int processes_submit(void *state, weft__job *job) {
+    proc_state *st = state;
+    job->backend_data = NULL;
+    if (job->kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
+    if (job->n == 0) return 0;
+    call *c = calloc(1, sizeof *c);
+    if (!c) return WEFT_ENOMEM;
+    if (pthread_mutex_lock(&st->lock) == EDEADLK && st->active) complete(st->active);
+    c->st = st;
+    c->job = job;
+    st->active = c;
+    job->backend_data = c;
+    c->rc = start_call(c);
+    if (c->rc) {
+        complete(c);
+        pthread_mutex_unlock(&st->lock);
+    }
+    return c->rc;
+}
+
+static int processes_help(void *state, weft__job *job) {
+    call *c = job->backend_data;
+    if (!c || c->ended) return 0;
+    int r = step(c, HELP_WAIT_MS);
+    if (r > 0) return 1;
+    if (r < 0) c->rc = r;
+    complete(c);
+    pthread_mutex_unlock(&((proc_state *)state)->lock);
+    return 0;
+}
+
+static int processes_finish(void *state, weft__job *job) {
+    call *c = job->backend_data;
+    if (!c) return 0;
+    if (!c->ended) {
+        complete(c);
+        pthread_mutex_unlock(&((proc_state *)state)->lock);
+    }
+    int rc = c->rc;
+    free(c);
+    job->backend_data = NULL;
+    return rc;
+}
+
+static int processes_run(void *state, weft__job *job) {
+    int rc = processes_submit(state, job);
+    int rc2 = processes_finish(state, job);
+    return rc ? rc : rc2;
 }
 
 static const weft_backend weft__backend_processes = {
@@ -679,6 +856,9 @@ static const weft_backend weft__backend_processes = {
     .start = processes_start,
     .run = processes_run,
     .stop = processes_stop,
+    .submit = processes_submit,
+    .help = processes_help,
+    .finish = processes_finish,
 };
 
 const weft_backend *const *weft__native_backends(void) {

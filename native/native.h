@@ -48,6 +48,7 @@ enum {
     WIRE_EXIT,       /* leave */
     WIRE_OUTPUT,     /* worker -> parent: {index} + bytes: a BYTES item's output */
     WIRE_DONE,       /* wire_done [+ message]: a batch went through */
+    WIRE_STATUS,     /* wire_status + message: a failed item, in collect-all mode */
 };
 
 typedef struct wire_region {
@@ -63,7 +64,19 @@ typedef struct wire_job {
     uint64_t out_region, out_offset; /* MAP only */
     uint64_t task_addr;              /* the parent's weft_task_def, for tasks registered
                                         after the fork server started */
+    uint64_t base;                   /* index of item 0 in the caller's stream (iterators) */
+    uint32_t collect;                /* failures become statuses (WIRE_STATUS) */
+    uint32_t chunked;                /* REDUCE: items are chunks of n_tasks tasks */
+    uint64_t n_tasks, acc_stride;    /* REDUCE */
+    uint64_t acc_region, acc_offset; /* REDUCE: the accumulators, folded into in place */
+    uint64_t fold_addr;              /* REDUCE: the reducer's fold, at the parent's address */
+    uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
 } wire_job;
+
+typedef struct wire_status {
+    uint64_t index;
+    int32_t code, status;
+} wire_status;
 
 typedef struct wire_batch {
     uint64_t begin, end;
@@ -90,6 +103,8 @@ typedef struct wire_item {
 #define WEFT__IDLE UINT64_MAX
 typedef struct weft__ctrl {
     _Atomic uint64_t current;    /* index of the item running now, or WEFT__IDLE */
+    _Atomic uint64_t task;       /* the task running now (a chunked reduction's items are
+                                    chunks of tasks; elsewhere the same as current) */
     _Atomic uint64_t started_ns; /* when it started (only with a task timeout) */
     weft__job job;
 } weft__ctrl;

@@ -34,7 +34,12 @@ typedef struct worker {
     unsigned char *bytes_base;
     weft_bytes *in_bytes, *out_bytes; /* BYTES: n entries each, filled per batch */
     size_t bytes_n;
+    weft_status *statuses; /* collect-all: n entries, sent and cleared per batch */
+    weft_reducer reducer;  /* REDUCE: fold and user as they are in this process */
+    int must_flush; /* replies buffered that a crash must not lose (see run_batch) */
 } worker;
+
+static worker *self; /* for the on_start hook */
 
 /* The thread-pool caps every usual runtime reads, so that W workers running OpenMP or
  * BLAS code start W * share threads, not W * CPUs (what loky does for Python). The
@@ -102,6 +107,52 @@ static void drop_bytes(worker *w) {
     free(w->out_bytes);
     w->in_bytes = w->out_bytes = NULL;
     w->bytes_n = 0;
+    free(w->statuses); /* their messages went out with each batch */
+    w->statuses = NULL;
+}
+
+/* A chunked reduction runs many tasks per item: name each one as it starts, so that a
+ * crash or a timeout blames the task, and a timeout counts from the task's start. */
+static void note_task(weft__job *job, size_t index) {
+    (void)job;
+    if (self->timeout_ms > 0)
+        atomic_store_explicit(&self->ctrl->started_ns, weft_plat_now_ns(), memory_order_relaxed);
+    atomic_store_explicit(&self->ctrl->task, index, memory_order_release);
+}
+
+/* A function pointer from the parent is the same function here (the same program, forked
+ * as loaded) if it lies in a loaded image; anything else (code made at run time, a library
+ * loaded after the workers were forked) is refused instead of called. */
+static int in_image(uint64_t addr) {
+    Dl_info info;
+    return addr && dladdr((void *)(uintptr_t)addr, &info) != 0 && info.dli_fbase;
+}
+
+/* REDUCE: the accumulators and the reducer; 0, or why the call cannot run here. */
+static int start_reduce(worker *w, const wire_job *j) {
+    weft__job *job = w->job;
+    job->chunked = (int)j->chunked;
+    job->n_tasks = j->n_tasks;
+    job->acc_stride = j->acc_stride;
+    job->accs = region_at(j->acc_region, j->acc_offset);
+    memset(&w->reducer, 0, sizeof w->reducer);
+    job->reducer = &w->reducer;
+    if (j->chunked) job->on_start = note_task;
+    if (!in_image(j->fold_addr)) {
+        snprintf(job->failure.message, sizeof job->failure.message,
+                 "the reducer's fold function is not part of the program the worker processes run "
+                 "(made at run time, or in a library loaded later): use a backend with shared memory");
+        return WEFT_EINVAL;
+    }
+    void *fold = (void *)(uintptr_t)j->fold_addr;
+    memcpy(&w->reducer.fold, &fold, sizeof fold);
+    w->reducer.user = j->user_region ? region_at(j->user_region, j->user_offset) : NULL;
+    if (!job->accs || (j->user_region && !w->reducer.user)) {
+        snprintf(job->failure.message, sizeof job->failure.message,
+                 "a worker process could not map the reduction's shared memory");
+        return WEFT_ESYS;
+    }
+    return 0;
 }
 
 static void start_job(worker *w, const unsigned char *p, size_t len) {
@@ -123,6 +174,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->in_size = j.in_size;
     job->out_size = j.out_size;
     job->level = (int)j.level;
+    job->begin = j.base;
     job->pool = w->nested;
     weft_options_init(&job->options);
     job->options.backend = weft_pool_backend(w->nested);
@@ -136,7 +188,11 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->options.shared_threshold = 1 << 20;
     atomic_init(&job->stop, stop);
     atomic_init(&job->failed, 0);
-    if (job->kind == WEFT__JOB_MAP) {
+    if (j.collect) {
+        w->statuses = calloc(j.n ? j.n : 1, sizeof *w->statuses); /* pages only as touched */
+        job->statuses = w->statuses;
+    }
+    if (job->kind != WEFT__JOB_BYTES) {
         job->inputs = region_at(j.in_region, j.in_offset);
         job->outputs = region_at(j.out_region, j.out_offset);
     } else {
@@ -158,7 +214,13 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
         snprintf(job->failure.message, sizeof job->failure.message,
                  "task '%.64s' is not registered in the worker processes (register it with "
                  "WEFT_TASK in the program, so that it exists before main)", name);
-    } else if ((j.in_region && !(job->kind == WEFT__JOB_MAP ? (const void *)job->inputs : (const void *)w->items)) ||
+    } else if ((j.collect && !w->statuses) || (job->kind == WEFT__JOB_BYTES && (!w->in_bytes || !w->out_bytes))) {
+        w->missing_code = WEFT_ENOMEM;
+        snprintf(job->failure.message, sizeof job->failure.message, "a worker process ran out of memory for a call of %llu items",
+                 (unsigned long long)j.n);
+    } else if (job->kind == WEFT__JOB_REDUCE && (w->missing_code = start_reduce(w, &j)) != 0) {
+        /* start_reduce said why */
+    } else if ((j.in_region && !(job->kind != WEFT__JOB_BYTES ? (const void *)job->inputs : (const void *)w->items)) ||
                (j.out_region && !job->outputs)) {
         w->missing_code = WEFT_ESYS;
         snprintf(job->failure.message, sizeof job->failure.message,
@@ -171,6 +233,12 @@ static void run_batch(worker *w, const unsigned char *p) {
     wire_batch b;
     memcpy(&b, p, sizeof b);
     weft__job *job = w->job;
+    /* Replies wait in the buffer while a burst of batches runs; if the next batch crashes
+     * they are lost and the pool runs those batches again. That is harmless for outputs,
+     * not for a reduction's folds (they would count twice) nor for a failure or a status
+     * (the retry could succeed and hide it): those go out before the next batch runs. */
+    if (w->must_flush && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
+    w->must_flush = 0;
     if (w->have_job == 2) {
         wire_done d = {.begin = b.begin, .end = b.end, .ran_to = b.begin};
         if (!w->failure_sent) {
@@ -190,6 +258,7 @@ static void run_batch(worker *w, const unsigned char *p) {
             w->in_bytes[i].size = w->items[i].size;
         }
         if (timed) atomic_store_explicit(&w->ctrl->started_ns, weft_plat_now_ns(), memory_order_relaxed);
+        atomic_store_explicit(&w->ctrl->task, i, memory_order_relaxed);
         atomic_store_explicit(&w->ctrl->current, i, memory_order_release);
         weft__job_run(job, i, i + 1, w->args.id);
         if (atomic_load_explicit(&job->stop, memory_order_acquire) &&
@@ -201,17 +270,31 @@ static void run_batch(worker *w, const unsigned char *p) {
     int report = atomic_load(&job->failed) && !w->failure_sent;
     if (report && job->failure.index >= 0 && (uint64_t)job->failure.index < ok_to)
         ok_to = (uint64_t)job->failure.index;
+    /* collect-all: each failure goes back as a status, before the batch's outputs */
+    for (uint64_t k = b.begin; w->statuses && k < i; k++) {
+        weft_status *s = &w->statuses[k];
+        if (!s->code) continue;
+        wire_status ws = {k, s->code, s->status};
+        const char *message = s->message ? s->message : weft_strerror(s->code);
+        weft__wire_put(&w->wire, WIRE_STATUS, &ws, sizeof ws, message, strlen(message) + 1);
+        w->must_flush = 1;
+        free(s->message);
+        s->message = NULL;
+        if (job->kind != WEFT__JOB_BYTES) s->code = 0; /* BYTES: cleared below */
+    }
     if (job->kind == WEFT__JOB_BYTES)
         for (uint64_t k = b.begin; k < i; k++) {
-            if (k < ok_to) {
+            if (k < ok_to && !(w->statuses && w->statuses[k].code)) {
                 uint64_t index = k;
                 weft__wire_put(&w->wire, WIRE_OUTPUT, &index, sizeof index, w->out_bytes[k].data,
                                w->out_bytes[k].size);
             }
             free(w->out_bytes[k].data);
             w->out_bytes[k].data = NULL;
+            if (w->statuses) w->statuses[k].code = 0;
         }
     wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
+    if (report || job->kind == WEFT__JOB_REDUCE) w->must_flush = 1;
     if (report) {
         w->failure_sent = 1;
         send_failure(w, &d, job->failure.code, job->failure.status, (uint64_t)job->failure.index,
@@ -239,6 +322,7 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     static worker w;
+    self = &w;
     w.args = *a;
     weft__wire_init(&w.wire, sock);
     void *page;

@@ -261,7 +261,9 @@ void weft_iter_close(weft_iter *it);
  * worker folds into its own accumulator and the accumulators are combined at the end,
  * so no more than one accumulator per worker exists. With `deterministic` set, the
  * inputs are cut into fixed chunks folded in index order and combined in a fixed tree:
- * the result is bit-identical for any n_jobs and any backend. */
+ * the result is bit-identical for any n_jobs and any backend. On backends whose tasks run
+ * in other processes, fold runs there (the program's own function) and init/combine run
+ * in the caller; `user` must then be NULL or lie in a weft_shared region (WEFT_EINVAL). */
 typedef struct weft_reducer {
     size_t acc_size;
     void (*init)(void *acc, void *user);                            /* the identity */
