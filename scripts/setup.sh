@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what weft's build and tests need, only what is missing; safe to run twice.
 #   scripts/setup.sh          the native toolchain (demo, native tests)
-#   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench)
+#   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench),
+#                             chromium and npm's playwright-core (tests/browser)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
-extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy)
+extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy chromium)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")
@@ -30,4 +32,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo=sudo
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The browser tests drive Debian's chromium with npm's playwright-core (pinned in
+# tests/browser/package-lock.json; its own browser download cannot work here, and is not used).
+if [ "${1:-}" = all ] && [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
+  echo "setup: npm install in tests/browser (playwright-core)"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
