@@ -337,7 +337,8 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
         return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
     /* a reducer's functions exist in worker processes (the same program), its user data
      * only where it lies in a shared region */
-    uint64_t region, offset;
+    uint64_t region;
+    size_t offset;
     if (job->kind == WEFT__JOB_REDUCE && !(b->caps & WEFT_CAP_SHARED_MEMORY) && job->reducer->user &&
         weft__shared_find(job->reducer->user, 1, &region, &offset) != 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce on backend '%s': reducer.user points to this "
