@@ -1,4 +1,5 @@
-# weft_add_wasm_module(<name> SOURCES <task files>... [NODE_ONLY] [OUTPUT_DIRECTORY <dir>])
+# weft_add_wasm_module(<name> SOURCES <task files>... [MAIN <file>] [NODE_ONLY]
+#                      [OUTPUT_DIRECTORY <dir>])
 #
 # Builds your C tasks (files using WEFT_TASK) with the weft core into a module that the
 # JavaScript API loads (wasm/README.md). In an Emscripten build (cmake --preset
@@ -7,15 +8,30 @@
 #   <name>.node.cjs + <name>.node.wasm   Node.js: the real file system (NODERAWFS), so
 #                                        Memory caches on disk, in the native format
 #   <name>.mjs + <name>.wasm             browsers and workers (ES module); not with NODE_ONLY
-# Target <name> builds both. Elsewhere (native, WASI) the function does nothing: the same
-# task files link into native programs as they are.
+# Target <name> builds both.
+# With MAIN (a file with main() that calls the tasks through the C API), every build also
+# makes the command-line program <name>_cli from the same task files: natively an
+# ordinary program; in a WASI build (cmake --preset wasi) <name>_cli.wasm, which runs
+# under Node with `node cmake/wasi-run.mjs <name>_cli.wasm` (sequential backend, Memory on
+# the disk store) or any WASI runtime. Without MAIN, native and WASI builds make nothing:
+# the task files link into your own programs as they are.
 #
 # The JS side compiles the .wasm itself and hands it to the loader (TOOLCHAIN.md: the
 # loader's own fetch() of a file path fails under Node >= 18), so both files travel together.
 set(WEFT_WASM_DIR ${CMAKE_CURRENT_LIST_DIR}/../wasm)
 
 function(weft_add_wasm_module name)
-  cmake_parse_arguments(W "NODE_ONLY" "OUTPUT_DIRECTORY" "SOURCES" ${ARGN})
+  cmake_parse_arguments(W "NODE_ONLY" "OUTPUT_DIRECTORY;MAIN" "SOURCES" ${ARGN})
+  if(W_MAIN AND NOT EMSCRIPTEN)
+    add_executable(${name}_cli ${W_MAIN} ${W_SOURCES} ${WEFT_WASM_DIR}/src/no_shared.c)
+    target_link_libraries(${name}_cli PRIVATE weft::weft_static)
+    target_include_directories(${name}_cli PRIVATE ${WEFT_WASM_DIR}/include)
+    if(WEFT_HOST STREQUAL "wasi")
+      set_target_properties(${name}_cli PROPERTIES SUFFIX .wasm)
+      # WASI's default stack is 64 KiB; Memory keeps file paths on the stack
+      target_link_options(${name}_cli PRIVATE -Wl,-z,stack-size=1048576)
+    endif()
+  endif()
   if(NOT EMSCRIPTEN)
     return()
   endif()

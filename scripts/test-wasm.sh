@@ -27,7 +27,7 @@ targets_for() {
   case "$1" in
     release) echo run_vectors weft_map_file ;;
     emscripten) echo run_vectors weft_test_tasks example_tasks $suites ;;
-    wasi) echo run_vectors $suites ;;
+    wasi) echo run_vectors example_tasks_cli $suites ;;
     *) echo run_vectors ;;
   esac
 }
@@ -60,7 +60,7 @@ bash tests/vectors/run_wasm_keys.sh
 # The C suites: ctest runs each program through Node (the toolchains' emulator). WASI:
 # cmake/wasi-run.mjs, with a fresh $TMPDIR preopened. Emscripten: NODERAWFS, the host's files.
 echo "test-wasm: C suites under node:wasi"
-ctest --test-dir build/wasi --output-on-failure -R '^(test_|run_vectors)'
+ctest --test-dir build/wasi --output-on-failure -R '^(test_|run_vectors|example_tasks_cli)'
 # Not yet under Emscripten 3.1.6: test_progress, which exits early in its stderr-capture
 # (dup2) part.
 echo "test-wasm: C suites under Emscripten (Node)"
