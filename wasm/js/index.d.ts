@@ -18,6 +18,25 @@ export interface Progress {
   misses?: number;
 }
 
+export interface BatchInfo {
+  /** Items [start, start + count). */
+  start: number;
+  count: number;
+  /** 1, 2, ... a pool worker; 0 the calling thread (the sequential backend). */
+  worker: number;
+  /** When it ran, in ms on the calling thread's performance.now() clock. */
+  startMs: number;
+  endMs: number;
+  ms: number;
+}
+
+export interface BackendInfo {
+  /** Where 'workers' calls run: 'sequential' where workers are missing or failed to start. */
+  backend: 'workers' | 'sequential';
+  /** Why not workers (null when they run). */
+  reason: string | null;
+}
+
 export interface CallOptions<T extends TypedArray = TypedArray> {
   /** Bytes per input item (default: the inputs' element size; 0 with `n` for no input). */
   inSize?: number;
@@ -34,6 +53,8 @@ export interface CallOptions<T extends TypedArray = TypedArray> {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
+  /** After every batch: which worker ran it, and when (a per-worker timeline). */
+  onBatch?: (b: BatchInfo) => void;
   /** A cache folder (native entry format). */
   memory?: string;
   /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
@@ -71,10 +92,22 @@ export declare class Weft {
     AsyncGenerator<{ index: number; value: T }, void, undefined>;
   reduce<A, T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options: ReduceOptions<A, T>): Promise<A>;
   close(): Promise<void>;
+  readonly backendInfo: BackendInfo;
+  /** workers: whether calls run on workers; memory: the kinds of `memory` accepted ('path' in Node). */
+  readonly features: { workers: boolean; memory: string[] };
 }
 
 export interface LoadOptions {
-  /** A module built by weft_add_wasm_module: its path without .node.cjs / .node.wasm. */
-  module?: string;
+  /** Node: a module built by weft_add_wasm_module, its path without .node.cjs / .node.wasm.
+   *  Browser: the URL of its <name>.mjs (or without the extension). */
+  module?: string | URL;
+  /** Browser: the URL of <name>.mjs (same as module). */
+  moduleUrl?: string | URL;
+  /** Browser: the .wasm's URL (default: moduleUrl ending in .wasm). */
+  wasmUrl?: string | URL;
+  /** Browser: false runs every call on the page's thread. */
+  workers?: boolean;
+  /** Browser: past this (default 30000), or when a worker fails to start, calls run sequentially. */
+  workerStartTimeoutMs?: number;
 }
 export declare function load(options?: LoadOptions): Promise<Weft>;

@@ -114,6 +114,7 @@ export class Instance {
       const after = this.memoryStats();
       stats = { hits: after.hits - before.hits, misses: after.misses - before.misses };
     }
-    return { output, ms: performance.now() - t0, stats };
+    // startedAt is on the epoch clock: worker and page clocks start at different times
+    return { output, ms: performance.now() - t0, startedAt: performance.timeOrigin + t0, stats };
   }
 }

@@ -2,7 +2,7 @@
 // what was wrong, before any work starts.
 
 const KNOWN = new Set(['inSize', 'outSize', 'n', 'out', 'nJobs', 'backend', 'batchSize',
-  'signal', 'onProgress', 'memory', 'shared', 'ordered', 'fold', 'initial']);
+  'signal', 'onProgress', 'onBatch', 'memory', 'shared', 'ordered', 'fold', 'initial']);
 const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
   Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
 
@@ -84,6 +84,9 @@ export function makePlan(call, task, inputs, options, { tasks, cpus, resolvePath
   const onProgress = options.onProgress ?? null;
   if (onProgress !== null && typeof onProgress !== 'function')
     throw new TypeError(`weft.${call}: onProgress must be a function`);
+  const onBatch = options.onBatch ?? null;
+  if (onBatch !== null && typeof onBatch !== 'function')
+    throw new TypeError(`weft.${call}: onBatch must be a function`);
   let memory = options.memory ?? null;
   if (memory !== null) {
     if (typeof memory !== 'string' || memory === '')
@@ -95,5 +98,5 @@ export function makePlan(call, task, inputs, options, { tasks, cpus, resolvePath
   const ordered = options.ordered ?? true;
   if (typeof ordered !== 'boolean') throw new TypeError(`weft.${call}: ordered must be true or false`);
 
-  return { task, input, n, inSize, outSize, Out, backend, nJobs, batchSize, signal, onProgress, memory, shared, ordered };
+  return { task, input, n, inSize, outSize, Out, backend, nJobs, batchSize, signal, onProgress, onBatch, memory, shared, ordered };
 }

@@ -12,6 +12,7 @@ export class WorkerPool {
     this.spawn = spawn;
     this.init = init;
     this.workers = [];
+    this.started = 0; // numbers the workers 1, 2, ... (onBatch's `worker`; 0 is the calling thread)
   }
 
   /** The first n workers, started and ready (more are started when needed). */
@@ -46,6 +47,7 @@ class WorkerSlot extends Slot {
     super(2); // one batch running, one waiting: no idle time between batches
     this.port = port;
     this.pool = pool;
+    this.id = ++pool.started;
     this.calls = new Map();
     this.nextId = 1;
     this.sharedId = 0;  // the shared data this worker holds (0: none)
@@ -69,7 +71,7 @@ class WorkerSlot extends Slot {
     this.calls.delete(m.id);
     this.freed();
     if (this.outstanding === 0) this.port.setActive(false);
-    if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, stats: m.stats });
+    if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, startedAt: m.startedAt, stats: m.stats });
     else call.reject(WeftError.fromJSON(m.error));
   }
 

@@ -20,7 +20,7 @@ const MAX_AUTO_BATCH = 65536; // as in the native threads backend
  * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
  */
 export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }) {
-  const { n, signal, onProgress } = plan;
+  const { n, signal, onProgress, onBatch } = plan;
   const limit = slots.reduce((s, x) => s + x.capacity, 0);
   let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
   let size = plan.batchSize || 1;
@@ -29,18 +29,19 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
   const fail = e => { if (!failure) failure = e; notify(); };
   const onAbort = () => fail(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
 
-  function finished(slotBatch, r) {
+  function finished(slotBatch, slot, r) {
     if (over || failure) return;
     const { start, count } = slotBatch;
     if (!plan.batchSize && count === size && r.ms < GROW_BELOW_MS && size < MAX_AUTO_BATCH) size *= 2;
     done += count;
     if (r.stats) totals.hits += r.stats.hits, totals.misses += r.stats.misses;
-    if (onProgress) {
-      try {
-        onProgress({ done, total: n, elapsedMs: performance.now() - t0, ...(plan.memory ? totals : {}) });
-      } catch (e) {
-        return fail(e);
-      }
+    try {
+      // a timeline of who ran what: times in ms on this thread's performance.now() clock
+      const began = (r.startedAt ?? performance.timeOrigin + performance.now() - r.ms) - performance.timeOrigin;
+      onBatch?.({ start, count, worker: slot.id ?? 0, startMs: began, endMs: began + r.ms, ms: r.ms });
+      onProgress?.({ done, total: n, elapsedMs: performance.now() - t0, ...(plan.memory ? totals : {}) });
+    } catch (e) {
+      return fail(e);
     }
     const b = { start, count, output: r.output };
     if (plan.ordered) held.set(start, b); else ready.push(b);
@@ -65,7 +66,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
       const b = { start: next, count };
       next += count;
       pending++;
-      slot.run(batchOf(b.start, b.count)).then(r => finished(b, r), fail);
+      slot.run(batchOf(b.start, b.count)).then(r => finished(b, slot, r), fail);
     }
   }
 

@@ -20,6 +20,18 @@ export class Weft {
     this.sharedIds = new WeakMap();
     this.nextSharedId = 1;
     this.sequential = this.sequentialSlot();
+    /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
+    this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
+  }
+
+  /** What this environment offers: workers, and the kinds of `memory` it accepts. */
+  get features() {
+    return { workers: this.backendInfo.backend === 'workers', memory: [...(this.env.memoryKinds ?? ['path'])] };
+  }
+
+  /** Run every later call on the calling thread (the environment has no working workers). */
+  fallBackToSequential(reason) {
+    this.backendInfo = { backend: 'sequential', reason };
   }
 
   /** Names of the tasks built into the module. */
@@ -29,9 +41,12 @@ export class Weft {
   get errors() { return this.info.errors.map(e => ({ ...e })); }
 
   plan(call, task, inputs, options) {
-    return makePlan(call, task, inputs, options, {
+    const plan = makePlan(call, task, inputs, options, {
       tasks: this.info.tasks, cpus: this.env.cpus, resolvePath: this.env.resolvePath,
     });
+    // no workers here: 'workers' calls run sequentially (backendInfo.reason says why)
+    if (plan.backend === 'workers' && this.backendInfo.backend !== 'workers') plan.backend = 'sequential', plan.nJobs = 1;
+    return plan;
   }
 
   /** Every output, in input order, in one typed array (options.out; default: the inputs' type). */

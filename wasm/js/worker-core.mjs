@@ -18,7 +18,7 @@ export function serve(port, instantiate) {
     } else if (m.type === 'batch') {
       try {
         const r = instance.runBatch({ ...m, input: m.input ? new Uint8Array(m.input) : null });
-        port.post({ type: 'done', id: m.id, output: r.output, ms: r.ms, stats: r.stats }, [r.output]);
+        port.post({ type: 'done', id: m.id, output: r.output, ms: r.ms, startedAt: r.startedAt, stats: r.stats }, [r.output]);
       } catch (e) {
         if (e instanceof WeftError) return port.post({ type: 'error', id: m.id, error: e.toJSON() });
         // a trap (out of bounds, abort) leaves the instance unusable: report it and leave;

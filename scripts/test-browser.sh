@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The browser check: build what the pages need (emscripten preset: example_tasks for
+# tests/browser/pool.test.mjs, web_tasks for the demo page), then drive headless chromium
+# with playwright-core (node --test tests/browser/). Screenshots: build/browser-artifacts/.
+# Needs scripts/setup.sh all (emscripten, chromium, tests/browser/node_modules).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
+  echo "test-browser: playwright-core is missing: run scripts/setup.sh all" >&2
+  exit 1
+fi
+# emcc's optimiser (any -O1 and up link) needs acorn, which Debian keeps here.
+export NODE_PATH="/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}"
+mkdir -p build
+log=build/test-browser-configure.log
+if ! cmake --preset emscripten >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "test-browser: configuring the emscripten preset failed" >&2
+  exit 1
+fi
+cmake --build --preset emscripten -j "$(nproc 2>/dev/null || echo 2)" --target example_tasks --target web_tasks
+echo "test-browser: node --test tests/browser/"
+node --test tests/browser/
+echo "test-browser: passed in ${SECONDS} s (screenshots in build/browser-artifacts/)"

@@ -1,0 +1,88 @@
+// The demo page: an SIR parameter sweep (web_tasks) on weft's Web Workers, with a live
+// progress bar, a per-worker timeline, a heatmap of the results and cache counters.
+// URL parameters: backend=sequential, noworker=1 (hide Worker: the fallback), fail=1,
+// grid=N, reps=N, jobs=N, autorun=0. window.demo holds the page's state for tests.
+import { load } from '../wasm/js/browser/load.mjs';
+import { sweepInputs, POINT_SIZE, RESULT_SIZE } from './sweep.mjs';
+import { drawHeatmap, Timeline } from './view.mjs';
+
+const params = new URLSearchParams(location.search);
+if (params.get('noworker') === '1') globalThis.Worker = undefined; // as in a browser without workers
+const $ = id => document.getElementById(id);
+for (const id of ['grid', 'reps']) if (params.has(id)) $(id).value = params.get(id);
+if (params.get('fail') === '1') $('fail').checked = true;
+
+const demo = window.demo = { done: false, runs: 0, error: null, result: null, workers: [], backend: null };
+const timeline = new Timeline($('timeline'));
+
+function showError(e) {
+  // a task's failure names the item (its grid point) and the task's own message
+  const text = e?.name === 'WeftError' && e.index >= 0
+    ? `Task ${e.index} failed (${e.task}, ${e.code}): ${e.message}`
+    : `The run failed: ${e?.message || e}`;
+  $('error').textContent = text;
+  $('error').hidden = false;
+  demo.error = text;
+}
+
+function setProgress(done, total, ms) {
+  const pct = Math.floor((100 * done) / total);
+  $('progress-fill').style.width = `${pct}%`;
+  $('progress-text').textContent = `${pct} %`;
+  $('elapsed').textContent = `${Math.round(ms)} ms`;
+  demo.percent = pct;
+}
+
+async function run(weft) {
+  const grid = Number($('grid').value), replicates = Number($('reps').value);
+  const n = grid * grid;
+  Object.assign(demo, { done: false, error: null, result: null, workers: [], percent: 0 });
+  $('error').hidden = true;
+  $('run').disabled = true;
+  timeline.reset();
+  setProgress(0, n, 0);
+  // the IndexedDB Memory only where this build of weft offers it (feature check)
+  const memory = weft.features.memory.includes('indexeddb') ? 'indexeddb:weft-demo' : undefined;
+  $('cache-note').textContent = memory ? '(IndexedDB)' : '(no cache in this build)';
+  const options = {
+    out: Float64Array, inSize: POINT_SIZE, outSize: RESULT_SIZE, memory,
+    backend: params.get('backend') === 'sequential' ? 'sequential' : 'workers',
+    nJobs: params.has('jobs') ? Number(params.get('jobs')) : -1,
+    onProgress: p => {
+      setProgress(p.done, p.total, p.elapsedMs);
+      if (p.hits !== undefined) $('hits').textContent = p.hits, $('misses').textContent = p.misses;
+    },
+    onBatch: b => timeline.add(b),
+  };
+  const t0 = performance.now();
+  try {
+    const inputs = sweepInputs({ grid, replicates, failAt: $('fail').checked ? Math.floor(n / 2) : -1 });
+    timeline.start(t0);
+    const out = await weft.map('simulate_sir', inputs, options);
+    drawHeatmap($('heatmap'), out, grid);
+    demo.result = Array.from(out);
+  } catch (e) {
+    showError(e);
+  } finally {
+    timeline.render();
+    demo.workers = timeline.workers();
+    demo.ms = performance.now() - t0;
+    demo.runs++;
+    demo.done = true;
+    $('run').disabled = false;
+  }
+}
+
+try {
+  const weft = await load({ moduleUrl: new URL('../build/emscripten/web/web_tasks.mjs', import.meta.url) });
+  demo.backend = weft.backendInfo;
+  $('backend').textContent = weft.backendInfo.backend === 'workers'
+    ? `backend: Web Workers (${navigator.hardwareConcurrency} CPUs)`
+    : `backend: sequential fallback — ${weft.backendInfo.reason}`;
+  $('run').onclick = () => run(weft);
+  if (params.get('autorun') !== '0') await run(weft);
+  else demo.done = true;
+} catch (e) {
+  showError(e);
+  demo.done = true;
+}

@@ -1,0 +1,57 @@
+// Drawing for the demo page: the results' heatmap and the per-worker timeline.
+
+/** Attack rate (the first of each result's 4 doubles) of a grid × grid sweep, on a canvas. */
+export function drawHeatmap(canvas, out, grid) {
+  canvas.width = canvas.height = grid;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(grid, grid);
+  for (let i = 0; i < grid * grid; i++) {
+    const a = Math.min(1, Math.max(0, out[i * 4])); // 0: no outbreak (blue) .. 1: everyone (red)
+    img.data.set([Math.round(255 * a), Math.round(80 + 60 * (1 - Math.abs(2 * a - 1))), Math.round(255 * (1 - a)), 255], i * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+/** One lane per worker, one block per batch, laid out on the run's time span. */
+export class Timeline {
+  constructor(el) { this.el = el; this.reset(); }
+
+  reset() {
+    this.batches = [];
+    this.t0 = performance.now();
+    this.el.replaceChildren();
+  }
+
+  start(t0) { this.t0 = t0; }
+
+  add(b) {
+    this.batches.push(b);
+    // redraw at most once a frame, however many batches finish
+    this.frame ||= requestAnimationFrame(() => { this.frame = 0; this.render(); });
+  }
+
+  workers() { return [...new Set(this.batches.map(b => b.worker))].sort((a, b) => a - b); }
+
+  render() {
+    const end = Math.max(1, ...this.batches.map(b => b.endMs - this.t0));
+    const lanes = this.workers().map(w => {
+      const lane = document.createElement('div');
+      lane.className = 'lane';
+      lane.dataset.worker = w;
+      const label = document.createElement('span');
+      label.className = 'label';
+      label.textContent = w === 0 ? 'page' : `worker ${w}`;
+      lane.append(label);
+      for (const b of this.batches.filter(x => x.worker === w)) {
+        const block = document.createElement('div');
+        block.className = 'batch';
+        block.style.left = `${(100 * Math.max(0, b.startMs - this.t0)) / end}%`;
+        block.style.width = `${Math.max(0.3, (100 * b.ms) / end)}%`;
+        block.title = `items ${b.start}–${b.start + b.count - 1}: ${b.ms.toFixed(1)} ms`;
+        lane.append(block);
+      }
+      return lane;
+    });
+    this.el.replaceChildren(...lanes);
+  }
+}
