@@ -5,6 +5,7 @@ import { makePlan, bytesOf } from './options.mjs';
 import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
+import { Memos, memoBatches, supportsIndexedDB } from './memo.mjs';
 
 export class Weft {
   /**
@@ -20,7 +21,14 @@ export class Weft {
     this.sharedIds = new WeakMap();
     this.nextSharedId = 1;
     this.sequential = this.sequentialSlot();
+    this.memos = new Memos(async () => (this.main ??= await this.env.createInstance()));
   }
+
+  /** What this environment offers: indexeddb (memory: 'indexeddb:NAME'). */
+  get supports() { return { indexeddb: supportsIndexedDB() }; }
+
+  /** An IndexedDB cache ('indexeddb:NAME'): {stats(), clear(task?), export(task?), import(archive)}. */
+  memory(spec) { return this.memos.handle(spec); }
 
   /** Names of the tasks built into the module. */
   get tasks() { return [...this.info.tasks]; }
@@ -78,6 +86,7 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
+    if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
     // open the cache here first: a bad folder fails before any work, and workers find it
     // made (two first opens of a new folder at once can see each other's half-made state)
     if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
