@@ -34,7 +34,7 @@ export interface CallOptions<T extends TypedArray = TypedArray> {
   batchSize?: number;
   signal?: AbortSignal;
   onProgress?: (p: Progress) => void;
-  /** A cache folder (native entry format). */
+  /** A cache folder (Node; native entry format), or 'indexeddb:NAME' (browsers). */
   memory?: string;
   /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
   shared?: ArrayBufferLike | ArrayBufferView;
@@ -62,7 +62,29 @@ export declare class WeftError extends Error {
   status: number;
 }
 
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  tasks: Record<string, { entries: number; bytes: number; version: string }>;
+}
+export interface ImportStats { imported: number; skipped: number; corrupt: number; stale: number; }
+
+/** weft.memory('indexeddb:NAME'): an IndexedDB cache. */
+export interface IndexedDBMemory {
+  readonly name: string;
+  stats(): Promise<CacheStats>;
+  /** Every entry, or one task's. */
+  clear(task?: string): Promise<void>;
+  /** An archive (docs/cache-format.md §7), as `weft cache export` writes. */
+  export(task?: string): Promise<ArrayBuffer>;
+  /** Entries of an archive (e.g. from `weft cache export`); corrupt and stale ones skipped. */
+  import(archive: ArrayBuffer | ArrayBufferView): Promise<ImportStats>;
+}
+
 export declare class Weft {
+  /** What this environment offers: indexeddb for memory: 'indexeddb:NAME'. */
+  readonly supports: { indexeddb: boolean };
+  memory(spec: `indexeddb:${string}`): IndexedDBMemory;
   readonly tasks: string[];
   readonly version: string;
   readonly errors: ErrorInfo[];
