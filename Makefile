@@ -4,7 +4,7 @@
 #   make test   build everything and run every test suite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm clean
+.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser clean
 
 demo:
 	@bash scripts/setup.sh
@@ -14,7 +14,7 @@ demo:
 	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo
 
-test: setup test-native test-sanitizers test-wasm
+test: setup test-native test-sanitizers test-wasm test-browser
 	@echo "make test: every suite passed"
 
 setup:
@@ -35,6 +35,9 @@ test-sanitizers:
 
 test-wasm:
 	bash scripts/test-wasm.sh
+
+test-browser:
+	bash scripts/test-browser.sh
 
 clean:
 	rm -rf build

@@ -152,6 +152,10 @@ int weft__entry_arg_at(const weft__entry *e, const void *head, size_t size, size
                        weft__entry_arg *out);
 /* The value's checksum matches. */
 int weft__entry_value_ok(const weft__entry *e, const void *value, size_t size);
+/* Parse a header and check it belongs to `task` and `key` (either NULL: any) and that
+ * the value matches: 0 or WEFT_ECORRUPT (WEFT_ENOMEM). What every reader accepts. */
+int weft__entry_check(const void *head, size_t head_size, const void *value, size_t value_size,
+                      const char *task, const uint8_t key[16], weft__entry *e);
 
 /* ---- lsh.c: locality-sensitive signatures of float arrays */
 #define WEFT__LSH_BANDS 16
@@ -194,6 +198,14 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
 /* After the task succeeded: store its output (errors are reported once, not fatal). */
 void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def *task,
                       const void *in, size_t in_size, const void *out, size_t out_size);
+
+/* A map item's key, and its entry's header (malloc'd) for a value, exactly as the two
+ * above make them: for stores the C side cannot reach (IndexedDB). 0 or an error. */
+int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
+                   uint8_t key[16]);
+int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
+                     const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
+                     size_t *head_size);
 
 /* The store behind a memory, and its private state (for the weft tool). */
 const weft_store *weft__memory_store(const weft_memory *m, void **state);

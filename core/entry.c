@@ -145,3 +145,14 @@ int weft__entry_arg_at(const weft__entry *e, const void *head, size_t size, size
 int weft__entry_value_ok(const weft__entry *e, const void *value, size_t size) {
     return size == e->value_size && weft__hash64(value, size) == e->value_checksum;
 }
+
+int weft__entry_check(const void *head, size_t head_size, const void *value, size_t value_size,
+                      const char *task, const uint8_t key[16], weft__entry *e) {
+    int rc = weft__entry_parse(head, head_size, e);
+    if (rc) return rc;
+    if ((key && memcmp(e->key, key, 16) != 0) ||
+        (task && (e->task_len != strlen(task) || memcmp(e->task, task, e->task_len) != 0)) ||
+        !weft__entry_value_ok(e, value, value_size))
+        return WEFT_ECORRUPT;
+    return 0;
+}

@@ -483,11 +483,7 @@ int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], w
     head->size = value->size = 0;
     int rc = m->store->get(m->state, task, key, head, value, &access_ns);
     if (rc) return rc;
-    rc = weft__entry_parse(head->data, head->size, e);
-    if (!rc && (memcmp(e->key, key, 16) != 0 || e->task_len != strlen(task) ||
-                memcmp(e->task, task, e->task_len) != 0))
-        rc = WEFT_ECORRUPT;
-    if (!rc && !weft__entry_value_ok(e, value->data, value->size)) rc = WEFT_ECORRUPT;
+    rc = weft__entry_check(head->data, head->size, value->data, value->size, task, key, e);
     if (rc) {
         free(head->data);
         free(value->data);
@@ -593,9 +589,9 @@ static void maybe_prune(weft_memory *m, size_t bytes) {
     atomic_store(&m->pruning, 0);
 }
 
-static int store_value(call *c, const void *value, size_t size, int64_t compute_ns,
-                       uint64_t input_size) {
-    weft_memory *m = c->m;
+/* The entry header of a call's value (malloc'd). */
+static int build_entry(const call *c, const void *value, size_t size, int64_t compute_ns,
+                       uint64_t input_size, unsigned char **head, size_t *head_size) {
     weft__entry_desc d = {.flags = c->args ? 0 : WEFT__ENTRY_RAW_INPUT,
                           .key = c->key,
                           .task = c->task->name,
@@ -608,9 +604,15 @@ static int store_value(call *c, const void *value, size_t size, int64_t compute_
                           .args = c->args,
                           .fps = (const uint8_t(*)[16])c->fps,
                           .ignored = c->ignored};
+    return weft__entry_build(&d, head, head_size);
+}
+
+static int store_value(call *c, const void *value, size_t size, int64_t compute_ns,
+                       uint64_t input_size) {
+    weft_memory *m = c->m;
     unsigned char *head;
     size_t head_size;
-    int rc = weft__entry_build(&d, &head, &head_size);
+    int rc = build_entry(c, value, size, compute_ns, input_size, &head, &head_size);
     if (rc) return rc;
     rc = m->store->put(m->state, c->task->name, c->key, head, head_size, value, size, m->o.fsync);
     free(head);
@@ -1012,4 +1014,29 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
              weft_last_error()->message);
     call_free(&c);
     weft__args_view_free(&view);
+}
+
+/* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memo.c): a map item's
+ * key and entry exactly as weft__memo_lookup / weft__memo_store make them. */
+int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
+                   uint8_t key[16]) {
+    call c;
+    weft_args view;
+    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    if (!rc) memcpy(key, c.key, 16);
+    call_free(&c);
+    weft__args_view_free(&view);
+    return rc;
+}
+
+int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
+                     const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
+                     size_t *head_size) {
+    call c;
+    weft_args view;
+    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    if (!rc) rc = build_entry(&c, out, out_size, compute_ns, in_size, head, head_size);
+    call_free(&c);
+    weft__args_view_free(&view);
+    return rc;
 }

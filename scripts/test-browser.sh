@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The browser check: build what the pages need (emscripten preset: example_tasks for
-# tests/browser/pool.test.mjs, web_tasks for the demo page), then drive headless chromium
+# tests/browser/pool.test.mjs and memory.test.mjs, web_tasks for the demo page; natively
+# the weft tool and weft_map_file for the cache interop checks), then drive headless chromium
 # with playwright-core (node --test tests/browser/). Screenshots: build/browser-artifacts/.
 # Needs scripts/setup.sh all (emscripten, chromium, tests/browser/node_modules).
 set -euo pipefail
@@ -18,7 +19,11 @@ if ! cmake --preset emscripten >"$log" 2>&1; then
   echo "test-browser: configuring the emscripten preset failed" >&2
   exit 1
 fi
-cmake --build --preset emscripten -j "$(nproc 2>/dev/null || echo 2)" --target example_tasks --target web_tasks
+jobs=$(nproc 2>/dev/null || echo 2)
+cmake --build --preset emscripten -j "$jobs" --target example_tasks --target web_tasks
+# tests/browser/memory.test.mjs makes and reads native caches: the weft tool, weft_map_file
+cmake --preset release >/dev/null
+cmake --build --preset release -j "$jobs" --target weft --target weft_map_file
 echo "test-browser: node --test tests/browser/"
 node --test tests/browser/
 echo "test-browser: passed in ${SECONDS} s (screenshots in build/browser-artifacts/)"

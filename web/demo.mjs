@@ -42,8 +42,9 @@ async function run(weft) {
   timeline.reset();
   setProgress(0, n, 0);
   // the IndexedDB Memory only where this build of weft offers it (feature check)
-  const memory = weft.features.memory.includes('indexeddb') ? 'indexeddb:weft-demo' : undefined;
-  $('cache-note').textContent = memory ? '(IndexedDB)' : '(no cache in this build)';
+  // ?cache=0 runs without the cache (to compare backends on fresh work)
+  const memory = weft.features.memory.includes('indexeddb') && params.get('cache') !== '0' ? 'indexeddb:weft-demo' : undefined;
+  $('cache-note').textContent = memory ? '(IndexedDB: a reload is served from it)' : params.get('cache') === '0' ? '(cache off: ?cache=0)' : '(no cache in this build)';
   const options = {
     out: Float64Array, inSize: POINT_SIZE, outSize: RESULT_SIZE, memory,
     backend: params.get('backend') === 'sequential' ? 'sequential' : 'workers',

@@ -1,7 +1,8 @@
 // The demo page (web/) in real chromium: it loads without console errors, runs the SIR
 // sweep on >= 2 workers with the sequential backend's (and Node's) results, the progress
-// bar reaches 100 %, a failing point shows its index and message, and without Worker the
-// page falls back to the sequential backend and says so. Screenshots: build/browser-artifacts.
+// bar reaches 100 %, a reload is served from IndexedDB and shows it, a failing point shows
+// its index and message, and without Worker the page falls back to the sequential backend
+// and says so. Screenshots: build/browser-artifacts.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,10 +50,18 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
   assert.equal(par.bar, '100%');
   assert.ok(par.lanes.length >= 2 && par.lanes.every(w => w >= 1), `timeline lanes: ${par.lanes}`);
   assert.ok(par.blocks >= 2);
-  assert.deepEqual(par.counters, ['0', '0'], 'no cache yet: the counters stay 0/0');
+  assert.deepEqual(par.counters, ['0', '144'], 'a fresh profile: every point computed');
   assert.equal(par.result.length, 144 * 4);
 
-  const seq = await openDemo(`${SIZE}&backend=sequential`);
+  // a reload: every point comes from IndexedDB, with the same results
+  const again = await openDemo(`${SIZE}&jobs=2`);
+  await screenshot(browser.page, 'demo-reload-from-cache');
+  assert.deepEqual(browser.errors, []);
+  assert.deepEqual(again.counters, ['144', '0'], 'served from IndexedDB');
+  assert.equal(again.progress, '100 %');
+  assert.deepEqual(again.result, par.result);
+
+  const seq = await openDemo(`${SIZE}&backend=sequential&cache=0`);
   assert.deepEqual(seq.lanes, [0], 'the sequential run is on the page\'s thread');
   assert.deepEqual(seq.result, par.result);
 
@@ -63,14 +72,14 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
 });
 
 test('a failing point shows its index and the task\'s message', { timeout: TIMEOUT }, async () => {
-  const r = await openDemo(`${SIZE}&jobs=2&fail=1`);
+  const r = await openDemo(`${SIZE}&jobs=2&fail=1&cache=0`);
   await screenshot(browser.page, 'demo-failure');
   assert.equal(r.error, 'Task 72 failed (simulate_sir, WEFT_ETASK): replicates must be positive, got 0');
   assert.equal(r.result, null);
 });
 
 test('?noworker=1: the page falls back to the sequential backend and says so', { timeout: TIMEOUT }, async () => {
-  const r = await openDemo(`${SIZE}&noworker=1`);
+  const r = await openDemo(`${SIZE}&noworker=1&cache=0`);
   await screenshot(browser.page, 'demo-noworker');
   assert.deepEqual(browser.errors, []);
   assert.deepEqual(r.backend, { backend: 'sequential', reason: 'this browser has no Web Workers' });

@@ -55,7 +55,7 @@ export interface CallOptions<T extends TypedArray = TypedArray> {
   onProgress?: (p: Progress) => void;
   /** After every batch: which worker ran it, and when (a per-worker timeline). */
   onBatch?: (b: BatchInfo) => void;
-  /** A cache folder (native entry format). */
+  /** A cache folder (Node; native entry format), or 'indexeddb:NAME' (browsers). */
   memory?: string;
   /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
   shared?: ArrayBufferLike | ArrayBufferView;
@@ -83,7 +83,27 @@ export declare class WeftError extends Error {
   status: number;
 }
 
+export interface CacheStats {
+  entries: number;
+  bytes: number;
+  tasks: Record<string, { entries: number; bytes: number; version: string }>;
+}
+export interface ImportStats { imported: number; skipped: number; corrupt: number; stale: number; }
+
+/** weft.memory('indexeddb:NAME'): an IndexedDB cache. */
+export interface IndexedDBMemory {
+  readonly name: string;
+  stats(): Promise<CacheStats>;
+  /** Every entry, or one task's. */
+  clear(task?: string): Promise<void>;
+  /** An archive (docs/cache-format.md §7), as `weft cache export` writes. */
+  export(task?: string): Promise<ArrayBuffer>;
+  /** Entries of an archive (e.g. from `weft cache export`); corrupt and stale ones skipped. */
+  import(archive: ArrayBuffer | ArrayBufferView): Promise<ImportStats>;
+}
+
 export declare class Weft {
+  memory(spec: `indexeddb:${string}`): IndexedDBMemory;
   readonly tasks: string[];
   readonly version: string;
   readonly errors: ErrorInfo[];
@@ -94,6 +114,7 @@ export declare class Weft {
   close(): Promise<void>;
   readonly backendInfo: BackendInfo;
   /** workers: whether calls run on workers; memory: the kinds of `memory` accepted ('path' in Node). */
+  /** memory kinds: 'path' (a cache folder, Node), 'indexeddb' ('indexeddb:NAME'). */
   readonly features: { workers: boolean; memory: string[] };
 }
 

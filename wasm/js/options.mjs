@@ -1,5 +1,6 @@
 // Checking what a caller passed: every mistake is a TypeError or RangeError that says
 // what was wrong, before any work starts.
+import { parseMemory } from './memo.mjs';
 
 const KNOWN = new Set(['inSize', 'outSize', 'n', 'out', 'nJobs', 'backend', 'batchSize',
   'signal', 'onProgress', 'onBatch', 'memory', 'shared', 'ordered', 'fold', 'initial']);
@@ -90,8 +91,8 @@ export function makePlan(call, task, inputs, options, { tasks, cpus, resolvePath
   let memory = options.memory ?? null;
   if (memory !== null) {
     if (typeof memory !== 'string' || memory === '')
-      throw new TypeError(`weft.${call}: memory must be a cache folder's path (a non-empty string)`);
-    memory = resolvePath(memory);
+      throw new TypeError(`weft.${call}: memory must be a cache folder's path or 'indexeddb:NAME' (a non-empty string)`);
+    memory = parseMemory(memory, call) ?? resolvePath(memory);
   }
   const shared = options.shared === undefined || options.shared === null ? null : options.shared;
   if (shared !== null) bytesOf(shared, 'shared');

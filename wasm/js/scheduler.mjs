@@ -43,7 +43,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
     } catch (e) {
       return fail(e);
     }
-    const b = { start, count, output: r.output };
+    const b = { start, count, output: r.output, ms: r.ms };
     if (plan.ordered) held.set(start, b); else ready.push(b);
     notify();
     dispatch();

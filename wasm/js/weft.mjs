@@ -5,6 +5,7 @@ import { makePlan, bytesOf } from './options.mjs';
 import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
+import { Memos, memoBatches, supportsIndexedDB } from './memo.mjs';
 
 export class Weft {
   /**
@@ -22,17 +23,24 @@ export class Weft {
     this.sequential = this.sequentialSlot();
     /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
     this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
+    this.memos = new Memos(async () => (this.main ??= await this.env.createInstance()));
   }
 
-  /** What this environment offers: workers, and the kinds of `memory` it accepts. */
+  /** What this environment offers: workers, and the kinds of `memory` it accepts
+   * ('path': a cache folder, Node; 'indexeddb': 'indexeddb:NAME', where IndexedDB exists). */
   get features() {
-    return { workers: this.backendInfo.backend === 'workers', memory: [...(this.env.memoryKinds ?? ['path'])] };
+    const memory = [...(this.env.memoryKinds ?? ['path'])];
+    if (supportsIndexedDB()) memory.push('indexeddb');
+    return { workers: this.backendInfo.backend === 'workers', memory };
   }
 
   /** Run every later call on the calling thread (the environment has no working workers). */
   fallBackToSequential(reason) {
     this.backendInfo = { backend: 'sequential', reason };
   }
+
+  /** An IndexedDB cache ('indexeddb:NAME'): {stats(), clear(task?), export(task?), import(archive)}. */
+  memory(spec) { return this.memos.handle(spec); }
 
   /** Names of the tasks built into the module. */
   get tasks() { return [...this.info.tasks]; }
@@ -93,6 +101,7 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
+    if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
     // open the cache here first: a bad folder fails before any work, and workers find it
     // made (two first opens of a new folder at once can see each other's half-made state)
     if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
