@@ -82,16 +82,23 @@ static int broken, top_worker;
 /* A case runs maps on `pool` and writes what came out; `n_jobs` is the pool's width. */
 typedef void (*case_fn)(weft_pool *pool, int n_jobs, text *t);
 
+/* One weft_map of `task` over n items into zeroed outputs: the header line, the return
+ * code and the outputs in hex. */
+static void put_map(weft_pool *pool, text *t, const char *title, const weft_task_def *task,
+                    const void *in, size_t in_size, size_t n, void *out, size_t out_size) {
+    memset(out, 0, n * out_size);
+    int rc = weft_map(pool, task, in, in_size, n, out, out_size);
+    put(t, "map %s n %u in %u out %u\n", title, (unsigned)n, (unsigned)in_size, (unsigned)out_size);
+    put_rc(t, rc);
+    put_hex(t, out, n * out_size);
+}
+
 static void case_square(weft_pool *pool, int n_jobs, text *t) {
     (void)n_jobs;
     enum { N = 1000 };
     int64_t in[N], out[N];
     for (int i = 0; i < N; i++) in[i] = (int64_t)i * 3037000 - 1500000000; /* negatives too */
-    memset(out, 0, sizeof out);
-    int rc = weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]);
-    put(t, "map square n %d in 8 out 8\n", N);
-    put_rc(t, rc);
-    put_hex(t, out, sizeof out);
+    put_map(pool, t, "square", WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]);
 }
 
 static void case_mix64(weft_pool *pool, int n_jobs, text *t) {
@@ -99,11 +106,7 @@ static void case_mix64(weft_pool *pool, int n_jobs, text *t) {
     enum { N = 10000 };
     static uint64_t in[N], out[N];
     for (int i = 0; i < N; i++) in[i] = (uint64_t)i * 0x9e3779b97f4a7c15ull;
-    memset(out, 0, sizeof out);
-    int rc = weft_map(pool, WEFT_FN(mix64), in, sizeof in[0], N, out, sizeof out[0]);
-    put(t, "map mix64 n %d in 8 out 8\n", N);
-    put_rc(t, rc);
-    put_hex(t, out, sizeof out);
+    put_map(pool, t, "mix64", WEFT_FN(mix64), in, sizeof in[0], N, out, sizeof out[0]);
 }
 
 static void case_logistic(weft_pool *pool, int n_jobs, text *t) {
@@ -111,11 +114,7 @@ static void case_logistic(weft_pool *pool, int n_jobs, text *t) {
     enum { N = 200 };
     double in[N], out[N];
     for (int i = 0; i < N; i++) in[i] = 2.5 + 1.5 * i / (N - 1); /* calm to chaotic */
-    memset(out, 0, sizeof out);
-    int rc = weft_map(pool, WEFT_FN(logistic), in, sizeof in[0], N, out, sizeof out[0]);
-    put(t, "map logistic n %d in 8 out 8\n", N);
-    put_rc(t, rc);
-    put_hex(t, out, sizeof out);
+    put_map(pool, t, "logistic", WEFT_FN(logistic), in, sizeof in[0], N, out, sizeof out[0]);
 }
 
 static const char long_text[] =
@@ -162,14 +161,10 @@ static void case_nested_sum(weft_pool *pool, int n_jobs, text *t) {
     int32_t in[N];
     int64_t out[N];
     for (int i = 0; i < N; i++) in[i] = i < 40 ? i : 256 - (N - 1 - i) * 30;
-    memset(out, 0, sizeof out);
-    int rc = weft_map(pool, WEFT_FN(nested_sum), in, sizeof in[0], N, out, sizeof out[0]);
-    put(t, "map nested_sum n %d in 4 out 8\n", N);
-    put_rc(t, rc);
-    put_hex(t, out, sizeof out);
+    put_map(pool, t, "nested_sum", WEFT_FN(nested_sum), in, sizeof in[0], N, out, sizeof out[0]);
     /* 257 is out of range: a nested task's failure message reaches the caller */
     in[29] = 257;
-    rc = weft_map(pool, WEFT_FN(nested_sum), in, sizeof in[0], N, out, sizeof out[0]);
+    int rc = weft_map(pool, WEFT_FN(nested_sum), in, sizeof in[0], N, out, sizeof out[0]);
     put(t, "map nested_sum out_of_range n %d\n", N);
     put_rc(t, rc);
 }
