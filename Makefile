@@ -5,6 +5,10 @@
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: demo test setup test-native test-sanitizers test-wasm test-browser clean
+# One step at a time even under `make -j`: setup must finish before any build, and
+# test-native and test-wasm both configure and build build/release. (Each step's own
+# build and ctest run in parallel with $(JOBS).)
+.NOTPARALLEL:
 
 demo:
 	@bash scripts/setup.sh
