@@ -25,8 +25,9 @@ row() { # name label unit better target
   local w j r
   w=$(val "$weft" "$1"); j=$(val "$joblib" "${6:-$1}")
   if [ -n "$w" ] && [ -n "$j" ]; then
-    if [ "$4" = higher ]; then r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", a / b }')
-    else r=$(awk -v a="$w" -v b="$j" 'BEGIN { printf "%.0fx", b / a }'); fi
+    # weft's advantage as a factor: below 10 with a decimal (a reference row is near 1x)
+    r=$(awk -v a="$w" -v b="$j" -v hi="$4" 'BEGIN { x = hi == "higher" ? a / b : b / a
+      printf(x < 10 ? "%.1fx" : "%.0fx", x) }')
   else r="-"; fi
   printf '%-34s %14s %14s %10s  %s\n' "$2" "${w:--} $3" "${j:--} $3" "$r" "$5"
 }
