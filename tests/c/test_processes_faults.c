@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CALM, ABORT_ONCE, ABORT_ALWAYS };
+enum { CALM, ABORT_ONCE, ABORT_ALWAYS, FAIL_THEN_ABORT };
 
 /* Input of the crashing task: where its markers go and what it does. */
 typedef struct crash_in {
@@ -33,6 +33,18 @@ static double value_of(size_t i) { /* magnitudes apart, so summation order shows
 static int crash_once(weft_task *t) {
     const crash_in *in = weft_input(t);
     if (in->how == ABORT_ALWAYS) abort();
+    if (in->how == FAIL_THEN_ABORT) { /* attempt k leaves marker "index.k"; odd ones abort */
+        for (int k = 0; k < 64; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "%s/%zu.%d", in->dir, weft_task_index(t), k);
+            int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+            if (fd < 0) continue;
+            close(fd);
+            if (k % 2) abort();
+            return weft_fail(t, "attempt %d fails", k);
+        }
+        return weft_fail(t, "more than 64 attempts");
+    }
     if (in->how == ABORT_ONCE) {
         char path[128];
         snprintf(path, sizeof path, "%s/%zu", in->dir, weft_task_index(t));
@@ -142,6 +154,20 @@ static void test_map_crash_errors(void) {
     CHECK_EQ(weft_last_error()->task_index, 20);
     CHECK_HAS(weft_last_error()->message, "while running task 20");
     CHECK_HAS(weft_last_error()->message, "the last of its 3 attempts");
+    /* a task that fails, then crashes on its retry inside the worker: the attempts before
+       a death count too, so the task runs retries + 1 times in all (fail, crash, fail),
+       not that many per worker */
+    plan(FAIL_THEN_ABORT, at20, 1);
+    CHECK_EQ(weft_map(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, out, sizeof out[0]), WEFT_ETASK);
+    CHECK_EQ(weft_last_error()->task_index, 20);
+    CHECK_HAS(weft_last_error()->message, "attempt 2 fails");
+    int attempts = 0;
+    for (int k = 0; k < 64; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/20.%d", dir, k);
+        attempts += access(path, F_OK) == 0;
+    }
+    CHECK_EQ(attempts, 3);
     /* collect-all: the crash is item 20's status, every other item succeeds */
     weft_status st[N];
     for (int i = 0; i < N; i++) out[i] = -1;
