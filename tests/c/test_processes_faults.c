@@ -4,6 +4,7 @@
  * cancellation are killed after a grace period. Results must equal the sequential ones. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_parts.h"
 #include "weft.h"
 
 #include <errno.h>
@@ -67,12 +68,6 @@ static int sleep_long(weft_task *t) {
     return 0;
 }
 WEFT_TASK(sleep_long)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size, int retries) {
     weft_options o;
@@ -352,20 +347,12 @@ int main(void) {
     dir = mkdtemp(dir_template);
     CHECK(dir != NULL);
     if (!dir) return CHECK_DONE();
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {{"map_retries", test_map_retries},
-                 {"map_crash_errors", test_map_crash_errors},
-                 {"iterator_crashes", test_iterator_crashes},
-                 {"reduce_crashes", test_reduce_crashes},
-                 {"stuck_tasks", test_stuck_tasks}};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        double t0 = now_s();
-        int before = check_failed;
-        tests[i].fn();
-        fprintf(stderr, "%-18s %s (%.2f s)\n", tests[i].name, check_failed == before ? "ok" : "FAILED", now_s() - t0);
-    }
+    static const test_part parts[] = {{"map_retries", test_map_retries},
+                                     {"map_crash_errors", test_map_crash_errors},
+                                     {"iterator_crashes", test_iterator_crashes},
+                                     {"reduce_crashes", test_reduce_crashes},
+                                     {"stuck_tasks", test_stuck_tasks}};
+    run_parts(parts, sizeof parts / sizeof parts[0]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_EQ(system(cmd), 0);
