@@ -101,11 +101,13 @@ typedef struct placed {
 
 typedef struct range {
     uint64_t begin, end;
+    uint64_t spent_task; /* a task retried after a death (WEFT__IDLE: none) */
+    uint32_t spent;      /* and the attempts it had */
 } range;
 
 typedef struct crash_count {
     uint64_t task;
-    int count;
+    int spent; /* attempts used by the workers that died under it */
 } crash_count;
 
 struct call {
@@ -409,8 +411,8 @@ static void release(call *c, placed *p) {
 
 /* ---- handing out batches */
 
-static int hand_again(call *c, uint64_t begin, uint64_t end) {
-    if (begin >= end) return 0;
+static int push_again(call *c, range r) {
+    if (r.begin >= r.end) return 0;
     if (c->n_again == c->cap_again) {
         size_t cap = c->cap_again ? 2 * c->cap_again : 16;
         range *grown = realloc(c->again, cap * sizeof *grown);
@@ -418,17 +420,17 @@ static int hand_again(call *c, uint64_t begin, uint64_t end) {
         c->again = grown;
         c->cap_again = cap;
     }
-    c->again[c->n_again].begin = begin;
-    c->again[c->n_again].end = end;
-    c->n_again++;
+    c->again[c->n_again++] = r;
     return 0;
 }
 
-static int next_range(call *c, proc_worker *w, int alive, uint64_t *begin, uint64_t *end) {
+static int hand_again(call *c, uint64_t begin, uint64_t end) {
+    return push_again(c, (range){begin, end, WEFT__IDLE, 0});
+}
+
+static int next_range(call *c, proc_worker *w, int alive, range *r) {
     if (c->n_again) {
-        range r = c->again[--c->n_again];
-        *begin = r.begin;
-        *end = r.end;
+        *r = c->again[--c->n_again];
         return 1;
     }
     uint64_t n = c->job->n;
@@ -438,9 +440,8 @@ static int next_range(call *c, proc_worker *w, int alive, uint64_t *begin, uint6
         uint64_t cap = (n - c->next) / (2 * (uint64_t)alive);
         size = w->batch < cap ? w->batch : cap ? cap : 1;
     }
-    *begin = c->next;
-    *end = n - c->next < size ? n : c->next + size;
-    c->next = *end;
+    *r = (range){c->next, n - c->next < size ? n : c->next + size, WEFT__IDLE, 0};
+    c->next = r->end;
     return 1;
 }
 
@@ -484,17 +485,17 @@ static int depth_of(const proc_worker *w) {
 
 /* One batch to worker w; 0 when there was none to give. */
 static int give(call *c, proc_worker *w, int alive) {
-    uint64_t begin, end;
-    if (!next_range(c, w, alive, &begin, &end)) return 0;
+    range r;
+    if (!next_range(c, w, alive, &r)) return 0;
     if (!w->job_sent && send_job(c, w) != 0) {
-        hand_again(c, begin, end);
+        push_again(c, r);
         return 0;
     }
-    wire_batch b = {begin, end};
+    wire_batch b = {r.begin, r.end, r.spent_task, r.spent, 0};
     weft__wire_put(&w->wire, WIRE_BATCH, &b, sizeof b, NULL, 0);
     queued *q = &w->q[(w->q_head + w->q_len++) % MAX_DEPTH];
-    q->begin = begin;
-    q->end = end;
+    q->begin = r.begin;
+    q->end = r.end;
     return 1;
 }
 
@@ -563,9 +564,11 @@ static void describe_end(char *buf, size_t size, int status) {
     }
 }
 
-/* A crashed or killed item goes out again while its task has retries left (each death
- * counts as one attempt); a chunked reduction's chunk restarts from a fresh accumulator. */
-static int retry_item(call *c, uint64_t item, uint64_t task) {
+/* A crashed or killed item goes out again while its task has attempts left: retries + 1
+ * in all, counting those its dead workers made (`used` by the last one; the death ends
+ * one), and the next worker gets only what is left. A chunked reduction's chunk restarts
+ * from a fresh accumulator. */
+static int retry_item(call *c, uint64_t item, uint64_t task, uint32_t used) {
     weft__job *job = c->job;
     if (job->options.retries <= 0 || weft__job_stopping(job)) return 0;
     size_t i = 0;
@@ -576,8 +579,10 @@ static int retry_item(call *c, uint64_t item, uint64_t task) {
         c->crashes = grown;
         c->crashes[c->n_crashes++] = (crash_count){task, 0};
     }
-    if (c->crashes[i].count >= job->options.retries || hand_again(c, item, item + 1) != 0) return 0;
-    c->crashes[i].count++;
+    int spent = c->crashes[i].spent + (used ? (int)used : 1);
+    if (spent > job->options.retries || push_again(c, (range){item, item + 1, task, (uint32_t)spent}) != 0)
+        return 0;
+    c->crashes[i].spent = spent;
     if (job->kind == WEFT__JOB_REDUCE && job->chunked)
         job->reducer->init(c->acc.base + item * job->acc_stride, job->reducer->user);
     return 1;
@@ -592,10 +597,11 @@ static void on_death(call *c, int k) {
     int killed = w->killed;
     uint64_t blamed = killed == KILLED_TIMEOUT ? w->killed_index : atomic_load(&w->ctrl->current);
     uint64_t task = killed == KILLED_TIMEOUT ? w->killed_task : atomic_load(&w->ctrl->task);
+    uint32_t used = atomic_load(&w->ctrl->attempts);
     pid_t pid = w->pid;
     int status = bury(st, k);
     int retried = 0;
-    if (blamed != WEFT__IDLE && killed != KILLED_STOPPED && !(retried = retry_item(c, blamed, task))) {
+    if (blamed != WEFT__IDLE && killed != KILLED_STOPPED && !(retried = retry_item(c, blamed, task, used))) {
         char how[96], message[256], tries[64] = "";
         if (job->options.retries > 0 && !weft__job_stopping(job))
             snprintf(tries, sizeof tries, "; the last of its %d attempts", job->options.retries + 1);

@@ -80,6 +80,8 @@ typedef struct wire_status {
 
 typedef struct wire_batch {
     uint64_t begin, end;
+    uint64_t spent_task; /* a task retried after its worker died, or WEFT__IDLE */
+    uint32_t spent, pad; /* attempts it already had: its own retries here are fewer */
 } wire_batch;
 
 typedef struct wire_done {
@@ -106,6 +108,7 @@ typedef struct weft__ctrl {
     _Atomic uint64_t task;       /* the task running now (a chunked reduction's items are
                                     chunks of tasks; elsewhere the same as current) */
     _Atomic uint64_t started_ns; /* when it started (only with a task timeout) */
+    _Atomic uint32_t attempts;   /* attempts at `task` so far in this worker */
     weft__job job;
 } weft__ctrl;
 

@@ -37,6 +37,12 @@ typedef struct worker {
     weft_status *statuses; /* collect-all: n entries, sent and cleared per batch */
     weft_reducer reducer;  /* REDUCE: fold and user as they are in this process */
     int must_flush; /* replies buffered that a crash must not lose (see run_batch) */
+    /* retries: one budget per task across worker deaths (see note_task) */
+    weft_task_def counted; /* the task, its fn counting attempts in ctrl->attempts */
+    weft_task_fn task_fn;
+    int retries;
+    uint64_t spent_task; /* from the batch running now */
+    uint32_t spent;
 } worker;
 
 static worker *self; /* for the on_start hook */
@@ -111,13 +117,22 @@ static void drop_bytes(worker *w) {
     w->statuses = NULL;
 }
 
-/* A chunked reduction runs many tasks per item: name each one as it starts, so that a
- * crash or a timeout blames the task, and a timeout counts from the task's start. */
+/* Name each task as it starts (a chunked reduction runs many per item), so that a crash
+ * or a timeout blames the task, and a timeout counts from the task's start. Its attempts
+ * are counted in the control page, so that when the worker dies the pool knows how many
+ * it used; a task retried after a death gets only the retries its earlier workers left. */
 static void note_task(weft__job *job, size_t index) {
-    (void)job;
+    int spent = index == self->spent_task ? (int)self->spent : 0;
+    job->options.retries = self->retries > spent ? self->retries - spent : 0;
+    atomic_store_explicit(&self->ctrl->attempts, 0, memory_order_relaxed);
     if (self->timeout_ms > 0)
         atomic_store_explicit(&self->ctrl->started_ns, weft_plat_now_ns(), memory_order_relaxed);
     atomic_store_explicit(&self->ctrl->task, index, memory_order_release);
+}
+
+static int counted_attempt(weft_task *t) {
+    atomic_fetch_add_explicit(&self->ctrl->attempts, 1, memory_order_relaxed);
+    return self->task_fn(t);
 }
 
 /* A function pointer from the parent is the same function here (the same program, forked
@@ -137,7 +152,6 @@ static int start_reduce(worker *w, const wire_job *j) {
     job->accs = region_at(j->acc_region, j->acc_offset);
     memset(&w->reducer, 0, sizeof w->reducer);
     job->reducer = &w->reducer;
-    if (j->chunked) job->on_start = note_task;
     if (!in_image(j->fold_addr)) {
         snprintf(job->failure.message, sizeof job->failure.message,
                  "the reducer's fold function is not part of the program the worker processes run "
@@ -170,7 +184,14 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     memset(job, 0, sizeof *job);
     job->kind = (weft__job_kind)j.kind;
     job->n = j.n;
-    job->task = find_task(name, j.task_addr);
+    const weft_task_def *def = find_task(name, j.task_addr);
+    if (def) {
+        w->counted = *def;
+        w->task_fn = def->fn;
+        w->counted.fn = counted_attempt;
+        job->task = &w->counted;
+    }
+    job->on_start = note_task;
     job->in_size = j.in_size;
     job->out_size = j.out_size;
     job->level = (int)j.level;
@@ -183,7 +204,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->options.verbose = 0;
     job->options.task_timeout_s = 0; /* the parent watches the clock and kills */
     job->options.timeout_s = 0;
-    job->options.retries = j.retries > 0 ? j.retries : 0;
+    job->options.retries = w->retries = j.retries > 0 ? j.retries : 0;
     job->options.retry_backoff_s = j.retry_backoff_s > 0 ? j.retry_backoff_s : 0;
     job->options.shared_threshold = 1 << 20;
     atomic_init(&job->stop, stop);
@@ -239,6 +260,8 @@ static void run_batch(worker *w, const unsigned char *p) {
      * (the retry could succeed and hide it): those go out before the next batch runs. */
     if (w->must_flush && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
     w->must_flush = 0;
+    w->spent_task = b.spent_task;
+    w->spent = b.spent;
     if (w->have_job == 2) {
         wire_done d = {.begin = b.begin, .end = b.end, .ran_to = b.begin};
         if (!w->failure_sent) {
@@ -259,6 +282,7 @@ static void run_batch(worker *w, const unsigned char *p) {
         }
         if (timed) atomic_store_explicit(&w->ctrl->started_ns, weft_plat_now_ns(), memory_order_relaxed);
         atomic_store_explicit(&w->ctrl->task, i, memory_order_relaxed);
+        atomic_store_explicit(&w->ctrl->attempts, 0, memory_order_relaxed);
         atomic_store_explicit(&w->ctrl->current, i, memory_order_release);
         weft__job_run(job, i, i + 1, w->args.id);
         if (atomic_load_explicit(&job->stop, memory_order_acquire) &&

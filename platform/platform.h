@@ -44,16 +44,6 @@ void weft_plat_yield(void);
 static inline void weft_plat_cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
-/* Shared memory. weft_plat_shm_create gives `size` zeroed, page-aligned bytes that other
- * processes can map through *fd: a memfd, or a POSIX shm object unlinked at once, so no
- * name is ever left behind and the memory goes when the last process lets it go. Hosts
- * without processes give plain memory and *fd = -1. */
-int weft_plat_shm_create(size_t size, void **base, int *fd);
-/* Map `size` bytes of a region another process made (its fd, received from it). */
-int weft_plat_shm_map(int fd, size_t size, void **base);
-/* Unmap (`base` may be NULL) and close (`fd` may be -1). */
-void weft_plat_shm_release(void *base, size_t size, int fd);
-
 #endif
 }
 

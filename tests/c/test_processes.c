@@ -3,6 +3,7 @@
  * worker), the nested CPU budget, persistent workers and their idle timeout. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_parts.h"
 #include "test_tasks.h"
 
 #include <dirent.h>
@@ -17,12 +18,6 @@
 #include <unistd.h>
 
 extern char **environ;
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* ---- tasks */
 
@@ -89,8 +84,9 @@ typedef struct region_job {
     uint64_t stride;
 } region_job;
 
-static long status_kb(const char *field) {
-    FILE *f = fopen("/proc/self/status", "r");
+/* A "Field: N kB" line of a /proc file (/proc/self/status, /proc/meminfo); -1 if none. */
+static long proc_kb(const char *path, const char *field) {
+    FILE *f = fopen(path, "r");
     char line[256];
     long kb = -1;
     size_t n = strlen(field);
@@ -108,7 +104,8 @@ static int read_region(weft_task *t) {
     if (!p) return weft_fail(t, "region %llu unknown in the worker", (unsigned long long)j.region.id);
     uint64_t sum = 0;
     for (size_t i = 0; i < size; i += j.stride) sum += p[i];
-    int64_t out[4] = {(int64_t)sum, (int64_t)(uintptr_t)p, status_kb("RssAnon"), status_kb("RssShmem")};
+    int64_t out[4] = {(int64_t)sum, (int64_t)(uintptr_t)p, proc_kb("/proc/self/status", "RssAnon"),
+                     proc_kb("/proc/self/status", "RssShmem")};
     return weft_output(t, out, sizeof out);
 }
 WEFT_TASK(read_region)
@@ -345,22 +342,11 @@ static void test_shared_regions(void) {
     free(blocks);
 }
 
-static long meminfo_kb(const char *field) {
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    long kb = -1;
-    size_t n = strlen(field);
-    while (f && fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':') kb = strtol(line + n + 1, NULL, 10);
-    if (f) fclose(f);
-    return kb;
-}
-
 /* 1 GiB read by every worker: the machine holds it once. */
 static void test_big_shared_input(void) {
     const size_t size = (size_t)1 << 30;
     const int workers = 4;
-    long shmem0 = meminfo_kb("Shmem");
+    long shmem0 = proc_kb("/proc/meminfo", "Shmem");
     weft_shared h;
     if (weft_shared_alloc(&h, size) != 0) {
         fprintf(stderr, "test_big_shared_input: skipped (%s)\n", weft_last_error()->message);
@@ -373,7 +359,7 @@ static void test_big_shared_input(void) {
     int64_t out[4][4];
     for (int i = 0; i < workers; i++) jobs[i].region = h, jobs[i].stride = 4096; /* every page */
     CHECK_EQ(weft_map(pool, WEFT_FN(read_region), jobs, sizeof jobs[0], (size_t)workers, out, sizeof out[0]), 0);
-    long shmem1 = meminfo_kb("Shmem");
+    long shmem1 = proc_kb("/proc/meminfo", "Shmem");
     for (int i = 0; i < workers; i++) {
         CHECK_EQ((uint64_t)out[i][0], size / 4096);
         CHECK_EQ(out[i][1] % 64, 0);
@@ -390,7 +376,7 @@ static void test_big_shared_input(void) {
     int64_t pids[4];
     CHECK_EQ(weft_map(pool, WEFT_FN(my_pid), NULL, 0, 4, pids, 8), 0); /* workers let go */
     weft_close(pool);
-    CHECK(meminfo_kb("Shmem") - shmem0 < 256 * 1024);
+    CHECK(proc_kb("/proc/meminfo", "Shmem") - shmem0 < 256 * 1024);
 }
 
 static size_t count_dev_shm(void) {
@@ -456,21 +442,13 @@ static int victim_main(void) {
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "victim") == 0) return victim_main();
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {{"crashes", test_crashes},
-                 {"timeout", test_timeout},
-                 {"reuse_and_idle", test_reuse_and_idle},
-                 {"budget", test_budget},
-                 {"shared_regions", test_shared_regions},
-                 {"big_shared_input", test_big_shared_input}};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        double t0 = now_s();
-        int before = check_failed;
-        tests[i].fn();
-        fprintf(stderr, "%-18s %s (%.2f s)\n", tests[i].name, check_failed == before ? "ok" : "FAILED", now_s() - t0);
-    }
+    static const test_part parts[] = {{"crashes", test_crashes},
+                                     {"timeout", test_timeout},
+                                     {"reuse_and_idle", test_reuse_and_idle},
+                                     {"budget", test_budget},
+                                     {"shared_regions", test_shared_regions},
+                                     {"big_shared_input", test_big_shared_input}};
+    run_parts(parts, sizeof parts / sizeof parts[0]);
     double t0 = now_s();
     test_parent_killed("/proc/self/exe");
     fprintf(stderr, "%-18s (%.2f s)\n", "parent_killed", now_s() - t0);

@@ -4,6 +4,7 @@
  * cancellation are killed after a grace period. Results must equal the sequential ones. */
 #define _GNU_SOURCE
 #include "check.h"
+#include "test_parts.h"
 #include "weft.h"
 
 #include <errno.h>
@@ -15,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { CALM, ABORT_ONCE, ABORT_ALWAYS };
+enum { CALM, ABORT_ONCE, ABORT_ALWAYS, FAIL_THEN_ABORT };
 
 /* Input of the crashing task: where its markers go and what it does. */
 typedef struct crash_in {
@@ -33,6 +34,18 @@ static double value_of(size_t i) { /* magnitudes apart, so summation order shows
 static int crash_once(weft_task *t) {
     const crash_in *in = weft_input(t);
     if (in->how == ABORT_ALWAYS) abort();
+    if (in->how == FAIL_THEN_ABORT) { /* attempt k leaves marker "index.k"; odd ones abort */
+        for (int k = 0; k < 64; k++) {
+            char path[128];
+            snprintf(path, sizeof path, "%s/%zu.%d", in->dir, weft_task_index(t), k);
+            int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+            if (fd < 0) continue;
+            close(fd);
+            if (k % 2) abort();
+            return weft_fail(t, "attempt %d fails", k);
+        }
+        return weft_fail(t, "more than 64 attempts");
+    }
     if (in->how == ABORT_ONCE) {
         char path[128];
         snprintf(path, sizeof path, "%s/%zu", in->dir, weft_task_index(t));
@@ -55,12 +68,6 @@ static int sleep_long(weft_task *t) {
     return 0;
 }
 WEFT_TASK(sleep_long)
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size, int retries) {
     weft_options o;
@@ -142,6 +149,20 @@ static void test_map_crash_errors(void) {
     CHECK_EQ(weft_last_error()->task_index, 20);
     CHECK_HAS(weft_last_error()->message, "while running task 20");
     CHECK_HAS(weft_last_error()->message, "the last of its 3 attempts");
+    /* a task that fails, then crashes on its retry inside the worker: the attempts before
+       a death count too, so the task runs retries + 1 times in all (fail, crash, fail),
+       not that many per worker */
+    plan(FAIL_THEN_ABORT, at20, 1);
+    CHECK_EQ(weft_map(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, out, sizeof out[0]), WEFT_ETASK);
+    CHECK_EQ(weft_last_error()->task_index, 20);
+    CHECK_HAS(weft_last_error()->message, "attempt 2 fails");
+    int attempts = 0;
+    for (int k = 0; k < 64; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "%s/20.%d", dir, k);
+        attempts += access(path, F_OK) == 0;
+    }
+    CHECK_EQ(attempts, 3);
     /* collect-all: the crash is item 20's status, every other item succeeds */
     weft_status st[N];
     for (int i = 0; i < N; i++) out[i] = -1;
@@ -326,20 +347,12 @@ int main(void) {
     dir = mkdtemp(dir_template);
     CHECK(dir != NULL);
     if (!dir) return CHECK_DONE();
-    struct {
-        const char *name;
-        void (*fn)(void);
-    } tests[] = {{"map_retries", test_map_retries},
-                 {"map_crash_errors", test_map_crash_errors},
-                 {"iterator_crashes", test_iterator_crashes},
-                 {"reduce_crashes", test_reduce_crashes},
-                 {"stuck_tasks", test_stuck_tasks}};
-    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++) {
-        double t0 = now_s();
-        int before = check_failed;
-        tests[i].fn();
-        fprintf(stderr, "%-18s %s (%.2f s)\n", tests[i].name, check_failed == before ? "ok" : "FAILED", now_s() - t0);
-    }
+    static const test_part parts[] = {{"map_retries", test_map_retries},
+                                     {"map_crash_errors", test_map_crash_errors},
+                                     {"iterator_crashes", test_iterator_crashes},
+                                     {"reduce_crashes", test_reduce_crashes},
+                                     {"stuck_tasks", test_stuck_tasks}};
+    run_parts(parts, sizeof parts / sizeof parts[0]);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     CHECK_EQ(system(cmd), 0);
