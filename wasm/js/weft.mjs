@@ -15,7 +15,7 @@ export class Weft {
    */
   constructor(env) {
     this.env = env;
-    this.main = env.instance;
+    this.main = Promise.resolve(env.instance); // see mainInstance()
     this.info = env.instance.info;
     this.pool = new WorkerPool(env.spawn, env.workerInit);
     this.sharedIds = new WeakMap();
@@ -23,7 +23,17 @@ export class Weft {
     this.sequential = this.sequentialSlot();
     /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
     this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
-    this.memos = new Memos(async () => (this.main ??= await this.env.createInstance()));
+    this.memos = new Memos(() => this.mainInstance());
+  }
+
+  /** The calling thread's instance: the first one, or a fresh one after a crash dropped it
+   * (one promise, so calls that ask at once share one instance). */
+  mainInstance() {
+    if (!this.main) {
+      const p = this.main = this.env.createInstance();
+      p.catch(() => { if (this.main === p) this.main = null; }); // a failed start is retried
+    }
+    return this.main;
   }
 
   /** What this environment offers: workers, and the kinds of `memory` it accepts
@@ -104,7 +114,7 @@ export class Weft {
     if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
     // open the cache here first: a bad folder fails before any work, and workers find it
     // made (two first opens of a new folder at once can see each other's half-made state)
-    if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
+    if (plan.memory) (await this.mainInstance()).setMemory(plan.memory);
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
@@ -144,16 +154,15 @@ export class Weft {
             await macrotask(); // abort events and timers get their turn
             lastYield = performance.now();
           }
-          if (!self.main) self.main = await self.env.createInstance();
+          const main = await self.mainInstance();
           const id = b.shared ? b.shared.id : 0;
-          if (id !== sharedId) self.main.setShared(b.shared ? b.shared.bytes : null), sharedId = id;
+          if (id !== sharedId) main.setShared(b.shared ? b.shared.bytes : null), sharedId = id;
           try {
-            return self.main.runBatch(b);
+            return main.runBatch(b);
           } catch (e) {
             if (e instanceof WeftError) throw e;
             self.main = null, sharedId = 0; // a trap: start a fresh instance next time
-            throw new WeftError(`the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`,
-              { code: 'WEFT_ECRASHED', errno: self.info.errors.find(x => x.name === 'WEFT_ECRASHED')?.errno ?? 0, index: -1 });
+            throw main.error('WEFT_ECRASHED', `the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`);
           }
         } finally {
           this.freed();
