@@ -96,5 +96,5 @@ test('bad arguments to load() are clear errors', { timeout: TIMEOUT }, async () 
   });
   assert.match(r.unknown, /TypeError: weft\.load: unknown option 'nJobs'/);
   assert.match(r.missing, /no\/such_tasks\.wasm: HTTP 404/);
-  assert.match(r.memory, /RangeError: .*memory '\/some\/folder' is not supported by this build/);
+  assert.match(r.memory, /RangeError: .*memory '\/some\/folder' is not supported by this build \(weft\.features\.memory: \[indexeddb\]\)/);
 });

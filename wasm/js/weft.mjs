@@ -11,7 +11,8 @@ export class Weft {
   /**
    * @param {object} env  instance: the calling thread's Instance; createInstance(): a
    *   fresh one (after a crash); spawn(): a worker port; workerInit: the workers' first
-   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path
+   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path (absent
+   *   where there are no cache folders: a browser)
    */
   constructor(env) {
     this.env = env;
@@ -39,7 +40,7 @@ export class Weft {
   /** What this environment offers: workers, and the kinds of `memory` it accepts
    * ('path': a cache folder, Node; 'indexeddb': 'indexeddb:NAME', where IndexedDB exists). */
   get features() {
-    const memory = [...(this.env.memoryKinds ?? ['path'])];
+    const memory = this.env.resolvePath ? ['path'] : [];
     if (supportsIndexedDB()) memory.push('indexeddb');
     return { workers: this.backendInfo.backend === 'workers', memory };
   }
@@ -59,9 +60,10 @@ export class Weft {
   get errors() { return this.info.errors.map(e => ({ ...e })); }
 
   plan(call, task, inputs, options) {
-    const plan = makePlan(call, task, inputs, options, {
-      tasks: this.info.tasks, cpus: this.env.cpus, resolvePath: this.env.resolvePath,
+    const resolvePath = this.env.resolvePath ?? (p => {
+      throw new RangeError(`weft.${call}: memory '${p}' is not supported by this build (weft.features.memory: [${this.features.memory.join(', ')}])`);
     });
+    const plan = makePlan(call, task, inputs, options, { tasks: this.info.tasks, cpus: this.env.cpus, resolvePath });
     // no workers here: 'workers' calls run sequentially (backendInfo.reason says why)
     if (plan.backend === 'workers' && this.backendInfo.backend !== 'workers') plan.backend = 'sequential', plan.nJobs = 1;
     return plan;
