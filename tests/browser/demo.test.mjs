@@ -4,30 +4,22 @@
 // its index and message, and without Worker the page falls back to the sequential backend
 // and says so. Screenshots: build/browser-artifacts.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launch, repoRoot, screenshot, serve } from './harness.mjs';
+import { test } from 'node:test';
+import { repoRoot, screenshot, useBrowser } from './harness.mjs';
 import { load as loadNode } from '../../wasm/js/index.mjs';
 import { sweepInputs } from '../../web/sweep.mjs';
 
 const MODULE = 'build/emscripten/web/web_tasks';
 const TIMEOUT = 180_000; // a loaded 2-core machine
 const SIZE = 'grid=12&reps=10';
-let server, browser;
-
-before(async () => {
-  assert.ok(existsSync(join(repoRoot, MODULE + '.mjs')), `${MODULE}.mjs is missing: run scripts/test-browser.sh (it builds it)`);
-  server = await serve();
-  browser = await launch();
-});
-after(async () => { await browser?.close(); await server?.close(); });
+const env = useBrowser(MODULE);
 
 /** Open the demo with these URL parameters and wait (on page state) for its run to end. */
 async function openDemo(query) {
-  const { page } = browser;
-  browser.errors.length = 0;
-  await page.goto(`${server.url}/web/?${query}`);
+  const { page } = env.browser;
+  env.browser.errors.length = 0;
+  await page.goto(`${env.server.url}/web/?${query}`);
   await page.waitForFunction(() => window.demo?.done === true, null, { timeout: TIMEOUT });
   return page.evaluate(() => ({
     ...window.demo,
@@ -43,8 +35,8 @@ async function openDemo(query) {
 
 test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s results', { timeout: TIMEOUT }, async () => {
   const par = await openDemo(`${SIZE}&jobs=2`);
-  await screenshot(browser.page, 'demo-workers');
-  assert.deepEqual(browser.errors, [], 'no console errors');
+  await screenshot(env.browser.page, 'demo-workers');
+  assert.deepEqual(env.browser.errors, [], 'no console errors');
   assert.equal(par.error, null);
   assert.equal(par.progress, '100 %');
   assert.equal(par.bar, '100%');
@@ -55,8 +47,8 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
 
   // a reload: every point comes from IndexedDB, with the same results
   const again = await openDemo(`${SIZE}&jobs=2`);
-  await screenshot(browser.page, 'demo-reload-from-cache');
-  assert.deepEqual(browser.errors, []);
+  await screenshot(env.browser.page, 'demo-reload-from-cache');
+  assert.deepEqual(env.browser.errors, []);
   assert.deepEqual(again.counters, ['144', '0'], 'served from IndexedDB');
   assert.equal(again.progress, '100 %');
   assert.deepEqual(again.result, par.result);
@@ -73,15 +65,15 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
 
 test('a failing point shows its index and the task\'s message', { timeout: TIMEOUT }, async () => {
   const r = await openDemo(`${SIZE}&jobs=2&fail=1&cache=0`);
-  await screenshot(browser.page, 'demo-failure');
+  await screenshot(env.browser.page, 'demo-failure');
   assert.equal(r.error, 'Task 72 failed (simulate_sir, WEFT_ETASK): replicates must be positive, got 0');
   assert.equal(r.result, null);
 });
 
 test('?noworker=1: the page falls back to the sequential backend and says so', { timeout: TIMEOUT }, async () => {
   const r = await openDemo(`${SIZE}&noworker=1&cache=0`);
-  await screenshot(browser.page, 'demo-noworker');
-  assert.deepEqual(browser.errors, []);
+  await screenshot(env.browser.page, 'demo-noworker');
+  assert.deepEqual(env.browser.errors, []);
   assert.deepEqual(r.backend, { backend: 'sequential', reason: 'this browser has no Web Workers' });
   assert.match(r.backendText, /sequential fallback — this browser has no Web Workers/);
   assert.equal(r.progress, '100 %');

@@ -1,10 +1,13 @@
 // What every browser test needs: a static file server over the repository (plain HTTP on
 // loopback, no COOP/COEP headers unless asked: pages on ordinary hosting must work) and
 // Debian's chromium driven headless by playwright-core. See ../shared/TOOLCHAIN.md.
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serve as serveStatic } from '../../web/static-server.mjs';
 
@@ -40,6 +43,22 @@ export async function launch({ profile, removeProfile = !profile } = {}) {
       if (removeProfile) await rm(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A test file's page setup: before its tests, check that `module` (its path from the
+ * repository without .mjs) is built, serve the repository and launch chromium; after
+ * them, close both. Returns {server, browser}, filled in by the time tests run.
+ */
+export function useBrowser(module) {
+  const env = { server: null, browser: null };
+  before(async () => {
+    assert.ok(existsSync(join(repoRoot, module + '.mjs')), `${module}.mjs is missing: run scripts/test-browser.sh (it builds it)`);
+    env.server = await serve();
+    env.browser = await launch();
+  });
+  after(async () => { await env.browser?.close(); await env.server?.close(); });
+  return env;
 }
 
 /** Keep a screenshot of the page as a test artifact (build/browser-artifacts/NAME.png). */

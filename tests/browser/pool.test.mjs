@@ -2,27 +2,19 @@
 // a page served without COOP/COEP give the same bytes as the sequential backend and as
 // Node; errors cross the worker boundary intact; without Worker it falls back and says so.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import { launch, repoRoot, screenshot, serve } from './harness.mjs';
+import { test } from 'node:test';
+import { repoRoot, screenshot, useBrowser } from './harness.mjs';
 import { load as loadNode } from '../../wasm/js/index.mjs';
 
 const MODULE = 'build/emscripten/examples/wasm-tasks/example_tasks';
 const TIMEOUT = 120_000; // a loaded 2-core machine
-let server, browser;
-
-before(async () => {
-  assert.ok(existsSync(join(repoRoot, MODULE + '.mjs')), `${MODULE}.mjs is missing: run scripts/test-browser.sh (it builds it)`);
-  server = await serve();
-  browser = await launch();
-});
-after(async () => { await browser?.close(); await server?.close(); });
+const env = useBrowser(MODULE);
 
 /** A fresh blank page; `fn` runs in it with weft's browser load() (page.evaluate). */
 async function inPage(fn, arg) {
-  const { page } = browser;
-  await page.goto(`${server.url}/tests/browser/fixtures/blank.html`);
+  const { page } = env.browser;
+  await page.goto(`${env.server.url}/tests/browser/fixtures/blank.html`);
   return page.evaluate(async ([src, arg]) => {
     const { load } = await import('/wasm/js/browser/load.mjs');
     return (0, eval)(src)(load, arg); // the test's function, with the page's load()
@@ -30,7 +22,7 @@ async function inPage(fn, arg) {
 }
 
 test('a map on 2 workers gives the sequential backend\'s bytes, and Node\'s', { timeout: TIMEOUT }, async () => {
-  browser.errors.length = 0;
+  env.browser.errors.length = 0;
   const r = await inPage(async (load, { module }) => {
     const weft = await load({ moduleUrl: module });
     const seeds = BigUint64Array.from({ length: 300 }, (_, i) => BigInt(i) * 7919n);
@@ -50,8 +42,8 @@ test('a map on 2 workers gives the sequential backend\'s bytes, and Node\'s', { 
   const node = await loadNode({ module: join(repoRoot, MODULE) });
   const seeds = BigUint64Array.from({ length: 300 }, (_, i) => BigInt(i) * 7919n);
   assert.deepEqual(r.par, [...await node.map('pi_darts', seeds, { out: Float64Array, backend: 'sequential' })]);
-  assert.deepEqual(browser.errors, []);
-  await screenshot(browser.page, 'pool-map');
+  assert.deepEqual(env.browser.errors, []);
+  await screenshot(env.browser.page, 'pool-map');
 });
 
 test('a failing task rejects with its index, code and message from a worker', { timeout: TIMEOUT }, async () => {
@@ -71,14 +63,14 @@ test('a failing task rejects with its index, code and message from a worker', { 
 test('without Worker, calls run sequentially and a warning says why', { timeout: TIMEOUT }, async () => {
   const warnings = [];
   const onConsole = m => { if (m.type() === 'warning') warnings.push(m.text()); };
-  browser.page.on('console', onConsole);
+  env.browser.page.on('console', onConsole);
   const r = await inPage(async (load, { module }) => {
     globalThis.Worker = undefined;
     const weft = await load({ moduleUrl: module });
     const out = await weft.map('newton_sqrt', Float64Array.of(4, 9, 16), { nJobs: 2 });
     return { out: [...out], info: weft.backendInfo, features: weft.features };
   });
-  browser.page.off('console', onConsole);
+  env.browser.page.off('console', onConsole);
   assert.deepEqual(r.out, [2, 3, 4]);
   assert.deepEqual(r.info, { backend: 'sequential', reason: 'this browser has no Web Workers' });
   assert.equal(r.features.workers, false);
@@ -96,5 +88,5 @@ test('bad arguments to load() are clear errors', { timeout: TIMEOUT }, async () 
   });
   assert.match(r.unknown, /TypeError: weft\.load: unknown option 'nJobs'/);
   assert.match(r.missing, /no\/such_tasks\.wasm: HTTP 404/);
-  assert.match(r.memory, /RangeError: .*memory '\/some\/folder' is not supported by this build/);
+  assert.match(r.memory, /RangeError: .*memory '\/some\/folder' is not supported by this build \(weft\.features\.memory: \[indexeddb\]\)/);
 });

@@ -88,6 +88,17 @@ for (const backend of ['sequential', 'workers']) {
         { code: 'WEFT_ETASK', index: 2, message: 'sqrt of a negative number (-1)' });
     });
 
+    test('a trap in a task rejects with WEFT_ECRASHED; the next call runs on a fresh instance', async () => {
+      const crashed = weft.errors.find(e => e.name === 'WEFT_ECRASHED').errno;
+      await assert.rejects(weft.map('trap_if_negative', Int32Array.of(1, 2, -1, 4), o), e => {
+        assert.equal(e.name, 'WeftError');
+        assert.deepEqual([e.code, e.errno, e.index], ['WEFT_ECRASHED', crashed, -1]);
+        assert.match(e.message, /crashed while running items \[\d+, \d+\)/);
+        return true;
+      });
+      assert.deepEqual([...await weft.map('trap_if_negative', Int32Array.of(5, 6, 7), o)], [5, 6, 7]);
+    });
+
     test('progress reaches the total; a throwing callback fails the call', async () => {
       const seen = [];
       await weft.map('logistic', rates(), { ...o, batchSize: 100, onProgress: p => seen.push(p) });

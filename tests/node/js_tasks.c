@@ -22,3 +22,13 @@ static int spin_ms(weft_task *t) {
     return weft_output(t, &ms, sizeof ms);
 }
 WEFT_TASK(spin_ms)
+
+/* int32 -> int32: a copy, or a trap (wasm `unreachable`) on a negative input: a crashing
+ * task for the JS API's WEFT_ECRASHED path (the instance is replaced). Never called natively. */
+static int trap_if_negative(weft_task *t) {
+    int32_t x;
+    memcpy(&x, weft_input(t), sizeof x);
+    if (x < 0) __builtin_trap();
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(trap_if_negative)

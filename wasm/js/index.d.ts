@@ -113,9 +113,9 @@ export declare class Weft {
   reduce<A, T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options: ReduceOptions<A, T>): Promise<A>;
   close(): Promise<void>;
   readonly backendInfo: BackendInfo;
-  /** workers: whether calls run on workers; memory: the kinds of `memory` accepted ('path' in Node). */
-  /** memory kinds: 'path' (a cache folder, Node), 'indexeddb' ('indexeddb:NAME'). */
-  readonly features: { workers: boolean; memory: string[] };
+  /** workers: whether calls run on workers; memory: the kinds of `memory` accepted here:
+   *  'path' (a cache folder, Node), 'indexeddb' ('indexeddb:NAME', where indexedDB exists). */
+  readonly features: { workers: boolean; memory: Array<'path' | 'indexeddb'> };
 }
 
 export interface LoadOptions {

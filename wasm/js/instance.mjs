@@ -57,6 +57,13 @@ export class Instance {
     });
   }
 
+  /** A WeftError with a code from the module's error table, for failures the C side did
+   * not report (a crash, a missing IndexedDB). */
+  error(code, message, index = -1) {
+    const errno = this.info.errors.find(e => e.name === code)?.errno ?? 0;
+    return new WeftError(message, { code, errno, index });
+  }
+
   /** Read-only data for tasks (weft_wasm_shared); null clears it. */
   setShared(bytes) {
     const n = bytes ? bytes.byteLength : 0;

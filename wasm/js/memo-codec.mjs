@@ -1,8 +1,6 @@
 // The cache's bytes for a Memory kept on the JS side (IndexedDB): keys, entries, checks
 // and archive cleaning come from the C core through one instance (wasm/src/weft_js_memo.c),
 // so they are byte for byte the native ones (docs/cache-format.md). No format here.
-import { WeftError } from './errors.mjs';
-
 const ID_MAX = 1024; // "task\0version\0" of a checked entry
 
 export const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
@@ -16,10 +14,7 @@ export class MemoCodec {
   }
 
   /** A WeftError with a code from the module's error table. */
-  error(code, message) {
-    const errno = this.I.info.errors.find(e => e.name === code)?.errno ?? 0;
-    return new WeftError(message, { code, errno, index: -1 });
-  }
+  error(code, message) { return this.I.error(code, message); }
 
   /** Run fn(alloc) with heap buffers that are freed afterwards; alloc(bytes|size) -> ptr. */
   withHeap(fn) {

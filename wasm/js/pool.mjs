@@ -69,6 +69,12 @@ class WorkerSlot extends Slot {
     const call = this.calls.get(m.id);
     if (!call) return;
     this.calls.delete(m.id);
+    if (m.exiting) {
+      // a crash: the worker is leaving; out of the pool now, before its exit event, so
+      // no batch (of this call or the next) is sent to it in between
+      call.reject(WeftError.fromJSON(m.error));
+      return void this.stop(new Error('weft: a worker stopped after a crash'));
+    }
     this.freed();
     if (this.outstanding === 0) this.port.setActive(false);
     if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, startedAt: m.startedAt, stats: m.stats });

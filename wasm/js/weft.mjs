@@ -11,11 +11,12 @@ export class Weft {
   /**
    * @param {object} env  instance: the calling thread's Instance; createInstance(): a
    *   fresh one (after a crash); spawn(): a worker port; workerInit: the workers' first
-   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path
+   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path (absent
+   *   where there are no cache folders: a browser)
    */
   constructor(env) {
     this.env = env;
-    this.main = env.instance;
+    this.main = Promise.resolve(env.instance); // see mainInstance()
     this.info = env.instance.info;
     this.pool = new WorkerPool(env.spawn, env.workerInit);
     this.sharedIds = new WeakMap();
@@ -23,13 +24,23 @@ export class Weft {
     this.sequential = this.sequentialSlot();
     /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
     this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
-    this.memos = new Memos(async () => (this.main ??= await this.env.createInstance()));
+    this.memos = new Memos(() => this.mainInstance());
+  }
+
+  /** The calling thread's instance: the first one, or a fresh one after a crash dropped it
+   * (one promise, so calls that ask at once share one instance). */
+  mainInstance() {
+    if (!this.main) {
+      const p = this.main = this.env.createInstance();
+      p.catch(() => { if (this.main === p) this.main = null; }); // a failed start is retried
+    }
+    return this.main;
   }
 
   /** What this environment offers: workers, and the kinds of `memory` it accepts
    * ('path': a cache folder, Node; 'indexeddb': 'indexeddb:NAME', where IndexedDB exists). */
   get features() {
-    const memory = [...(this.env.memoryKinds ?? ['path'])];
+    const memory = this.env.resolvePath ? ['path'] : [];
     if (supportsIndexedDB()) memory.push('indexeddb');
     return { workers: this.backendInfo.backend === 'workers', memory };
   }
@@ -49,9 +60,10 @@ export class Weft {
   get errors() { return this.info.errors.map(e => ({ ...e })); }
 
   plan(call, task, inputs, options) {
-    const plan = makePlan(call, task, inputs, options, {
-      tasks: this.info.tasks, cpus: this.env.cpus, resolvePath: this.env.resolvePath,
+    const resolvePath = this.env.resolvePath ?? (p => {
+      throw new RangeError(`weft.${call}: memory '${p}' is not supported by this build (weft.features.memory: [${this.features.memory.join(', ')}])`);
     });
+    const plan = makePlan(call, task, inputs, options, { tasks: this.info.tasks, cpus: this.env.cpus, resolvePath });
     // no workers here: 'workers' calls run sequentially (backendInfo.reason says why)
     if (plan.backend === 'workers' && this.backendInfo.backend !== 'workers') plan.backend = 'sequential', plan.nJobs = 1;
     return plan;
@@ -104,7 +116,7 @@ export class Weft {
     if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
     // open the cache here first: a bad folder fails before any work, and workers find it
     // made (two first opens of a new folder at once can see each other's half-made state)
-    if (plan.memory) (this.main ??= await this.env.createInstance()).setMemory(plan.memory);
+    if (plan.memory) (await this.mainInstance()).setMemory(plan.memory);
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
@@ -144,16 +156,15 @@ export class Weft {
             await macrotask(); // abort events and timers get their turn
             lastYield = performance.now();
           }
-          if (!self.main) self.main = await self.env.createInstance();
+          const main = await self.mainInstance();
           const id = b.shared ? b.shared.id : 0;
-          if (id !== sharedId) self.main.setShared(b.shared ? b.shared.bytes : null), sharedId = id;
+          if (id !== sharedId) main.setShared(b.shared ? b.shared.bytes : null), sharedId = id;
           try {
-            return self.main.runBatch(b);
+            return main.runBatch(b);
           } catch (e) {
             if (e instanceof WeftError) throw e;
             self.main = null, sharedId = 0; // a trap: start a fresh instance next time
-            throw new WeftError(`the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`,
-              { code: 'WEFT_ECRASHED', errno: self.info.errors.find(x => x.name === 'WEFT_ECRASHED')?.errno ?? 0, index: -1 });
+            throw main.error('WEFT_ECRASHED', `the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`);
           }
         } finally {
           this.freed();

@@ -23,9 +23,8 @@ export function serve(port, instantiate) {
         if (e instanceof WeftError) return port.post({ type: 'error', id: m.id, error: e.toJSON() });
         // a trap (out of bounds, abort) leaves the instance unusable: report it and leave;
         // the pool starts a fresh worker for the next call
-        const crash = new WeftError(`a worker crashed while running items [${m.start}, ${m.start + m.count}): ${e?.message || e}`,
-          { code: 'WEFT_ECRASHED', errno: instance.info.errors.find(x => x.name === 'WEFT_ECRASHED')?.errno ?? 0, index: -1 });
-        port.post({ type: 'error', id: m.id, error: crash.toJSON() });
+        const crash = instance.error('WEFT_ECRASHED', `a worker crashed while running items [${m.start}, ${m.start + m.count}): ${e?.message || e}`);
+        port.post({ type: 'error', id: m.id, error: crash.toJSON(), exiting: true });
         port.exit();
       }
     }

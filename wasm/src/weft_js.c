@@ -16,7 +16,6 @@
 static weft_pool *plain_pool;  /* sequential, one job */
 static weft_pool *memory_pool; /* the same with options.memory set */
 static weft_memory *memory;
-static char *memory_path;
 static void *shared_data;
 static size_t shared_size;
 
@@ -142,26 +141,14 @@ EMSCRIPTEN_KEEPALIVE void *weft_js_shared_reserve(size_t size) {
 /* ---- Memory: a disk store at `path` (the real file system in the Node build) */
 
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
-    if (memory && strcmp(memory_path, path) == 0) return 0;
+    if (memory && strcmp(weft_memory_location(memory), path) == 0) return 0;
     weft_close(memory_pool);
     memory_pool = NULL;
     weft_memory_close(memory);
     memory = NULL;
-    free(memory_path);
-    memory_path = NULL;
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.debug = 0;
-    int rc = weft_memory_open(&memory, path, &o);
-    if (rc) return rc;
-    size_t len = strlen(path) + 1;
-    memory_path = malloc(len);
-    if (memory_path) memcpy(memory_path, path, len);
-    if (!memory_path) {
-        weft_memory_close(memory);
-        memory = NULL;
-        return weft__set_error(WEFT_ENOMEM, "out of memory");
-    }
-    return 0;
+    return weft_memory_open(&memory, path, &o);
 }
 
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_stats(weft_memory_stats *out) {

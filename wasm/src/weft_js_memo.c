@@ -10,20 +10,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Keys and entries need a task's version and ignore list: a scratch "memory:" Memory
- * with the same defaults as the one weft_js_memory_open makes. */
+/* A "memory:" Memory with the defaults of the one weft_js_memory_open makes, quiet. */
+static int open_in_memory(weft_memory **m) {
+    weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
+    o.debug = 0;
+    o.quiet = 1;
+    return weft_memory_open(m, "memory:", &o);
+}
+
+/* Keys and entries need a task's version and ignore list: a scratch Memory, kept. */
 static weft_memory *scratch;
 
 static int scratch_memory(weft_memory **m) {
-    if (!scratch) {
-        weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-        o.debug = 0;
-        o.quiet = 1;
-        int rc = weft_memory_open(&scratch, "memory:", &o);
-        if (rc) return rc;
-    }
+    int rc = scratch ? 0 : open_in_memory(&scratch);
     *m = scratch;
-    return 0;
+    return rc;
 }
 
 static int find_task(const char *name, const weft_task_def **task) {
@@ -94,10 +95,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_check(const char *task, const uint8_t *key
 EMSCRIPTEN_KEEPALIVE int weft_js_archive_clean(const void *archive, size_t size, double *stats,
                                                unsigned char **data, size_t *out_size) {
     weft_memory *m;
-    weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-    o.debug = 0;
-    o.quiet = 1;
-    int rc = weft_memory_open(&m, "memory:", &o);
+    int rc = open_in_memory(&m);
     if (rc) return rc;
     weft_import_stats st;
     int irc = weft_memory_import_bytes(m, archive, size, &st);

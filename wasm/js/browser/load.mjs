@@ -43,12 +43,6 @@ function withTimeout(promise, ms, what) {
   return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
-// Memory in the page: no kind yet (IndexedDB comes separately); weft.features.memory lists them.
-const MEMORY_KINDS = [];
-function memoryPath(p) {
-  throw new RangeError(`weft (browser): memory '${p}' is not supported by this build (weft.features.memory: [${MEMORY_KINDS.join(', ')}])`);
-}
-
 /**
  * options: moduleUrl (or module): the URL of <name>.mjs (default: the package's example
  * tasks); wasmUrl (default: the same URL ending in .wasm); workers: false runs every call
@@ -84,8 +78,7 @@ export async function load(options = {}) {
     noWorkersReason: reason,
     workerInit: init,
     cpus: globalThis.navigator?.hardwareConcurrency || 1,
-    resolvePath: memoryPath,
-    memoryKinds: MEMORY_KINDS,
+    // no resolvePath: a page has no cache folders, only 'indexeddb:NAME' (weft.features.memory)
   });
   if (!reason) {
     try {
