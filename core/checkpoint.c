@@ -153,16 +153,14 @@ static int read_step(const weft_checkpoint *c, int64_t step, weft_bytes *out) {
     int rc = -1;
     if (weft_plat_fstat(fd, &st) == 0 && st.size >= WEFT__ENTRY_FIXED && (all = malloc((size_t)st.size)) &&
         weft_plat_read(fd, all, (size_t)st.size) == st.size) {
-        size_t hs = weft__entry_header_size(all, (size_t)st.size);
         weft__entry e;
         uint8_t key[16];
         step_key(c, step, key);
-        if (hs && (int64_t)hs <= st.size && weft__entry_parse(all, hs, &e) == 0 && memcmp(e.key, key, 16) == 0 &&
-            weft__entry_value_ok(&e, all + hs, (size_t)st.size - hs)) {
-            size_t n = (size_t)st.size - hs;
+        if (weft__entry_check_whole(all, (size_t)st.size, NULL, key, &e) == 0) {
+            size_t n = (size_t)e.value_size;
             out->data = malloc(n ? n : 1);
             if (out->data) {
-                memcpy(out->data, all + hs, n);
+                memcpy(out->data, all + e.header_size, n);
                 out->size = n;
                 rc = 0;
             }
