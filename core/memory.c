@@ -379,11 +379,13 @@ typedef struct call {
     unsigned char ignored_stack[32], *ignored;
     uint8_t fps_stack[32][16], (*fps)[16];
     uint8_t key[16];
+    weft_args view; /* a map item's arguments, decoded in place (args points here) */
 } call;
 
 static void call_free(call *c) {
     if (c->ignored != c->ignored_stack) free(c->ignored);
     if (c->fps != c->fps_stack) free(c->fps);
+    if (c->args == &c->view) weft__args_view_free(&c->view);
 }
 
 /* The task version is checked against the store's once per handle and task: a change
@@ -956,11 +958,10 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {
 
 /* A map item keys like weft_memory_call when its input is an args encoding, so a task
  * cached through either path finds the other's entries. */
-static int prepare_item(call *c, weft_args *view, weft_memory *m, const weft_task_def *task,
-                        const void *in, size_t in_size) {
-    int is_args = weft__args_view(in, in_size, view) == 0;
-    if (!is_args) memset(view, 0, sizeof *view);
-    int rc = prepare_call(c, m, task, is_args ? view : NULL, !is_args, "map");
+static int prepare_item(call *c, weft_memory *m, const weft_task_def *task, const void *in,
+                        size_t in_size) {
+    int is_args = weft__args_view(in, in_size, &c->view) == 0;
+    int rc = prepare_call(c, m, task, is_args ? &c->view : NULL, !is_args, "map");
     if (!rc && !is_args) {
         c->raw = in;
         c->raw_size = in_size;
@@ -974,9 +975,8 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
                       const void *in, size_t in_size, void *slot, size_t slot_size,
                       weft_bytes *out_bytes) {
     call c;
-    weft_args view;
     int hit = 0;
-    if (prepare_item(&c, &view, m, task, in, in_size) == 0) {
+    if (prepare_item(&c, m, task, in, in_size) == 0) {
         weft_bytes v;
         int rc = lookup(&c, &v, 1, 1);
         if (c.args) debug_record(&c, rc == 0); /* items that are args encodings */
@@ -997,7 +997,6 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
         memcpy(mm->key, c.key, 16);
     }
     call_free(&c);
-    weft__args_view_free(&view);
     mm->start_ns = weft_plat_now_ns();
     return hit;
 }
@@ -1006,14 +1005,12 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
                       const void *in, size_t in_size, const void *out, size_t out_size) {
     int64_t took = (int64_t)(weft_plat_now_ns() - mm->start_ns);
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc && memcmp(c.key, mm->key, 16) == 0) rc = store_value(&c, out, out_size, took, in_size);
     if (rc && !atomic_exchange(&m->warned_store, 1))
         warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location,
              weft_last_error()->message);
     call_free(&c);
-    weft__args_view_free(&view);
 }
 
 /* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memo.c): a map item's
@@ -1021,11 +1018,9 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
 int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
                    uint8_t key[16]) {
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) memcpy(key, c.key, 16);
     call_free(&c);
-    weft__args_view_free(&view);
     return rc;
 }
 
@@ -1033,10 +1028,8 @@ int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, 
                      const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
                      size_t *head_size) {
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) rc = build_entry(&c, out, out_size, compute_ns, in_size, head, head_size);
     call_free(&c);
-    weft__args_view_free(&view);
     return rc;
 }
