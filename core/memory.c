@@ -15,6 +15,7 @@
 #define TOUCH_EVERY_NS 60000000000ll /* LRU clock resolution: a minute (a touch is a syscall) */
 #define STALE_TEMP_NS (600ll * 1000000000) /* a temp file untouched this long is litter */
 #define PRUNE_EVERY_WRITES 64
+#define COARSE_FILE_TIME_NS 2000000000ll /* age slack of those prunes (see prune) */
 #define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
 #define HOT_MAX_VALUE 65536    /* ... of at most this size, so at most 64 MB */
 #define GENERATION_FILE ".weft-generation"
@@ -450,6 +451,11 @@ static int prepare_call(call *c, weft_memory *m, const weft_task_def *task, cons
     return weft__args_key(task->name, c->version, a, (const uint8_t(*)[16])c->fps, c->ignored, c->key);
 }
 
+static int prepare(call *c, weft_memory *m, const weft_task_def *task, const weft_args *a,
+                   const char *fn) {
+    return prepare_call(c, m, task, a, 0, fn);
+}
+
 static void debug_record(call *c, int hit) {
     if (!c->m->o.debug || !c->args) return;
     weft__journal *j = weft__memory_journal(c->m);
@@ -514,11 +520,6 @@ static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64
 
 /* Look the call's key up: 0 and the value on a valid hit, WEFT_ENOTFOUND otherwise
  * (corrupt, expired and rejected entries included), <0 on a store error. */
-static int prepare(call *c, weft_memory *m, const weft_task_def *task, const weft_args *a,
-                   const char *fn) {
-    return prepare_call(c, m, task, a, 0, fn);
-}
-
 static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     weft_memory *m = c->m;
     int64_t hot_created, hot_compute;
@@ -577,7 +578,6 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
 
 static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
                  int64_t slack_ns, int64_t *removed);
-#define COARSE_FILE_TIME_NS 2000000000LL
 
 static void maybe_prune(weft_memory *m, size_t bytes) {
     if (!m->o.max_bytes && !m->o.max_items && !(m->o.max_age_s > 0)) return;
