@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STALE_TEMP_NS (600ll * 1000000000)
-
 struct weft_checkpoint {
     char *dir;
     char *task; /* "checkpoint:NAME", the entries' task name */
@@ -35,7 +33,7 @@ static int collect(const char *name, int is_dir, void *user) {
         char path[4096];
         weft_plat_file_info st;
         snprintf(path, sizeof path, "%s/%s", s->dir, name);
-        if (weft_plat_stat(path, &st) == 0 && s->now - st.mtime_ns > STALE_TEMP_NS) weft_plat_unlink(path);
+        if (weft_plat_stat(path, &st) == 0 && s->now - st.mtime_ns > WEFT__DISK_TEMP_STALE_NS) weft_plat_unlink(path);
         return 0;
     }
     long long step;

@@ -13,7 +13,6 @@
 
 #define MAX_VERSION 256
 #define TOUCH_EVERY_NS 60000000000ll /* LRU clock resolution: a minute (a touch is a syscall) */
-#define STALE_TEMP_NS (600ll * 1000000000) /* a temp file untouched this long is litter */
 #define PRUNE_EVERY_WRITES 64
 #define COARSE_FILE_TIME_NS 2000000000ll /* age slack of those prunes (see prune) */
 #define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
@@ -869,7 +868,7 @@ typedef struct prune_list {
 static int prune_collect(const weft__store_item *it, void *user) {
     prune_list *l = user;
     if (it->is_temp) {
-        if (l->now - it->last_access_ns > STALE_TEMP_NS && l->m->store->remove_temp &&
+        if (l->now - it->last_access_ns > WEFT__DISK_TEMP_STALE_NS && l->m->store->remove_temp &&
             l->m->store->remove_temp(l->m->state, it) == 0)
             l->temps_removed++;
         return 0;
