@@ -179,10 +179,8 @@ static int version_matches(const weft_store *store, void *state, const char *tas
 /* Check one archived entry and store it. 0 stored, 1 skipped (corrupt or stale), <0 error. */
 static int import_entry(weft_memory *m, const unsigned char *bytes, size_t size, int64_t *stale) {
     weft__entry e;
-    size_t head = weft__entry_header_size(bytes, size);
-    if (!head || head > size || weft__entry_parse(bytes, head, &e) || head + e.value_size != size ||
-        !weft__entry_value_ok(&e, bytes + e.header_size, (size_t)e.value_size) ||
-        e.task_len > WEFT_ARGS_MAX_NAME || memchr(e.task, 0, e.task_len))
+    if (weft__entry_check_whole(bytes, size, NULL, NULL, &e) || e.task_len > WEFT_ARGS_MAX_NAME ||
+        memchr(e.task, 0, e.task_len))
         return 1;
     char task[WEFT_ARGS_MAX_NAME + 1];
     memcpy(task, e.task, e.task_len);

@@ -156,6 +156,10 @@ int weft__entry_value_ok(const weft__entry *e, const void *value, size_t size);
  * the value matches: 0 or WEFT_ECORRUPT (WEFT_ENOMEM). What every reader accepts. */
 int weft__entry_check(const void *head, size_t head_size, const void *value, size_t value_size,
                       const char *task, const uint8_t key[16], weft__entry *e);
+/* The same for an entry held whole (header then value) in one buffer: an archive's, a
+ * checkpoint file's, an IndexedDB record's. The value follows at e->header_size. */
+int weft__entry_check_whole(const void *bytes, size_t size, const char *task,
+                            const uint8_t key[16], weft__entry *e);
 
 /* ---- lsh.c: locality-sensitive signatures of float arrays */
 #define WEFT__LSH_BANDS 16

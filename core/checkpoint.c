@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STALE_TEMP_NS (600ll * 1000000000)
-
 struct weft_checkpoint {
     char *dir;
     char *task; /* "checkpoint:NAME", the entries' task name */
@@ -35,7 +33,7 @@ static int collect(const char *name, int is_dir, void *user) {
         char path[4096];
         weft_plat_file_info st;
         snprintf(path, sizeof path, "%s/%s", s->dir, name);
-        if (weft_plat_stat(path, &st) == 0 && s->now - st.mtime_ns > STALE_TEMP_NS) weft_plat_unlink(path);
+        if (weft_plat_stat(path, &st) == 0 && s->now - st.mtime_ns > WEFT__DISK_TEMP_STALE_NS) weft_plat_unlink(path);
         return 0;
     }
     long long step;
@@ -153,16 +151,14 @@ static int read_step(const weft_checkpoint *c, int64_t step, weft_bytes *out) {
     int rc = -1;
     if (weft_plat_fstat(fd, &st) == 0 && st.size >= WEFT__ENTRY_FIXED && (all = malloc((size_t)st.size)) &&
         weft_plat_read(fd, all, (size_t)st.size) == st.size) {
-        size_t hs = weft__entry_header_size(all, (size_t)st.size);
         weft__entry e;
         uint8_t key[16];
         step_key(c, step, key);
-        if (hs && (int64_t)hs <= st.size && weft__entry_parse(all, hs, &e) == 0 && memcmp(e.key, key, 16) == 0 &&
-            weft__entry_value_ok(&e, all + hs, (size_t)st.size - hs)) {
-            size_t n = (size_t)st.size - hs;
+        if (weft__entry_check_whole(all, (size_t)st.size, NULL, key, &e) == 0) {
+            size_t n = (size_t)e.value_size;
             out->data = malloc(n ? n : 1);
             if (out->data) {
-                memcpy(out->data, all + hs, n);
+                memcpy(out->data, all + e.header_size, n);
                 out->size = n;
                 rc = 0;
             }

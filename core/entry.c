@@ -156,3 +156,10 @@ int weft__entry_check(const void *head, size_t head_size, const void *value, siz
         return WEFT_ECORRUPT;
     return 0;
 }
+
+int weft__entry_check_whole(const void *bytes, size_t size, const char *task,
+                            const uint8_t key[16], weft__entry *e) {
+    size_t hs = weft__entry_header_size(bytes, size);
+    if (!hs || hs > size) return WEFT_ECORRUPT;
+    return weft__entry_check(bytes, hs, (const unsigned char *)bytes + hs, size - hs, task, key, e);
+}

@@ -13,8 +13,8 @@
 
 #define MAX_VERSION 256
 #define TOUCH_EVERY_NS 60000000000ll /* LRU clock resolution: a minute (a touch is a syscall) */
-#define STALE_TEMP_NS (600ll * 1000000000) /* a temp file untouched this long is litter */
 #define PRUNE_EVERY_WRITES 64
+#define COARSE_FILE_TIME_NS 2000000000ll /* age slack of those prunes (see prune) */
 #define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
 #define HOT_MAX_VALUE 65536    /* ... of at most this size, so at most 64 MB */
 #define GENERATION_FILE ".weft-generation"
@@ -379,11 +379,13 @@ typedef struct call {
     unsigned char ignored_stack[32], *ignored;
     uint8_t fps_stack[32][16], (*fps)[16];
     uint8_t key[16];
+    weft_args view; /* a map item's arguments, decoded in place (args points here) */
 } call;
 
 static void call_free(call *c) {
     if (c->ignored != c->ignored_stack) free(c->ignored);
     if (c->fps != c->fps_stack) free(c->fps);
+    if (c->args == &c->view) weft__args_view_free(&c->view);
 }
 
 /* The task version is checked against the store's once per handle and task: a change
@@ -446,6 +448,11 @@ static int prepare_call(call *c, weft_memory *m, const weft_task_def *task, cons
     }
     atomic_fetch_add_explicit(&m->hashed_bytes, (long long)bytes, memory_order_relaxed);
     return weft__args_key(task->name, c->version, a, (const uint8_t(*)[16])c->fps, c->ignored, c->key);
+}
+
+static int prepare(call *c, weft_memory *m, const weft_task_def *task, const weft_args *a,
+                   const char *fn) {
+    return prepare_call(c, m, task, a, 0, fn);
 }
 
 static void debug_record(call *c, int hit) {
@@ -512,11 +519,6 @@ static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64
 
 /* Look the call's key up: 0 and the value on a valid hit, WEFT_ENOTFOUND otherwise
  * (corrupt, expired and rejected entries included), <0 on a store error. */
-static int prepare(call *c, weft_memory *m, const weft_task_def *task, const weft_args *a,
-                   const char *fn) {
-    return prepare_call(c, m, task, a, 0, fn);
-}
-
 static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     weft_memory *m = c->m;
     int64_t hot_created, hot_compute;
@@ -575,7 +577,6 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
 
 static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
                  int64_t slack_ns, int64_t *removed);
-#define COARSE_FILE_TIME_NS 2000000000LL
 
 static void maybe_prune(weft_memory *m, size_t bytes) {
     if (!m->o.max_bytes && !m->o.max_items && !(m->o.max_age_s > 0)) return;
@@ -867,7 +868,7 @@ typedef struct prune_list {
 static int prune_collect(const weft__store_item *it, void *user) {
     prune_list *l = user;
     if (it->is_temp) {
-        if (l->now - it->last_access_ns > STALE_TEMP_NS && l->m->store->remove_temp &&
+        if (l->now - it->last_access_ns > WEFT__DISK_TEMP_STALE_NS && l->m->store->remove_temp &&
             l->m->store->remove_temp(l->m->state, it) == 0)
             l->temps_removed++;
         return 0;
@@ -956,11 +957,10 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {
 
 /* A map item keys like weft_memory_call when its input is an args encoding, so a task
  * cached through either path finds the other's entries. */
-static int prepare_item(call *c, weft_args *view, weft_memory *m, const weft_task_def *task,
-                        const void *in, size_t in_size) {
-    int is_args = weft__args_view(in, in_size, view) == 0;
-    if (!is_args) memset(view, 0, sizeof *view);
-    int rc = prepare_call(c, m, task, is_args ? view : NULL, !is_args, "map");
+static int prepare_item(call *c, weft_memory *m, const weft_task_def *task, const void *in,
+                        size_t in_size) {
+    int is_args = weft__args_view(in, in_size, &c->view) == 0;
+    int rc = prepare_call(c, m, task, is_args ? &c->view : NULL, !is_args, "map");
     if (!rc && !is_args) {
         c->raw = in;
         c->raw_size = in_size;
@@ -974,9 +974,8 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
                       const void *in, size_t in_size, void *slot, size_t slot_size,
                       weft_bytes *out_bytes) {
     call c;
-    weft_args view;
     int hit = 0;
-    if (prepare_item(&c, &view, m, task, in, in_size) == 0) {
+    if (prepare_item(&c, m, task, in, in_size) == 0) {
         weft_bytes v;
         int rc = lookup(&c, &v, 1, 1);
         if (c.args) debug_record(&c, rc == 0); /* items that are args encodings */
@@ -997,7 +996,6 @@ int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
         memcpy(mm->key, c.key, 16);
     }
     call_free(&c);
-    weft__args_view_free(&view);
     mm->start_ns = weft_plat_now_ns();
     return hit;
 }
@@ -1006,14 +1004,12 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
                       const void *in, size_t in_size, const void *out, size_t out_size) {
     int64_t took = (int64_t)(weft_plat_now_ns() - mm->start_ns);
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc && memcmp(c.key, mm->key, 16) == 0) rc = store_value(&c, out, out_size, took, in_size);
     if (rc && !atomic_exchange(&m->warned_store, 1))
         warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location,
              weft_last_error()->message);
     call_free(&c);
-    weft__args_view_free(&view);
 }
 
 /* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memo.c): a map item's
@@ -1021,11 +1017,9 @@ void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def 
 int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
                    uint8_t key[16]) {
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) memcpy(key, c.key, 16);
     call_free(&c);
-    weft__args_view_free(&view);
     return rc;
 }
 
@@ -1033,10 +1027,8 @@ int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, 
                      const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
                      size_t *head_size) {
     call c;
-    weft_args view;
-    int rc = prepare_item(&c, &view, m, task, in, in_size);
+    int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) rc = build_entry(&c, out, out_size, compute_ns, in_size, head, head_size);
     call_free(&c);
-    weft__args_view_free(&view);
     return rc;
 }

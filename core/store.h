@@ -65,6 +65,8 @@ extern const weft_store weft__store_disk;
     "# Backup tools that honour CACHEDIR.TAG skip it.\n"
 #define WEFT__DISK_SUFFIX ".wfe"
 #define WEFT__DISK_TEMP_PREFIX ".tmp-"
+/* A temporary file untouched this long is a killed writer's litter, safe to remove. */
+#define WEFT__DISK_TEMP_STALE_NS (600ll * 1000000000)
 /* Escape a task name into a folder name ([A-Za-z0-9_-] and inner dots kept, others
  * %XX); returns the length, or 0 when it does not fit. And back. */
 size_t weft__disk_escape(const char *task, char *out, size_t size);

@@ -1,4 +1,5 @@
-/* The in-memory store: a chained hash table of whole entries under one lock. */
+/* The in-memory store: a chained hash table of whole entries under one lock, doubled as
+ * it fills. */
 #include "store.h"
 
 #include <stdio.h>
@@ -74,6 +75,25 @@ static node **find(mem_state *s, const char *task, const uint8_t key[16]) {
     return link;
 }
 
+/* Keep chains short: double the table once it holds twice as many entries as buckets.
+ * Call with the lock held. */
+static void grow(mem_state *s) {
+    size_t n = 2 * s->n_buckets;
+    node **b = calloc(n, sizeof *b), **old = s->buckets;
+    if (!b) return; /* longer chains: slower, still right */
+    size_t old_n = s->n_buckets;
+    s->buckets = b;
+    s->n_buckets = n;
+    for (size_t i = 0; i < old_n; i++)
+        for (node *x = old[i], *next; x; x = next) {
+            next = x->next;
+            node **head = &b[bucket_of(s, x->task, x->key)];
+            x->next = *head;
+            *head = x;
+        }
+    free(old);
+}
+
 static void *dup(const void *p, size_t n) {
     void *q = malloc(n ? n : 1);
     if (q && n) memcpy(q, p, n);
@@ -132,6 +152,7 @@ static int mem_put(void *state, const char *task, const uint8_t key[16], const v
         s->n_nodes++;
     }
     *link = n;
+    if (s->n_nodes > 2 * s->n_buckets) grow(s);
     weft_plat_mutex_unlock(&s->lock);
     return 0;
 }

@@ -234,7 +234,7 @@ static int cmd_show(weft_memory *m, const char *task, const char *prefix) {
     printf("%-14s %.*s\n", "task", (int)e.task_len, e.task);
     printf("%-14s \"%.*s\"\n", "version", (int)e.version_len, e.version);
     print_time("created", e.created_ns);
-    print_time("last used", e.last_access_ns);
+    print_time("last used", l.v[match].access_ns); /* the LRU clock: the listing's, not the header's */
     human_secs(e.compute_ns * 1e-9, c, sizeof c);
     printf("%-14s %s\n", "compute time", c);
     human_bytes((double)e.value_size, b, sizeof b);

@@ -6,6 +6,8 @@
 #include "mem_util.h"
 #include "weft.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 static int twice(weft_task *t) {
@@ -70,9 +72,15 @@ int main(void) {
     CHECK_EQ(tool(args), 0);
     CHECK_HAS(output, key);
 
+    /* "last used" is the entry's LRU clock (its file time), not its creation time */
+    char entry[4400];
+    snprintf(entry, sizeof entry, "%s/twice/%.2s/%s.wfe", dir, key, key);
+    struct timespec used[2] = {{1000000000, 0}, {1000000000, 0}};
+    CHECK_EQ(utimensat(AT_FDCWD, entry, used, 0), 0);
     snprintf(args, sizeof args, "cache show '%s' twice %.6s", dir, key);
     CHECK_EQ(tool(args), 0);
     CHECK_HAS(output, key);
+    CHECK_HAS(output, "last used      2001-09-09 01:46:40 UTC");
     CHECK_HAS(output, "= 4");
     CHECK_HAS(output, "\"run\"");
     CHECK_HAS(output, "checksum");

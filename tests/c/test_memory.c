@@ -756,6 +756,37 @@ static void test_debug(const char *location) {
     weft_memory_close(m);
 }
 
+/* The in-memory store grows its table (1024 buckets at first) as it fills: every entry
+ * stays findable across the doublings, and a repeat map is all hits. */
+static void test_memory_store_grows(void) {
+    enum { N = 10000 };
+    weft_memory *m;
+    CHECK_EQ(weft_memory_open(&m, "memory:", NULL), 0);
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = "sequential";
+    o.memory = m;
+    weft_pool *pool;
+    CHECK_EQ(weft_open(&pool, &o), 0);
+    static int64_t in[N], out[N];
+    for (int i = 0; i < N; i++) in[i] = i;
+    atomic_store(&runs, 0);
+    CHECK_EQ(weft_map(pool, WEFT_FN(cube), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    CHECK_EQ(atomic_load(&runs), N);
+    memset(out, 0, sizeof out);
+    atomic_store(&runs, 0);
+    CHECK_EQ(weft_map(pool, WEFT_FN(cube), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    CHECK_EQ(atomic_load(&runs), 0);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += out[i] != in[i] * in[i] * in[i];
+    CHECK_EQ(bad, 0);
+    int64_t removed;
+    CHECK_EQ(weft_memory_prune(m, 0, N / 2, 0, &removed), 0);
+    CHECK_EQ(removed, N - N / 2);
+    weft_close(pool);
+    weft_memory_close(m);
+}
+
 int main(void) {
     char *base = temp_dir("memory");
     char dir[4200];
@@ -773,6 +804,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/hot", base);
     test_hot_invalidation(dir);
     test_map_hook("memory:", "sequential");
+    test_memory_store_grows();
     snprintf(dir, sizeof dir, "%s/map", base);
     if (TEST_HAVE_THREADS) {
         test_map_hook("memory:", "threads");
