@@ -122,6 +122,9 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call);
 /* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
 int weft__job_check_stop(weft__job *job);
+/* Once job->failed is set: its failure as this thread's last error, with the failing
+ * item's index in the whole call (job->begin added). Returns the failure's code. */
+int weft__job_failure_error(weft__job *job);
 /* Stop the job with a failure not caused by one task (cancel, timeout): index -1. */
 void weft__job_abort(weft__job *job, int code, const char *message);
 /* Asynchronous running (backends without submit run synchronously in submit). */

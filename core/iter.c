@@ -251,12 +251,7 @@ static int check_limits(weft_iter *it) {
 /* The stream ends with the job's failure (the first one, or the cancellation). */
 static int stream_failure(weft_iter *it, chunk *c) {
     if (atomic_load(&c->job.failed)) {
-        /* the thread that claimed the failure may still be writing it */
-        while (!atomic_load_explicit(&c->job.failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
-        weft__failure f = c->job.failure;
-        if (f.index >= 0) f.index += (int64_t)c->base; /* chunk-relative to stream index */
-        weft__set_task_error(&f, it->task->name);
-        fail(it, c->job.failure.code);
+        fail(it, weft__job_failure_error(&c->job));
     } else if (!it->error) {
         fail(it, weft__set_error(WEFT_ECANCELED, "the stream was cancelled"));
     }

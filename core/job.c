@@ -388,6 +388,14 @@ int weft__job_finish(weft__job *job) {
     return rc;
 }
 
+int weft__job_failure_error(weft__job *job) {
+    /* the thread that claimed the failure may still be writing it */
+    while (!atomic_load_explicit(&job->failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
+    weft__failure f = job->failure;
+    if (f.index >= 0) f.index += (int64_t)job->begin; /* item of the job -> index in the call */
+    return weft__set_task_error(&f, job->task ? job->task->name : "");
+}
+
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call) {
     int rc = weft__job_prepare(job, pool, call, 0);
     if (rc) return rc;
@@ -397,8 +405,7 @@ int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call)
     if (job->watch_interrupts) weft_plat_interrupt_end();
     weft__progress_end(&job->progress, job->n);
     if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
-    if (atomic_load(&job->failed))
-        return weft__set_task_error(&job->failure, job->task ? job->task->name : "");
+    if (atomic_load(&job->failed)) return weft__job_failure_error(job);
     weft__clear_error();
     return 0;
 }

@@ -89,6 +89,10 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
         CHECK_EQ(weft_for(pool, 0, 1000, stop_at_500, NULL), WEFT_ETASK);
         CHECK_EQ(weft_last_error()->task_index, 500);
         CHECK_HAS(weft_last_error()->message, "returned 7");
+        /* a range that does not start at 0: the failing index is i, not i - begin */
+        CHECK_EQ(weft_for(pool, 400, 1000, stop_at_500, NULL), WEFT_ETASK);
+        CHECK_EQ(weft_last_error()->task_index, 500);
+        CHECK_HAS(weft_last_error()->message, "at i = 500");
     } else {
         CHECK_EQ(weft_for(pool, 0, 3000, times3, arr), WEFT_ENOSYS);
         CHECK_HAS(weft_last_error()->message, "needs shared memory");
