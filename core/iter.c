@@ -16,10 +16,9 @@
 #define SPIN_NS 100000u
 
 typedef struct chunk {
-    weft__job job;
+    weft__job job; /* job.begin: the index of its first item in the whole stream */
     struct weft_iter *it;
     int which;
-    size_t base;  /* index of its first item in the whole stream */
     size_t count; /* items in it now */
     size_t read;  /* items the reader has taken (ordered: the next to take) */
     int running;  /* submitted and not finished */
@@ -160,7 +159,6 @@ static int refill(weft_iter *it, chunk *c) {
         it->fed++;
     }
     if (k == 0) return 0;
-    c->base = it->fed - k;
     c->count = k;
     c->read = 0;
     for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
@@ -169,7 +167,7 @@ static int refill(weft_iter *it, chunk *c) {
     memset(job, 0, sizeof *job);
     job->kind = WEFT__JOB_BYTES;
     job->n = k;
-    job->begin = c->base; /* weft_task_index: the position in the whole stream */
+    job->begin = it->fed - k; /* weft_task_index: the position in the whole stream */
     job->task = it->task;
     job->in_bytes = c->ins;
     job->out_bytes = c->outs;
@@ -262,7 +260,7 @@ static int stream_failure(weft_iter *it, chunk *c) {
 static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
     int state = atomic_load(&c->state[k]);
     if (state == SKIPPED || (state == FAILED && !it->collect)) return stream_failure(it, c);
-    r->index = c->base + k;
+    r->index = c->job.begin + k;
     r->code = state == FAILED ? c->statuses[k].code : 0;
     r->data = c->outs[k].data;
     r->size = c->outs[k].size;
