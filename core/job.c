@@ -300,7 +300,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
 size_t weft__job_run_next(weft__job *job, int worker) {
     size_t begin = job->cursor, left = job->n - begin;
     size_t count = (size_t)job->batch_size;
-    if (count == 0) count = job->inline_batch ? job->inline_batch : 1;
+    if (count == 0) count = job->inline_batch; /* from 1 (weft__job_prepare) */
     if (count > left) count = left;
     if (count == 0) return 0;
     job->cursor = begin + count;
@@ -311,7 +311,6 @@ size_t weft__job_run_next(weft__job *job, int worker) {
     if (!job->batch_size && count == job->inline_batch && weft_plat_now_ns() - t0 < 1000000u &&
         job->inline_batch < 65536)
         job->inline_batch *= 2;
-    if (!job->inline_batch) job->inline_batch = 1;
     weft__job_progress(job, begin + count);
     return count;
 }
