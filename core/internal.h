@@ -159,6 +159,10 @@ weft__region *weft__shared_list(const void *owner, size_t *n);
 /* ---- map.c */
 /* 0, or WEFT_EINVAL with a message naming `call` when the task is NULL or has no function. */
 int weft__check_task(const char *call, const weft_task_def *task);
+/* weft__check_task, then inputs/outputs that are NULL where their size says there is
+ * data, outputs given with out_size 0, and n * size overflows. 0 or WEFT_EINVAL. */
+int weft__check_map_args(const char *call, const weft_task_def *task, const void *inputs,
+                         size_t in_size, size_t n, const void *outputs, size_t out_size);
 
 /* ---- pool.c */
 /* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */

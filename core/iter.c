@@ -403,9 +403,10 @@ int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *sou
 
 int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
                     size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out) {
-    if (n > 0 && in_size > 0 && !inputs) {
+    int rc = weft__check_map_args("weft_imap_array", task, inputs, in_size, n, NULL, 0);
+    if (rc) {
         if (out) *out = NULL;
-        return weft__set_error(WEFT_EINVAL, "weft_imap_array: inputs is NULL but in_size is %zu", in_size);
+        return rc;
     }
     static const unsigned char nothing[1];
     weft_iter proto;
