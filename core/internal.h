@@ -122,6 +122,9 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call);
 /* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
 int weft__job_check_stop(weft__job *job);
+/* Once job->failed is set: its failure as this thread's last error, with the failing
+ * item's index in the whole call (job->begin added). Returns the failure's code. */
+int weft__job_failure_error(weft__job *job);
 /* Stop the job with a failure not caused by one task (cancel, timeout): index -1. */
 void weft__job_abort(weft__job *job, int code, const char *message);
 /* Asynchronous running (backends without submit run synchronously in submit). */
@@ -156,6 +159,10 @@ weft__region *weft__shared_list(const void *owner, size_t *n);
 /* ---- map.c */
 /* 0, or WEFT_EINVAL with a message naming `call` when the task is NULL or has no function. */
 int weft__check_task(const char *call, const weft_task_def *task);
+/* weft__check_task, then inputs/outputs that are NULL where their size says there is
+ * data, outputs given with out_size 0, and n * size overflows. 0 or WEFT_EINVAL. */
+int weft__check_map_args(const char *call, const weft_task_def *task, const void *inputs,
+                         size_t in_size, size_t n, const void *outputs, size_t out_size);
 
 /* ---- pool.c */
 /* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */

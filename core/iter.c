@@ -16,10 +16,9 @@
 #define SPIN_NS 100000u
 
 typedef struct chunk {
-    weft__job job;
+    weft__job job; /* job.begin: the index of its first item in the whole stream */
     struct weft_iter *it;
     int which;
-    size_t base;  /* index of its first item in the whole stream */
     size_t count; /* items in it now */
     size_t read;  /* items the reader has taken (ordered: the next to take) */
     int running;  /* submitted and not finished */
@@ -160,7 +159,6 @@ static int refill(weft_iter *it, chunk *c) {
         it->fed++;
     }
     if (k == 0) return 0;
-    c->base = it->fed - k;
     c->count = k;
     c->read = 0;
     for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
@@ -169,7 +167,7 @@ static int refill(weft_iter *it, chunk *c) {
     memset(job, 0, sizeof *job);
     job->kind = WEFT__JOB_BYTES;
     job->n = k;
-    job->begin = c->base; /* weft_task_index: the position in the whole stream */
+    job->begin = it->fed - k; /* weft_task_index: the position in the whole stream */
     job->task = it->task;
     job->in_bytes = c->ins;
     job->out_bytes = c->outs;
@@ -251,12 +249,7 @@ static int check_limits(weft_iter *it) {
 /* The stream ends with the job's failure (the first one, or the cancellation). */
 static int stream_failure(weft_iter *it, chunk *c) {
     if (atomic_load(&c->job.failed)) {
-        /* the thread that claimed the failure may still be writing it */
-        while (!atomic_load_explicit(&c->job.failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
-        weft__failure f = c->job.failure;
-        if (f.index >= 0) f.index += (int64_t)c->base; /* chunk-relative to stream index */
-        weft__set_task_error(&f, it->task->name);
-        fail(it, c->job.failure.code);
+        fail(it, weft__job_failure_error(&c->job));
     } else if (!it->error) {
         fail(it, weft__set_error(WEFT_ECANCELED, "the stream was cancelled"));
     }
@@ -267,7 +260,7 @@ static int stream_failure(weft_iter *it, chunk *c) {
 static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
     int state = atomic_load(&c->state[k]);
     if (state == SKIPPED || (state == FAILED && !it->collect)) return stream_failure(it, c);
-    r->index = c->base + k;
+    r->index = c->job.begin + k;
     r->code = state == FAILED ? c->statuses[k].code : 0;
     r->data = c->outs[k].data;
     r->size = c->outs[k].size;
@@ -410,9 +403,10 @@ int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *sou
 
 int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
                     size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out) {
-    if (n > 0 && in_size > 0 && !inputs) {
+    int rc = weft__check_map_args("weft_imap_array", task, inputs, in_size, n, NULL, 0);
+    if (rc) {
         if (out) *out = NULL;
-        return weft__set_error(WEFT_EINVAL, "weft_imap_array: inputs is NULL but in_size is %zu", in_size);
+        return rc;
     }
     static const unsigned char nothing[1];
     weft_iter proto;

@@ -300,7 +300,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
 size_t weft__job_run_next(weft__job *job, int worker) {
     size_t begin = job->cursor, left = job->n - begin;
     size_t count = (size_t)job->batch_size;
-    if (count == 0) count = job->inline_batch ? job->inline_batch : 1;
+    if (count == 0) count = job->inline_batch; /* from 1 (weft__job_prepare) */
     if (count > left) count = left;
     if (count == 0) return 0;
     job->cursor = begin + count;
@@ -311,7 +311,6 @@ size_t weft__job_run_next(weft__job *job, int worker) {
     if (!job->batch_size && count == job->inline_batch && weft_plat_now_ns() - t0 < 1000000u &&
         job->inline_batch < 65536)
         job->inline_batch *= 2;
-    if (!job->inline_batch) job->inline_batch = 1;
     weft__job_progress(job, begin + count);
     return count;
 }
@@ -388,6 +387,14 @@ int weft__job_finish(weft__job *job) {
     return rc;
 }
 
+int weft__job_failure_error(weft__job *job) {
+    /* the thread that claimed the failure may still be writing it */
+    while (!atomic_load_explicit(&job->failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
+    weft__failure f = job->failure;
+    if (f.index >= 0) f.index += (int64_t)job->begin; /* item of the job -> index in the call */
+    return weft__set_task_error(&f, job->task ? job->task->name : "");
+}
+
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call) {
     int rc = weft__job_prepare(job, pool, call, 0);
     if (rc) return rc;
@@ -397,8 +404,7 @@ int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call)
     if (job->watch_interrupts) weft_plat_interrupt_end();
     weft__progress_end(&job->progress, job->n);
     if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
-    if (atomic_load(&job->failed))
-        return weft__set_task_error(&job->failure, job->task ? job->task->name : "");
+    if (atomic_load(&job->failed)) return weft__job_failure_error(job);
     weft__clear_error();
     return 0;
 }

@@ -18,8 +18,8 @@ static int run_job(weft_pool *pool, weft__job *job) {
     return rc ? rc : weft__job_execute(job, pool, &call);
 }
 
-static int check_map_args(const char *call, const weft_task_def *task, const void *inputs,
-                          size_t in_size, size_t n, const void *outputs, size_t out_size) {
+int weft__check_map_args(const char *call, const weft_task_def *task, const void *inputs,
+                         size_t in_size, size_t n, const void *outputs, size_t out_size) {
     int rc = weft__check_task(call, task);
     if (rc) return rc;
     if (n > 0 && in_size > 0 && !inputs)
@@ -35,7 +35,7 @@ static int check_map_args(const char *call, const weft_task_def *task, const voi
 
 int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
                  size_t n, void *outputs, size_t out_size, size_t index_base) {
-    int rc = check_map_args("weft_map", task, inputs, in_size, n, outputs, out_size);
+    int rc = weft__check_map_args("weft_map", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
     weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
                      .in_size = in_size, .outputs = outputs, .out_size = out_size,
@@ -94,7 +94,7 @@ int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inp
                      size_t in_size, size_t n, void *outputs, size_t out_size,
                      weft_status *statuses) {
     if (n > 0 && !statuses) return weft__set_error(WEFT_EINVAL, "weft_map_collect: statuses is NULL");
-    int rc = check_map_args("weft_map_collect", task, inputs, in_size, n, outputs, out_size);
+    int rc = weft__check_map_args("weft_map_collect", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
     memset(statuses, 0, n * sizeof *statuses);
     weft__job job = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,

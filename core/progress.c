@@ -40,11 +40,11 @@ size_t weft__progress_format(char *buf, size_t size, const weft_progress *pr, in
     int n = 0;
     if (bar && pr->total) { /* no total (a stream of unknown length): no bar */
         enum { WIDTH = 24 };
-        size_t filled = pr->total ? pr->done * WIDTH / pr->total : WIDTH;
+        size_t filled = pr->done * WIDTH / pr->total;
         char cells[WIDTH + 1];
         for (size_t i = 0; i < WIDTH; i++) cells[i] = i < filled ? '#' : '.';
         cells[WIDTH] = '\0';
-        unsigned pct = pr->total ? (unsigned)(pr->done * 100 / pr->total) : 100;
+        unsigned pct = (unsigned)(pr->done * 100 / pr->total);
         n = snprintf(buf, size, "[%s] %3u%% ", cells, pct);
     }
     if (n < 0 || (size_t)n >= size) return size ? size - 1 : 0;

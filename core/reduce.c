@@ -18,14 +18,11 @@ static void combine_tree(const weft_reducer *r, unsigned char *accs, size_t stri
 
 int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
                 size_t n, size_t out_size, const weft_reducer *r, void *result) {
-    int rc = weft__check_task("weft_reduce", task);
+    int rc = weft__check_map_args("weft_reduce", task, inputs, in_size, n, NULL, 0);
     if (rc) return rc;
     if (!r || !r->init || !r->fold || !r->combine || r->acc_size == 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce: the reducer needs acc_size, init, fold and combine");
     if (!result) return weft__set_error(WEFT_EINVAL, "weft_reduce: result is NULL");
-    if (n > 0 && in_size > 0 && !inputs)
-        return weft__set_error(WEFT_EINVAL, "weft_reduce: inputs is NULL but in_size is %zu", in_size);
-    if (in_size && n > SIZE_MAX / in_size) return weft__set_error(WEFT_EINVAL, "weft_reduce: n * in_size overflows");
     weft_options call;
     rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;

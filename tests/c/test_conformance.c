@@ -89,6 +89,10 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
         CHECK_EQ(weft_for(pool, 0, 1000, stop_at_500, NULL), WEFT_ETASK);
         CHECK_EQ(weft_last_error()->task_index, 500);
         CHECK_HAS(weft_last_error()->message, "returned 7");
+        /* a range that does not start at 0: the failing index is i, not i - begin */
+        CHECK_EQ(weft_for(pool, 400, 1000, stop_at_500, NULL), WEFT_ETASK);
+        CHECK_EQ(weft_last_error()->task_index, 500);
+        CHECK_HAS(weft_last_error()->message, "at i = 500");
     } else {
         CHECK_EQ(weft_for(pool, 0, 3000, times3, arr), WEFT_ENOSYS);
         CHECK_HAS(weft_last_error()->message, "needs shared memory");
@@ -172,6 +176,13 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     CHECK_EQ(weft_map(pool, WEFT_FN(square), ints, 8, 10, NULL, 8), WEFT_EINVAL);
     CHECK_EQ(weft_map(pool, WEFT_FN(square), ints, 8, 1, o8, 0), WEFT_EINVAL);
     CHECK_EQ(weft_map(pool, WEFT_FN(square), ints, SIZE_MAX / 2, 4, o8, 8), WEFT_EINVAL);
+    /* weft_imap_array checks its inputs the same way (n * in_size overflowing too) */
+    weft_iter *it = (weft_iter *)&it;
+    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), ints, SIZE_MAX / 2, 4, NULL, &it), WEFT_EINVAL);
+    CHECK_HAS(weft_last_error()->message, "overflows");
+    CHECK(it == NULL);
+    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), NULL, 8, 4, NULL, &it), WEFT_EINVAL);
+    CHECK_HAS(weft_last_error()->message, "inputs is NULL");
     CHECK_EQ(weft_for(pool, 5, 4, times3, arr), WEFT_EINVAL);
     CHECK_EQ(weft_for(pool, 0, 4, NULL, arr), WEFT_EINVAL);
     CHECK_EQ(weft_map_bytes(pool, WEFT_FN(repeat), NULL, 3, out), WEFT_EINVAL);

@@ -38,8 +38,8 @@ export class Instance {
     return this.scratch;
   }
 
-  /** The C side's last error as a WeftError; `base` turns batch indices into call indices. */
-  lastError(rc, base = 0) {
+  /** The C side's last error as a WeftError (a failing task's index is already the call's). */
+  lastError(rc) {
     const L = this.info.layout.weft_error;
     const p = this.M._weft_js_last_error();
     const view = new DataView(this.M.HEAPU8.buffer, p, L.size);
@@ -48,11 +48,10 @@ export class Instance {
       const end = bytes.indexOf(0);
       return new TextDecoder().decode(bytes.subarray(0, end < 0 ? size : end));
     };
-    const local = Number(view.getBigInt64(L.task_index[0], true));
     const code = this.errorNames.get(rc) || 'WEFT_UNKNOWN';
     const message = str(L.message) || this.info.errors.find(e => e.errno === rc)?.message || `error ${rc}`;
     return new WeftError(message, {
-      code, errno: rc, index: local >= 0 ? base + local : -1,
+      code, errno: rc, index: Number(view.getBigInt64(L.task_index[0], true)),
       task: str(L.task_name), status: view.getInt32(L.task_status[0], true),
     });
   }
@@ -114,7 +113,7 @@ export class Instance {
       before = this.memoryStats();
     }
     const rc = this.M._weft_js_map(name, inPtr, inSize, count, outPtr, outSize, start, memory ? 1 : 0);
-    if (rc) throw this.lastError(rc, start);
+    if (rc) throw this.lastError(rc);
     const output = this.M.HEAPU8.slice(outPtr, outPtr + outBytes).buffer;
     let stats = null;
     if (memory) {

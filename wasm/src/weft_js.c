@@ -111,8 +111,8 @@ static int open_pool(weft_pool **pool, weft_memory *m) {
     return weft_open(pool, &o);
 }
 
-/* Items [index_base, index_base + n) of a map: tasks see their index in the whole map;
- * a failing task's index in weft_last_error() is relative to index_base. */
+/* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
+ * and so does weft_last_error() for a failing one. */
 EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size_t in_size,
                                      size_t n, void *out, size_t out_size, size_t index_base,
                                      int use_memory) {
