@@ -657,7 +657,7 @@ static int run_task(weft_memory *m, const weft_task_def *task, const void *in, s
     weft__job_run(&job, 0, 1, 0);
     if (atomic_load(&job.failed)) {
         weft_bytes_free(out, 1);
-        return weft__set_task_error(&job.failure, task->name);
+        return weft__job_failure_error(&job); /* the index in the call, as every job reports it */
     }
     return 0;
 }
