@@ -75,11 +75,10 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_check(const char *task, const uint8_t *key
                                             const unsigned char *bytes, size_t size, char *id,
                                             size_t id_size, uint8_t *key_out) {
     weft__entry e;
-    size_t head = weft__entry_header_size(bytes, size);
-    if (!head || head > size ||
-        weft__entry_check(bytes, head, bytes + head, size - head, task, key, &e) ||
+    if (weft__entry_check_whole(bytes, size, task, key, &e) ||
         e.task_len + e.version_len + 2 > id_size || memchr(e.task, 0, e.task_len))
         return WEFT_ECORRUPT;
+    size_t head = e.header_size;
     memcpy(id, e.task, e.task_len);
     id[e.task_len] = 0;
     memcpy(id + e.task_len + 1, e.version, e.version_len);
