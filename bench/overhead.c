@@ -176,7 +176,7 @@ static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size) {
     o.batch_size = batch_size;
     o.verbose = 0;
     weft_pool *p = NULL;
-    int rc = weft_open(&p, &o);
+    int rc = weft_pool_open(&p, &o);
     if (rc) die(backend, rc);
     return p;
 }
@@ -478,11 +478,11 @@ int main(int argc, char **argv) {
     printf("\n%s", details);
     printf("ratio = weft / OpenMP (a, b, c: lower is better; d: higher is better). %d of 4 targets met.\n",
            4 - missed);
-    weft_close(w1);
-    weft_close(w0);
-    weft_close(seq);
-    weft_close(od);
-    weft_close(os);
-    weft_close(osi);
+    weft_pool_close(w1);
+    weft_pool_close(w0);
+    weft_pool_close(seq);
+    weft_pool_close(od);
+    weft_pool_close(os);
+    weft_pool_close(osi);
     return strict && missed ? 1 : 0;
 }

@@ -61,8 +61,8 @@ static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size) {
     o.n_jobs = n_jobs;
     o.batch_size = batch_size;
     weft_pool *pool = NULL;
-    if (weft_open(&pool, &o) != 0) {
-        fprintf(stderr, "weft_open(%s): %s\n", backend, weft_last_error()->message);
+    if (weft_pool_open(&pool, &o) != 0) {
+        fprintf(stderr, "weft_pool_open(%s): %s\n", backend, weft_last_error()->message);
         exit(1);
     }
     return pool;
@@ -104,7 +104,7 @@ static void bench_backend(const char *backend, int n_jobs) {
     double t = now_s();
     for (int r = 0; r < reps; r++) must(weft_map(pool, WEFT_FN(tiny), in, 8, 1, out, 8), "round trip");
     row("unbatched round trip", backend, (now_s() - t) / reps * 1e6, "us");
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* unbatched stream: batch_size 1 over 100k items */
     pool = open_pool(backend, n_jobs, 1);
@@ -113,7 +113,7 @@ static void bench_backend(const char *backend, int n_jobs) {
     t = now_s();
     must(weft_map(pool, WEFT_FN(tiny), in, 8, m, out, 8), "unbatched");
     row("per-task, batch_size=1", backend, (now_s() - t) / (double)m * 1e6, "us");
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* cold start: a new pool until the first results of one task per worker */
     best = 1e9;
@@ -122,7 +122,7 @@ static void bench_backend(const char *backend, int n_jobs) {
         pool = open_pool(backend, n_jobs, 1);
         must(weft_map(pool, WEFT_FN(tiny), in, 8, (size_t)n_jobs, out, 8), "cold");
         double took = now_s() - t;
-        weft_close(pool);
+        weft_pool_close(pool);
         if (took < best) best = took;
     }
     row("cold start of the pool", backend, best * 1e3, "ms");
@@ -176,7 +176,7 @@ static void bench_backend(const char *backend, int n_jobs) {
     double total = 0;
     for (int i = 0; i < PARTS; i++) total += sums[i];
     if (total != (double)BIG_DOUBLES) fprintf(stderr, "wrong sum %g\n", total);
-    weft_close(pool);
+    weft_pool_close(pool);
     free(big);
 }
 
@@ -186,7 +186,7 @@ int main(int argc, char **argv) {
         int64_t in[64] = {0}, out[64];
         weft_pool *pool = open_pool("processes", n_jobs, 1);
         must(weft_map(pool, WEFT_FN(tiny), in, 8, (size_t)n_jobs, out, 8), "cold");
-        weft_close(pool);
+        weft_pool_close(pool);
         return 0;
     }
     int n_jobs = argc > 1 ? atoi(argv[1]) : weft_cpu_count();

@@ -139,8 +139,8 @@ int main(int argc, char **argv) {
     o.backend = "threads";
     o.n_jobs = cpus;
     weft_pool *pool;
-    if (weft_open(&pool, &o)) {
-        fprintf(stderr, "weft_open: %s\n", weft_last_error()->message);
+    if (weft_pool_open(&pool, &o)) {
+        fprintf(stderr, "weft_pool_open: %s\n", weft_last_error()->message);
         return 1;
     }
     omp_set_num_threads(cpus);
@@ -217,7 +217,7 @@ int main(int argc, char **argv) {
     printf("\npeak +MiB: growth of peak resident memory during the row. weft_map holds all %zu\n"
            "results (%.0f MiB); the streaming rows hold a window of 16384 tasks.\n", n,
            (double)n * 8 / 1048576.0);
-    weft_close(pool);
+    weft_pool_close(pool);
     free(in);
     return wrong ? 1 : 0;
 }

@@ -78,8 +78,8 @@ int main(int argc, char **argv) {
     o.backend = "sequential";
     o.n_jobs = 1;
     weft_pool *pool;
-    if (weft_open(&pool, &o) != 0) {
-        fprintf(stderr, "weft_open: %s\n", weft_last_error()->message);
+    if (weft_pool_open(&pool, &o) != 0) {
+        fprintf(stderr, "weft_pool_open: %s\n", weft_last_error()->message);
         return 1;
     }
 
@@ -104,7 +104,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < TILES; i++) tiles[i] = i;
     double mandel = best_ns(pool, WEFT_FN(mandel_tile), tiles, sizeof tiles[0], TILES, iters, sizeof iters[0], rounds);
     for (int i = 0; i < TILES; i++) total += iters[i];
-    weft_close(pool);
+    weft_pool_close(pool);
     if (sir == 0 || mandel == 0) return 1;
 
     printf("sir %.0f attack=%.10g,peak=%.10g,days=%.10g\n", sir, attack, peak, days);

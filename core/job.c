@@ -1,6 +1,6 @@
 /* Running a job's items: the task context, retries, timeouts, output checks, and what
  * a failure does (stop the job, or be collected per task). */
-#include "cache.h" /* Memory: the map hook (weft__memo_*) */
+#include "../memory/memory_internal.h" /* Memory: the map hook (weft__memo_*) */
 #include "internal.h"
 
 #include <stdarg.h>

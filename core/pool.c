@@ -12,8 +12,8 @@ struct weft_pool {
     void *state; /* backend's private state, allocated after this struct */
 };
 
-int weft_open(weft_pool **out, const weft_options *options) {
-    if (!out) return weft__set_error(WEFT_EINVAL, "weft_open: out is NULL");
+int weft_pool_open(weft_pool **out, const weft_options *options) {
+    if (!out) return weft__set_error(WEFT_EINVAL, "weft_pool_open: out is NULL");
     *out = NULL;
     weft_options o;
     if (options)
@@ -26,7 +26,7 @@ int weft_open(weft_pool **out, const weft_options *options) {
     const weft_backend *b = weft_backend_find(o.backend);
     size_t state_at = (sizeof(weft_pool) + 63) & ~(size_t)63;
     weft_pool *pool = calloc(1, state_at + b->state_size);
-    if (!pool) return weft__set_error(WEFT_ENOMEM, "weft_open: out of memory");
+    if (!pool) return weft__set_error(WEFT_ENOMEM, "weft_pool_open: out of memory");
     pool->backend = b;
     pool->options = o;
     pool->options.backend = b->name; /* the env string may change; the name stays */
@@ -43,7 +43,7 @@ int weft_open(weft_pool **out, const weft_options *options) {
     return 0;
 }
 
-void weft_close(weft_pool *pool) {
+void weft_pool_close(weft_pool *pool) {
     if (!pool) return;
     if (pool->backend->stop) pool->backend->stop(pool->state);
     free(pool);
@@ -67,7 +67,7 @@ static void give(void) { atomic_flag_clear_explicit(&defaults_lock, memory_order
 void weft_shutdown(void) {
     take();
     for (int i = 0; i < MAX_DEFAULT_POOLS; i++) {
-        weft_close(defaults[i]);
+        weft_pool_close(defaults[i]);
         defaults[i] = NULL;
     }
     give();
@@ -91,7 +91,7 @@ static int default_pool(const weft_options *o, weft_pool **out) {
         weft_options want = *o;
         want.n_jobs = workers;
         rc = free_slot < 0 ? weft__set_error(WEFT_ENOMEM, "more than %d different default pools in use; open pools explicitly", MAX_DEFAULT_POOLS)
-                           : weft_open(out, &want);
+                           : weft_pool_open(out, &want);
         if (rc == 0) defaults[free_slot] = *out;
         if (rc == 0 && !exit_hook_set) exit_hook_set = atexit(weft_shutdown) == 0;
     }

@@ -333,9 +333,9 @@ static void open_nested_pool(worker *w) {
     weft_options_init(&o);
     o.backend = w->args.share > 1 && weft_backend_find("threads") ? "threads" : "sequential";
     o.n_jobs = w->args.share;
-    if (weft_open(&w->nested, &o) != 0) {
+    if (weft_pool_open(&w->nested, &o) != 0) {
         o.backend = "sequential";
-        weft_open(&w->nested, &o);
+        weft_pool_open(&w->nested, &o);
     }
 }
 

@@ -152,9 +152,9 @@ void weft_options_init(weft_options *o);
 typedef struct weft_pool weft_pool;
 /* Open a pool; `options` may be NULL. Unset fields are resolved now from the scope and
  * the environment, so the pool keeps its configuration. Reuse it across calls. */
-int weft_open(weft_pool **out, const weft_options *options);
+int weft_pool_open(weft_pool **out, const weft_options *options);
 /* Stop the workers and free the pool; NULL is fine. No call may be running on it. */
-void weft_close(weft_pool *pool);
+void weft_pool_close(weft_pool *pool);
 /* The pool's resolved settings. */
 const char *weft_pool_backend(const weft_pool *pool);
 int weft_pool_n_jobs(const weft_pool *pool);

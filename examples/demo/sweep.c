@@ -62,8 +62,8 @@ int main(int argc, char **argv) {
     o.verbose = 1;
     o.memory = memory;
     weft_pool *pool;
-    if (weft_open(&pool, &o) != 0) {
-        fprintf(stderr, "weft_open: %s\n", weft_last_error()->message);
+    if (weft_pool_open(&pool, &o) != 0) {
+        fprintf(stderr, "weft_pool_open: %s\n", weft_last_error()->message);
         weft_memory_close(memory);
         return 1;
     }
@@ -84,7 +84,7 @@ int main(int argc, char **argv) {
         const weft_error *e = weft_last_error();
         fprintf(stderr, "sweep failed: %s (task %lld: %s)\n", weft_error_name(rc),
                 (long long)e->task_index, e->message);
-        weft_close(pool);
+        weft_pool_close(pool);
         weft_memory_close(memory);
         return 1;
     }
@@ -114,7 +114,7 @@ int main(int argc, char **argv) {
     printf("\nserved %lld/%d from the cache (%.2f s saved) in %s\n", served, N_BETA * N_GAMMA,
            (after.saved_ns - before.saved_ns) * 1e-9, cache_dir);
     if (served == 0) printf("run it again: the results come from the cache\n");
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_memory_close(memory);
     return 0;
 }

@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
     }
     o.memory = m;
     weft_pool *pool = NULL;
-    int rc = weft_open(&pool, &o);
+    int rc = weft_pool_open(&pool, &o);
     if (!rc) rc = weft_map(pool, WEFT_FN(pi_darts), seeds, sizeof *seeds, (size_t)n, pi, sizeof *pi);
     if (rc) {
         fprintf(stderr, "%s\n", weft_last_error()->message);
@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
         weft_memory_stats_get(m, &st);
         fprintf(stderr, "cache: %lld hits, %lld misses\n", (long long)st.hits, (long long)st.misses);
     }
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_memory_close(m);
     free(seeds);
     free(pi);

@@ -97,51 +97,51 @@ static void check_n_jobs(void) {
 static void check_open(void) {
     weft_pool *pool = (weft_pool *)1;
     weft_options o = opts(PAR, 0);
-    CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
     o = opts("sequential", 0);
-    CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
-    CHECK_EQ(weft_open(NULL, NULL), WEFT_EINVAL);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
+    CHECK_EQ(weft_pool_open(NULL, NULL), WEFT_EINVAL);
 
     o = opts("nope", 2);
-    CHECK_EQ(weft_open(&pool, &o), WEFT_ENOBACKEND);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_ENOBACKEND);
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "'nope'");
     CHECK_HAS(weft_last_error()->message, "sequential");
     CHECK_HAS(weft_last_error()->message, PAR);
     o = opts(PAR, 2);
     o.batch_size = -1;
-    CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "batch_size");
     o = opts(PAR, 2);
     o.verbose = -1;
-    CHECK_EQ(weft_open(&pool, &o), WEFT_EINVAL);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "verbose");
 
 #if !TEST_HAVE_THREADS
     /* the threads backend is not offered here, and the error says what is */
     o = opts("threads", 2);
-    CHECK_EQ(weft_open(&pool, &o), WEFT_ENOBACKEND);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_ENOBACKEND);
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "'threads'");
     CHECK_HAS(weft_last_error()->message, "sequential");
 #endif
 
     /* NULL options: the defaults */
-    CHECK_EQ(weft_open(&pool, NULL), 0);
+    CHECK_EQ(weft_pool_open(&pool, NULL), 0);
     CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), weft_cpu_count());
-    weft_close(pool);
+    weft_pool_close(pool);
     o = opts("sequential", -2);
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), weft_resolve_n_jobs(-2));
-    weft_close(pool);
+    weft_pool_close(pool);
 
     CHECK(weft_pool_backend(NULL) == NULL);
     CHECK_EQ(weft_pool_n_jobs(NULL), 0);
-    weft_close(NULL);
+    weft_pool_close(NULL);
 }
 
 /* ---------------------------------------------------------------- scopes */
@@ -320,22 +320,22 @@ static void check_explicit_wins(void) {
     CHECK_EQ(weft_config_push(&scope), 0);
     weft_pool *pool = NULL;
     weft_options o = opts(PAR, 3);
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), 3);
-    weft_close(pool);
+    weft_pool_close(pool);
     /* unset fields come from the scope */
     o = opts(NULL, 2);
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 2);
-    weft_close(pool);
+    weft_pool_close(pool);
     o = opts(PAR, WEFT_UNSET);
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), 1);
-    weft_close(pool);
-    CHECK_EQ(weft_open(&pool, NULL), 0);
+    weft_pool_close(pool);
+    CHECK_EQ(weft_pool_open(&pool, NULL), 0);
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 1);
     CHECK_EQ(weft_config_pop(), 0);
@@ -345,7 +345,7 @@ static void check_explicit_wins(void) {
     int32_t who[50][2];
     CHECK_EQ(weft_map(pool, WEFT_FN(whoami), NULL, 0, 50, who, sizeof who[0]), 0);
     for (int i = 0; i < 50; i++) CHECK_EQ(who[i][0], 0);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void check_null_pool_follows_scope(void) {
@@ -389,7 +389,7 @@ static void check_env_errors(void) {
     CHECK_HAS(msg, PAR);
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), in, 8, 4, out, 8), WEFT_ENV);
     CHECK_HAS(weft_last_error()->message, "WEFT_BACKEND");
-    CHECK_EQ(weft_open(&pool, NULL), WEFT_ENV);
+    CHECK_EQ(weft_pool_open(&pool, NULL), WEFT_ENV);
     CHECK(pool == NULL);
     setenv("WEFT_BACKEND", "Threads", 1); /* names are exact */
     CHECK_EQ(weft_config_current(&o), WEFT_ENV);
@@ -405,7 +405,7 @@ static void check_env_errors(void) {
     setenv("WEFT_N_JOBS", "abc", 1);
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), in, 8, 4, out, 8), WEFT_ENV);
     CHECK_HAS(weft_last_error()->message, "WEFT_N_JOBS='abc'");
-    CHECK_EQ(weft_open(&pool, NULL), WEFT_ENV);
+    CHECK_EQ(weft_pool_open(&pool, NULL), WEFT_ENV);
     unsetenv("WEFT_N_JOBS");
 
     const char *bad_verbose[] = {"-3", "loud", "1e3", "-1"};
@@ -415,7 +415,7 @@ static void check_env_errors(void) {
         CHECK_HAS(weft_last_error()->message, "WEFT_VERBOSE");
         CHECK_HAS(weft_last_error()->message, bad_verbose[i]);
     }
-    CHECK_EQ(weft_open(&pool, NULL), WEFT_ENV);
+    CHECK_EQ(weft_pool_open(&pool, NULL), WEFT_ENV);
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), in, 8, 4, out, 8), WEFT_ENV);
     unsetenv("WEFT_VERBOSE");
 
@@ -441,17 +441,17 @@ static void check_env_values(void) {
 
     /* pools opened now keep it */
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, NULL), 0);
+    CHECK_EQ(weft_pool_open(&pool, NULL), 0);
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 3);
 
     /* explicit options and scopes win over the environment, field by field */
     weft_pool *explicit_pool = NULL;
     weft_options ex = opts(PAR, 2);
-    CHECK_EQ(weft_open(&explicit_pool, &ex), 0);
+    CHECK_EQ(weft_pool_open(&explicit_pool, &ex), 0);
     CHECK_STR(weft_pool_backend(explicit_pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(explicit_pool), 2);
-    weft_close(explicit_pool);
+    weft_pool_close(explicit_pool);
     weft_options scope = opts(PAR, WEFT_UNSET);
     CHECK_EQ(weft_config_push(&scope), 0);
     o = current();
@@ -478,7 +478,7 @@ static void check_env_values(void) {
     clear_env();
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 3);
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_shutdown();
 }
 

@@ -44,7 +44,7 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     o.n_jobs = n_jobs;
     o.batch_size = batch_size;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     if (!pool) return;
     CHECK_STR(weft_pool_backend(pool), backend);
     CHECK_EQ(weft_pool_n_jobs(pool), n_jobs);
@@ -131,22 +131,22 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     /* cancellation from the progress callback */
     weft_pool *cancelling = NULL;
     o.progress = cancel_at_once;
-    CHECK_EQ(weft_open(&cancelling, &o), 0);
+    CHECK_EQ(weft_pool_open(&cancelling, &o), 0);
     static int64_t big_in[2000000], big_out[2000000];
     CHECK_EQ(weft_map(cancelling, WEFT_FN(square), big_in, 8, 2000000, big_out, 8), WEFT_ECANCELED);
     CHECK_EQ(weft_last_error()->task_index, -1);
     CHECK_HAS(weft_last_error()->message, "progress callback");
-    weft_close(cancelling);
+    weft_pool_close(cancelling);
 
     /* progress callback: called, and last with done == total */
     int calls = 0;
     o.progress = count_progress;
     o.progress_user = &calls;
     weft_pool *counting = NULL;
-    CHECK_EQ(weft_open(&counting, &o), 0);
+    CHECK_EQ(weft_pool_open(&counting, &o), 0);
     CHECK_EQ(weft_map(counting, WEFT_FN(square), big_in, 8, 2000000, big_out, 8), 0);
     CHECK(calls >= 1);
-    weft_close(counting);
+    weft_pool_close(counting);
 
     /* nested maps on the same pool */
     int32_t ns[40];
@@ -190,7 +190,7 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     CHECK_EQ(weft_map_bytes(pool, WEFT_FN(repeat), in, 4, out), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "inputs[1]");
 
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 int main(void) {

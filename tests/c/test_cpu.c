@@ -46,20 +46,20 @@ static int pinned_child(int cpu) {
     if (weft_plat_cpu_affinity() != 1) fails |= 8;
     /* a default pool opened now has one worker; a map on it still works */
     weft_pool *pool = NULL;
-    if (weft_open(&pool, NULL) != 0 || weft_pool_n_jobs(pool) != 1) fails |= 16;
+    if (weft_pool_open(&pool, NULL) != 0 || weft_pool_n_jobs(pool) != 1) fails |= 16;
     int64_t in[100], out[100];
     for (int i = 0; i < 100; i++) in[i] = i;
     if (weft_map(pool, WEFT_FN(square), in, 8, 100, out, 8) != 0 || out[99] != 99 * 99) fails |= 32;
-    weft_close(pool);
+    weft_pool_close(pool);
     /* more workers than CPUs still works */
     weft_options o;
     weft_options_init(&o);
     o.backend = "threads";
     o.n_jobs = 4;
-    if (weft_open(&pool, &o) != 0 || weft_map(pool, WEFT_FN(square), in, 8, 100, out, 8) != 0 ||
+    if (weft_pool_open(&pool, &o) != 0 || weft_map(pool, WEFT_FN(square), in, 8, 100, out, 8) != 0 ||
         out[50] != 2500)
         fails |= 64;
-    weft_close(pool);
+    weft_pool_close(pool);
     return fails;
 }
 

@@ -179,8 +179,8 @@ static void check_success_clears(weft_pool *pool) {
     weft_options_init(&o);
     o.backend = "sequential";
     o.n_jobs = 1;
-    FAIL_THEN(pool, weft_open(&p2, &o));
-    weft_close(p2);
+    FAIL_THEN(pool, weft_pool_open(&p2, &o));
+    weft_pool_close(p2);
     FAIL_THEN(pool, weft_config_push(&o));
     FAIL_THEN(pool, weft_config_pop());
     weft_options cur;
@@ -207,13 +207,13 @@ int main(void) {
         o.backend = backends[b];
         o.n_jobs = 3;
         weft_pool *pool = NULL;
-        CHECK_EQ(weft_open(&pool, &o), 0);
+        CHECK_EQ(weft_pool_open(&pool, &o), 0);
         if (!pool) continue;
         int before = check_failed;
         check_thread_local(pool);
         check_success_clears(pool);
         if (check_failed != before) fprintf(stderr, "  ^ backend %s\n", backends[b]);
-        weft_close(pool);
+        weft_pool_close(pool);
     }
     weft_shutdown();
     return CHECK_DONE();

@@ -534,7 +534,7 @@ static void test_map_hook(const char *location, const char *backend) {
     o.n_jobs = 2;
     o.memory = m;
     weft_pool *pool;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     int64_t in[500], out[500];
     for (int i = 0; i < 500; i++) in[i] = i - 250;
     atomic_store(&runs, 0);
@@ -547,7 +547,7 @@ static void test_map_hook(const char *location, const char *backend) {
     int bad = 0;
     for (int i = 0; i < 500; i++) bad += out[i] != in[i] * in[i] * in[i];
     CHECK_EQ(bad, 0);
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* variable-size maps over args encodings share entries with weft_memory_call */
     double x[4] = {1, 2, 3, 4};
@@ -746,12 +746,12 @@ static void test_debug(const char *location) {
     po.backend = "sequential";
     po.memory = m;
     weft_pool *pool;
-    CHECK_EQ(weft_open(&pool, &po), 0);
+    CHECK_EQ(weft_pool_open(&pool, &po), 0);
     CHECK_EQ(weft_map_bytes(pool, WEFT_FN(weighted_sum), enc, 2, res), 0);
     CHECK_HAS(weft_memory_last_explanation(m), "x: f64[8]: 1 of 8 elements differ, first at index 3");
     weft_bytes_free(res, 2);
     weft_bytes_free(enc, 2);
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_args_free(p);
     weft_memory_close(m);
 }
@@ -767,7 +767,7 @@ static void test_memory_store_grows(void) {
     o.backend = "sequential";
     o.memory = m;
     weft_pool *pool;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     static int64_t in[N], out[N];
     for (int i = 0; i < N; i++) in[i] = i;
     atomic_store(&runs, 0);
@@ -783,7 +783,7 @@ static void test_memory_store_grows(void) {
     int64_t removed;
     CHECK_EQ(weft_memory_prune(m, 0, N / 2, 0, &removed), 0);
     CHECK_EQ(removed, N - N / 2);
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_memory_close(m);
 }
 

@@ -37,13 +37,13 @@ static int run_map(const char *dir, const char *log) {
     o.n_jobs = 2;
     o.memory = m;
     weft_pool *pool;
-    if (weft_open(&pool, &o)) return 101;
+    if (weft_pool_open(&pool, &o)) return 101;
     int64_t in[ITEMS], out[ITEMS];
     for (int i = 0; i < ITEMS; i++) in[i] = i;
     int rc = weft_map(pool, WEFT_FN(slow_square), in, sizeof in[0], ITEMS, out, sizeof out[0]);
     int bad = 0;
     for (int i = 0; i < ITEMS; i++) bad += out[i] != (int64_t)i * i;
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_memory_close(m);
     return rc ? 102 : bad ? 103 : 0;
 }

@@ -151,7 +151,7 @@ static weft_pool *open_pool(int n_jobs, int batch_size, int timeout_ms) {
     o.batch_size = batch_size;
     o.task_timeout_s = timeout_ms / 1000.0;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     return pool;
 }
 
@@ -204,7 +204,7 @@ static void test_crashes(void) {
     CHECK_EQ(weft_map_bytes(pool, WEFT_FN(crash_at), in, 40, out), WEFT_ECRASHED);
     CHECK_EQ(weft_last_error()->task_index, 30);
     for (int i = 0; i < 40; i++) CHECK(out[i].data == NULL);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void test_timeout(void) {
@@ -223,7 +223,7 @@ static void test_timeout(void) {
     for (int i = 0; i < 8; i++) at[i] = -1;
     CHECK_EQ(weft_map(pool, WEFT_FN(sleep_at), at, 4, 8, out, 4), 0);
     for (int i = 0; i < 8; i++) CHECK_EQ(out[i], i);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void test_reuse_and_idle(void) {
@@ -238,7 +238,7 @@ static void test_reuse_and_idle(void) {
         CHECK(found); /* the same processes serve the next call */
         CHECK(a[i] != getpid());
     }
-    weft_close(pool);
+    weft_pool_close(pool);
     CHECK(wait_gone((pid_t)a[0], 5)); /* closing ends (and reaps) the workers */
 
     setenv("WEFT_IDLE_TIMEOUT", "1", 1);
@@ -249,7 +249,7 @@ static void test_reuse_and_idle(void) {
     CHECK(wait_gone((pid_t)a[0], 5)); /* idle workers leave by themselves */
     CHECK_EQ(weft_map(pool, WEFT_FN(my_pid), NULL, 0, 4, b, 8), 0);
     for (int i = 0; i < 4; i++) CHECK(b[i] != a[0] && b[i] > 0);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void test_budget(void) {
@@ -262,7 +262,7 @@ static void test_budget(void) {
         int share = cpus / n > 1 ? cpus / n : 1;
         for (int i = 0; i < 4; i++)
             for (int k = 0; k < 6; k++) CHECK_EQ(out[i][k], share);
-        weft_close(pool);
+        weft_pool_close(pool);
     }
 }
 
@@ -328,17 +328,17 @@ static void test_shared_regions(void) {
         CHECK_EQ(sums[i][0], want[i]);
         CHECK_EQ(sums[i][1], 0);
     }
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_options o;
     weft_options_init(&o);
     o.backend = "processes";
     o.n_jobs = 2;
     o.shared_threshold = 0; /* everything in regions of its own */
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     memset(sums, 0, sizeof sums);
     CHECK_EQ(weft_map(pool, WEFT_FN(sum_block), blocks, BLOCK, 4, sums, sizeof sums[0]), 0);
     for (int i = 0; i < 4; i++) CHECK_EQ(sums[i][0], want[i]);
-    weft_close(pool);
+    weft_pool_close(pool);
     free(blocks);
 }
 
@@ -375,7 +375,7 @@ static void test_big_shared_input(void) {
     weft_shared_free(h);
     int64_t pids[4];
     CHECK_EQ(weft_map(pool, WEFT_FN(my_pid), NULL, 0, 4, pids, 8), 0); /* workers let go */
-    weft_close(pool);
+    weft_pool_close(pool);
     CHECK(proc_kb("/proc/meminfo", "Shmem") - shmem0 < 256 * 1024);
 }
 

@@ -77,7 +77,7 @@ static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size, int
     o.batch_size = batch_size;
     o.retries = retries;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     return pool;
 }
 
@@ -128,7 +128,7 @@ static void test_map_retries(void) {
             bad += outs[i].size != 8 || *(const double *)outs[i].data != value_of((size_t)i);
         CHECK_EQ(bad, 0);
         weft_bytes_free(outs, N);
-        weft_close(pool);
+        weft_pool_close(pool);
     }
 }
 
@@ -141,7 +141,7 @@ static void test_map_crash_errors(void) {
     CHECK_EQ(weft_map(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, out, sizeof out[0]), WEFT_ECRASHED);
     CHECK_EQ(weft_last_error()->task_index, 20);
     CHECK_HAS(weft_last_error()->message, "killed by signal 6 (SIGABRT) while running task 20");
-    weft_close(pool);
+    weft_pool_close(pool);
     /* retries run out on a task that always crashes */
     pool = open_pool("processes", 2, 4, 2);
     plan(ABORT_ALWAYS, at20, 1);
@@ -175,7 +175,7 @@ static void test_map_crash_errors(void) {
     CHECK(st[20].message && strstr(st[20].message, "SIGABRT"));
     CHECK_EQ(out[20], -1); /* a failed item's output is left alone */
     weft_status_free(st, N);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void test_iterator_crashes(void) {
@@ -200,7 +200,7 @@ static void test_iterator_crashes(void) {
         CHECK_EQ(bad, 0);
         weft_iter_close(it);
     }
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* collect mode without retries: the crashed item is a result, the stream goes on */
     static const int at17[] = {17};
@@ -227,7 +227,7 @@ static void test_iterator_crashes(void) {
     CHECK_EQ(count, N);
     CHECK_EQ(crashed, 1);
     weft_iter_close(it);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void fsum_init(void *acc, void *user) {
@@ -270,7 +270,7 @@ static void test_reduce_crashes(void) {
     plan(CALM, NULL, 0);
     weft_pool *seq = open_pool("sequential", 1, 0, 0);
     CHECK_EQ(weft_reduce(seq, WEFT_FN(crash_once), inputs, sizeof inputs[0], N_REDUCE, 8, &fsum, &reference), 0);
-    weft_close(seq);
+    weft_pool_close(seq);
     for (int n_jobs = 1; n_jobs <= 3; n_jobs++) {
         weft_pool *pool = open_pool("processes", n_jobs, 0, 1);
         /* deterministic: a crashed chunk restarts from a fresh accumulator, same bits */
@@ -286,7 +286,7 @@ static void test_reduce_crashes(void) {
         for (size_t i = 0; i < N_REDUCE; i++) want += (int64_t)(value_of(i) / 1e15);
         CHECK_EQ(sum[0], N_REDUCE);
         CHECK_EQ(sum[1], want);
-        weft_close(pool);
+        weft_pool_close(pool);
     }
 
     /* reducer.user: in a shared region it reaches the workers; elsewhere it is refused.
@@ -305,12 +305,12 @@ static void test_reduce_crashes(void) {
     seq = open_pool("sequential", 1, 0, 0);
     double want = 0;
     CHECK_EQ(weft_reduce(seq, WEFT_FN(crash_once), inputs, sizeof inputs[0], N_REDUCE, 8, &scaled, &want), 0);
-    weft_close(seq);
+    weft_pool_close(seq);
     CHECK_EQ(weft_reduce(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N_REDUCE, 8, &scaled, &got), 0);
     CHECK(memcmp(&got, &want, sizeof got) == 0);
     CHECK(want != reference); /* the scale was applied */
     weft_shared_free(h);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static int cancel_soon(const weft_progress *p, void *user) {
@@ -329,7 +329,7 @@ static void test_stuck_tasks(void) {
     o.progress = cancel_soon;
     o.progress_user = &cancel_at;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     double t0 = now_s();
     CHECK_EQ(weft_map(pool, WEFT_FN(sleep_long), NULL, 0, 4, NULL, 0), WEFT_ECANCELED);
     double took = now_s() - t0;
@@ -339,7 +339,7 @@ static void test_stuck_tasks(void) {
     cancel_at = now_s() + 1000;
     CHECK_EQ(weft_map(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, out, sizeof out[0]), 0);
     CHECK_EQ(out[N - 1], value_of(N - 1));
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 int main(void) {

@@ -18,7 +18,7 @@ int main(void) {
     o.backend = "processes";
     o.n_jobs = 2;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     int64_t in[1000], out[1000];
     for (int i = 0; i < 1000; i++) in[i] = i;
     CHECK_EQ(weft_map(pool, WEFT_FN(triple), in, 8, 1000, out, 8), 0);
@@ -26,6 +26,6 @@ int main(void) {
     size_t bad = 0;
     for (int i = 0; i < 1000; i++) bad += out[i] != 3 * i;
     CHECK_EQ(bad, 0);
-    weft_close(pool);
+    weft_pool_close(pool);
     return CHECK_DONE();
 }

@@ -202,7 +202,7 @@ static weft_pool *open_pool(const char *backend, int n_jobs, int verbose, weft_p
     o.progress = fn;
     o.progress_user = user;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     return pool;
 }
 
@@ -247,7 +247,7 @@ static void check_verbose_file(const char *backend, int n_jobs) {
     CHECK(check_log(log, 20000) >= 1);
     free(log);
     close(fd);
-    weft_close(call.pool);
+    weft_pool_close(call.pool);
 
     /* a higher level reports more often (2 s / level): lines along the way, with estimates */
     fd = temp_file();
@@ -262,7 +262,7 @@ static void check_verbose_file(const char *backend, int n_jobs) {
     if (lines < 3) fprintf(stderr, "verbose 40 gave %d lines:\n%s", lines, log);
     free(log);
     close(fd);
-    weft_close(call.pool);
+    weft_pool_close(call.pool);
 
     /* verbose 0: silence */
     fd = temp_file();
@@ -274,7 +274,7 @@ static void check_verbose_file(const char *backend, int n_jobs) {
     CHECK_STR(log, "");
     free(log);
     close(fd);
-    weft_close(call.pool);
+    weft_pool_close(call.pool);
 }
 
 static int null_pool_map(void *arg) {
@@ -314,7 +314,7 @@ static void check_verbose_tty(void) {
     if (slave < 0) return;
     spin_call call = {open_pool(TEST_HAVE_THREADS ? "threads" : "sequential", 2, 1, NULL, NULL), 1000, 400}; /* 0.2 s or more */
     CHECK_EQ(with_stderr(slave, do_spin, &call), 0);
-    weft_close(call.pool);
+    weft_pool_close(call.pool);
     close(slave);
     char out[16384];
     size_t got = 0;
@@ -397,7 +397,7 @@ static void check_callback(const char *backend, int n_jobs, int batch_size) {
     o.progress = record;
     o.progress_user = &rs;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     /* about 0.3 s of work whatever the width: reports every 50 ms */
     int busy = n_jobs < weft_cpu_count() ? n_jobs : weft_cpu_count();
     CHECK_EQ(run_spin(pool, 6000, 50 * (uint32_t)busy), 0);
@@ -427,7 +427,7 @@ static void check_callback(const char *backend, int n_jobs, int batch_size) {
     for (int k = 0; k < 199; k++) want += (int64_t)k * k;
     CHECK_EQ(sums[199], want);
 
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 int main(void) {

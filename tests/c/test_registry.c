@@ -279,7 +279,7 @@ static void check_custom_backend(void) {
     o.backend = "counting";
     o.n_jobs = 3;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     if (!pool) return;
     CHECK_EQ(atomic_load(&starts), 1);
     CHECK_STR(weft_pool_backend(pool), "counting");
@@ -316,7 +316,7 @@ static void check_custom_backend(void) {
     int32_t who[12][2];
     CHECK_EQ(weft_map(pool, WEFT_FN(whoami), NULL, 0, 12, who, sizeof who[0]), 0);
     for (int i = 0; i < 12; i++) CHECK(who[i][0] == 0 && who[i][1] == 0);
-    weft_close(pool);
+    weft_pool_close(pool);
     CHECK_EQ(atomic_load(&stops), 1);
 
     /* NULL-pool calls reach it through a scope, and it counts its runs there */
@@ -344,12 +344,12 @@ static void check_custom_backend(void) {
     weft_options_init(&o);
     o.backend = "broken";
     o.n_jobs = 1;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_EQ(weft_map(pool, WEFT_FN(square), in, 8, 5, out, 8), WEFT_ESYS);
     CHECK_HAS(weft_last_error()->message, "broken");
-    weft_close(pool);
+    weft_pool_close(pool);
 
-    /* a backend that cannot start: weft_open fails and returns no pool */
+    /* a backend that cannot start: weft_pool_open fails and returns no pool */
     static weft_backend unstartable;
     unstartable = counting;
     unstartable.name = "unstartable";
@@ -358,7 +358,7 @@ static void check_custom_backend(void) {
     CHECK_EQ(weft_backend_register(&unstartable), 0);
     o.backend = "unstartable";
     pool = (weft_pool *)1;
-    CHECK_EQ(weft_open(&pool, &o), WEFT_ESYS);
+    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_ESYS);
     CHECK(pool == NULL);
     CHECK_HAS(weft_last_error()->message, "unstartable");
 

@@ -54,7 +54,7 @@ static int child(const char *backend, const char *mode, int fd) {
     o.backend = backend;
     o.n_jobs = 2;
     weft_pool *pool;
-    if (weft_open(&pool, &o)) return 10;
+    if (weft_pool_open(&pool, &o)) return 10;
     int32_t out[64];
     int rc;
     if (strcmp(mode, "map") == 0) {
@@ -75,7 +75,7 @@ static int child(const char *backend, const char *mode, int fd) {
     for (int i = 0; i < 100; i++) in[i] = i;
     rc = weft_map(pool, weft_task_find("square_again"), in, 8, 100, sq, 8);
     printf("second call: %s, sq[99] = %lld\n", weft_error_name(rc), (long long)sq[99]);
-    weft_close(pool);
+    weft_pool_close(pool);
     return 0;
 }
 

@@ -121,7 +121,7 @@ static weft_pool *open_pool(const char *backend, int n_jobs, double task_timeout
     o.retries = retries;
     o.retry_backoff_s = 0.0001;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     return pool;
 }
 
@@ -293,7 +293,7 @@ static void check_errors(const char *backend, int n_jobs) {
     weft_status_free(st, 300);
     CHECK_EQ(weft_map_collect(pool, WEFT_FN(fail_at_13), ints, 4, 10, outs, 4, st), 0);
     CHECK_EQ(weft_map_collect(pool, WEFT_FN(fail_at_13), ints, 4, 10, outs, 4, NULL), WEFT_EINVAL);
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* retries: random failures all recovered with enough retries, not without */
     int64_t o64[1000];
@@ -308,12 +308,12 @@ static void check_errors(const char *backend, int n_jobs) {
     CHECK_EQ(bad, 0);
     /* the failures were real and were retried (counted where the tasks ran: here) */
     if (in_process) CHECK(retried > 100);
-    weft_close(pool);
+    weft_pool_close(pool);
     pool = open_pool(backend, n_jobs, 0, 0, 0);
     memset(attempts, 0, sizeof attempts);
     CHECK_EQ(weft_map(pool, WEFT_FN(flaky), NULL, 0, 1000, o64, 8), WEFT_ETASK);
     CHECK_HAS(weft_last_error()->message, "flaky failure");
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* a task timeout: the polling task sees its flag and the call says why */
     pool = open_pool(backend, n_jobs, 0.05, 0, 0);
@@ -324,10 +324,10 @@ static void check_errors(const char *backend, int n_jobs) {
     CHECK(weft_last_error()->task_index >= 0 && weft_last_error()->task_index < 3);
     /* a task that does not poll is still reported once it returns */
     CHECK_EQ(weft_map(pool, WEFT_FN(busy_10ms), NULL, 0, 1, outs, 4), 0);
-    weft_close(pool);
+    weft_pool_close(pool);
     pool = open_pool(backend, n_jobs, 0.001, 0, 0);
     CHECK_EQ(weft_map(pool, WEFT_FN(busy_10ms), NULL, 0, 2, outs, 4), WEFT_ETIMEDOUT);
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* a call timeout stops dispatch: 1000 tasks of 10 ms would take 10 s / n_jobs */
     pool = open_pool(backend, n_jobs, 0, 0.1, 0);
@@ -338,7 +338,7 @@ static void check_errors(const char *backend, int n_jobs) {
     CHECK_EQ(weft_last_error()->task_index, -1);
     /* and a polling task stuck forever ends with the call */
     CHECK_EQ(weft_map(pool, WEFT_FN(poll_forever), NULL, 0, 2, NULL, 0), WEFT_ETIMEDOUT);
-    weft_close(pool);
+    weft_pool_close(pool);
 
     /* cancellation mid-run from the progress callback */
     weft_options o;
@@ -346,11 +346,11 @@ static void check_errors(const char *backend, int n_jobs) {
     o.backend = backend;
     o.n_jobs = n_jobs;
     o.progress = cancel_after_some;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     t0 = now_s();
     CHECK_EQ(weft_map(pool, WEFT_FN(busy_10ms), NULL, 0, 1000, outs, 4), WEFT_ECANCELED);
     CHECK(now_s() - t0 < 2.0);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 int main(void) {
@@ -359,7 +359,7 @@ int main(void) {
     weft_pool *seq = open_pool("sequential", 1, 0, 0, 0);
     weft_reducer fsum = {sizeof(double), fsum_init, fsum_fold, fsum_combine, NULL, 1};
     CHECK_EQ(weft_reduce(seq, WEFT_FN(f64_value), NULL, 0, 100003, 8, &fsum, &reference), 0);
-    weft_close(seq);
+    weft_pool_close(seq);
 
     if (!TEST_HAVE_THREADS) SKIP("streaming on the threads backend: no threads on this host");
     for (size_t b = 0; weft_backend_name(b); b++) {
@@ -370,7 +370,7 @@ int main(void) {
             check_iterators(pool);
             check_reduce(pool, reference);
             if (!(weft_backend_caps(name) & WEFT_CAP_SHARED_MEMORY)) check_for_refused(pool);
-            weft_close(pool);
+            weft_pool_close(pool);
             check_errors(name, w);
             if (check_failed != before) fprintf(stderr, "  ^ backend %s, n_jobs %d\n", name, w);
         }

@@ -43,7 +43,7 @@ static weft_pool *open_threads(int n_jobs, int batch_size) {
     o.n_jobs = n_jobs;
     o.batch_size = batch_size;
     weft_pool *pool = NULL;
-    CHECK_EQ(weft_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
     return pool;
 }
 
@@ -174,7 +174,7 @@ static void check_imbalanced(void) {
         for (int i = 0; i < 64; i++) in[i] = (work_in){i, i >= 60 ? 10 : 0, 0};
         CHECK_EQ(weft_map(pool, WEFT_FN(work), in, sizeof in[0], 64, out, sizeof out[0]), 0);
         for (int i = 0; i < 64; i++) CHECK_EQ(out[i].y, f(i));
-        weft_close(pool);
+        weft_pool_close(pool);
     }
 }
 
@@ -248,7 +248,7 @@ static void check_concurrent_callers(void) {
             run_callers(pool, widths[w], 40);
             if (check_failed != before)
                 fprintf(stderr, "  ^ concurrent callers, n_jobs %d, batch %d\n", widths[w], batches[b]);
-            weft_close(pool);
+            weft_pool_close(pool);
         }
     /* the shared default pool, created by whichever caller comes first */
     CHECK_EQ(setenv("WEFT_N_JOBS", "3", 1), 0);
@@ -282,7 +282,7 @@ static void check_nested(int n_jobs, int explicit_pool) {
     CHECK_EQ(weft_map(pool, WEFT_FN(deep), in, sizeof in[0], (size_t)top, out, sizeof out[0]), WEFT_ETASK);
     CHECK_EQ(weft_last_error()->task_index, 2);
     CHECK_HAS(weft_last_error()->message, "fanout 17");
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 /* ---- pool churn, sleeping workers, widths */
@@ -299,7 +299,7 @@ static void check_open_close(void) {
             CHECK_EQ(weft_map(pool, WEFT_FN(square), in, 8, 50, out, 8), 0);
             CHECK_EQ(out[49], (int64_t)(49 + i) * (49 + i));
         }
-        weft_close(pool); /* often before the workers even got going */
+        weft_pool_close(pool); /* often before the workers even got going */
     }
     printf("200 x open/close: %.3f s\n", (double)(now_ns() - t0) * 1e-9);
 }
@@ -318,7 +318,7 @@ static void check_after_sleep(void) {
     sleep_ms(50);
     run_work(pool, 1, 1, 1, 0, 4, NULL);
     CHECK_EQ(weft_map(pool, WEFT_FN(square), NULL, 8, 0, NULL, 8), 0);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 static void check_worker_ids(void) {
@@ -333,7 +333,7 @@ static void check_worker_ids(void) {
         free(who);
         /* nested maps report ids of the same pool */
         check_nested(n_jobs, 0);
-        weft_close(pool);
+        weft_pool_close(pool);
     }
 }
 
@@ -354,7 +354,7 @@ static void check_more_workers_than_cpus(void) {
     CHECK(s < serial / 2);
     /* and CPU-bound work is still right */
     run_work(pool, 100000, 100, 0, 100, n_jobs, NULL);
-    weft_close(pool);
+    weft_pool_close(pool);
 }
 
 /* In a child with little address space: a pool too wide to allocate, or to start all
@@ -369,22 +369,22 @@ static int start_failures_child(void) {
     weft_options_init(&o);
     o.backend = "threads";
     o.n_jobs = INT_MAX; /* the per-worker arrays alone need 16 GiB each */
-    int rc = weft_open(&pool, &o);
+    int rc = weft_pool_open(&pool, &o);
     if (rc != WEFT_ENOMEM && rc != WEFT_ESYS) fails |= 1;
     if (pool != NULL) fails |= 2;
     o.n_jobs = 100000; /* arrays fit; 8 MiB thread stacks run out first */
     pool = (weft_pool *)1;
-    rc = weft_open(&pool, &o);
+    rc = weft_pool_open(&pool, &o);
     if (rc != WEFT_ESYS && rc != WEFT_ENOMEM) fails |= 4;
     if (pool != NULL) fails |= 8;
     if (!strstr(weft_last_error()->message, "could not start")) fails |= 16;
     o.n_jobs = 3;
     int64_t in[100], out[100];
     for (int i = 0; i < 100; i++) in[i] = i;
-    if (weft_open(&pool, &o) != 0 || weft_map(pool, WEFT_FN(square), in, 8, 100, out, 8) != 0 ||
+    if (weft_pool_open(&pool, &o) != 0 || weft_map(pool, WEFT_FN(square), in, 8, 100, out, 8) != 0 ||
         out[99] != 99 * 99)
         fails |= 32;
-    weft_close(pool);
+    weft_pool_close(pool);
     return fails;
 }
 

@@ -33,8 +33,8 @@ int main(void) {
     o.backend = "threads";
     o.n_jobs = 3;
     weft_pool *pool = NULL;
-    if (weft_open(&pool, &o) != 0) {
-        fprintf(stderr, "weft_open: %s\n", weft_last_error()->message);
+    if (weft_pool_open(&pool, &o) != 0) {
+        fprintf(stderr, "weft_pool_open: %s\n", weft_last_error()->message);
         return 1;
     }
     if (weft_map(pool, WEFT_FN(cube), in, sizeof in[0], N, out, sizeof out[0]) != 0) {
@@ -42,7 +42,7 @@ int main(void) {
         return 1;
     }
     if (check("threads pool")) return 1;
-    weft_close(pool);
+    weft_pool_close(pool);
 
     memset(out, 0, sizeof out);
     const weft_task_def *found = weft_task_find("cube");

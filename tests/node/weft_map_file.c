@@ -48,7 +48,7 @@ int main(int argc, char **argv) {
     }
     o.memory = m;
     weft_pool *pool;
-    if (weft_open(&pool, &o)) {
+    if (weft_pool_open(&pool, &o)) {
         fprintf(stderr, "weft_map_file: %s\n", weft_last_error()->message);
         return 2;
     }
@@ -65,7 +65,7 @@ int main(int argc, char **argv) {
         FILE *f = fopen(argv[5], "wb");
         if (!f || fwrite(out, 1, n * out_size, f) != n * out_size || fclose(f)) return 2;
     }
-    weft_close(pool);
+    weft_pool_close(pool);
     weft_memory_close(m);
     free(in);
     free(out);

@@ -15,7 +15,7 @@
  * that cache folder, made by the native build: the stored value is the call's own
  * encoding (the task echoes its input), so the entry format and the encoding are both
  * checked across builds. --write stores those entries. */
-#include "cache.h"
+#include "memory_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -332,7 +332,7 @@ static int open_pool(weft_pool **pool, const char *backend, int n_jobs, int batc
     o.n_jobs = n_jobs;
     o.batch_size = batch;
     o.verbose = 0;
-    int rc = weft_open(pool, &o);
+    int rc = weft_pool_open(pool, &o);
     if (rc)
         fprintf(stderr, "run_vectors: cannot open a '%s' pool (n_jobs %d, batch %d): %s: %s\n",
                 backend, n_jobs, batch, weft_error_name(rc), weft_last_error()->message);
@@ -348,7 +348,7 @@ static int run_all(const char *backend, int n_jobs, int batch, text out[N_CASES]
         cases[c].fn(pool, n_jobs, &out[c]);
     }
     if (weft_backend_caps(backend) & WEFT_CAP_PARALLEL) note_workers(pool);
-    weft_close(pool);
+    weft_pool_close(pool);
     return 0;
 }
 

@@ -108,7 +108,7 @@ static int open_pool(weft_pool **pool, weft_memory *m) {
     o.batch_size = 0;
     o.verbose = 0;
     o.memory = m;
-    return weft_open(pool, &o);
+    return weft_pool_open(pool, &o);
 }
 
 /* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
@@ -142,7 +142,7 @@ EMSCRIPTEN_KEEPALIVE void *weft_js_shared_reserve(size_t size) {
 
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
     if (memory && strcmp(weft_memory_location(memory), path) == 0) return 0;
-    weft_close(memory_pool);
+    weft_pool_close(memory_pool);
     memory_pool = NULL;
     weft_memory_close(memory);
     memory = NULL;

@@ -2,7 +2,7 @@
  * synchronously): map items' keys, entries built and checked, archives cleaned, all with
  * the core's own code (core/memory.c, entry.c, archive.c), so the bytes are the native
  * ones (docs/cache-format.md). Called by wasm/js/memo-codec.mjs. */
-#include "../../core/cache.h"
+#include "../../memory/memory_internal.h"
 #include "weft.h"
 
 #include <emscripten.h>

@@ -1,6 +1,6 @@
 /* Named, typed arguments: the builder, the canonical encoding, its readers, the
  * per-argument fingerprints and the cache key (docs/cache-format.md). */
-#include "cache.h"
+#include "memory_internal.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -1,9 +1,9 @@
 /* Declarations shared by the Memory files (prefix weft__): hashing, arguments, the entry
  * format, the journal and the locality-sensitive signatures. Not installed. */
-#ifndef WEFT_CACHE_H
-#define WEFT_CACHE_H
+#ifndef WEFT_MEMORY_INTERNAL_H
+#define WEFT_MEMORY_INTERNAL_H
 
-#include "internal.h"
+#include "../core/internal.h"
 #include <string.h>
 
 /* Fixed-width fields of the encodings, little-endian like every host weft builds for. */

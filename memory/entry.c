@@ -1,6 +1,6 @@
 /* The entry format: one header layout on every platform, then the value.
  * docs/cache-format.md is the reference; this file is its only implementation. */
-#include "cache.h"
+#include "memory_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * between machines and platforms -- a native disk cache into a browser's IndexedDB and
  * back. The entries travel as they are stored (docs/cache-format.md §7), so every entry
  * keeps its checksums and is verified again before an import stores it. */
-#include "cache.h"
+#include "memory_internal.h"
 #include "store.h"
 
 #include <errno.h>

@@ -7,7 +7,7 @@
  * every element by far less than 1e-6 relative changes a band only where a value sits
  * right at a rounding boundary. Calls that share many bands with the new call are the
  * candidates (the LSH "banding" scheme); the journal then scores them exactly. */
-#include "cache.h"
+#include "memory_internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -9,7 +9,7 @@
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
-#include "cache.h"
+#include "memory_internal.h"
 
 #define WEFT_STORE_VERSION 1
 

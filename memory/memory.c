@@ -1,4 +1,4 @@
-/* Memory: cached calls of registered tasks on a store (core/store.h), keyed by XXH3-128
+/* Memory: cached calls of registered tasks on a store (memory/store.h), keyed by XXH3-128
  * over (task, version, arguments); limits with approximate-LRU eviction; the map hook
  * that makes every finished item of a map an entry. */
 #include "store.h"
@@ -266,7 +266,7 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     po.n_jobs = 1;
     po.batch_size = 0;
     po.verbose = 0;
-    rc = weft_open(&m->pool, &po);
+    rc = weft_pool_open(&m->pool, &po);
     if (rc) {
         weft_memory_close(m);
         return rc;
@@ -281,7 +281,7 @@ void weft_memory_close(weft_memory *m) {
     if (m->journal) weft__journal_close(m->journal);
     hot_close(m);
     m->store->close(m->state);
-    weft_close(m->pool);
+    weft_pool_close(m->pool);
     for (size_t i = 0; i < m->n_tasks; i++) {
         free(m->tasks[i].name);
         for (size_t k = 0; k < m->tasks[i].n_ignore; k++) free(m->tasks[i].ignore[k]);
