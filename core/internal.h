@@ -105,10 +105,34 @@ struct weft__job {
     atomic_int failure_ready; /* set once `failure` is written */
     weft__failure failure;
 
+    /* A layer above dispatch (Memory) may serve some items itself and narrow the job to
+     * the rest before a backend sees it: item j is then the call's item
+     * begin + index_of[j]. Failures and statuses stay in the job's own item numbers. */
+    const size_t *index_of;
+    size_t served;      /* items that layer served (progress counts them as done) */
+    void *layer_state;  /* that layer's, between its begin and end */
+    int dispatched;     /* a backend was handed the job (submit ran or started it) */
+
     void *backend_data; /* the backend's, between submit and finish */
     size_t cursor;       /* next item for backends that run a job inline */
     size_t inline_batch; /* and their current batch size */
 };
+
+/* Item j's index in the whole call: what weft_task_index says and errors name. */
+static inline size_t weft__job_call_index(const weft__job *job, size_t j) {
+    return job->begin + (job->index_of ? job->index_of[j] : j);
+}
+
+/* ---- the layer above dispatch. Memory (memory/map_cache.c) registers it when a memory
+ * is opened; core calls it only for calls whose options carry a memory, and includes
+ * nothing of it. begin serves the items it holds (outputs, statuses and on_item as if
+ * they had run) and may narrow the job (index_of, job->n down to 0); end, once no
+ * backend holds the job, widens it back. */
+typedef struct weft__dispatch_layer {
+    int (*begin)(weft__job *job); /* 0, or a WEFT_E* code with the last error set */
+    void (*end)(weft__job *job);
+} weft__dispatch_layer;
+void weft__set_dispatch_layer(const weft__dispatch_layer *layer);
 
 /* weft_map over items [index_base, index_base + n) of a bigger map whose other items run
  * elsewhere (a wasm worker's batch): tasks see their index in the whole map. */
@@ -120,6 +144,13 @@ int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs,
 int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call, int quiet);
 /* Prepare and run a described job to its end; 0, or the failure with the last error set. */
 int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call);
+/* Run `job` as a part of `whole` (a layer above dispatch cutting a call into pieces):
+ * its pool, level, deadline and Ctrl-C watch, with `call` options, reporting no progress.
+ * As weft__job_execute. */
+int weft__job_execute_part(weft__job *job, const weft__job *whole, const weft_options *call);
+/* Hand `v` (malloc'd; taken over, *v emptied) to item `index` of a BYTES job as its
+ * output: into the job's reused buffer when it keeps them (out_caps). 0 or WEFT_ENOMEM. */
+int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v);
 /* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
 int weft__job_check_stop(weft__job *job);
 /* Once job->failed is set: its failure as this thread's last error, with the failing

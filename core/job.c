@@ -1,6 +1,5 @@
 /* Running a job's items: the task context, retries, timeouts, output checks, and what
  * a failure does (stop the job, or be collected per task). */
-#include "../memory/memory_internal.h" /* Memory: the map hook (weft__memo_*) */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -72,7 +71,7 @@ const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
 /* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->begin is
  * where this one starts. */
-size_t weft_task_index(const weft_task *t) { return t->job->begin + t->index; }
+size_t weft_task_index(const weft_task *t) { return weft__job_call_index(t->job, t->index); }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
 
@@ -103,6 +102,17 @@ static int store_bytes(weft__job *job, size_t index, const void *data, size_t si
     if (size) memcpy(out->data, data, size);
     out->size = size;
     return 0;
+}
+
+int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v) {
+    if (!job->out_caps) {
+        job->out_bytes[index] = *v; /* a fresh slot: weft_map_bytes zeroed it */
+        *v = (weft_bytes){NULL, 0};
+        return 0;
+    }
+    int rc = store_bytes(job, index, v->data, v->size);
+    weft_bytes_free(v, 1);
+    return rc;
 }
 
 int weft_output(weft_task *t, const void *data, size_t size) {
@@ -163,14 +173,6 @@ static void drop_output(weft__job *job, weft_task *t) {
         weft_bytes_free(t->out_bytes, 1);
 }
 
-/* With a Memory on the call, a map item is looked up before it runs (a hit fills the
- * output and skips the task) and stored right after it succeeds, so a killed run
- * resumes where it stopped. Iterators reuse their buffers and skip the hook. */
-static int memo_applies(const weft__job *job) {
-    return job->options.memory && !job->out_caps &&
-           (job->kind == WEFT__JOB_MAP || job->kind == WEFT__JOB_BYTES);
-}
-
 /* Collect-all: item `index` failed; its status keeps a copy of the message. */
 static void set_status(weft__job *job, size_t index, int code, int status, const char *message) {
     weft_status *s = &job->statuses[index];
@@ -183,13 +185,6 @@ static void set_status(weft__job *job, size_t index, int code, int status, const
 
 /* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
-    weft__memo memo;
-    int memo_on = memo_applies(job);
-    if (memo_on && weft__memo_lookup(&memo, job->options.memory, job->task, t->input, t->input_size,
-                                     t->output, t->out_bytes ? 0 : job->out_size, t->out_bytes)) {
-        if (job->on_item) job->on_item(job, t->index, 0, NULL);
-        return 0;
-    }
     if (job->on_start) job->on_start(job, t->index);
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
@@ -199,10 +194,6 @@ static int run_item(weft__job *job, weft_task *t) {
         pause = pause < 60000000000ull ? pause * 2 : pause;
         code = attempt(job, t, &status);
     }
-    if (code == 0 && memo_on)
-        weft__memo_store(&memo, job->options.memory, job->task, t->input, t->input_size,
-                         t->out_bytes ? t->out_bytes->data : t->output,
-                         t->out_bytes ? t->out_bytes->size : job->out_size);
     if (code != 0) {
         drop_output(job, t);
         if (job->statuses) {
@@ -321,7 +312,7 @@ int weft__job_progress_due(const weft__job *job) { return weft__progress_due(&jo
 
 void weft__job_progress(weft__job *job, size_t done) {
     if (!weft__progress_due(&job->progress)) return;
-    if (weft__progress_update(&job->progress, done))
+    if (weft__progress_update(&job->progress, job->served + done))
         weft__job_abort(job, WEFT_ECANCELED, "cancelled by the progress callback");
 }
 
@@ -368,22 +359,51 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     return 0;
 }
 
+/* ---- the layer above dispatch */
+
+static const weft__dispatch_layer *dispatch_layer;
+void weft__set_dispatch_layer(const weft__dispatch_layer *layer) { dispatch_layer = layer; }
+
+static int layered(const weft__job *job) { return job->options.memory && dispatch_layer; }
+
+/* Before a backend sees the job: the layer serves what it can and narrows the rest. */
+static int layer_begin(weft__job *job) {
+    job->index_of = NULL;
+    job->served = 0;
+    job->layer_state = NULL;
+    job->dispatched = 0;
+    return layered(job) ? dispatch_layer->begin(job) : 0;
+}
+
+static void layer_end(weft__job *job) {
+    if (layered(job)) dispatch_layer->end(job);
+}
+
 int weft__job_submit(weft__job *job) {
+    int rc = layer_begin(job);
+    if (rc || job->n == 0) return rc; /* all served: no backend is needed */
     const weft_backend *b = weft__pool_backend(job->pool);
     void *state = weft__pool_state(job->pool);
     if (job->watch_interrupts) weft_plat_interrupt_begin();
+    job->dispatched = 1;
     return b->submit ? b->submit(state, job) : b->run(state, job);
 }
 
 int weft__job_help(weft__job *job) {
     const weft_backend *b = weft__pool_backend(job->pool);
+    if (!job->dispatched) return 0;
     return b->help ? b->help(weft__pool_state(job->pool), job) : 0;
 }
 
 int weft__job_finish(weft__job *job) {
     const weft_backend *b = weft__pool_backend(job->pool);
-    int rc = b->finish ? b->finish(weft__pool_state(job->pool), job) : 0;
-    if (job->watch_interrupts) weft_plat_interrupt_end();
+    int rc = 0;
+    if (job->dispatched) {
+        rc = b->finish ? b->finish(weft__pool_state(job->pool), job) : 0;
+        if (job->watch_interrupts) weft_plat_interrupt_end();
+        job->dispatched = 0;
+    }
+    layer_end(job);
     return rc;
 }
 
@@ -391,22 +411,43 @@ int weft__job_failure_error(weft__job *job) {
     /* the thread that claimed the failure may still be writing it */
     while (!atomic_load_explicit(&job->failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
     weft__failure f = job->failure;
-    if (f.index >= 0) f.index += (int64_t)job->begin; /* item of the job -> index in the call */
+    if (f.index >= 0) f.index = (int64_t)weft__job_call_index(job, (size_t)f.index);
     return weft__set_task_error(&f, job->task ? job->task->name : "");
 }
 
-int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call) {
-    int rc = weft__job_prepare(job, pool, call, 0);
+/* Run a prepared job to its end through the layer and the backend. */
+static int run_prepared(weft__job *job) {
+    const weft_backend *b = weft__pool_backend(job->pool);
+    int rc = layer_begin(job);
     if (rc) return rc;
-    const weft_backend *b = weft__pool_backend(pool);
-    if (job->watch_interrupts) weft_plat_interrupt_begin();
-    rc = b->run(weft__pool_state(pool), job);
-    if (job->watch_interrupts) weft_plat_interrupt_end();
+    if (job->n) {
+        if (job->watch_interrupts) weft_plat_interrupt_begin();
+        job->dispatched = 1;
+        rc = b->run(weft__pool_state(job->pool), job);
+        job->dispatched = 0;
+        if (job->watch_interrupts) weft_plat_interrupt_end();
+    }
+    layer_end(job);
     weft__progress_end(&job->progress, job->n);
     if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
     if (atomic_load(&job->failed)) return weft__job_failure_error(job);
     weft__clear_error();
     return 0;
+}
+
+int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call) {
+    int rc = weft__job_prepare(job, pool, call, 0);
+    return rc ? rc : run_prepared(job);
+}
+
+int weft__job_execute_part(weft__job *job, const weft__job *whole, const weft_options *call) {
+    int rc = weft__job_prepare(job, whole->pool, call, 1);
+    if (rc) return rc;
+    job->level = whole->level;
+    job->deadline_ns = whole->deadline_ns;
+    job->watch_interrupts = whole->watch_interrupts;
+    job->interrupts_seen = whole->interrupts_seen;
+    return run_prepared(job);
 }
 
 void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,

@@ -123,8 +123,7 @@ static void hot_put(weft_memory *m, const char *task, const uint8_t key[16], uin
 static void hot_open(weft_memory *m) {
     char path[4096];
     void *p;
-    if (m->store != &weft__store_disk ||
-        (size_t)snprintf(path, sizeof path, "%s/%s", m->location, GENERATION_FILE) >= sizeof path ||
+    if (weft__store_side_path(m->store, m->state, GENERATION_FILE, path, sizeof path) != 0 ||
         weft_plat_map_shared(path, 64, &p) != 0)
         return;
     m->hot = calloc(HOT_SLOTS, sizeof *m->hot);
@@ -172,59 +171,6 @@ static int env_debug(void) {
     return s && *s && strcmp(s, "0") != 0;
 }
 
-/* mkdir -p: create each missing component. 0 or a negative errno. */
-static int make_dirs(const char *path) {
-    size_t n = strlen(path);
-    char *p = malloc(n + 1);
-    if (!p) return -ENOMEM;
-    memcpy(p, path, n + 1);
-    int rc = 0;
-    for (size_t i = 1; i <= n && !rc; i++) {
-        if (p[i] != '/' && p[i] != '\0') continue;
-        char c = p[i];
-        p[i] = '\0';
-        if (i > 0 && p[i - 1] != '/') rc = weft_plat_mkdir(p);
-        p[i] = c;
-    }
-    free(p);
-    return rc;
-}
-
-/* Any entry but another process's marker write in progress (its temporary file): two
- * first opens of one new folder at once must both succeed. */
-static int any_entry(const char *name, int is_dir, void *user) {
-    (void)is_dir, (void)user;
-    return strncmp(name, WEFT__DISK_TEMP_PREFIX, sizeof WEFT__DISK_TEMP_PREFIX - 1) != 0;
-}
-
-/* ---- open / close */
-
-static int open_disk(const char *dir) {
-    int rc = make_dirs(dir);
-    if (rc)
-        return weft__set_error(WEFT_ESYS, "cannot create the cache folder '%s': %s", dir, weft_plat_strerror(rc));
-    weft_plat_file_info st;
-    rc = weft_plat_stat(dir, &st);
-    if (rc) return weft__set_error(WEFT_ESYS, "cannot use the cache folder '%s': %s", dir, weft_plat_strerror(rc));
-    if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
-    if (!weft__disk_is_cache(dir)) {
-        rc = weft_plat_list_dir(dir, any_entry, NULL);
-        if (rc == 1)
-            return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
-        if (rc < 0)
-            return weft__set_error(WEFT_ESYS, "cannot read the cache folder '%s': %s", dir, weft_plat_strerror(rc));
-        char marker[4096];
-        if ((size_t)snprintf(marker, sizeof marker, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof marker)
-            return weft__set_error(WEFT_EINVAL, "the cache path '%.64s...' is too long", dir);
-        rc = weft__disk_write_file(marker, WEFT__DISK_MARKER_TEXT, sizeof WEFT__DISK_MARKER_TEXT - 1, NULL, 0, 0);
-        if (rc)
-            return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
-    } else if (!weft_plat_dir_writable(dir)) {
-        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (check its permissions)", dir, weft_plat_strerror(-EACCES));
-    }
-    return 0;
-}
-
 int weft_memory_open(weft_memory **out, const char *location, const weft_memory_options *o) {
     if (!out) return weft__set_error(WEFT_EINVAL, "weft_memory_open: out is NULL");
     *out = NULL;
@@ -238,11 +184,9 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
         if (!location || !*location)
             return weft__set_error(WEFT_EINVAL, "weft_memory_open: no location: pass a folder or \"memory:\", or set WEFT_CACHE_DIR");
     }
-    const weft_store *store = strcmp(location, "memory:") == 0 ? &weft__store_memory : &weft__store_disk;
-    int rc = 0;
-    if (store == &weft__store_disk) rc = open_disk(location);
-    if (rc) return rc;
-
+    const weft_store *store = weft__store_for(location);
+    weft__set_dispatch_layer(&weft__map_cache_layer); /* options.memory on a map works */
+    int rc;
     weft_memory *m = calloc(1, sizeof *m);
     if (!m || !(m->location = dup_str(location)) || !(m->state = calloc(1, store->state_size))) {
         if (m) free(m->location);
@@ -252,11 +196,13 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     m->store = store;
     m->o = opt;
     weft_plat_mutex_init(&m->lock);
+    weft__clear_error();
     rc = store->open(m->state, location);
     if (rc) {
         free(m->state);
         free(m->location);
         free(m);
+        if (weft_last_error()->code == rc) return rc; /* the store said why */
         return weft__set_error(rc, "cannot open the %s store at '%s'", store->name, location);
     }
     hot_open(m);
@@ -305,8 +251,7 @@ weft__journal *weft__memory_journal(weft_memory *m) {
     weft_plat_mutex_lock(&m->lock);
     if (!m->journal) {
         char dir[4096];
-        int disk = m->store == &weft__store_disk;
-        if (disk) snprintf(dir, sizeof dir, "%s/%s", m->location, WEFT__JOURNAL_DIR);
+        int disk = weft__store_side_path(m->store, m->state, WEFT__JOURNAL_DIR, dir, sizeof dir) == 0;
         int64_t max = 64ll << 20;
         const char *s = weft_plat_getenv("WEFT_DEBUG_MAX_BYTES");
         if (s && *s) max = strtoll(s, NULL, 10);
@@ -517,62 +462,77 @@ static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64
     atomic_store_explicit(&m->touched[slot].at_ns, now, memory_order_relaxed);
 }
 
-/* Look the call's key up: 0 and the value on a valid hit, WEFT_ENOTFOUND otherwise
- * (corrupt, expired and rejected entries included), <0 on a store error. */
-static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
+/* The hot table's answer for the call's key: 0 and the value, or WEFT_ENOTFOUND. */
+static int lookup_hot(call *c, weft_bytes *out, int count, int do_touch) {
     weft_memory *m = c->m;
-    int64_t hot_created, hot_compute;
-    if (!m->o.validate && hot_get(m, c->task->name, c->key, out, &hot_created, &hot_compute)) {
-        int64_t now = weft_plat_wall_ns();
-        if (!(m->o.max_age_s > 0 && (double)(now - hot_created) > m->o.max_age_s * 1e9)) {
-            if (count) {
-                atomic_fetch_add(&m->hits, 1);
-                atomic_fetch_add(&m->saved_ns, hot_compute);
-            }
-            if (do_touch) touch(m, c->task->name, c->key, now, hot_created);
-            return 0;
-        }
-        weft_bytes_free(out, 1); /* expired: the store path below removes it */
+    int64_t created, compute;
+    if (m->o.validate || !hot_get(m, c->task->name, c->key, out, &created, &compute))
+        return WEFT_ENOTFOUND;
+    int64_t now = weft_plat_wall_ns();
+    if (m->o.max_age_s > 0 && (double)(now - created) > m->o.max_age_s * 1e9) {
+        weft_bytes_free(out, 1); /* expired: the store's answer removes it */
+        return WEFT_ENOTFOUND;
     }
-    uint64_t g = generation_now(m);
-    weft_bytes head;
+    if (count) {
+        atomic_fetch_add(&m->hits, 1);
+        atomic_fetch_add(&m->saved_ns, compute);
+    }
+    if (do_touch) touch(m, c->task->name, c->key, now, created);
+    return 0;
+}
+
+/* Judge what the store gave for the call's key (`got`, whose buffers it takes over);
+ * `g` is the generation read before the store was asked. 0 and the value on a valid
+ * hit, WEFT_ENOTFOUND otherwise (corrupt, expired and rejected entries included), <0 on
+ * a store error. */
+static int lookup_settle(call *c, uint64_t g, weft__store_get *got, weft_bytes *out, int count,
+                         int do_touch) {
+    weft_memory *m = c->m;
     weft__entry e;
-    int rc = weft__memory_read(m, c->task->name, c->key, &head, out, &e);
+    int rc = got->rc;
+    *out = got->value;
+    if (rc == 0) rc = weft__entry_check(got->head.data, got->head.size, out->data, out->size,
+                                        c->task->name, c->key, &e);
+    free(got->head.data);
+    if (rc == 0) e.last_access_ns = got->last_access_ns >= 0 ? got->last_access_ns : e.created_ns;
     if (rc == WEFT_ECORRUPT) {
         report_corrupt(m, c->task->name, c->key, "checksum or header mismatch");
         rc = WEFT_ENOTFOUND;
     }
-    if (rc) {
-        if (rc == WEFT_ENOTFOUND && count) atomic_fetch_add(&m->misses, 1);
-        return rc;
+    if (rc == 0) {
+        int64_t now = weft_plat_wall_ns();
+        if (m->o.max_age_s > 0 && (double)(now - e.created_ns) > m->o.max_age_s * 1e9) {
+            m->store->remove(m->state, c->task->name, c->key);
+            bump_generation(m);
+            atomic_fetch_add(&m->expired, 1);
+            rc = WEFT_ENOTFOUND;
+        } else if (m->o.validate) {
+            weft_entry_info info = {c->task->name, c->version, e.created_ns, e.last_access_ns,
+                                    e.compute_ns, e.value_size, e.input_size};
+            if (m->o.validate(&info, out->data, out->size, m->o.validate_user)) rc = WEFT_ENOTFOUND;
+        }
+        if (rc == 0) {
+            if (count) {
+                atomic_fetch_add(&m->hits, 1);
+                atomic_fetch_add(&m->saved_ns, e.compute_ns);
+            }
+            if (do_touch) touch(m, c->task->name, c->key, now, e.created_ns);
+            hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, e.compute_ns);
+            return 0;
+        }
     }
-    int64_t now = weft_plat_wall_ns();
-    if (m->o.max_age_s > 0 && (double)(now - e.created_ns) > m->o.max_age_s * 1e9) {
-        m->store->remove(m->state, c->task->name, c->key);
-        bump_generation(m);
-        atomic_fetch_add(&m->expired, 1);
-        rc = WEFT_ENOTFOUND;
-    } else if (m->o.validate) {
-        weft_entry_info info = {c->task->name, c->version, e.created_ns, e.last_access_ns,
-                                e.compute_ns, e.value_size, e.input_size};
-        if (m->o.validate(&info, out->data, out->size, m->o.validate_user)) rc = WEFT_ENOTFOUND;
-    }
-    int64_t compute_ns = e.compute_ns;
-    free(head.data);
-    if (rc) {
-        free(out->data);
-        out->data = NULL;
-        out->size = 0;
-        if (count) atomic_fetch_add(&m->misses, 1);
-        return rc;
-    }
-    if (count) {
-        atomic_fetch_add(&m->hits, 1);
-        atomic_fetch_add(&m->saved_ns, compute_ns);
-    }
-    if (do_touch) touch(m, c->task->name, c->key, now, e.created_ns);
-    hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, compute_ns);
-    return 0;
+    weft_bytes_free(out, 1);
+    if (count && (rc == WEFT_ENOTFOUND || got->rc == 0)) atomic_fetch_add(&m->misses, 1);
+    return rc;
+}
+
+/* Look the call's key up: the hot table, else the store. As lookup_settle. */
+static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
+    if (lookup_hot(c, out, count, do_touch) == 0) return 0;
+    uint64_t g = generation_now(c->m);
+    weft__store_get got = {.task = c->task->name, .key = c->key};
+    weft__store_get_many(c->m->store, c->m->state, &got, 1);
+    return lookup_settle(c, g, &got, out, count, do_touch);
 }
 
 static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
@@ -953,7 +913,7 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {
     return 0;
 }
 
-/* ---- the map hook */
+/* ---- map items, for the layer above dispatch (memory/map_cache.c) */
 
 /* A map item keys like weft_memory_call when its input is an args encoding, so a task
  * cached through either path finds the other's entries. */
@@ -970,52 +930,107 @@ static int prepare_item(call *c, weft_memory *m, const weft_task_def *task, cons
     return rc;
 }
 
-int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
-                      const void *in, size_t in_size, void *slot, size_t slot_size,
-                      weft_bytes *out_bytes) {
-    call c;
-    int hit = 0;
-    if (prepare_item(&c, m, task, in, in_size) == 0) {
-        weft_bytes v;
-        int rc = lookup(&c, &v, 1, 1);
-        if (c.args) debug_record(&c, rc == 0); /* items that are args encodings */
-        if (rc == 0) {
-            if (out_bytes) {
-                *out_bytes = v;
-                hit = 1;
-            } else if (v.size == slot_size) {
-                if (slot_size) memcpy(slot, v.data, slot_size);
-                weft_bytes_free(&v, 1);
-                hit = 1;
-            } else {
-                weft_bytes_free(&v, 1); /* stored by a map with another output size */
-                atomic_fetch_sub(&m->hits, 1);
-                atomic_fetch_add(&m->misses, 1);
-            }
+/* Items are looked up and stored this many at a time: one batched store call each. */
+#define ITEM_BATCH 256
+
+static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_bytes *in,
+                         size_t n, size_t value_size, weft_bytes *out, unsigned char *found,
+                         call *cs, weft__store_get *gets, size_t *asked) {
+    size_t n_gets = 0;
+    for (size_t i = 0; i < n; i++) {
+        found[i] = 0;
+        out[i] = (weft_bytes){NULL, 0};
+        if (prepare_item(&cs[i], m, task, in[i].data, in[i].size) != 0) {
+            asked[i] = SIZE_MAX; /* cannot be keyed (out of memory): run it */
+            continue;
         }
-        memcpy(mm->key, c.key, 16);
+        if (lookup_hot(&cs[i], &out[i], 1, 1) == 0) {
+            found[i] = 1;
+            asked[i] = SIZE_MAX;
+            continue;
+        }
+        gets[n_gets] = (weft__store_get){.task = task->name, .key = cs[i].key};
+        asked[i] = n_gets++;
     }
-    call_free(&c);
-    mm->start_ns = weft_plat_now_ns();
-    return hit;
+    uint64_t g = generation_now(m);
+    weft__store_get_many(m->store, m->state, gets, n_gets);
+    for (size_t i = 0; i < n; i++) {
+        if (asked[i] != SIZE_MAX) found[i] = lookup_settle(&cs[i], g, &gets[asked[i]], &out[i], 1, 1) == 0;
+        if (found[i] && value_size != SIZE_MAX && out[i].size != value_size) {
+            weft_bytes_free(&out[i], 1); /* stored by a map with another output size */
+            found[i] = 0;
+            atomic_fetch_sub(&m->hits, 1);
+            atomic_fetch_add(&m->misses, 1);
+        }
+        if (cs[i].args) debug_record(&cs[i], found[i]); /* items that are args encodings */
+        call_free(&cs[i]);
+    }
 }
 
-void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def *task,
-                      const void *in, size_t in_size, const void *out, size_t out_size) {
-    int64_t took = (int64_t)(weft_plat_now_ns() - mm->start_ns);
-    call c;
-    int rc = prepare_item(&c, m, task, in, in_size);
-    if (!rc && memcmp(c.key, mm->key, 16) == 0) rc = store_value(&c, out, out_size, took, in_size);
-    if (rc && !atomic_exchange(&m->warned_store, 1))
-        warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location,
-             weft_last_error()->message);
-    call_free(&c);
+int weft__memory_lookup_items(weft_memory *m, const weft_task_def *task, const weft_bytes *in,
+                              size_t n, size_t value_size, weft_bytes *out, unsigned char *found) {
+    call *cs = malloc(ITEM_BATCH * sizeof *cs);
+    weft__store_get *gets = malloc(ITEM_BATCH * sizeof *gets);
+    size_t *asked = malloc(ITEM_BATCH * sizeof *asked);
+    int rc = cs && gets && asked ? 0 : weft__set_error(WEFT_ENOMEM, "out of memory looking up a cached map");
+    for (size_t at = 0; !rc && at < n; at += ITEM_BATCH) {
+        size_t k = n - at < ITEM_BATCH ? n - at : ITEM_BATCH;
+        lookup_batch(m, task, in + at, k, value_size, out + at, found + at, cs, gets, asked);
+    }
+    free(cs);
+    free(gets);
+    free(asked);
+    return rc;
+}
+
+void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
+                              const weft__memory_item *items, size_t n) {
+    enum { PUTS = 16 };
+    weft__store_put puts[PUTS];
+    unsigned char *heads[PUTS];
+    uint8_t keys[PUTS][16];
+    char why[256] = "";
+    for (size_t at = 0; at < n;) {
+        size_t k = 0;
+        for (; k < PUTS && at < n; at++) {
+            const weft__memory_item *it = &items[at];
+            weft__store_put *p = &puts[k];
+            call c;
+            int rc = prepare_item(&c, m, task, it->in, it->in_size);
+            if (!rc) rc = build_entry(&c, it->out, it->out_size, it->compute_ns, it->in_size, &heads[k], &p->head_size);
+            if (!rc) {
+                memcpy(keys[k], c.key, 16);
+                p->task = task->name;
+                p->key = keys[k];
+                p->head = heads[k];
+                p->value = it->out;
+                p->value_size = it->out_size;
+                k++;
+            } else if (!why[0]) {
+                snprintf(why, sizeof why, "%s", weft_last_error()->message);
+            }
+            call_free(&c);
+        }
+        weft__store_put_many(m->store, m->state, puts, k, m->o.fsync);
+        for (size_t i = 0; i < k; i++) {
+            if (puts[i].rc == 0) {
+                atomic_fetch_add(&m->stores, 1);
+                maybe_prune(m, puts[i].head_size + puts[i].value_size);
+            } else if (!why[0]) {
+                snprintf(why, sizeof why, "%s", weft_strerror(puts[i].rc));
+            }
+            free(heads[i]);
+        }
+    }
+    /* a result that could not be kept is still right: the map goes on, and says so once */
+    if (why[0] && !atomic_exchange(&m->warned_store, 1))
+        warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location, why);
 }
 
 /* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memo.c): a map item's
- * key and entry exactly as weft__memo_lookup / weft__memo_store make them. */
-int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
-                   uint8_t key[16]) {
+ * key and entry exactly as the two above make them. */
+int weft__memory_item_key(weft_memory *m, const weft_task_def *task, const void *in,
+                          size_t in_size, uint8_t key[16]) {
     call c;
     int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) memcpy(key, c.key, 16);
@@ -1023,9 +1038,9 @@ int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, si
     return rc;
 }
 
-int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
-                     const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
-                     size_t *head_size) {
+int weft__memory_item_entry(weft_memory *m, const weft_task_def *task, const void *in,
+                            size_t in_size, const void *out, size_t out_size, int64_t compute_ns,
+                            unsigned char **head, size_t *head_size) {
     call c;
     int rc = prepare_item(&c, m, task, in, in_size);
     if (!rc) rc = build_entry(&c, out, out_size, compute_ns, in_size, head, head_size);

@@ -187,29 +187,31 @@ int weft__journal_explain_latest(weft__journal *j, const char *task, char *out, 
 /* The journal folder of a cache folder. */
 #define WEFT__JOURNAL_DIR ".journal"
 
-/* ---- memory.c: for the pool (core/job.c) and the weft tool */
-/* What a map item's lookup leaves for its store. */
-typedef struct weft__memo {
-    uint8_t key[16];
-    uint64_t start_ns;
-} weft__memo;
-/* Before running item `in` of a map whose options carry a memory: 1 on a hit (the value
- * copied into `slot` when slot_size is the value's size, or handed over in *out_bytes
- * when out_bytes is not NULL), 0 on a miss (run the task, then weft__memo_store). */
-int weft__memo_lookup(weft__memo *mm, weft_memory *m, const weft_task_def *task,
-                      const void *in, size_t in_size, void *slot, size_t slot_size,
-                      weft_bytes *out_bytes);
-/* After the task succeeded: store its output (errors are reported once, not fatal). */
-void weft__memo_store(const weft__memo *mm, weft_memory *m, const weft_task_def *task,
-                      const void *in, size_t in_size, const void *out, size_t out_size);
-
+/* ---- memory.c: map items, for the layer above dispatch (map_cache.c) */
+/* Look n map items up, batched (ITEM_BATCH a store call): found[i] and out[i] (malloc'd)
+ * for each hit. value_size: the size a hit must have (a fixed-size map's output), or
+ * SIZE_MAX for any. Counts hits and misses; 0 or WEFT_ENOMEM. */
+int weft__memory_lookup_items(weft_memory *m, const weft_task_def *task, const weft_bytes *in,
+                              size_t n, size_t value_size, weft_bytes *out, unsigned char *found);
+/* A finished item to store: its input, output and how long it took. */
+typedef struct weft__memory_item {
+    const void *in, *out;
+    size_t in_size, out_size;
+    int64_t compute_ns;
+} weft__memory_item;
+/* Store finished items, batched. A failure is not the map's: it is reported once. */
+void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
+                              const weft__memory_item *items, size_t n);
 /* A map item's key, and its entry's header (malloc'd) for a value, exactly as the two
  * above make them: for stores the C side cannot reach (IndexedDB). 0 or an error. */
-int weft__memo_key(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
-                   uint8_t key[16]);
-int weft__memo_entry(weft_memory *m, const weft_task_def *task, const void *in, size_t in_size,
-                     const void *out, size_t out_size, int64_t compute_ns, unsigned char **head,
-                     size_t *head_size);
+int weft__memory_item_key(weft_memory *m, const weft_task_def *task, const void *in,
+                          size_t in_size, uint8_t key[16]);
+int weft__memory_item_entry(weft_memory *m, const weft_task_def *task, const void *in,
+                            size_t in_size, const void *out, size_t out_size, int64_t compute_ns,
+                            unsigned char **head, size_t *head_size);
+
+/* ---- map_cache.c: Memory above dispatch, registered with the core by weft_memory_open */
+extern const weft__dispatch_layer weft__map_cache_layer;
 
 /* The store behind a memory, and its private state (for the weft tool). */
 const weft_store *weft__memory_store(const weft_memory *m, void **state);

@@ -1,17 +1,18 @@
-/* Stores: where cache entries live. A versioned vtable of a few record operations (get,
- * put, remove, list, clear) on opaque entries keyed by (task, 16-byte key), so the wasm
- * build can add an IndexedDB store beside these two:
+/* Stores: where cache entries live, and the only storage seam of Memory: nothing outside
+ * a store knows folders, files or paths. A versioned vtable of a few record operations
+ * (get, put, remove, list, clear, and their batched forms) on opaque entries keyed by
+ * (task, 16-byte key), found in a registry by location scheme (store.c):
  *   memory   a hash table in this process
  *   disk     a folder per task, a file per entry, fanned out by the key's first byte,
  *            written to a temporary file and renamed into place (no locks)
- * The entry bytes are the format of core/entry.c: a header, then the value. Stores split
+ * The entry bytes are the format of memory/entry.c (IndexedDB, in wasm/js, keeps the same): a header, then the value. Stores split
  * them so the value can land in its own buffer without a second copy. */
 #ifndef WEFT_STORE_H
 #define WEFT_STORE_H
 
 #include "memory_internal.h"
 
-#define WEFT_STORE_VERSION 1
+#define WEFT_STORE_VERSION 2 /* 2: get_many, put_many, side_path */
 
 typedef struct weft__store_item {
     const char *task; /* the task name (decoded) */
@@ -21,6 +22,24 @@ typedef struct weft__store_item {
     int is_temp;            /* a temporary file a writer left behind (disk) */
     const char *path;       /* disk: the file; NULL elsewhere */
 } weft__store_item;
+/* One entry of a batched read: the request (task, key), then what get() would give. */
+typedef struct weft__store_get {
+    const char *task;
+    const uint8_t *key;
+    weft_bytes head, value;  /* malloc'd on success */
+    int64_t last_access_ns;
+    int rc;                  /* 0, WEFT_ENOTFOUND, WEFT_ECORRUPT, WEFT_ESYS */
+} weft__store_get;
+
+/* One entry of a batched write. */
+typedef struct weft__store_put {
+    const char *task;
+    const uint8_t *key;
+    const void *head, *value;
+    size_t head_size, value_size;
+    int rc; /* what put() returned */
+} weft__store_put;
+
 /* A list callback: 0 goes on, anything else stops the listing and is returned. */
 typedef int (*weft__store_list_fn)(const weft__store_item *item, void *user);
 
@@ -52,7 +71,28 @@ typedef struct weft_store {
     /* Optional: a small per-task value (the task version). get: 0 or WEFT_ENOTFOUND. */
     int (*get_meta)(void *state, const char *task, const char *name, char *buf, size_t size);
     int (*put_meta)(void *state, const char *task, const char *name, const char *value);
+    /* ---- version 2 */
+    /* Optional: a batch of reads or writes in one go (one transaction, one index read);
+     * without them weft__store_get_many / _put_many call get / put once per entry. */
+    void (*get_many)(void *state, weft__store_get *gets, size_t n);
+    void (*put_many)(void *state, weft__store_put *puts, size_t n, int fsync);
+    /* Optional: where a side file of Memory's lives (the journal, the shared generation
+     * counter), for stores on a file system. 0, or WEFT_ENOSYS when there is none. */
+    int (*side_path)(void *state, const char *name, char *buf, size_t size);
 } weft_store;
+
+/* ---- store.c: the registry and the thin wrappers Memory calls stores through */
+/* The store for a location: by scheme ("memory:"), else a folder (disk). */
+const weft_store *weft__store_for(const char *location);
+/* Register a store for locations starting with `scheme` (e.g. "memory:"). 0 or
+ * WEFT_EINVAL (a NULL or unversioned vtable, a full registry, a scheme taken). */
+int weft__store_register(const char *scheme, const weft_store *store);
+void weft__store_get_many(const weft_store *s, void *state, weft__store_get *gets, size_t n);
+void weft__store_put_many(const weft_store *s, void *state, weft__store_put *puts, size_t n,
+                          int fsync);
+/* 0 and the path, or WEFT_ENOSYS where the store keeps no files. */
+int weft__store_side_path(const weft_store *s, void *state, const char *name, char *buf,
+                          size_t size);
 
 extern const weft_store weft__store_memory;
 extern const weft_store weft__store_disk;

@@ -175,8 +175,62 @@ int weft__disk_write_file(const char *path, const void *a, size_t a_size, const 
 
 /* ---- the vtable */
 
+/* mkdir -p: create each missing component. 0 or a negative errno. */
+static int make_dirs(const char *path) {
+    size_t n = strlen(path);
+    char *p = malloc(n + 1);
+    if (!p) return -ENOMEM;
+    memcpy(p, path, n + 1);
+    int rc = 0;
+    for (size_t i = 1; i <= n && !rc; i++) {
+        if (p[i] != '/' && p[i] != '\0') continue;
+        char c = p[i];
+        p[i] = '\0';
+        if (i > 0 && p[i - 1] != '/') rc = weft_plat_mkdir(p);
+        p[i] = c;
+    }
+    free(p);
+    return rc;
+}
+
+/* Any entry but another process's marker write in progress (its temporary file): two
+ * first opens of one new folder at once must both succeed. */
+static int any_entry(const char *name, int is_dir, void *user) {
+    (void)is_dir, (void)user;
+    return strncmp(name, WEFT__DISK_TEMP_PREFIX, sizeof WEFT__DISK_TEMP_PREFIX - 1) != 0;
+}
+
+/* Make the folder a weft cache, or check that it is one and writable. */
+static int prepare_folder(const char *dir) {
+    int rc = make_dirs(dir);
+    if (rc)
+        return weft__set_error(WEFT_ESYS, "cannot create the cache folder '%s': %s", dir, weft_plat_strerror(rc));
+    weft_plat_file_info st;
+    rc = weft_plat_stat(dir, &st);
+    if (rc) return weft__set_error(WEFT_ESYS, "cannot use the cache folder '%s': %s", dir, weft_plat_strerror(rc));
+    if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
+    if (!weft__disk_is_cache(dir)) {
+        rc = weft_plat_list_dir(dir, any_entry, NULL);
+        if (rc == 1)
+            return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
+        if (rc < 0)
+            return weft__set_error(WEFT_ESYS, "cannot read the cache folder '%s': %s", dir, weft_plat_strerror(rc));
+        char marker[4096];
+        if ((size_t)snprintf(marker, sizeof marker, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof marker)
+            return weft__set_error(WEFT_EINVAL, "the cache path '%.64s...' is too long", dir);
+        rc = weft__disk_write_file(marker, WEFT__DISK_MARKER_TEXT, sizeof WEFT__DISK_MARKER_TEXT - 1, NULL, 0, 0);
+        if (rc)
+            return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
+    } else if (!weft_plat_dir_writable(dir)) {
+        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (check its permissions)", dir, weft_plat_strerror(-EACCES));
+    }
+    return 0;
+}
+
 static int disk_open(void *state, const char *location) {
     disk_state *s = state;
+    int rc = prepare_folder(location);
+    if (rc) return rc;
     size_t n = strlen(location);
     while (n > 1 && location[n - 1] == '/') n--;
     s->root = malloc(n + 1);
@@ -457,6 +511,12 @@ static int disk_put_meta(void *state, const char *task, const char *name, const 
     return rc ? esys(rc, "cannot write", path) : 0;
 }
 
+static int disk_side_path(void *state, const char *name, char *buf, size_t size) {
+    disk_state *s = state;
+    if ((size_t)snprintf(buf, size, "%s/%s", s->root, name) >= size) return WEFT_EINVAL;
+    return 0;
+}
+
 const weft_store weft__store_disk = {
     .version = WEFT_STORE_VERSION,
     .name = "disk",
@@ -472,4 +532,5 @@ const weft_store weft__store_disk = {
     .clear = disk_clear,
     .get_meta = disk_get_meta,
     .put_meta = disk_put_meta,
+    .side_path = disk_side_path,
 };

@@ -113,7 +113,7 @@ typedef struct crash_count {
 struct call {
     proc_state *st;
     weft__job *job;
-    placed in, out, acc;
+    placed in, out, acc, idx; /* idx: the job's index_of, when it has one */
     uint64_t next, done;
     range *again; /* items to hand out again (a worker died before reaching them) */
     size_t n_again, cap_again;
@@ -456,7 +456,8 @@ static int send_job(call *c, proc_worker *w) {
                   .in_region = c->in.region, .in_offset = c->in.offset,
                   .out_region = c->out.region, .out_offset = c->out.offset,
                   .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
-                  .base = job->begin};
+                  .base = job->begin, .indexed = job->index_of != NULL,
+                  .idx_region = c->idx.region, .idx_offset = c->idx.offset};
     if (job->kind == WEFT__JOB_REDUCE) {
         void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
         void *fold_addr;
@@ -610,12 +611,12 @@ static void on_death(call *c, int k) {
             code = WEFT_ETIMEDOUT;
             snprintf(message, sizeof message,
                      "task %llu ran past the %d ms task timeout; its worker (pid %d) was killed and replaced%s",
-                     (unsigned long long)(job->begin + task), task_timeout_ms(job), (int)pid, tries);
+                     (unsigned long long)weft__job_call_index(job, task), task_timeout_ms(job), (int)pid, tries);
         } else {
             code = WEFT_ECRASHED;
             describe_end(how, sizeof how, status);
             snprintf(message, sizeof message, "worker %s while running task %llu (pid %d)%s", how,
-                     (unsigned long long)(job->begin + task), (int)pid, tries);
+                     (unsigned long long)weft__job_call_index(job, task), (int)pid, tries);
         }
         weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
     }
@@ -772,6 +773,7 @@ static void complete(call *c) {
     release(c, &c->in);
     release(c, &c->out);
     release(c, &c->acc);
+    release(c, &c->idx);
     free(c->again);
     free(c->crashes);
     c->st->active = NULL;
@@ -797,6 +799,8 @@ static int start_call(call *c) {
     } else {
         rc = place_bytes(c, &arena_used);
     }
+    _Static_assert(sizeof(size_t) == sizeof(uint64_t), "index_of travels as uint64");
+    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, &arena_used, &c->idx);
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
     return rc;
 }

@@ -71,6 +71,9 @@ typedef struct wire_job {
     uint64_t acc_region, acc_offset; /* REDUCE: the accumulators, folded into in place */
     uint64_t fold_addr;              /* REDUCE: the reducer's fold, at the parent's address */
     uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
+    uint64_t idx_region, idx_offset;   /* MAP, BYTES narrowed by Memory: item j is the
+                                          call's item base + idx[j] (uint64 each) */
+    uint32_t indexed, pad2;            /* idx_* are set */
 } wire_job;
 
 typedef struct wire_status {

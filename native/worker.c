@@ -196,6 +196,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->out_size = j.out_size;
     job->level = (int)j.level;
     job->begin = j.base;
+    job->index_of = j.indexed ? (const size_t *)region_at(j.idx_region, j.idx_offset) : NULL;
     job->pool = w->nested;
     weft_options_init(&job->options);
     job->options.backend = weft_pool_backend(w->nested);

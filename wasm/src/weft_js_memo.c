@@ -41,7 +41,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_keys(const char *task_name, const unsigned
     int rc = find_task(task_name, &task);
     if (!rc) rc = scratch_memory(&m);
     for (size_t i = 0; !rc && i < n; i++)
-        rc = weft__memo_key(m, task, in + i * in_size, in_size, keys + 16 * i);
+        rc = weft__memory_item_key(m, task, in + i * in_size, in_size, keys + 16 * i);
     return rc;
 }
 
@@ -55,7 +55,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_entry(const char *task_name, const void *i
     size_t head_size = 0;
     int rc = find_task(task_name, &task);
     if (!rc) rc = scratch_memory(&m);
-    if (!rc) rc = weft__memo_entry(m, task, in, in_size, out, out_size, (int64_t)compute_ns, &head, &head_size);
+    if (!rc) rc = weft__memory_item_entry(m, task, in, in_size, out, out_size, (int64_t)compute_ns, &head, &head_size);
     if (rc) return rc;
     unsigned char *all = realloc(head, head_size + out_size);
     if (!all) {

@@ -1,0 +1,253 @@
+/* Memory above dispatch: a map, collect-all map, iterator chunk or reduction whose
+ * options carry a memory looks all its items up first (batched), serves the hits without
+ * dispatching them, hands only the misses to the pool's backend (whatever it is: no
+ * backend knows Memory exists), and stores each result as it completes, so a killed run
+ * keeps every finished item. The core calls this layer through weft__dispatch_layer.
+ *
+ * A job narrowed to its misses runs on gathered copies of their inputs (BYTES: of the
+ * pointers) and outputs, with index_of naming each one's item; results are put back in
+ * the caller's arrays and stored as the backend reports them (on_item). */
+#include "memory_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* A reduction is cut into cached maps of this many tasks, folded as they finish. */
+#define REDUCE_WINDOW 4096
+
+typedef struct narrowed {
+    weft_memory *m;
+    /* the job as its caller described it */
+    size_t n;
+    const unsigned char *inputs;
+    unsigned char *outputs;
+    const weft_bytes *in_bytes;
+    weft_bytes *out_bytes;
+    size_t *out_caps;
+    weft_status *statuses;
+    void (*on_item)(weft__job *job, size_t index, int code, const char *message);
+    /* what the narrowed job runs on (all NULL when every item missed: nothing moved) */
+    size_t *index_of;
+    unsigned char *in_buf, *out_buf;
+    weft_bytes *in_list, *out_list;
+    weft_status *status_list;
+    uint64_t start_ns;
+} narrowed;
+
+/* When this thread last reported an item of a job: an item's compute time is the time
+ * since (a worker runs its items one after another), for the entries' saved-time record. */
+static _Thread_local struct {
+    const void *job;
+    uint64_t at_ns;
+} last_done;
+
+static weft_bytes item_input(const narrowed *st, const weft__job *job, size_t k) {
+    if (job->kind == WEFT__JOB_BYTES) return st->in_bytes[k];
+    return (weft_bytes){(void *)(st->inputs + k * job->in_size), job->in_size};
+}
+
+/* Item j of the narrowed job finished (or failed, or was skipped): put its result where
+ * the caller wants it, store it, and tell the caller's on_item under its own index. */
+static void on_item(weft__job *job, size_t j, int code, const char *message) {
+    narrowed *st = job->layer_state;
+    size_t k = st->index_of ? st->index_of[j] : j;
+    if (code == 0) {
+        uint64_t now = weft_plat_now_ns();
+        uint64_t since = last_done.job == job && last_done.at_ns > st->start_ns ? last_done.at_ns : st->start_ns;
+        last_done.job = job;
+        last_done.at_ns = now;
+        weft_bytes in = item_input(st, job, k);
+        weft__memory_item it = {.in = in.data, .in_size = in.size, .compute_ns = (int64_t)(now - since)};
+        if (job->kind == WEFT__JOB_BYTES) {
+            it.out = job->out_bytes[j].data;
+            it.out_size = job->out_bytes[j].size;
+        } else {
+            it.out = job->outputs + j * job->out_size;
+            it.out_size = job->out_size;
+        }
+        weft__memory_store_items(st->m, job->task, &it, 1);
+        if (st->index_of && job->kind == WEFT__JOB_MAP && job->out_size)
+            memcpy(st->outputs + k * job->out_size, it.out, job->out_size);
+    }
+    if (st->index_of && job->kind == WEFT__JOB_BYTES && code == 0) {
+        /* the caller's view of the job: its own outputs and reused buffers */
+        weft__job caller = *job;
+        caller.out_bytes = st->out_bytes;
+        caller.out_caps = st->out_caps;
+        if (weft__job_take_output(&caller, k, &job->out_bytes[j]) != 0) {
+            code = WEFT_ENOMEM;
+            message = "out of memory for a task's output";
+        }
+    }
+    if (st->index_of && code != 0 && st->statuses) {
+        st->statuses[k] = job->statuses[j]; /* its message moves with it */
+        job->statuses[j].message = NULL;
+    }
+    if (st->on_item) st->on_item(job, k, code, message);
+}
+
+/* Serve the hits of items [0, n): outputs filled, on_item told; `found` marks them. */
+static int serve_hits(weft__job *job, narrowed *st, unsigned char *found, size_t *misses) {
+    enum { WINDOW = 1024 };
+    weft_bytes ins[WINDOW], values[WINDOW];
+    size_t value_size = job->kind == WEFT__JOB_MAP ? job->out_size : SIZE_MAX;
+    *misses = 0;
+    for (size_t at = 0; at < st->n; at += WINDOW) {
+        size_t w = st->n - at < WINDOW ? st->n - at : WINDOW;
+        for (size_t i = 0; i < w; i++) ins[i] = item_input(st, job, at + i);
+        int rc = weft__memory_lookup_items(st->m, job->task, ins, w, value_size, values, found + at);
+        if (rc) return rc;
+        for (size_t i = 0; i < w; i++) {
+            size_t k = at + i;
+            if (!found[k]) {
+                (*misses)++;
+                continue;
+            }
+            if (job->kind == WEFT__JOB_MAP) {
+                if (job->out_size) memcpy(st->outputs + k * job->out_size, values[i].data, job->out_size);
+                weft_bytes_free(&values[i], 1);
+            } else if (weft__job_take_output(job, k, &values[i]) != 0) {
+                weft_bytes_free(&values[i], 1);
+                found[k] = 0; /* no room to hand it over: run it */
+                (*misses)++;
+                continue;
+            }
+            if (st->on_item) st->on_item(job, k, 0, NULL);
+        }
+    }
+    return 0;
+}
+
+/* Narrow the job to its misses: gathered inputs, fresh outputs, index_of. */
+static int narrow(weft__job *job, narrowed *st, const unsigned char *found, size_t misses) {
+    st->index_of = malloc(misses * sizeof *st->index_of);
+    if (!st->index_of) return WEFT_ENOMEM;
+    for (size_t k = 0, j = 0; k < st->n; k++)
+        if (!found[k]) st->index_of[j++] = k;
+    if (job->kind == WEFT__JOB_MAP) {
+        if (job->in_size && !(st->in_buf = malloc(misses * job->in_size))) return WEFT_ENOMEM;
+        if (job->out_size && !(st->out_buf = malloc(misses * job->out_size))) return WEFT_ENOMEM;
+        for (size_t j = 0; j < misses && job->in_size; j++)
+            memcpy(st->in_buf + j * job->in_size, st->inputs + st->index_of[j] * job->in_size, job->in_size);
+        job->inputs = st->in_buf;
+        job->outputs = st->out_buf;
+    } else {
+        st->in_list = malloc(misses * sizeof *st->in_list);
+        st->out_list = calloc(misses, sizeof *st->out_list);
+        if (!st->in_list || !st->out_list) return WEFT_ENOMEM;
+        for (size_t j = 0; j < misses; j++) st->in_list[j] = st->in_bytes[st->index_of[j]];
+        job->in_bytes = st->in_list;
+        job->out_bytes = st->out_list;
+        job->out_caps = NULL;
+    }
+    if (st->statuses) {
+        if (!(st->status_list = calloc(misses, sizeof *st->status_list))) return WEFT_ENOMEM;
+        job->statuses = st->status_list;
+    }
+    job->index_of = st->index_of;
+    job->n = misses;
+    return 0;
+}
+
+static void release(narrowed *st, size_t narrowed_n) {
+    free(st->index_of);
+    free(st->in_buf);
+    free(st->out_buf);
+    free(st->in_list);
+    if (st->out_list) weft_bytes_free(st->out_list, narrowed_n); /* failed items' leftovers */
+    free(st->out_list);
+    if (st->status_list) weft_status_free(st->status_list, narrowed_n);
+    free(st->status_list);
+    free(st);
+}
+
+/* ---- reductions: cached maps of REDUCE_WINDOW tasks, folded on the calling thread in
+ * task order (into each task's chunk in deterministic mode), so the bits are those of
+ * the uncached reduction on any backend */
+
+static int reduce_cached(weft__job *job) {
+    const weft_reducer *r = job->reducer;
+    size_t window = job->n_tasks < REDUCE_WINDOW ? job->n_tasks : REDUCE_WINDOW;
+    unsigned char *outs = malloc(window * job->out_size + 1);
+    if (!outs) return weft__set_error(WEFT_ENOMEM, "weft_reduce: out of memory for a window of %zu outputs", window);
+    weft_options call = job->options;
+    int rc = 0;
+    size_t chunk = 0;
+    for (size_t a = 0; a < job->n_tasks && rc == 0; a += window) {
+        size_t b = job->n_tasks - a < window ? job->n_tasks : a + window;
+        weft__job part = {.kind = WEFT__JOB_MAP, .n = b - a, .task = job->task,
+                          .inputs = job->inputs + a * job->in_size, .in_size = job->in_size,
+                          .outputs = outs, .out_size = job->out_size, .begin = job->begin + a};
+        rc = weft__job_execute_part(&part, job, &call);
+        for (size_t i = a; i < b && rc == 0; i++) {
+            void *acc = job->accs;
+            if (job->chunked) {
+                while (i >= job->n_tasks * (chunk + 1) / job->n) chunk++;
+                acc = job->accs + chunk * job->acc_stride;
+            }
+            r->fold(acc, outs + (i - a) * job->out_size, job->out_size, r->user);
+        }
+        if (rc == 0) weft__job_progress(job, job->n * b / job->n_tasks);
+    }
+    free(outs);
+    job->served = job->n;
+    job->n = 0;
+    return rc;
+}
+
+/* ---- the layer */
+
+static int begin(weft__job *job) {
+    if (job->kind == WEFT__JOB_REDUCE) return reduce_cached(job);
+    if (job->kind != WEFT__JOB_MAP && job->kind != WEFT__JOB_BYTES) return 0;
+    narrowed *st = calloc(1, sizeof *st);
+    unsigned char *found = malloc(job->n + 1);
+    int rc = st && found ? 0 : WEFT_ENOMEM;
+    if (rc == 0) {
+        *st = (narrowed){.m = job->options.memory, .n = job->n, .inputs = job->inputs,
+                         .outputs = job->outputs, .in_bytes = job->in_bytes,
+                         .out_bytes = job->out_bytes, .out_caps = job->out_caps,
+                         .statuses = job->statuses, .on_item = job->on_item};
+        size_t misses;
+        rc = serve_hits(job, st, found, &misses);
+        if (rc == 0) {
+            job->served = st->n - misses;
+            if (misses > 0 && misses < st->n) rc = narrow(job, st, found, misses);
+            else job->n = misses; /* all hits: nothing to dispatch; all misses: as it is */
+        }
+    }
+    free(found);
+    if (rc) {
+        if (st) {
+            job->n = st->n;
+            release(st, 0);
+        }
+        return weft_last_error()->code == rc ? rc : weft__set_error(rc, "out of memory narrowing a cached map");
+    }
+    st->start_ns = weft_plat_now_ns();
+    job->layer_state = st;
+    job->on_item = on_item;
+    return 0;
+}
+
+static void end(weft__job *job) {
+    narrowed *st = job->layer_state;
+    if (!st) return;
+    size_t narrowed_n = job->n;
+    /* the failure was recorded in the narrowed job's item numbers */
+    if (st->index_of && atomic_load(&job->failed) && job->failure.index >= 0)
+        job->failure.index = (int64_t)st->index_of[job->failure.index];
+    job->n = st->n;
+    job->inputs = st->inputs;
+    job->outputs = st->outputs;
+    job->in_bytes = st->in_bytes;
+    job->out_bytes = st->out_bytes;
+    job->out_caps = st->out_caps;
+    job->statuses = st->statuses;
+    job->on_item = st->on_item;
+    job->index_of = NULL;
+    job->layer_state = NULL;
+    release(st, st->index_of ? narrowed_n : 0);
+}
+
+const weft__dispatch_layer weft__map_cache_layer = {begin, end};
