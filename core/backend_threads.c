@@ -25,7 +25,7 @@
 #define BATCH_MAX (SIZE_MAX >> 1 < ((uint64_t)1 << 40) ? SIZE_MAX >> 1 : (size_t)((uint64_t)1 << 40))
 
 typedef struct slot {
-    atomic_int lock;
+    weft_plat_spinlock lock;
     /* items not yet claimed: [lo, hi); written under the lock, peeked at without it */
     atomic_size_t lo, hi;
     atomic_size_t done; /* items its owner went through, for progress */
@@ -62,11 +62,8 @@ typedef struct worker_arg {
 static _Thread_local threads_state *my_pool;
 static _Thread_local int my_id;
 
-static void slot_lock(slot *s) {
-    while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
-        while (atomic_load_explicit(&s->lock, memory_order_relaxed)) weft_plat_cpu_relax();
-}
-static void slot_unlock(slot *s) { atomic_store_explicit(&s->lock, 0, memory_order_release); }
+static void slot_lock(slot *s) { weft_plat_spin_lock(&s->lock); }
+static void slot_unlock(slot *s) { weft_plat_spin_unlock(&s->lock); }
 
 static size_t peek(atomic_size_t *v) { return atomic_load_explicit(v, memory_order_relaxed); }
 static void put(atomic_size_t *v, size_t x) { atomic_store_explicit(v, x, memory_order_relaxed); }
@@ -273,7 +270,7 @@ static int threads_submit(void *state, weft__job *job) {
     for (int k = 0; k < w; k++) {
         /* my own share comes first, so a small map starts right here */
         int share = (k - me + w) % w;
-        atomic_init(&slots[k].lock, 0);
+        slots[k].lock = (weft_plat_spinlock)WEFT_PLAT_SPINLOCK_INIT;
         atomic_init(&slots[k].lo, n * (size_t)share / (size_t)w);
         atomic_init(&slots[k].hi, n * (size_t)(share + 1) / (size_t)w);
         atomic_init(&slots[k].done, 0);

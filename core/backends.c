@@ -8,12 +8,12 @@
 static const weft_backend *registry[MAX_BACKENDS];
 static size_t n_registered;
 static atomic_int builtins_done;
-static atomic_flag lock = ATOMIC_FLAG_INIT;
+static weft_plat_spinlock lock = WEFT_PLAT_SPINLOCK_INIT;
 
 static void take(void) {
-    while (atomic_flag_test_and_set_explicit(&lock, memory_order_acquire)) weft_plat_yield();
+    weft_plat_spin_lock(&lock);
 }
-static void give(void) { atomic_flag_clear_explicit(&lock, memory_order_release); }
+static void give(void) { weft_plat_spin_unlock(&lock); }
 
 static int add(const weft_backend *b) {
     if (!b || !b->name || !b->name[0] || !b->run)

@@ -56,13 +56,13 @@ int weft_pool_n_jobs(const weft_pool *pool) { return pool ? pool->workers : 0; }
 
 #define MAX_DEFAULT_POOLS 8
 static weft_pool *defaults[MAX_DEFAULT_POOLS];
-static atomic_flag defaults_lock = ATOMIC_FLAG_INIT;
+static weft_plat_spinlock defaults_lock = WEFT_PLAT_SPINLOCK_INIT;
 static int exit_hook_set;
 
 static void take(void) {
-    while (atomic_flag_test_and_set_explicit(&defaults_lock, memory_order_acquire)) weft_plat_yield();
+    weft_plat_spin_lock(&defaults_lock);
 }
-static void give(void) { atomic_flag_clear_explicit(&defaults_lock, memory_order_release); }
+static void give(void) { weft_plat_spin_unlock(&defaults_lock); }
 
 void weft_shutdown(void) {
     take();

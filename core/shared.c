@@ -19,12 +19,12 @@ static region *regions;
 static size_t n_regions, cap_regions;
 static uint64_t next_id = 1;
 static atomic_uint_fast64_t generation;
-static atomic_flag lock = ATOMIC_FLAG_INIT;
+static weft_plat_spinlock lock = WEFT_PLAT_SPINLOCK_INIT;
 
 static void take(void) {
-    while (atomic_flag_test_and_set_explicit(&lock, memory_order_acquire)) weft_plat_yield();
+    weft_plat_spin_lock(&lock);
 }
-static void give(void) { atomic_flag_clear_explicit(&lock, memory_order_release); }
+static void give(void) { weft_plat_spin_unlock(&lock); }
 
 static region *find(uint64_t id) {
     for (size_t i = 0; i < n_regions; i++)

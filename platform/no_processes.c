@@ -1,7 +1,6 @@
 /* Hosts without processes (Emscripten, WASI): shared regions are plain memory, shared by
- * the threads there are, and there are no native backends. */
+ * the threads there are. (Their empty list of native backends is native/none.c.) */
 #include "platform.h"
-#include "../core/backend.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,9 +25,4 @@ int weft_plat_shm_map(int fd, size_t size, void **base) {
 void weft_plat_shm_release(void *base, size_t size, int fd) {
     (void)size, (void)fd;
     free(base);
-}
-
-const weft_backend *const *weft__native_backends(void) {
-    static const weft_backend *const none[] = {NULL};
-    return none;
 }

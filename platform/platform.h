@@ -47,6 +47,23 @@ static inline void weft_plat_cpu_relax(void) {
 #endif
 }
 
+/* The one spin lock: for short critical sections that cannot use a mutex (statically
+ * initialised tables, a work-stealing slot). Test-and-test-and-set; a waiter relaxes,
+ * and yields the CPU after a while so a preempted holder can finish. */
+typedef struct weft_plat_spinlock {
+    _Atomic int held;
+} weft_plat_spinlock;
+#define WEFT_PLAT_SPINLOCK_INIT {0}
+static inline void weft_plat_spin_lock(weft_plat_spinlock *l) {
+    for (unsigned spins = 0; __atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE);)
+        while (__atomic_load_n(&l->held, __ATOMIC_RELAXED))
+            if (++spins % 1024 == 0) weft_plat_yield();
+            else weft_plat_cpu_relax();
+}
+static inline void weft_plat_spin_unlock(weft_plat_spinlock *l) {
+    __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);
+}
+
 /* Monotonic clock in nanoseconds. */
 uint64_t weft_plat_now_ns(void);
 /* Wall clock, seconds since the Unix epoch. */

@@ -10,6 +10,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Only the public API leaves the shared library, which is built with hidden visibility. */
+#if defined(__GNUC__) || defined(__clang__)
+#define WEFT_API __attribute__((visibility("default")))
+#else
+#define WEFT_API
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -17,7 +24,7 @@ extern "C" {
 #define WEFT_VERSION_MAJOR 0
 #define WEFT_VERSION_MINOR 1
 #define WEFT_VERSION_PATCH 0
-const char *weft_version(void);
+WEFT_API const char *weft_version(void);
 
 /* ---------------------------------------------------------------- errors */
 
@@ -48,9 +55,9 @@ typedef enum weft_error_code {
 } weft_error_code;
 
 /* "WEFT_EINVAL" etc.; unknown codes give "WEFT_UNKNOWN". Never NULL. */
-const char *weft_error_name(int code);
+WEFT_API const char *weft_error_name(int code);
 /* A short sentence; unknown codes give "unknown error". Never NULL. */
-const char *weft_strerror(int code);
+WEFT_API const char *weft_strerror(int code);
 
 /* What the last failing weft call on this thread reported. Thread-local, so concurrent
  * callers sharing one pool never overwrite each other's record. */
@@ -61,7 +68,7 @@ typedef struct weft_error {
     char task_name[64]; /* its registered name, or "" */
     char message[256];  /* the task's message, or weft's own explanation */
 } weft_error;
-const weft_error *weft_last_error(void);
+WEFT_API const weft_error *weft_last_error(void);
 
 /* ---------------------------------------------------------------- tasks */
 
@@ -76,12 +83,12 @@ typedef struct weft_task_def {
 
 /* Register a task. The definition must outlive the program (the macro uses a static).
  * Registering a second task under a name already taken fails with WEFT_EINVAL. */
-int weft_task_register(weft_task_def *def);
+WEFT_API int weft_task_register(weft_task_def *def);
 /* NULL when no task has that name. */
-const weft_task_def *weft_task_find(const char *name);
+WEFT_API const weft_task_def *weft_task_find(const char *name);
 /* Number of registered tasks, and the i-th in name order (NULL past the end). */
-size_t weft_task_count(void);
-const weft_task_def *weft_task_at(size_t i);
+WEFT_API size_t weft_task_count(void);
+WEFT_API const weft_task_def *weft_task_at(size_t i);
 
 /* WEFT_TASK(fn) registers `fn` under the name "fn" before main() runs.
  * WEFT_FN(fn) is its definition, for weft_map & co. in the same file;
@@ -95,22 +102,22 @@ const weft_task_def *weft_task_at(size_t i);
 #define WEFT_FN(fn) (&weft__task_##fn)
 
 /* Inside a task. The input is borrowed: valid until the task returns. */
-const void *weft_input(const weft_task *t);
-size_t weft_input_size(const weft_task *t);
+WEFT_API const void *weft_input(const weft_task *t);
+WEFT_API size_t weft_input_size(const weft_task *t);
 /* Copy the task's output out. For fixed-size maps `size` must equal the map's output
  * size (else WEFT_EOUTSIZE); for variable-size maps any size, also 0. Call once. */
-int weft_output(weft_task *t, const void *data, size_t size);
+WEFT_API int weft_output(weft_task *t, const void *data, size_t size);
 /* Index of this item in the map (0-based), the worker running it (0 = the calling
  * thread), the nesting level (0 = a map called outside any task). */
-size_t weft_task_index(const weft_task *t);
-int weft_worker_id(const weft_task *t);
-int weft_nesting_level(const weft_task *t);
+WEFT_API size_t weft_task_index(const weft_task *t);
+WEFT_API int weft_worker_id(const weft_task *t);
+WEFT_API int weft_nesting_level(const weft_task *t);
 /* Non-zero once the map is being stopped (another task failed, the progress callback
  * asked to cancel): a long task may poll this and return early. */
-int weft_cancelled(const weft_task *t);
+WEFT_API int weft_cancelled(const weft_task *t);
 /* Attach a message (printf-style) to a failing task; returns WEFT_ETASK, so a task can
  * `return weft_fail(t, "bad input %d", x);`. */
-int weft_fail(weft_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+WEFT_API int weft_fail(weft_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* ---------------------------------------------------------------- options, pools */
 
@@ -147,36 +154,36 @@ typedef struct weft_options {
 /* All fields unset: every one inherits from the scope, the environment, the defaults.
  * Unset doubles are negative. */
 #define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL, WEFT_UNSET, -1, -1, -1, NULL, WEFT_UNSET}
-void weft_options_init(weft_options *o);
+WEFT_API void weft_options_init(weft_options *o);
 
 typedef struct weft_pool weft_pool;
 /* Open a pool; `options` may be NULL. Unset fields are resolved now from the scope and
  * the environment, so the pool keeps its configuration. Reuse it across calls. */
-int weft_pool_open(weft_pool **out, const weft_options *options);
+WEFT_API int weft_pool_open(weft_pool **out, const weft_options *options);
 /* Stop the workers and free the pool; NULL is fine. No call may be running on it. */
-void weft_pool_close(weft_pool *pool);
+WEFT_API void weft_pool_close(weft_pool *pool);
 /* The pool's resolved settings. */
-const char *weft_pool_backend(const weft_pool *pool);
-int weft_pool_n_jobs(const weft_pool *pool);
+WEFT_API const char *weft_pool_backend(const weft_pool *pool);
+WEFT_API int weft_pool_n_jobs(const weft_pool *pool);
 
 /* Scoped configuration for this thread: push options (unset fields inherit from the
  * outer scope), pop to restore. Explicit pool options win over scopes; scopes win over
  * the environment (WEFT_BACKEND, WEFT_N_JOBS, WEFT_VERBOSE). Calls with a NULL pool use a
  * shared default pool matching the innermost scope. */
-int weft_config_push(const weft_options *o);
-int weft_config_pop(void);
+WEFT_API int weft_config_push(const weft_options *o);
+WEFT_API int weft_config_pop(void);
 /* The options in force on this thread right now, all fields resolved. */
-int weft_config_current(weft_options *out);
+WEFT_API int weft_config_current(weft_options *out);
 
 /* CPUs this process may use: affinity mask and cgroup v1/v2 CPU quota honoured;
  * under Emscripten the host's reported concurrency. Always >= 1. */
-int weft_cpu_count(void);
+WEFT_API int weft_cpu_count(void);
 /* Turn a joblib-style n_jobs into a worker count: N > 0 -> N, negative -> CPUs + 1 + N
  * but at least 1 (-1 all CPUs, -2 all but one). 0 (or WEFT_UNSET) gives WEFT_EINVAL. */
-int weft_resolve_n_jobs(int n_jobs);
+WEFT_API int weft_resolve_n_jobs(int n_jobs);
 
 /* Stop and free the default pools (also done at exit). */
-void weft_shutdown(void);
+WEFT_API void weft_shutdown(void);
 
 /* ---------------------------------------------------------------- parallel calls */
 
@@ -184,7 +191,7 @@ void weft_shutdown(void);
  * output, out_size bytes, at outputs[i * out_size]: results in input order. out_size 0
  * and outputs NULL for tasks that produce nothing. A failing task stops the map: tasks
  * not yet started are skipped and the call returns WEFT_ETASK (see weft_last_error). */
-int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+WEFT_API int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
              size_t n, void *outputs, size_t out_size);
 
 /* Variable-size items: an owned or borrowed byte buffer. */
@@ -194,15 +201,15 @@ typedef struct weft_bytes {
 } weft_bytes;
 /* Like weft_map with variable-size inputs and outputs. Each outputs[i] receives a buffer
  * allocated by weft (free it with weft_bytes_free); on failure every output is freed. */
-int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes *inputs,
+WEFT_API int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes *inputs,
                    size_t n, weft_bytes *outputs);
-void weft_bytes_free(weft_bytes *b, size_t n);
+WEFT_API void weft_bytes_free(weft_bytes *b, size_t n);
 
 /* Call body(i, ctx) for every i in [begin, end), like an OpenMP parallel for. The body
  * returns 0, or non-zero to stop the loop (the call then returns WEFT_ETASK). Runs in
  * this process's memory: only backends with shared memory accept it. */
 typedef int (*weft_for_fn)(size_t i, void *ctx);
-int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *ctx);
+WEFT_API int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *ctx);
 
 /* Collect-all: run every task whatever fails, and say per task how it went. Returns 0
  * when all succeeded, WEFT_ETASK when some failed (outputs of failed tasks are left
@@ -212,10 +219,10 @@ typedef struct weft_status {
     int status;    /* what the task returned */
     char *message; /* NULL on success */
 } weft_status;
-int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,
+WEFT_API int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,
                      size_t in_size, size_t n, void *outputs, size_t out_size,
                      weft_status *statuses);
-void weft_status_free(weft_status *s, size_t n);
+WEFT_API void weft_status_free(weft_status *s, size_t n);
 
 /* ---------------------------------------------------------------- streaming */
 
@@ -245,15 +252,15 @@ typedef struct weft_iter weft_iter;
 /* Start streaming `task` over a source (weft_imap) or an array (weft_imap_array). At
  * most `window` tasks are in flight or waiting to be read, so memory stays flat and a
  * slow reader holds the workers back. `options` may be NULL (ordered, automatic). */
-int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
+WEFT_API int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
               const weft_iter_options *options, weft_iter **out);
-int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
+WEFT_API int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
                     size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out);
 /* 1 and *r filled; 0 at the end; or a negative WEFT_E* code (fail-fast failure,
  * cancellation, timeout, source error) with weft_last_error() set. */
-int weft_next(weft_iter *it, weft_result *r);
+WEFT_API int weft_next(weft_iter *it, weft_result *r);
 /* Cancel what has not started, wait for what is running, free everything. NULL is fine. */
-void weft_iter_close(weft_iter *it);
+WEFT_API void weft_iter_close(weft_iter *it);
 
 /* ---------------------------------------------------------------- reduce */
 
@@ -273,7 +280,7 @@ typedef struct weft_reducer {
     int deterministic;
 } weft_reducer;
 /* `out_size`: the size of each task's output. `result` receives acc_size bytes. */
-int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
+WEFT_API int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
                 size_t n, size_t out_size, const weft_reducer *reducer, void *result);
 
 /* ---------------------------------------------------------------- Memory */
@@ -305,23 +312,23 @@ typedef enum weft_arg_type {
 
 typedef struct weft_args weft_args;
 /* NULL when out of memory. */
-weft_args *weft_args_new(void);
-void weft_args_free(weft_args *a); /* NULL is fine */
+WEFT_API weft_args *weft_args_new(void);
+WEFT_API void weft_args_free(weft_args *a); /* NULL is fine */
 /* Forget every argument (and a sticky error), keeping the allocation for reuse. */
-void weft_args_reset(weft_args *a);
-int weft_args_i64(weft_args *a, const char *name, int64_t v);
-int weft_args_f64(weft_args *a, const char *name, double v);
-int weft_args_bool(weft_args *a, const char *name, int v);
-int weft_args_string(weft_args *a, const char *name, const char *s); /* copied */
-int weft_args_bytes(weft_args *a, const char *name, const void *data, size_t size); /* borrowed */
+WEFT_API void weft_args_reset(weft_args *a);
+WEFT_API int weft_args_i64(weft_args *a, const char *name, int64_t v);
+WEFT_API int weft_args_f64(weft_args *a, const char *name, double v);
+WEFT_API int weft_args_bool(weft_args *a, const char *name, int v);
+WEFT_API int weft_args_string(weft_args *a, const char *name, const char *s); /* copied */
+WEFT_API int weft_args_bytes(weft_args *a, const char *name, const void *data, size_t size); /* borrowed */
 /* Arrays in C order with `ndim` dimensions; borrowed. */
-int weft_args_i32_array(weft_args *a, const char *name, const int32_t *data, int ndim,
+WEFT_API int weft_args_i32_array(weft_args *a, const char *name, const int32_t *data, int ndim,
                         const size_t *shape);
-int weft_args_i64_array(weft_args *a, const char *name, const int64_t *data, int ndim,
+WEFT_API int weft_args_i64_array(weft_args *a, const char *name, const int64_t *data, int ndim,
                         const size_t *shape);
-int weft_args_f32_array(weft_args *a, const char *name, const float *data, int ndim,
+WEFT_API int weft_args_f32_array(weft_args *a, const char *name, const float *data, int ndim,
                         const size_t *shape);
-int weft_args_f64_array(weft_args *a, const char *name, const double *data, int ndim,
+WEFT_API int weft_args_f64_array(weft_args *a, const char *name, const double *data, int ndim,
                         const size_t *shape);
 /* Opt-in tolerance for an f64/f32 argument (scalar or array) added before: values are
  * snapped to a grid before hashing, so values that round to the same grid point key
@@ -329,34 +336,34 @@ int weft_args_f64_array(weft_args *a, const char *name, const double *data, int 
  * the bits that rel_tol leaves (2^-b <= rel_tol). Either may be 0. Note that two values
  * closer than the tolerance can still straddle a grid line. The task still receives the
  * exact values. */
-int weft_args_tolerance(weft_args *a, const char *name, double abs_tol, double rel_tol);
-size_t weft_args_count(const weft_args *a);
+WEFT_API int weft_args_tolerance(weft_args *a, const char *name, double abs_tol, double rel_tol);
+WEFT_API size_t weft_args_count(const weft_args *a);
 /* The canonical encoding, in a buffer weft allocates (weft_bytes_free). */
-int weft_args_encode(const weft_args *a, weft_bytes *out);
+WEFT_API int weft_args_encode(const weft_args *a, weft_bytes *out);
 
 /* Reading an encoding (a task's input). Each returns 0, WEFT_ENOTFOUND when no argument
  * has that name, or WEFT_EINVAL when the bytes are not an encoding or the argument has
  * another type. Pointers point into the input (valid while it is). */
-int weft_args_get_i64(const void *in, size_t size, const char *name, int64_t *out);
-int weft_args_get_f64(const void *in, size_t size, const char *name, double *out);
-int weft_args_get_bool(const void *in, size_t size, const char *name, int *out);
+WEFT_API int weft_args_get_i64(const void *in, size_t size, const char *name, int64_t *out);
+WEFT_API int weft_args_get_f64(const void *in, size_t size, const char *name, double *out);
+WEFT_API int weft_args_get_bool(const void *in, size_t size, const char *name, int *out);
 /* NUL-terminated; *len (may be NULL) excludes the NUL. */
-int weft_args_get_string(const void *in, size_t size, const char *name, const char **s,
+WEFT_API int weft_args_get_string(const void *in, size_t size, const char *name, const char **s,
                          size_t *len);
-int weft_args_get_bytes(const void *in, size_t size, const char *name, const void **data,
+WEFT_API int weft_args_get_bytes(const void *in, size_t size, const char *name, const void **data,
                         size_t *n);
 /* Any array: its type, data (8-byte aligned when `in` is), dimensions and element count
  * (shape may be NULL; else it has room for WEFT_ARGS_MAX_NDIM sizes). */
-int weft_args_get_array(const void *in, size_t size, const char *name, weft_arg_type *type,
+WEFT_API int weft_args_get_array(const void *in, size_t size, const char *name, weft_arg_type *type,
                         const void **data, int *ndim, size_t *shape, size_t *count);
 /* Typed shortcuts: an array of that type, flattened. */
-int weft_args_get_f64_array(const void *in, size_t size, const char *name,
+WEFT_API int weft_args_get_f64_array(const void *in, size_t size, const char *name,
                             const double **data, size_t *count);
-int weft_args_get_f32_array(const void *in, size_t size, const char *name, const float **data,
+WEFT_API int weft_args_get_f32_array(const void *in, size_t size, const char *name, const float **data,
                             size_t *count);
-int weft_args_get_i64_array(const void *in, size_t size, const char *name,
+WEFT_API int weft_args_get_i64_array(const void *in, size_t size, const char *name,
                             const int64_t **data, size_t *count);
-int weft_args_get_i32_array(const void *in, size_t size, const char *name,
+WEFT_API int weft_args_get_i32_array(const void *in, size_t size, const char *name,
                             const int32_t **data, size_t *count);
 
 /* A cache of task results. Keys are XXH3-128 over (task name, task version, the
@@ -394,31 +401,31 @@ typedef struct weft_memory_options {
  * "memory:" for an in-process store, or NULL for $WEFT_CACHE_DIR. A folder that holds
  * files but no weft marker is refused with WEFT_EFOREIGN; an unwritable one with
  * WEFT_ESYS and the reason. `o` may be NULL. */
-int weft_memory_open(weft_memory **out, const char *location, const weft_memory_options *o);
-void weft_memory_close(weft_memory *m); /* NULL is fine */
+WEFT_API int weft_memory_open(weft_memory **out, const char *location, const weft_memory_options *o);
+WEFT_API void weft_memory_close(weft_memory *m); /* NULL is fine */
 /* The folder, or "memory:". */
-const char *weft_memory_location(const weft_memory *m);
+WEFT_API const char *weft_memory_location(const weft_memory *m);
 
 /* Per task: a version string that is part of the key (change it when the task's code
  * changes: the old entries of that task, and only those, stop matching; on a disk store
  * they are removed the first time the new version is used); arguments to leave out of
  * the key (still passed to the task), as joblib's `ignore`. */
-int weft_memory_set_version(weft_memory *m, const char *task, const char *version);
-int weft_memory_ignore(weft_memory *m, const char *task, const char *arg_name);
+WEFT_API int weft_memory_set_version(weft_memory *m, const char *task, const char *version);
+WEFT_API int weft_memory_ignore(weft_memory *m, const char *task, const char *arg_name);
 
 /* The cached call: on a hit, *out receives the stored value; on a miss the task runs on
  * the calling thread with the encoding as its input and its output is stored and
  * returned. *out is allocated by weft (weft_bytes_free); `hit` may be NULL. A task
  * failure returns WEFT_ETASK (weft_last_error has its message) and stores nothing. */
-int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args *args,
+WEFT_API int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args *args,
                      weft_bytes *out, int *hit);
 /* 1 when a valid entry is stored, 0 when not, <0 on error. Computes nothing. */
-int weft_memory_check(weft_memory *m, const weft_task_def *task, const weft_args *args);
+WEFT_API int weft_memory_check(weft_memory *m, const weft_task_def *task, const weft_args *args);
 /* The stored value without computing: 0, or WEFT_ENOTFOUND. */
-int weft_memory_get(weft_memory *m, const weft_task_def *task, const weft_args *args,
+WEFT_API int weft_memory_get(weft_memory *m, const weft_task_def *task, const weft_args *args,
                     weft_bytes *out);
 /* Always run the task and replace the entry. */
-int weft_memory_refresh(weft_memory *m, const weft_task_def *task, const weft_args *args,
+WEFT_API int weft_memory_refresh(weft_memory *m, const weft_task_def *task, const weft_args *args,
                         weft_bytes *out);
 
 /* Shelve: make sure the result is stored (computing it on a miss) and get a small
@@ -428,21 +435,21 @@ typedef struct weft_shelf {
     char task[WEFT_ARGS_MAX_NAME + 1];
     uint8_t key[16];
 } weft_shelf;
-int weft_memory_shelve(weft_memory *m, const weft_task_def *task, const weft_args *args,
+WEFT_API int weft_memory_shelve(weft_memory *m, const weft_task_def *task, const weft_args *args,
                        weft_shelf *ref);
-int weft_shelf_load(weft_memory *m, const weft_shelf *ref, weft_bytes *out);
+WEFT_API int weft_shelf_load(weft_memory *m, const weft_shelf *ref, weft_bytes *out);
 /* buf needs 256 + 33 + 1 bytes at most; returns the length written. */
-size_t weft_shelf_format(const weft_shelf *ref, char *buf, size_t size);
-int weft_shelf_parse(const char *s, weft_shelf *ref);
+WEFT_API size_t weft_shelf_format(const weft_shelf *ref, char *buf, size_t size);
+WEFT_API int weft_shelf_parse(const char *s, weft_shelf *ref);
 /* The key a call would use (32 hex digits + NUL into hex when not NULL). */
-int weft_memory_key(weft_memory *m, const weft_task_def *task, const weft_args *args,
+WEFT_API int weft_memory_key(weft_memory *m, const weft_task_def *task, const weft_args *args,
                     uint8_t key[16], char hex[33]);
 
 /* Remove one task's entries, or every entry when task is NULL. */
-int weft_memory_clear(weft_memory *m, const char *task);
+WEFT_API int weft_memory_clear(weft_memory *m, const char *task);
 /* Apply the limits (the options', or these when > 0): expired entries first, then the
  * least recently used until under max_bytes and max_items. *removed may be NULL. */
-int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
+WEFT_API int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
                       int64_t *removed);
 
 typedef struct weft_memory_stats {
@@ -451,10 +458,10 @@ typedef struct weft_memory_stats {
     int64_t hashed_bytes;
 } weft_memory_stats;
 /* Counters of this handle since it was opened. */
-int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s);
+WEFT_API int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s);
 
 /* The last miss explanation this handle printed (debug mode), "" when none. */
-const char *weft_memory_last_explanation(const weft_memory *m);
+WEFT_API const char *weft_memory_last_explanation(const weft_memory *m);
 
 /* Archives: a cache (one task's entries, or all when task is NULL) in one file that any
  * platform's weft imports -- a native disk cache into a browser's IndexedDB, and back.
@@ -467,23 +474,23 @@ typedef struct weft_import_stats {
     int64_t imported, skipped; /* skipped = corrupt + stale */
     int64_t corrupt, stale;
 } weft_import_stats;
-int weft_memory_export(weft_memory *m, const char *task, const char *path, int64_t *exported);
-int weft_memory_export_bytes(weft_memory *m, const char *task, weft_bytes *out, int64_t *exported);
-int weft_memory_import(weft_memory *m, const char *path, weft_import_stats *stats);
-int weft_memory_import_bytes(weft_memory *m, const void *data, size_t size, weft_import_stats *stats);
+WEFT_API int weft_memory_export(weft_memory *m, const char *task, const char *path, int64_t *exported);
+WEFT_API int weft_memory_export_bytes(weft_memory *m, const char *task, weft_bytes *out, int64_t *exported);
+WEFT_API int weft_memory_import(weft_memory *m, const char *path, weft_import_stats *stats);
+WEFT_API int weft_memory_import_bytes(weft_memory *m, const void *data, size_t size, weft_import_stats *stats);
 
 /* Checkpoints of iterative state: save (step, bytes) atomically, keep the newest K,
  * load the newest one that passes its checksum. A kill during a save leaves the
  * previous checkpoint loadable. Files: DIR/NAME/step-<20 digits>.wck. */
 typedef struct weft_checkpoint weft_checkpoint;
 /* keep <= 0 keeps 2. fsync: 1 to make each save durable against power loss. */
-int weft_checkpoint_open(weft_checkpoint **out, const char *dir, const char *name, int keep,
+WEFT_API int weft_checkpoint_open(weft_checkpoint **out, const char *dir, const char *name, int keep,
                          int fsync);
-void weft_checkpoint_close(weft_checkpoint *c);
-int weft_checkpoint_save(weft_checkpoint *c, int64_t step, const void *data, size_t size);
+WEFT_API void weft_checkpoint_close(weft_checkpoint *c);
+WEFT_API int weft_checkpoint_save(weft_checkpoint *c, int64_t step, const void *data, size_t size);
 /* 0 and the newest valid checkpoint, or WEFT_ENOTFOUND when there is none. Invalid ones
  * found on the way are reported in *skipped (may be NULL). */
-int weft_checkpoint_load(weft_checkpoint *c, int64_t *step, weft_bytes *out, int *skipped);
+WEFT_API int weft_checkpoint_load(weft_checkpoint *c, int64_t *step, weft_bytes *out, int *skipped);
 /* ---------------------------------------------------------------- shared regions */
 
 /* A shared region: memory that every local worker sees at once, without copies (threads:
@@ -498,14 +505,14 @@ typedef struct weft_shared {
     uint64_t id; /* 0: no region */
 } weft_shared;
 /* Allocate `size` (> 0) bytes. 0, or WEFT_EINVAL / WEFT_ENOMEM / WEFT_ESYS. */
-int weft_shared_alloc(weft_shared *out, size_t size);
+WEFT_API int weft_shared_alloc(weft_shared *out, size_t size);
 /* The region's first byte in this process, or NULL for a handle that is unknown here or
  * freed. Inside a worker process the first call maps the region. */
-void *weft_shared_ptr(weft_shared region);
+WEFT_API void *weft_shared_ptr(weft_shared region);
 /* Its size in bytes; 0 when unknown. */
-size_t weft_shared_size(weft_shared region);
+WEFT_API size_t weft_shared_size(weft_shared region);
 /* Free a region; a zero or unknown handle is ignored. No call may be using it. */
-void weft_shared_free(weft_shared region);
+WEFT_API void weft_shared_free(weft_shared region);
 
 /* ---------------------------------------------------------------- backends */
 
@@ -517,10 +524,10 @@ enum {
     WEFT_CAP_ISOLATED = 1u << 3,      /* tasks run in other processes: a crashing task
                                          fails (WEFT_ECRASHED) instead of killing the caller */
 };
-size_t weft_backend_count(void);
+WEFT_API size_t weft_backend_count(void);
 /* Name and capabilities of the i-th registered backend; NULL name past the end. */
-const char *weft_backend_name(size_t i);
-unsigned weft_backend_caps(const char *name); /* 0 when unknown */
+WEFT_API const char *weft_backend_name(size_t i);
+WEFT_API unsigned weft_backend_caps(const char *name); /* 0 when unknown */
 
 #ifdef __cplusplus
 }

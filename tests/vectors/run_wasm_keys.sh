@@ -18,7 +18,7 @@ cp -r tests/vectors "$out/vectors-wasi"
 cp -r tests/vectors "$out/vectors-em"
 
 clang --target=wasm32-wasi "${flags[@]}" $core platform/host_posix.c platform/wasi.c \
-  platform/no_processes.c tests/vectors/check_keys.c -lm -o "$out/check_keys.wasm"
+  platform/no_processes.c native/none.c tests/vectors/check_keys.c -lm -o "$out/check_keys.wasm"
 cat > "$out/run_wasi.mjs" <<'JS'
 import { readFile } from 'node:fs/promises';
 import { WASI } from 'node:wasi';
@@ -33,7 +33,7 @@ echo "WASI:"
 node --no-warnings "$out/run_wasi.mjs" "$out/check_keys.wasm" "$out/vectors-wasi"
 
 NODE_PATH=/usr/share/nodejs emcc "${flags[@]}" $core platform/host_posix.c platform/threads_posix.c \
-  platform/signals_posix.c platform/no_processes.c platform/emscripten.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
+  platform/signals_posix.c platform/no_processes.c platform/emscripten.c native/none.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
   -o "$out/check_keys.js"
 echo "Emscripten:"
 node --no-experimental-fetch "$out/check_keys.js" "$out/vectors-em/memory_keys.txt" "$out/vectors-em/golden-cache"
