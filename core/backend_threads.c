@@ -8,21 +8,18 @@
  * caller can do the work itself, and a task that calls weft_map (nested) keeps running
  * its inner map's items instead of blocking: no deadlock, no idle waiting.
  *
- * Automatic batches double while a batch takes under half a millisecond and halve when
- * one takes over two, so a batch costs about a millisecond whatever the task; a batch
- * never takes more than half of what is left in its slot, which leaves the tail to
- * thieves. Idle workers spin for a short while (waking a sleeping thread costs
+ * Automatic batches follow core/batching.h (about a millisecond each); a batch never
+ * takes more than half of what is left in its slot, which leaves the tail to thieves.
+ * Idle workers spin for a short while (waking a sleeping thread costs
  * 30-50 us) and then sleep on a condition variable. */
+#include "batching.h"
 #include "internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_GROW_BELOW_NS 500000u
-#define BATCH_SHRINK_ABOVE_NS 2000000u
 #define SPIN_NS 100000u
 /* 2^40 items, or half of what size_t holds where it is 32 bits wide (wasm32) */
-#define BATCH_MAX (SIZE_MAX >> 1 < ((uint64_t)1 << 40) ? SIZE_MAX >> 1 : (size_t)((uint64_t)1 << 40))
 
 typedef struct slot {
     weft_plat_spinlock lock;
@@ -136,7 +133,7 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
     for (;;) {
         if (weft__job_stopping(job)) return 0;
         size_t left = left_in(mine), want = b->size;
-        if (!b->fixed && want > left / 2) want = left / 2 ? left / 2 : 1;
+        if (!b->fixed) want = weft__batch_tail(want, left, 1);
         got = take_front(mine, want, &begin);
         if (got) break;
         if (!steal(r, st->n_workers, me)) return 0;
@@ -145,11 +142,7 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
     weft__job_run(job, begin, begin + got, me);
     atomic_store_explicit(&mine->done, atomic_load_explicit(&mine->done, memory_order_relaxed) + got,
                           memory_order_relaxed);
-    if (!b->fixed && got == b->size) {
-        uint64_t took = weft_plat_now_ns() - t0;
-        if (took < BATCH_GROW_BELOW_NS && b->size < BATCH_MAX) b->size *= 2;
-        else if (took > BATCH_SHRINK_ABOVE_NS && b->size > 1) b->size /= 2;
-    }
+    if (!b->fixed && got == b->size) b->size = weft__batch_next(b->size, weft_plat_now_ns() - t0);
     if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
     return 1;
 }

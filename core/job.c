@@ -1,5 +1,6 @@
 /* Running a job's items: the task context, retries, timeouts, output checks, and what
  * a failure does (stop the job, or be collected per task). */
+#include "batching.h"
 #include "internal.h"
 
 #include <stdarg.h>
@@ -297,11 +298,8 @@ size_t weft__job_run_next(weft__job *job, int worker) {
     job->cursor = begin + count;
     uint64_t t0 = weft_plat_now_ns();
     weft__job_run(job, begin, begin + count, worker);
-    /* batches grow while they take under a millisecond, so progress, timeouts and Ctrl-C
-     * are seen about every millisecond whatever a task costs */
-    if (!job->batch_size && count == job->inline_batch && weft_plat_now_ns() - t0 < 1000000u &&
-        job->inline_batch < 65536)
-        job->inline_batch *= 2;
+    if (!job->batch_size && count == job->inline_batch)
+        job->inline_batch = weft__batch_next(job->inline_batch, weft_plat_now_ns() - t0);
     weft__job_progress(job, begin + count);
     return count;
 }

@@ -17,6 +17,7 @@
  * each worker has up to two batches queued, or up to MAX_DEPTH while they take only
  * microseconds, so unbatched maps stream instead of paying a round trip per item. */
 #define _GNU_SOURCE
+#include "../core/batching.h"
 #include "native.h"
 
 #include <errno.h>
@@ -32,8 +33,6 @@
 
 #define MAX_DEPTH 256
 #define QUEUED_NS 200000u
-#define BATCH_GROW_BELOW_NS 500000u
-#define BATCH_SHRINK_ABOVE_NS 2000000u
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
 #define DEFAULT_IDLE_S 300
@@ -436,10 +435,7 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
     uint64_t n = c->job->n;
     if (c->next >= n) return 0;
     uint64_t size = (uint64_t)c->job->batch_size;
-    if (!size) {
-        uint64_t cap = (n - c->next) / (2 * (uint64_t)alive);
-        size = w->batch < cap ? w->batch : cap ? cap : 1;
-    }
+    if (!size) size = weft__batch_tail(w->batch, n - c->next, (size_t)alive);
     *r = (range){c->next, n - c->next < size ? n : c->next + size, WEFT__IDLE, 0};
     c->next = r->end;
     return 1;
@@ -547,10 +543,7 @@ static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len)
     if (c->job->on_batch) c->job->on_batch(c->job);
     uint64_t took = d.run_ns;
     w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
-    if (!c->job->batch_size && d.end - d.begin == w->batch) {
-        if (took < BATCH_GROW_BELOW_NS && w->batch < ((size_t)1 << 30)) w->batch *= 2;
-        else if (took > BATCH_SHRINK_ABOVE_NS && w->batch > 1) w->batch /= 2;
-    }
+    if (!c->job->batch_size && d.end - d.begin == w->batch) w->batch = weft__batch_next(w->batch, took);
 }
 
 static void describe_end(char *buf, size_t size, int status) {

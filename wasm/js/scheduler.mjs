@@ -9,8 +9,16 @@ export function macrotask() {
   return new Promise(r => { port1.onmessage = () => { port1.close(); r(); }; port2.postMessage(0); });
 }
 
-const GROW_BELOW_MS = 1;     // batches double while they take under a millisecond,
-const MAX_AUTO_BATCH = 65536; // as in the native threads backend
+/**
+ * The next automatic batch size after a full batch of `size` took `ms`: the native
+ * policy (core/batching.h), whose numbers come from weft_js_info as `policy`.
+ */
+export function nextBatchSize(size, ms, policy) {
+  const ns = ms * 1e6;
+  if (ns < policy.growBelowNs && size < policy.max) return size * 2;
+  if (ns > policy.shrinkAboveNs && size > 1) return size / 2;
+  return size;
+}
 
 /**
  * Yields {start, count, output: ArrayBuffer} for every batch, in completion order or, with
@@ -19,7 +27,7 @@ const MAX_AUTO_BATCH = 65536; // as in the native threads backend
  * slow consumer holds the slots back. On abort or a failure the generator throws; batches
  * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
  */
-export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }) {
+export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, policy }) {
   const { n, signal, onProgress, onBatch } = plan;
   const limit = slots.reduce((s, x) => s + x.capacity, 0);
   let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
@@ -32,7 +40,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf }
   function finished(slotBatch, slot, r) {
     if (over || failure) return;
     const { start, count } = slotBatch;
-    if (!plan.batchSize && count === size && r.ms < GROW_BELOW_MS && size < MAX_AUTO_BATCH) size *= 2;
+    if (!plan.batchSize && count === size) size = nextBatchSize(size, r.ms, policy);
     done += count;
     if (r.stats) totals.hits += r.stats.hits, totals.misses += r.stats.misses;
     try {

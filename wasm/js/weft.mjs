@@ -125,12 +125,12 @@ export class Weft {
       input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
     });
     if (plan.backend === 'sequential') {
-      yield* runBatches(plan, [this.sequential], { batchOf });
+      yield* runBatches(plan, [this.sequential], { batchOf, policy: this.info.batching });
     } else {
       const slots = await this.pool.slots(plan.nJobs);
       // a long task cannot be interrupted: after an abort its worker is replaced instead
       const onAbandon = (s, failure) => { if (failure && failure.name === 'AbortError') this.pool.stopBusy(s, call); };
-      yield* runBatches(plan, slots, { batchOf, onAbandon });
+      yield* runBatches(plan, slots, { batchOf, onAbandon, policy: this.info.batching });
     }
   }
 

@@ -2,6 +2,7 @@
  * by wasm/js/instance.mjs. Everything JS must know about the C side (error codes, struct
  * layouts, the registered tasks) comes from weft_js_info() as JSON, so nothing is
  * hard-coded twice. One instance runs one batch at a time (no pthreads). */
+#include "../../core/batching.h"
 #include "../../core/internal.h"
 #include "weft.h"
 #include "weft_wasm.h"
@@ -88,7 +89,10 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
     FIELD(weft_memory_stats, hits), add(b, ","), FIELD(weft_memory_stats, misses), add(b, ",");
     FIELD(weft_memory_stats, stores), add(b, ","), FIELD(weft_memory_stats, corrupt), add(b, ",");
     FIELD(weft_memory_stats, saved_ns);
-    add(b, "},\"size_t\":%zu},\"tasks\":[", sizeof(size_t));
+    add(b, "},\"size_t\":%zu},", sizeof(size_t));
+    /* the batching policy the JS scheduler follows (core/batching.h) */
+    add(b, "\"batching\":{\"growBelowNs\":%u,\"shrinkAboveNs\":%u,\"max\":%zu},\"tasks\":[",
+        WEFT__BATCH_GROW_BELOW_NS, WEFT__BATCH_SHRINK_ABOVE_NS, WEFT__BATCH_MAX);
     for (size_t i = 0; i < weft_task_count(); i++) {
         add(b, i ? "," : "");
         add_str(b, weft_task_at(i)->name);

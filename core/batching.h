@@ -1,0 +1,32 @@
+/* The batching policy: one definition for every backend, and for the JavaScript
+ * scheduler, which gets these numbers from weft_js_info (wasm/src/weft_js.c).
+ *
+ * An automatic batch starts at one item, doubles while a full batch takes less than
+ * GROW_BELOW and halves when one takes more than SHRINK_ABOVE, so a batch costs about a
+ * millisecond whatever a task costs: dispatch stays a small part of the work, and
+ * progress, timeouts and Ctrl-C are seen about every millisecond. Near the end of a call
+ * a batch takes at most half of what is left to its sharers (tail splitting), so the last
+ * items spread over every worker instead of queueing behind one. */
+#ifndef WEFT_BATCHING_H
+#define WEFT_BATCHING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define WEFT__BATCH_GROW_BELOW_NS 500000u
+#define WEFT__BATCH_SHRINK_ABOVE_NS 2000000u
+#define WEFT__BATCH_MAX ((size_t)1 << 30)
+
+/* The next automatic size after a full batch of `size` items took `took_ns`. */
+static inline size_t weft__batch_next(size_t size, uint64_t took_ns) {
+    if (took_ns < WEFT__BATCH_GROW_BELOW_NS && size < WEFT__BATCH_MAX) return size * 2;
+    if (took_ns > WEFT__BATCH_SHRINK_ABOVE_NS && size > 1) return size / 2;
+    return size;
+}
+
+/* A batch of at most `size` of the `left` items that `sharers` workers share. */
+static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers) {
+    size_t cap = left / (2 * sharers);
+    return size < cap ? size : cap ? cap : 1;
+}
+#endif
