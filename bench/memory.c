@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
     printf("read_200MB %.2f GB/s\n", 0.2 / best_of(5, run_read, &c));
 
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-    o.debug = 0;
+    o.debug = WEFT_NONE;
     if (weft_memory_open(&c.m, dir, &o)) {
         fprintf(stderr, "%s\n", weft_last_error()->message);
         return 1;

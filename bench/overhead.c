@@ -170,11 +170,11 @@ static void die(const char *what, int rc) {
 }
 
 static weft_pool *open_pool(const char *backend, int n_jobs, int batch_size) {
-    weft_options o = WEFT_OPTIONS_INIT;
+    weft_options o = {0};
     o.backend = backend;
     o.n_jobs = n_jobs;
     o.batch_size = batch_size;
-    o.verbose = 0;
+    o.verbose = WEFT_NONE;
     weft_pool *p = NULL;
     int rc = weft_pool_open(&p, &o);
     if (rc) die(backend, rc);

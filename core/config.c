@@ -13,26 +13,35 @@
 static _Thread_local weft_options scopes[MAX_SCOPES];
 static _Thread_local int n_scopes;
 
-void weft_options_init(weft_options *o) {
-    weft_options unset = WEFT_OPTIONS_INIT;
-    *o = unset;
-}
+void weft_options_init(weft_options *o) { memset(o, 0, sizeof *o); }
 
+/* Fields left 0 take the outer options' value. */
 static void inherit(weft_options *o, const weft_options *outer) {
     if (!o->backend) o->backend = outer->backend;
-    if (o->n_jobs == WEFT_UNSET) o->n_jobs = outer->n_jobs;
-    if (o->batch_size == WEFT_UNSET) o->batch_size = outer->batch_size;
-    if (o->verbose == WEFT_UNSET) o->verbose = outer->verbose;
+    if (!o->n_jobs) o->n_jobs = outer->n_jobs;
+    if (!o->batch_size) o->batch_size = outer->batch_size;
+    if (!o->verbose) o->verbose = outer->verbose;
     if (!o->progress) {
         o->progress = outer->progress;
         o->progress_user = outer->progress_user;
     }
-    if (o->retries == WEFT_UNSET) o->retries = outer->retries;
-    if (o->retry_backoff_s < 0) o->retry_backoff_s = outer->retry_backoff_s;
-    if (o->task_timeout_s < 0) o->task_timeout_s = outer->task_timeout_s;
-    if (o->timeout_s < 0) o->timeout_s = outer->timeout_s;
+    if (!o->retries) o->retries = outer->retries;
+    if (o->retry_backoff_s == 0) o->retry_backoff_s = outer->retry_backoff_s;
+    if (o->task_timeout_s == 0) o->task_timeout_s = outer->task_timeout_s;
+    if (o->timeout_s == 0) o->timeout_s = outer->timeout_s;
     if (!o->memory) o->memory = outer->memory;
-    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = outer->shared_threshold;
+    if (!o->shared_threshold) o->shared_threshold = outer->shared_threshold;
+}
+
+/* A field still 0 after every scope and the environment takes its default; WEFT_NONE
+ * becomes the value it names. Resolved options hold values: 0 is automatic or none. */
+static void settle_int(int *v, int fallback) {
+    if (*v == 0) *v = fallback;
+    if (*v == WEFT_NONE) *v = 0;
+}
+static void settle_double(double *v, double fallback) {
+    if (*v == 0) *v = fallback;
+    if (*v == WEFT_NONE) *v = 0;
 }
 
 int weft_config_push(const weft_options *o) {
@@ -69,11 +78,11 @@ int weft_resolve_n_jobs(int n_jobs) {
     if (n_jobs > 0) return weft__clear_error(), n_jobs;
     int cpus = weft_cpu_count();
     /* joblib's rule: -1 is every CPU, -2 all but one, and never fewer than one */
-    if (n_jobs < 0 && n_jobs != WEFT_UNSET)
+    if (n_jobs < 0)
         return weft__clear_error(), cpus + 1 + n_jobs >= 1 ? cpus + 1 + n_jobs : 1;
     return weft__set_error(WEFT_EINVAL,
                            "n_jobs = 0 is not valid: use -1 for all %d CPUs, -2 for all but one, "
-                           "or a positive count (weft_options_init leaves it unset)", cpus);
+                           "or a positive count (in options, 0 inherits)", cpus);
 }
 
 /* "a, b, c": the names a user may put in WEFT_BACKEND. */
@@ -132,37 +141,42 @@ int weft__resolve_options(weft_options *o) {
     if (n_scopes > 0) inherit(o, &scopes[n_scopes - 1]);
     weft_options env;
     weft_options_init(&env);
-    if (!o->backend || o->n_jobs == WEFT_UNSET || o->verbose == WEFT_UNSET) {
+    if (!o->backend || !o->n_jobs || !o->verbose) {
         int rc = env_options(&env);
         if (rc) return rc;
     }
     inherit(o, &env);
+    /* out-of-range values are refused below, before WEFT_NONE could hide them */
+    if (o->batch_size < WEFT_NONE)
+        return weft__set_error(WEFT_EINVAL, "batch_size = %d is not valid: use a positive size, or 0 / WEFT_NONE for automatic", o->batch_size);
+    if (o->verbose < WEFT_NONE)
+        return weft__set_error(WEFT_EINVAL, "verbose = %d is not valid: use a level 1..100, or WEFT_NONE for silence", o->verbose);
+    if (o->retries < WEFT_NONE || o->retries > 1000)
+        return weft__set_error(WEFT_EINVAL, "retries = %d is not valid: use 1..1000, or WEFT_NONE for none", o->retries);
+    if (o->shared_threshold < WEFT_NONE)
+        return weft__set_error(WEFT_EINVAL, "shared_threshold = %d is not valid: use a size in bytes, or WEFT_NONE", o->shared_threshold);
+    /* NaN fails every comparison, so test for the valid range */
+    double times[] = {o->retry_backoff_s, o->task_timeout_s, o->timeout_s};
+    for (int i = 0; i < 3; i++)
+        if (!(times[i] >= 0 || times[i] == WEFT_NONE) || !(times[i] <= 1e9))
+            return weft__set_error(WEFT_EINVAL, "retry_backoff_s, task_timeout_s and timeout_s must be finite seconds >= 0 (or WEFT_NONE)");
+    if (!(o->retry_backoff_s <= 3600))
+        return weft__set_error(WEFT_EINVAL, "retry_backoff_s = %g is not valid: at most 3600 s", o->retry_backoff_s);
     if (!o->backend) o->backend = default_backend();
-    if (o->n_jobs == WEFT_UNSET) o->n_jobs = -1;
-    if (o->batch_size == WEFT_UNSET) o->batch_size = 0;
-    if (o->verbose == WEFT_UNSET) o->verbose = 0;
-    if (o->retries == WEFT_UNSET) o->retries = 0;
-    if (o->retry_backoff_s < 0) o->retry_backoff_s = 0.01;
-    if (o->task_timeout_s < 0) o->task_timeout_s = 0;
-    if (o->timeout_s < 0) o->timeout_s = 0;
-    if (o->shared_threshold == WEFT_UNSET) o->shared_threshold = 1 << 20;
+    if (!o->n_jobs) o->n_jobs = -1;
+    settle_int(&o->batch_size, 0);
+    settle_int(&o->verbose, 0);
+    settle_int(&o->retries, 0);
+    settle_int(&o->shared_threshold, 1 << 20);
+    settle_double(&o->retry_backoff_s, 0.01);
+    settle_double(&o->task_timeout_s, 0);
+    settle_double(&o->timeout_s, 0);
 
     if (!weft_backend_find(o->backend)) {
         char names[256];
         backend_names(names, sizeof names);
         return weft__set_error(WEFT_ENOBACKEND, "no backend named '%s'; available: %s", o->backend, names);
     }
-    if (o->batch_size < 0)
-        return weft__set_error(WEFT_EINVAL, "batch_size = %d is not valid: use 0 (automatic) or a positive size", o->batch_size);
-    if (o->verbose < 0)
-        return weft__set_error(WEFT_EINVAL, "verbose = %d is not valid: use 0 or more", o->verbose);
-    if (o->retries < 0 || o->retries > 1000)
-        return weft__set_error(WEFT_EINVAL, "retries = %d is not valid: use 0..1000", o->retries);
-    /* NaN fails every comparison, so test for the valid range */
-    if (!(o->retry_backoff_s <= 3600) || !(o->task_timeout_s <= 1e9) || !(o->timeout_s <= 1e9))
-        return weft__set_error(WEFT_EINVAL, "retry_backoff_s, task_timeout_s and timeout_s must be finite seconds");
-    if (o->shared_threshold < 0)
-        return weft__set_error(WEFT_EINVAL, "shared_threshold = %d is not valid: use 0 or a size in bytes", o->shared_threshold);
     int workers = weft_resolve_n_jobs(o->n_jobs);
     return workers < 0 ? workers : 0;
 }

@@ -20,7 +20,6 @@ int weft_pool_open(weft_pool **out, const weft_options *options) {
         o = *options;
     else
         weft_options_init(&o);
-    if (o.n_jobs == 0) return weft_resolve_n_jobs(0);
     int rc = weft__resolve_options(&o);
     if (rc) return rc;
     const weft_backend *b = weft_backend_find(o.backend);

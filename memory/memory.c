@@ -178,7 +178,7 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     if (o) opt = *o;
     if (opt.max_bytes < 0 || opt.max_items < 0 || !(opt.max_age_s >= 0))
         return weft__set_error(WEFT_EINVAL, "weft_memory_open: limits must be >= 0 (0 = no limit)");
-    if (opt.debug == WEFT_UNSET) opt.debug = env_debug();
+    opt.debug = opt.debug == 0 ? env_debug() : opt.debug > 0;
     if (!location || !*location) {
         location = weft_plat_getenv("WEFT_CACHE_DIR");
         if (!location || !*location)
@@ -210,8 +210,8 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     weft_options_init(&po);
     po.backend = "sequential";
     po.n_jobs = 1;
-    po.batch_size = 0;
-    po.verbose = 0;
+    po.batch_size = WEFT_NONE;
+    po.verbose = WEFT_NONE;
     rc = weft_pool_open(&m->pool, &po);
     if (rc) {
         weft_memory_close(m);

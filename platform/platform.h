@@ -51,7 +51,7 @@ static inline void weft_plat_cpu_relax(void) {
  * initialised tables, a work-stealing slot). Test-and-test-and-set; a waiter relaxes,
  * and yields the CPU after a while so a preempted holder can finish. */
 typedef struct weft_plat_spinlock {
-    _Atomic int held;
+    int held; /* used through the __atomic builtins only */
 } weft_plat_spinlock;
 #define WEFT_PLAT_SPINLOCK_INIT {0}
 static inline void weft_plat_spin_lock(weft_plat_spinlock *l) {

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 
 all=0
 # The portable C suites (tests/c/CMakeLists.txt), built for WASI and Emscripten.
-suites="test_conformance test_errors test_registry test_config test_progress test_stream test_memory
+suites="test_conformance test_errors test_registry test_config test_progress test_stream test_memory test_memory_backends
   test_memory_stress test_archive"
 case "${1:-}" in
   --all) all=1 ;;

@@ -129,35 +129,39 @@ typedef struct weft_progress {
 /* Return non-zero to cancel the call (it then returns WEFT_ECANCELED). */
 typedef int (*weft_progress_fn)(const weft_progress *p, void *user);
 
-#define WEFT_UNSET (-0x7fffffff)
+/* Options. A field left 0 (NULL) inherits: from the innermost scope, then the
+ * environment, then the default, so `weft_options o = {.backend = "processes",
+ * .n_jobs = 4};` is complete. WEFT_NONE asks for a field's "none" over what a scope or
+ * the environment says: automatic batches, silence, no retries, no pause, no time limit,
+ * no shared-memory threshold. */
+#define WEFT_NONE (-1)
 
 typedef struct weft_options {
-    const char *backend;       /* "sequential", "threads", ...; NULL: scope/env/default */
-    int n_jobs;                /* -1 all CPUs, -2 all but one, N > 0; 0 is an error;
-                                  WEFT_UNSET: scope/env/default */
-    int batch_size;            /* items per batch; 0 = automatic; WEFT_UNSET inherits */
-    int verbose;               /* 0 silent, 1 progress on stderr; WEFT_UNSET inherits */
-    weft_progress_fn progress; /* NULL inherits */
+    const char *backend;       /* "sequential", "threads", "processes", ...;
+                                  default "threads" ("sequential" where there are none) */
+    int n_jobs;                /* -1 all CPUs (the default), -2 all but one, N > 0 */
+    int batch_size;            /* items per batch; default (and WEFT_NONE): automatic */
+    int verbose;               /* 1.. progress on stderr; default (and WEFT_NONE): silent */
+    weft_progress_fn progress; /* called with progress; may cancel */
     void *progress_user;
-    int retries;               /* extra attempts for a failing task (default 0) */
-    double retry_backoff_s;    /* pause before the first retry, doubled after each (0.01) */
+    int retries;               /* extra attempts for a failing task; default none */
+    double retry_backoff_s;    /* pause before the first retry, doubled after each;
+                                  default 0.01 s; WEFT_NONE: no pause */
     double task_timeout_s;     /* per task: weft_cancelled() turns true and the task fails
-                                  with WEFT_ETIMEDOUT past it; 0 = none */
-    double timeout_s;          /* per call: the call stops with WEFT_ETIMEDOUT; 0 = none */
-    struct weft_memory *memory; /* cache every item of a map (see Memory); NULL inherits */
+                                  with WEFT_ETIMEDOUT past it; default none */
+    double timeout_s;          /* per call: the call stops with WEFT_ETIMEDOUT; default none */
+    struct weft_memory *memory; /* cache every item of a map (see Memory) */
     int shared_threshold;      /* bytes: a call's inputs (or outputs) larger than this go
                                   to a shared-memory region of their own instead of the
-                                  pool's reusable scratch region (process backends); 0 =
-                                  always; WEFT_UNSET inherits (default 1 MiB) */
+                                  pool's reusable scratch region (process backends);
+                                  default 1 MiB; WEFT_NONE: always their own */
 } weft_options;
 
-/* All fields unset: every one inherits from the scope, the environment, the defaults.
- * Unset doubles are negative. */
-#define WEFT_OPTIONS_INIT {NULL, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, NULL, NULL, WEFT_UNSET, -1, -1, -1, NULL, WEFT_UNSET}
+/* Every field 0: the same as `weft_options o = {0};`. */
 WEFT_API void weft_options_init(weft_options *o);
 
 typedef struct weft_pool weft_pool;
-/* Open a pool; `options` may be NULL. Unset fields are resolved now from the scope and
+/* Open a pool; `options` may be NULL. Fields left 0 are resolved now from the scope and
  * the environment, so the pool keeps its configuration. Reuse it across calls. */
 WEFT_API int weft_pool_open(weft_pool **out, const weft_options *options);
 /* Stop the workers and free the pool; NULL is fine. No call may be running on it. */
@@ -166,20 +170,22 @@ WEFT_API void weft_pool_close(weft_pool *pool);
 WEFT_API const char *weft_pool_backend(const weft_pool *pool);
 WEFT_API int weft_pool_n_jobs(const weft_pool *pool);
 
-/* Scoped configuration for this thread: push options (unset fields inherit from the
+/* Scoped configuration for this thread: push options (fields left 0 inherit from the
  * outer scope), pop to restore. Explicit pool options win over scopes; scopes win over
  * the environment (WEFT_BACKEND, WEFT_N_JOBS, WEFT_VERBOSE). Calls with a NULL pool use a
  * shared default pool matching the innermost scope. */
 WEFT_API int weft_config_push(const weft_options *o);
 WEFT_API int weft_config_pop(void);
-/* The options in force on this thread right now, all fields resolved. */
+/* The options in force on this thread right now, all fields resolved (to their values:
+ * a resolved 0 is automatic, silent or none). */
 WEFT_API int weft_config_current(weft_options *out);
 
 /* CPUs this process may use: affinity mask and cgroup v1/v2 CPU quota honoured;
  * under Emscripten the host's reported concurrency. Always >= 1. */
 WEFT_API int weft_cpu_count(void);
 /* Turn a joblib-style n_jobs into a worker count: N > 0 -> N, negative -> CPUs + 1 + N
- * but at least 1 (-1 all CPUs, -2 all but one). 0 (or WEFT_UNSET) gives WEFT_EINVAL. */
+ * but at least 1 (-1 all CPUs, -2 all but one). 0 gives WEFT_EINVAL (in options, 0
+ * inherits). */
 WEFT_API int weft_resolve_n_jobs(int n_jobs);
 
 /* Stop and free the default pools (also done at exit). */
@@ -390,12 +396,13 @@ typedef struct weft_memory_options {
     int64_t max_bytes;       /* limits applied by prune, and on write when set; 0 = none */
     int64_t max_items;
     double max_age_s;        /* entries older than this (since creation) are misses */
-    int debug;               /* journal and explain misses; WEFT_UNSET: WEFT_DEBUG */
+    int debug;               /* journal and explain misses: 1 on; WEFT_NONE off; 0: as
+                                WEFT_DEBUG says */
     int quiet;               /* 1: no warnings on stderr (corrupt entries, ...) */
     weft_validate_fn validate; /* NULL: every stored value is valid */
     void *validate_user;
 } weft_memory_options;
-#define WEFT_MEMORY_OPTIONS_INIT {0, 0, 0, 0, WEFT_UNSET, 0, NULL, NULL}
+#define WEFT_MEMORY_OPTIONS_INIT {0, 0, 0, 0, 0, 0, NULL, NULL}
 
 /* Open a cache. `location`: a folder (created when missing, with its parents), or
  * "memory:" for an in-process store, or NULL for $WEFT_CACHE_DIR. A folder that holds

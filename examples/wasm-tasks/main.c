@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
     if (!seeds || !pi) return 1;
     for (int i = 0; i < n; i++) seeds[i] = (uint64_t)i * 1000003u;
 
-    weft_options o = WEFT_OPTIONS_INIT;
+    weft_options o = {0};
     weft_memory *m = NULL;
     if (argc > 2 && weft_memory_open(&m, argv[2], NULL) != 0) {
         fprintf(stderr, "%s\n", weft_last_error()->message);

@@ -74,7 +74,7 @@ static int open_cache(const char *dir, weft_memory **m) {
                    WEFT__DISK_MARKER);
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.quiet = 1;
-    o.debug = 0;
+    o.debug = WEFT_NONE;
     if (weft_memory_open(m, dir, &o) != 0) return die("%s%s", weft_last_error()->message, "");
     return 0;
 }
@@ -83,7 +83,7 @@ static int open_cache(const char *dir, weft_memory **m) {
 static int open_or_make_cache(const char *dir, weft_memory **m) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.quiet = 1;
-    o.debug = 0;
+    o.debug = WEFT_NONE;
     if (weft_memory_open(m, dir, &o) != 0) return die("%s%s", weft_last_error()->message, "");
     return 0;
 }

@@ -63,15 +63,45 @@ static void check_options_init(void) {
     weft_options o;
     memset(&o, 0xab, sizeof o);
     weft_options_init(&o);
-    CHECK(o.backend == NULL);
-    CHECK_EQ(o.n_jobs, WEFT_UNSET);
-    CHECK_EQ(o.batch_size, WEFT_UNSET);
-    CHECK_EQ(o.verbose, WEFT_UNSET);
-    CHECK(o.progress == NULL);
-    CHECK(o.progress_user == NULL);
-    weft_options lit = WEFT_OPTIONS_INIT;
-    CHECK(lit.backend == o.backend && lit.n_jobs == o.n_jobs && lit.batch_size == o.batch_size &&
-          lit.verbose == o.verbose && lit.progress == o.progress && lit.progress_user == o.progress_user);
+    weft_options zero = {0};
+    CHECK(memcmp(&o, &zero, sizeof o) == 0);
+
+    /* fields left 0 inherit: a designated initialiser is a complete set of options */
+    weft_options lit = {.backend = "sequential", .n_jobs = 3};
+    weft_pool *pool = NULL;
+    CHECK_EQ(weft_pool_open(&pool, &lit), 0);
+    CHECK_STR(weft_pool_backend(pool), "sequential");
+    CHECK_EQ(weft_pool_n_jobs(pool), 3);
+    weft_pool_close(pool);
+
+    /* a scope's values reach fields left 0, and WEFT_NONE overrides them */
+    weft_options scope = {.batch_size = 16, .verbose = 2, .retries = 3, .timeout_s = 5,
+                          .retry_backoff_s = 0.5, .shared_threshold = 4096};
+    CHECK_EQ(weft_config_push(&scope), 0);
+    weft_options now;
+    CHECK_EQ(weft_config_current(&now), 0);
+    CHECK_EQ(now.batch_size, 16);
+    CHECK_EQ(now.verbose, 2);
+    CHECK_EQ(now.retries, 3);
+    CHECK(now.timeout_s == 5 && now.retry_backoff_s == 0.5);
+    CHECK_EQ(now.shared_threshold, 4096);
+    weft_options none = {.batch_size = WEFT_NONE, .verbose = WEFT_NONE, .retries = WEFT_NONE,
+                         .timeout_s = WEFT_NONE, .retry_backoff_s = WEFT_NONE,
+                         .shared_threshold = WEFT_NONE};
+    CHECK_EQ(weft_config_push(&none), 0);
+    CHECK_EQ(weft_config_current(&now), 0);
+    CHECK_EQ(now.batch_size, 0);
+    CHECK_EQ(now.verbose, 0);
+    CHECK_EQ(now.retries, 0);
+    CHECK(now.timeout_s == 0 && now.retry_backoff_s == 0);
+    CHECK_EQ(now.shared_threshold, 0);
+    weft_config_pop();
+    weft_config_pop();
+    /* with no scope: the defaults */
+    CHECK_EQ(weft_config_current(&now), 0);
+    CHECK_EQ(now.retries, 0);
+    CHECK(now.retry_backoff_s == 0.01);
+    CHECK_EQ(now.shared_threshold, 1 << 20);
 }
 
 static void check_n_jobs(void) {
@@ -90,18 +120,15 @@ static void check_n_jobs(void) {
     CHECK_EQ(weft_last_error()->code, WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
     CHECK_HAS(weft_last_error()->message, "-1");
-    CHECK_EQ(weft_resolve_n_jobs(WEFT_UNSET), WEFT_EINVAL);
-    CHECK_HAS(weft_last_error()->message, "n_jobs");
 }
 
 static void check_open(void) {
     weft_pool *pool = (weft_pool *)1;
-    weft_options o = opts(PAR, 0);
-    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
-    CHECK(pool == NULL);
-    CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
-    o = opts("sequential", 0);
-    CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
+    /* n_jobs 0 inherits: all CPUs unless a scope or WEFT_N_JOBS says otherwise */
+    weft_options o = opts("sequential", 0);
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
+    CHECK_EQ(weft_pool_n_jobs(pool), getenv("WEFT_N_JOBS") ? weft_pool_n_jobs(pool) : weft_cpu_count());
+    weft_pool_close(pool);
     CHECK_EQ(weft_pool_open(NULL, NULL), WEFT_EINVAL);
 
     o = opts("nope", 2);
@@ -111,11 +138,11 @@ static void check_open(void) {
     CHECK_HAS(weft_last_error()->message, "sequential");
     CHECK_HAS(weft_last_error()->message, PAR);
     o = opts(PAR, 2);
-    o.batch_size = -1;
+    o.batch_size = -2;
     CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "batch_size");
     o = opts(PAR, 2);
-    o.verbose = -1;
+    o.verbose = -2;
     CHECK_EQ(weft_pool_open(&pool, &o), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "verbose");
 
@@ -164,10 +191,10 @@ static void check_nesting(void) {
     weft_options o = current();
     check_defaults(&o);
 
-    weft_options a = opts("sequential", WEFT_UNSET);
+    weft_options a = opts("sequential", 0);
     weft_options b = opts(NULL, 3);
     b.verbose = 2;
-    weft_options c = opts(PAR, WEFT_UNSET);
+    weft_options c = opts(PAR, 0);
     c.batch_size = 16;
     CHECK_EQ(weft_config_push(&a), 0);
     o = current();
@@ -207,7 +234,7 @@ static void check_nesting(void) {
     CHECK_EQ(weft_config_current(NULL), WEFT_EINVAL);
 
     /* a scope is checked when it is used: a bad one fails the calls under it, by name */
-    weft_options bad = opts("nope", WEFT_UNSET);
+    weft_options bad = opts("nope", 0);
     CHECK_EQ(weft_config_push(&bad), 0);
     CHECK_EQ(weft_config_current(&o), WEFT_ENOBACKEND);
     CHECK_HAS(weft_last_error()->message, "'nope'");
@@ -215,10 +242,11 @@ static void check_nesting(void) {
     int64_t one = 3, sq = 0;
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), &one, 8, 1, &sq, 8), WEFT_ENOBACKEND);
     CHECK_EQ(weft_config_pop(), 0);
-    bad = opts(PAR, 0);
+    bad = opts(PAR, 1);
+    bad.retries = -5;
     CHECK_EQ(weft_config_push(&bad), 0);
     CHECK_EQ(weft_config_current(&o), WEFT_EINVAL);
-    CHECK_HAS(weft_last_error()->message, "n_jobs = 0");
+    CHECK_HAS(weft_last_error()->message, "retries = -5");
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), &one, 8, 1, &sq, 8), WEFT_EINVAL);
     CHECK_EQ(weft_config_pop(), 0);
     CHECK_EQ(weft_map(NULL, WEFT_FN(square), &one, 8, 1, &sq, 8), 0);
@@ -236,7 +264,7 @@ static void check_nesting(void) {
     prog.progress = dummy_progress;
     prog.progress_user = &calls;
     CHECK_EQ(weft_config_push(&prog), 0);
-    weft_options inner = opts(PAR, WEFT_UNSET);
+    weft_options inner = opts(PAR, 0);
     CHECK_EQ(weft_config_push(&inner), 0);
     o = current();
     CHECK(o.progress == dummy_progress && o.progress_user == &calls);
@@ -330,7 +358,7 @@ static void check_explicit_wins(void) {
     CHECK_STR(weft_pool_backend(pool), "sequential");
     CHECK_EQ(weft_pool_n_jobs(pool), 2);
     weft_pool_close(pool);
-    o = opts(PAR, WEFT_UNSET);
+    o = opts(PAR, 0);
     CHECK_EQ(weft_pool_open(&pool, &o), 0);
     CHECK_STR(weft_pool_backend(pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(pool), 1);
@@ -452,7 +480,7 @@ static void check_env_values(void) {
     CHECK_STR(weft_pool_backend(explicit_pool), PAR);
     CHECK_EQ(weft_pool_n_jobs(explicit_pool), 2);
     weft_pool_close(explicit_pool);
-    weft_options scope = opts(PAR, WEFT_UNSET);
+    weft_options scope = opts(PAR, 0);
     CHECK_EQ(weft_config_push(&scope), 0);
     o = current();
     CHECK_STR(o.backend, PAR);

@@ -333,7 +333,7 @@ static void test_shared_regions(void) {
     weft_options_init(&o);
     o.backend = "processes";
     o.n_jobs = 2;
-    o.shared_threshold = 0; /* everything in regions of its own */
+    o.shared_threshold = WEFT_NONE; /* everything in regions of its own */
     CHECK_EQ(weft_pool_open(&pool, &o), 0);
     memset(sums, 0, sizeof sums);
     CHECK_EQ(weft_map(pool, WEFT_FN(sum_block), blocks, BLOCK, 4, sums, sizeof sums[0]), 0);

@@ -40,7 +40,7 @@ int main(int argc, char **argv) {
     weft_options_init(&o);
     o.backend = argc > 6 ? argv[6] : "sequential";
     o.n_jobs = argc > 6 ? atoi(argv[7]) : 1;
-    o.verbose = 0;
+    o.verbose = WEFT_NONE;
     weft_memory *m = NULL;
     if (argc == 9 && weft_memory_open(&m, argv[8], NULL)) {
         fprintf(stderr, "weft_map_file: %s\n", weft_last_error()->message);

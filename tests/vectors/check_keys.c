@@ -168,7 +168,7 @@ int main(int argc, char **argv) {
     const char *path = argv[1 + write];
     if (argc == 3 + write) {
         weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-        o.debug = 0;
+        o.debug = WEFT_NONE;
         golden_write = write;
         if (weft_memory_open(&golden, argv[2 + write], &o)) {
             fprintf(stderr, "%s\n", weft_last_error()->message);

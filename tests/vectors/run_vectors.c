@@ -331,7 +331,7 @@ static int open_pool(weft_pool **pool, const char *backend, int n_jobs, int batc
     o.backend = backend;
     o.n_jobs = n_jobs;
     o.batch_size = batch;
-    o.verbose = 0;
+    o.verbose = WEFT_NONE;
     int rc = weft_pool_open(pool, &o);
     if (rc)
         fprintf(stderr, "run_vectors: cannot open a '%s' pool (n_jobs %d, batch %d): %s: %s\n",

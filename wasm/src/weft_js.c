@@ -109,8 +109,8 @@ static int open_pool(weft_pool **pool, weft_memory *m) {
     weft_options_init(&o);
     o.backend = "sequential";
     o.n_jobs = 1;
-    o.batch_size = 0;
-    o.verbose = 0;
+    o.batch_size = WEFT_NONE;
+    o.verbose = WEFT_NONE;
     o.memory = m;
     return weft_pool_open(pool, &o);
 }
@@ -151,7 +151,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
     weft_memory_close(memory);
     memory = NULL;
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-    o.debug = 0;
+    o.debug = WEFT_NONE;
     return weft_memory_open(&memory, path, &o);
 }
 

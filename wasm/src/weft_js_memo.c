@@ -13,7 +13,7 @@
 /* A "memory:" Memory with the defaults of the one weft_js_memory_open makes, quiet. */
 static int open_in_memory(weft_memory **m) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
-    o.debug = 0;
+    o.debug = WEFT_NONE;
     o.quiet = 1;
     return weft_memory_open(m, "memory:", &o);
 }
