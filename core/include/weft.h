@@ -78,12 +78,11 @@ typedef int (*weft_task_fn)(weft_task *t);
 typedef struct weft_task_def {
     const char *name;
     weft_task_fn fn;
-    struct weft_task_def *next; /* registry link, owned by weft */
 } weft_task_def;
 
 /* Register a task. The definition must outlive the program (the macro uses a static).
  * Registering a second task under a name already taken fails with WEFT_EINVAL. */
-WEFT_API int weft_task_register(weft_task_def *def);
+WEFT_API int weft_task_register(const weft_task_def *def);
 /* NULL when no task has that name. */
 WEFT_API const weft_task_def *weft_task_find(const char *name);
 /* Number of registered tasks, and the i-th in name order (NULL past the end). */
@@ -94,11 +93,11 @@ WEFT_API const weft_task_def *weft_task_at(size_t i);
  * WEFT_FN(fn) is its definition, for weft_map & co. in the same file;
  * other files use WEFT_TASK_DECLARE(fn) first, or weft_task_find("fn"). */
 #define WEFT_TASK(fn)                                                                  \
-    weft_task_def weft__task_##fn = {#fn, fn, NULL};                                   \
+    const weft_task_def weft__task_##fn = {#fn, fn};                                   \
     __attribute__((constructor)) static void weft__register_##fn(void) {               \
         weft_task_register(&weft__task_##fn);                                          \
     }
-#define WEFT_TASK_DECLARE(fn) extern weft_task_def weft__task_##fn
+#define WEFT_TASK_DECLARE(fn) extern const weft_task_def weft__task_##fn
 #define WEFT_FN(fn) (&weft__task_##fn)
 
 /* Inside a task. The input is borrowed: valid until the task returns. */

@@ -147,7 +147,7 @@ static int ok_body(size_t i, void *ctx) {
         check_clear(weft_last_error());                                                \
     } while (0)
 
-static weft_task_def late_def = {"late_registered", NULL, NULL};
+static weft_task_def late_def = {"late_registered", NULL};
 static int late_fn(weft_task *t) {
     (void)t;
     return 0;

@@ -70,25 +70,25 @@ static void check_tasks(void) {
     /* bad definitions: rejected with a message, registry untouched */
     CHECK_EQ(weft_task_register(NULL), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "name");
-    weft_task_def no_name = {NULL, cube, NULL};
+    weft_task_def no_name = {NULL, cube};
     CHECK_EQ(weft_task_register(&no_name), WEFT_EINVAL);
-    weft_task_def empty_name = {"", cube, NULL};
+    weft_task_def empty_name = {"", cube};
     CHECK_EQ(weft_task_register(&empty_name), WEFT_EINVAL);
     CHECK_EQ(weft_last_error()->code, WEFT_EINVAL);
-    static weft_task_def no_fn = {"no_fn", NULL, NULL};
+    static weft_task_def no_fn = {"no_fn", NULL};
     CHECK_EQ(weft_task_register(&no_fn), WEFT_EINVAL);
     CHECK(weft_task_find("no_fn") == NULL);
     CHECK_EQ(weft_task_count(), n0);
 
     /* a second task under a taken name: rejected, and the first one still runs */
-    static weft_task_def dup = {"square", impostor, NULL};
+    static weft_task_def dup = {"square", impostor};
     CHECK_EQ(weft_task_register(&dup), WEFT_EINVAL);
     CHECK_EQ(weft_last_error()->code, WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "'square'");
     CHECK_HAS(weft_last_error()->message, "already registered");
     CHECK(weft_task_find("square") == WEFT_FN(square));
     CHECK_EQ(weft_task_count(), n0);
-    static weft_task_def dup_first = {NULL, impostor, NULL}, dup_last = {NULL, impostor, NULL};
+    static weft_task_def dup_first = {NULL, impostor}, dup_last = {NULL, impostor};
     dup_first.name = weft_task_at(0)->name; /* at the head of the list */
     CHECK_EQ(weft_task_register(&dup_first), WEFT_EINVAL);
     dup_last.name = weft_task_at(n0 - 1)->name; /* at the tail */
@@ -102,14 +102,14 @@ static void check_tasks(void) {
     /* the same definition again is harmless, wherever it sits */
     CHECK_EQ(weft_task_register(WEFT_FN(square)), 0);
     CHECK_EQ(weft_task_register(WEFT_FN(cube)), 0);
-    CHECK_EQ(weft_task_register((weft_task_def *)weft_task_at(0)), 0);
-    CHECK_EQ(weft_task_register((weft_task_def *)weft_task_at(n0 - 1)), 0);
+    CHECK_EQ(weft_task_register(weft_task_at(0)), 0);
+    CHECK_EQ(weft_task_register(weft_task_at(n0 - 1)), 0);
     CHECK_EQ(weft_task_count(), n0);
     check_order();
 
     /* registering at run time: first, middle and last places in name order */
-    static weft_task_def first = {"aaa_first", cube, NULL}, middle = {"n_middle", cube, NULL},
-                         last = {"zzz_last", cube, NULL};
+    static weft_task_def first = {"aaa_first", cube}, middle = {"n_middle", cube},
+                         last = {"zzz_last", cube};
     CHECK_EQ(weft_task_register(&middle), 0);
     CHECK_EQ(weft_task_register(&last), 0);
     CHECK_EQ(weft_task_register(&first), 0);

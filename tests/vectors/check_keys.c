@@ -119,7 +119,7 @@ static int golden_write, golden_bad, golden_ok;
 static int key_of(weft_memory *m, char *task, char *version, char *args, char *ignored, char hex[33]) {
     weft_memory_set_version(m, task, version);
     for (char *s = strtok(ignored, ","); s; s = strtok(NULL, ",")) weft_memory_ignore(m, task, trim(s));
-    weft_task_def def = {task, echo, NULL};
+    weft_task_def def = {task, echo};
     size_t raw_n;
     if (sscanf(args, "raw:ramp(%zu)", &raw_n) == 1) {
         uint8_t *b = malloc(raw_n ? raw_n : 1), key[16];
