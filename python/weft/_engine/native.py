@@ -269,7 +269,12 @@ class _Source:
 def _iterate(call, open_fn, open_args, decode, ordered, on_error=None, keep=None):
     """weft_imap(_array) + weft_next as a generator; closing it cancels what is left."""
     it = c_void_p()
-    call.open(open_fn, *open_args, byref(it))
+    try:
+        call.open(open_fn, *open_args, byref(it))
+    except errors.WeftError as err:
+        if on_error is not None:
+            on_error(err)
+        raise
     result = ffi.Result()
     try:
         while True:
