@@ -14,6 +14,7 @@ another order pickles differently). Results are pickled into weft's entries, so
 import datetime
 import functools
 import inspect
+import os
 import pickle
 import re
 
@@ -54,8 +55,10 @@ class Memory:
         self.verbose = verbose
         self._store = None
         if location is not None:
+            if isinstance(location, os.PathLike):
+                location = os.fspath(location)
             self._store = memory_engine.Store(
-                str(location), max_bytes=_bytes_limit(bytes_limit),
+                location, max_bytes=_bytes_limit(bytes_limit),
                 max_items=items_limit or 0, max_age=_seconds(age_limit), debug=debug)
 
     @property
