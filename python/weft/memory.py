@@ -124,6 +124,11 @@ class MemorizedFunc:
         self.name = name or f"{func.__module__}.{func.__qualname__}"
         if len(self.name.encode()) > 255:
             raise ValueError(f"task name longer than 255 bytes: {self.name[:60]}...")
+        # the common case without inspect.bind: positional-or-keyword parameters only
+        kinds = {p.kind for p in params.values()}
+        self._simple = kinds <= {inspect.Parameter.POSITIONAL_OR_KEYWORD}
+        self._names = list(params)
+        self._defaults = [p.default for p in params.values()]
         self.version = version if version is not None else memory_engine.source_version(func)
         self._def = None
         functools.update_wrapper(self, func)
@@ -135,6 +140,13 @@ class MemorizedFunc:
                 store.ignore(self.name, arg)
 
     def _arguments(self, args, kwargs):
+        if self._simple and not kwargs and len(args) <= len(self._names):
+            n = len(args)
+            if all(d is not inspect.Parameter.empty for d in self._defaults[n:]):
+                out = dict(zip(self._names, args))
+                for name, default in zip(self._names[n:], self._defaults[n:]):
+                    out[name] = default
+                return out
         try:
             bound = self.signature.bind(*args, **kwargs)
         except TypeError as e:

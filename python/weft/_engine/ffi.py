@@ -124,6 +124,7 @@ _SIGNATURES = {
                             POINTER(Reducer), P]),
     "weft_args_new": (P, []),
     "weft_args_free": (None, [P]),
+    "weft_args_reset": (None, [P]),
     "weft_args_i64": (c_int, [P, c_char_p, c_int64]),
     "weft_args_f64": (c_int, [P, c_char_p, c_double]),
     "weft_args_bool": (c_int, [P, c_char_p, c_int]),

@@ -138,8 +138,17 @@ class _Call:
     def __init__(self, opts):
         self.o = ffi.options(**opts)
         self.o.progress = interrupt.PROGRESS
+        # a call without options from inside a Python task joins the outer call's pool,
+        # as a nested C call does; a scope of its own would send it to a default pool
+        self.nested = getattr(_in_task, "depth", 0) > 0 and all(
+            v is None for v in opts.values())
 
     def run(self, fn, *args):
+        if self.nested:
+            rc = fn(*args)
+            if rc < 0:
+                raise ffi.last_error()
+            return rc
         with interrupt.watching() as watch:
             self.o.progress_user = watch.start or None
             ffi.check(lib.weft_config_push(byref(self.o)))
@@ -370,8 +379,12 @@ class _PyJob:
         self.errors = {}
 
 
+_in_task = threading.local()  # depth of Python tasks running on this thread
+
+
 def _python_task(t):
     job = index = None
+    _in_task.depth = getattr(_in_task, "depth", 0) + 1
     try:
         pair = (c_uint64 * 2).from_address(lib.weft_input(t))
         job, index = _py_jobs[pair[0]], pair[1]
@@ -385,6 +398,8 @@ def _python_task(t):
             return ffi.fail(t, f"{type(e).__name__}: {e}")
         except BaseException:
             return -5
+    finally:
+        _in_task.depth -= 1
 
 
 _PY_TASK_FN = ffi.TASK_FN(_python_task)

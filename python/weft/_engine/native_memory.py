@@ -24,24 +24,41 @@ _ARRAY_ADDERS = {"<i4": "weft_args_i32_array", "<i8": "weft_args_i64_array",
                  "<f4": "weft_args_f32_array", "<f8": "weft_args_f64_array"}
 
 
+_spare = threading.local()  # weft_args handles to reuse (a stack: cached calls nest)
+
+
 class Args:
     """A weft_args built from Python values; borrowed memory is kept alive with it."""
 
     def __init__(self, arguments):
-        self.handle = lib.weft_args_new()
-        if not self.handle:
-            raise MemoryError("weft_args_new")
+        spare = getattr(_spare, "handles", None)
+        if spare:
+            self.handle = spare.pop()
+        else:
+            self.handle = lib.weft_args_new()
+            if not self.handle:
+                raise MemoryError("weft_args_new")
         self.keep = []
         try:
             for name, value in arguments.items():
-                self._add(name, value)
+                if type(value) is int and _INT64[0] <= value <= _INT64[1]:
+                    ffi.check(lib.weft_args_i64(self.handle, name.encode(), value))
+                else:
+                    self._add(name, value)
         except BaseException:
             self.close()
             raise
 
     def close(self):
         if self.handle:
-            lib.weft_args_free(self.handle)
+            lib.weft_args_reset(self.handle)
+            spare = getattr(_spare, "handles", None)
+            if spare is None:
+                spare = _spare.handles = []
+            if len(spare) < 8:
+                spare.append(self.handle)
+            else:
+                lib.weft_args_free(self.handle)
             self.handle = None
         self.keep = []
 
