@@ -98,8 +98,11 @@ def test_bad_arrays():
 
 def test_imap_with_dtype(backend):
     x = np.arange(30.0)
-    got = np.array(list(weft.imap("py_square", x, out_dtype="f8", backend=backend)))
-    np.testing.assert_array_equal(got, x * x + 1)
+    got = list(weft.imap("py_square", x, out_dtype="f8", backend=backend))
+    assert all(isinstance(v, np.float64) for v in got)
+    np.testing.assert_array_equal(np.array(got), x * x + 1)
+    rows = list(weft.imap("py_double_row", x.reshape(10, 3), out_dtype="f8", out_shape=3))
+    np.testing.assert_array_equal(np.array(rows), 2 * x.reshape(10, 3))
 
 
 def test_gil_released_while_weft_runs():

@@ -316,7 +316,8 @@ def imap(task, inputs, *, ordered=True, out_dtype=None, out_shape=(), item_size=
         shape = (out_shape,) if isinstance(out_shape, int) else tuple(out_shape)
 
         def decode(r):
-            return np.frombuffer(ffi.bytes_at(r.data, r.size), dtype=dtype).reshape(shape)
+            value = np.frombuffer(ffi.bytes_at(r.data, r.size), dtype=dtype).reshape(shape)
+            return value[()] if shape == () else value  # one element: a numpy scalar
     else:
         def decode(r):
             return ffi.bytes_at(r.data, r.size)
