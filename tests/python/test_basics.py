@@ -119,3 +119,20 @@ print("then", array.array("d", out)[0])
     assert "interrupted after" in done.stdout, done.stdout + done.stderr
     assert float(done.stdout.split("after ")[1].split(" s")[0]) < 10  # not the 20 s of work
     assert "then 10.0" in done.stdout
+
+
+def test_library_loaded_after_processes_pool_opened():
+    code = f"""
+import array, struct
+weft.map("py_square", array.array("d", [1.0]), out_size=8, backend="processes", n_jobs=2)
+weft.load_examples()   # after the processes pool has its workers
+out = weft.map("newton_sqrt", array.array("d", [16.0, 9.0]), out_size=8, backend="processes",
+               n_jobs=2)
+print(struct.unpack("<2d", out))
+total = weft.reduce("newton_sqrt", array.array("d", [16.0, 9.0]), "sum_f64", out_size=8,
+                    backend="processes", n_jobs=2)
+print(struct.unpack("<d", total))
+"""
+    done = run_python(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["(4.0, 3.0)", "(7.0,)"]

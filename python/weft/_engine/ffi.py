@@ -111,6 +111,7 @@ _SIGNATURES = {
     "weft_config_current": (c_int, [POINTER(Options)]),
     "weft_cpu_count": (c_int, []),
     "weft_resolve_n_jobs": (c_int, [c_int]),
+    "weft_shutdown": (None, []),
     "weft_map": (c_int, [P, POINTER(TaskDef), P, c_size_t, c_size_t, P, c_size_t]),
     "weft_map_bytes": (c_int, [P, POINTER(TaskDef), POINTER(Bytes), c_size_t, POINTER(Bytes)]),
     "weft_bytes_free": (None, [POINTER(Bytes), c_size_t]),

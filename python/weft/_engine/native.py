@@ -57,7 +57,9 @@ def _resolve_library(path):
 
 def load_tasks(path):
     """dlopen a shared library whose WEFT_TASK constructors register tasks; the names it
-    added. Loading the same library twice is harmless (it returns its tasks again)."""
+    added. Loading the same library twice is harmless (it returns its tasks again).
+    Loading one closes weft's default pools (reopened by the next call, with worker
+    processes that have the new library), so no call may be running meanwhile."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"load_tasks: expected a path, got {type(path).__name__}")
     full = _resolve_library(os.fspath(path))
@@ -78,6 +80,9 @@ def load_tasks(path):
                 f"inside it keeps a registry of its own)")
         _libraries.append((full, handle))
         _library_tasks.cache[full] = added
+        # worker processes already running were forked without this library: close the
+        # default pools, so the next call forks workers that have it
+        lib.weft_shutdown()
         return added
 
 
@@ -117,13 +122,19 @@ def find_reducer(name):
     if not isinstance(name, str):
         raise TypeError(f"reducer must be a name (str), got {type(name).__name__}")
     symbol = "weft_reducer_" + name
-    with _libraries_lock:
-        libs = list(_libraries)
-    for _, handle in reversed(libs):
-        try:
-            return ffi.Reducer.in_dll(handle, symbol)
-        except ValueError:
-            continue
+    for attempt in range(2):
+        with _libraries_lock:
+            libs = list(_libraries)
+        for _, handle in reversed(libs):
+            try:
+                return ffi.Reducer.in_dll(handle, symbol)
+            except ValueError:
+                continue
+        # weft's own reducers (sum_f64, stats_f64) live in the examples library
+        examples = os.path.join(os.path.dirname(ffi.library_path), EXAMPLES_LIBRARY)
+        if attempt or any(p == examples for p, _ in libs) or not os.path.exists(examples):
+            break
+        load_examples()
     raise errors.UnknownTaskError(
         f"no loaded library exports a reducer '{symbol}' (loaded: "
         f"{', '.join(p for p, _ in libs) or 'none'})", code="WEFT_ENOTASK", errno=-3)
