@@ -121,7 +121,12 @@ class MemorizedFunc:
             if arg not in params:
                 raise ValueError(f"ignore={self.ignore}: {func.__qualname__}() has no "
                                  f"argument '{arg}'")
-        self.name = name or f"{func.__module__}.{func.__qualname__}"
+        if name is None:
+            name = f"{func.__module__}.{func.__qualname__}"
+            code = getattr(func, "__code__", None)
+            if "<lambda>" in name and code is not None:  # lambdas of one scope share a name
+                name += f"-{code.co_firstlineno}"
+        self.name = name
         if len(self.name.encode()) > 255:
             raise ValueError(f"task name longer than 255 bytes: {self.name[:60]}...")
         # the common case without inspect.bind: positional-or-keyword parameters only

@@ -43,7 +43,9 @@ class Parallel:
     """
 
     def __init__(self, n_jobs=None, backend=None, return_as="list", verbose=0,
-                 batch_size=None, timeout=None):
+                 batch_size=None, timeout=None, prefer=None, require=None):
+        if backend is None and (prefer == "threads" or require == "sharedmem"):
+            backend = "threads"  # joblib's soft hints; "processes" cannot run callables
         if return_as not in _RETURN_AS:
             raise ValueError(f"return_as must be one of {_RETURN_AS}, got {return_as!r}")
         if batch_size == "auto":

@@ -254,3 +254,10 @@ def test_c_task_name_clash(mem):
     with pytest.raises(weft.InvalidArgumentError, match="C task named 'py_square'"):
         mem.cache(name="py_square")(lambda x: x)
     _ = sys
+
+
+def test_two_lambdas_of_one_scope_do_not_share_entries(mem):
+    f = mem.cache(lambda x: x + 1)
+    g = mem.cache(lambda x: x + 2)
+    assert f.name != g.name
+    assert (f(1), g(1), f(1), g(1)) == (2, 3, 2, 3)

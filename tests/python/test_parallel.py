@@ -91,3 +91,12 @@ def test_map_from_callables_nests():
         return array.array("d", weft.map("py_square", array.array("d", [v]), out_size=8))[0]
     assert Parallel(n_jobs=2)(delayed(inner)(float(i)) for i in range(10)) == \
         [i * i + 1.0 for i in range(10)]
+
+
+def test_joblib_hints():
+    # prefer="threads" / require="sharedmem" pick threads, even inside a processes scope
+    with parallel_config(backend="processes"):
+        assert Parallel(n_jobs=2, prefer="threads")(delayed(square)(3) for _ in range(4)) \
+            == [9] * 4
+        assert Parallel(n_jobs=2, require="sharedmem")(delayed(square)(2) for _ in range(3)) \
+            == [4] * 3
