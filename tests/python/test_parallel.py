@@ -100,3 +100,32 @@ def test_joblib_hints():
             == [9] * 4
         assert Parallel(n_jobs=2, require="sharedmem")(delayed(square)(2) for _ in range(3)) \
             == [4] * 3
+
+
+@pytest.mark.parametrize("return_as", ["list", "generator", "generator_unordered"])
+def test_many_tiny_calls_in_chunks(memory_backend, return_as):
+    n = 5000  # enough for chunks of several calls per weft item
+    out = Parallel(n_jobs=2, backend=memory_backend, return_as=return_as)(
+        delayed(square)(i) for i in range(n))
+    out = list(out)
+    assert (sorted(out) if return_as == "generator_unordered" else out) == \
+        [i * i for i in range(n)]
+
+
+def test_failure_inside_a_chunk_is_the_callables_own(memory_backend):
+    def check(i):
+        if i == 3333:
+            raise ArithmeticError("bad 3333")
+        return i
+    with pytest.raises(ArithmeticError, match="bad 3333"):
+        Parallel(n_jobs=2, backend=memory_backend)(delayed(check)(i) for i in range(5000))
+    with pytest.raises(ArithmeticError, match="bad 3333"):
+        list(Parallel(n_jobs=2, backend=memory_backend, return_as="generator_unordered")(
+            delayed(check)(i) for i in range(5000)))
+
+    def first(i):
+        if i == 0:
+            raise LookupError("first")
+        return i
+    with pytest.raises(LookupError, match="first"):
+        Parallel(n_jobs=2, backend=memory_backend)(delayed(first)(i) for i in range(5000))

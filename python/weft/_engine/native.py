@@ -8,6 +8,7 @@ import array
 import ctypes
 import os
 import threading
+import time
 from ctypes import byref, c_uint64, c_void_p
 
 from .. import _validate, errors
@@ -383,29 +384,45 @@ _py_next = [1]
 
 
 class _PyJob:
-    __slots__ = ("calls", "results", "errors")
+    """Calls start..n-1 run as weft items of `chunk` calls each (item c: calls
+    start + c * chunk ...), so that tiny callables do not pay one weft item each."""
 
-    def __init__(self, calls):
+    __slots__ = ("calls", "results", "errors", "start", "chunk", "n")
+
+    def __init__(self, calls, start, chunk):
         self.calls = calls
-        self.results = {}
-        self.errors = {}
+        self.n = len(calls)
+        self.results = [None] * self.n
+        self.errors = {}  # weft item -> the exception its callable raised
+        self.start, self.chunk = start, chunk
+
+    def span(self, item):
+        first = self.start + item * self.chunk
+        return range(first, min(first + self.chunk, self.n))
+
+    def items(self):
+        return -(-(self.n - self.start) // self.chunk)
 
 
 _in_task = threading.local()  # depth of Python tasks running on this thread
+CHUNK_TARGET_S = 50e-6  # Python work per weft item when callables are tiny
+CHUNK_MAX = 256
 
 
 def _python_task(t):
-    job = index = None
+    job = item = None
     _in_task.depth = getattr(_in_task, "depth", 0) + 1
     try:
         pair = (c_uint64 * 2).from_address(lib.weft_input(t))
-        job, index = _py_jobs[pair[0]], pair[1]
-        f, args, kwargs = job.calls[index]
-        job.results[index] = f(*args, **kwargs)
+        job, item = _py_jobs[pair[0]], pair[1]
+        calls, results = job.calls, job.results
+        for i in job.span(item):
+            f, args, kwargs = calls[i]
+            results[i] = f(*args, **kwargs)
         return 0
     except BaseException as e:  # nothing may propagate into C
         if job is not None:
-            job.errors[index] = e
+            job.errors[item] = e
         try:
             return ffi.fail(t, f"{type(e).__name__}: {e}")
         except BaseException:
@@ -426,6 +443,17 @@ def _python_failure(job, err):
     return err
 
 
+def _first_call_and_chunk(calls):
+    """Many calls: run the first here and size chunks from its duration."""
+    if len(calls) < 2 * CHUNK_MAX:
+        return None, 0, 1
+    f, args, kwargs = calls[0]
+    t = time.perf_counter()
+    first = f(*args, **kwargs)
+    took = time.perf_counter() - t
+    return first, 1, max(1, min(CHUNK_MAX, int(CHUNK_TARGET_S / max(took, 1e-7))))
+
+
 def run_python(calls, return_as="list", **opts):
     """Run (f, args, kwargs) triples on weft's threads or sequentially."""
     backend = current_backend(opts)
@@ -436,23 +464,26 @@ def run_python(calls, return_as="list", **opts):
             f"where the callable releases the GIL, as numpy does) or 'sequential', or write "
             f"the task in C and call weft.map.", code="WEFT_ENOSYS", errno=-9)
     calls = list(calls)
-    n = len(calls)
-    job = _PyJob(calls)
+    first, start, chunk = _first_call_and_chunk(calls)
+    job = _PyJob(calls, start, chunk)
+    if start:
+        job.results[0] = first
+    n_items = job.items()
     with _py_lock:
         cid = _py_next[0]
         _py_next[0] += 1
     _py_jobs[cid] = job
-    inputs = array.array("Q", [cid]) * (2 * n)
-    inputs[1::2] = array.array("Q", range(n))
-    address = inputs.buffer_info()[0] if n else None
+    inputs = array.array("Q", [cid]) * (2 * n_items)
+    inputs[1::2] = array.array("Q", range(n_items))
+    address = inputs.buffer_info()[0] if n_items else None
     call = _Call(opts)
     if return_as == "list":
         try:
             try:
-                call.run(lib.weft_map, None, byref(_py_def), address, 16, n, None, 0)
+                call.run(lib.weft_map, None, byref(_py_def), address, 16, n_items, None, 0)
             except errors.WeftError as err:
                 raise _python_failure(job, err) from None
-            return [job.results[i] for i in range(n)]
+            return job.results
         finally:
             del _py_jobs[cid]
     ordered = return_as == "generator"
@@ -460,10 +491,15 @@ def run_python(calls, return_as="list", **opts):
 
     def generate():
         try:
-            for index, _ in _iterate(call, lib.weft_imap_array,
-                                     (None, byref(_py_def), address, 16, n, byref(io)),
-                                     lambda r: None, False, keep=inputs):
-                yield job.results.pop(index)
+            if start:
+                yield job.results[0]
+                job.results[0] = None
+            for item, _ in _iterate(call, lib.weft_imap_array,
+                                    (None, byref(_py_def), address, 16, n_items, byref(io)),
+                                    lambda r: None, False, keep=inputs):
+                for i in job.span(item):
+                    yield job.results[i]
+                    job.results[i] = None  # the caller has it: memory stays flat
         except errors.WeftError as err:
             raise _python_failure(job, err) from None
         finally:
