@@ -136,3 +136,15 @@ print(struct.unpack("<d", total))
     done = run_python(code)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["(4.0, 3.0)", "(7.0,)"]
+
+
+def test_fork_server_setting_not_leaked_to_children():
+    done = run_python("import os; print(os.environ.get('WEFT_FORKSERVER'))",
+                      env={"WEFT_FORKSERVER": ""})
+    assert done.stdout.strip() == "", done.stderr  # the user's own value stays
+    env = {k: v for k, v in os.environ.items() if k != "WEFT_FORKSERVER"}
+    code = "import os; print(os.environ.get('WEFT_FORKSERVER'))"
+    prelude = f"import sys; sys.path[:0] = {sys.path[:3]!r}\nimport weft\n"
+    done = subprocess.run([sys.executable, "-c", prelude + code], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert done.stdout.strip() == "None", done.stdout + done.stderr

@@ -164,10 +164,17 @@ _SIGNATURES = {
 def _load():
     # Task libraries loaded later (weft.load_tasks) are not in a fork server started at
     # load time; with it off, the processes backend forks workers from this process as it
-    # is when the pool opens, task libraries included. A user's own setting wins.
-    os.environ.setdefault("WEFT_FORKSERVER", "0")
+    # is when the pool opens, task libraries included. A user's own setting wins, and
+    # programs this one starts do not inherit ours (it is read once, at load).
     path = find_library()
-    lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    ours = "WEFT_FORKSERVER" not in os.environ
+    if ours:
+        os.environ["WEFT_FORKSERVER"] = "0"
+    try:
+        lib = ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL)
+    finally:
+        if ours:
+            del os.environ["WEFT_FORKSERVER"]
     for name, (restype, argtypes) in _SIGNATURES.items():
         fn = getattr(lib, name)
         fn.restype = restype
