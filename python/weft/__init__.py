@@ -16,7 +16,7 @@ from .memory import MemorizedFunc, MemorizedResult, Memory
 from .parallel import Parallel, delayed, parallel_backend, parallel_config
 
 __version__ = "0.1.0"
-library_path = _engine.ffi.library_path
+library_path = _engine.library_path
 load_tasks = _engine.load_tasks
 load_examples = _engine.load_examples
 tasks = _engine.tasks

@@ -160,7 +160,7 @@ class MemorizedFunc:
         return bound.arguments
 
     def _pending(self, args, kwargs):
-        return memory_engine._PendingCall(self.func, args, kwargs)
+        return memory_engine.PendingCall(self.func, args, kwargs)
 
     def __call__(self, *args, **kwargs):
         store = self.memory._store

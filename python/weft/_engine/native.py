@@ -22,6 +22,7 @@ np = buffers.np
 _libraries = []  # (path, CDLL) in load order: task and reducer symbols live there
 _libraries_lock = threading.Lock()
 EXAMPLES_LIBRARY = "libweft_examples.so"
+library_path = ffi.library_path
 
 
 def version():

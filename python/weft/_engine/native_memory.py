@@ -129,7 +129,7 @@ class Args:
 _pending = threading.local()
 
 
-class _PendingCall:
+class PendingCall:
     __slots__ = ("func", "args", "kwargs", "error")
 
     def __init__(self, func, args, kwargs):
