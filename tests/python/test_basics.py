@@ -122,7 +122,7 @@ print("then", array.array("d", out)[0])
 
 
 def test_library_loaded_after_processes_pool_opened():
-    code = f"""
+    code = """
 import array, struct
 weft.map("py_square", array.array("d", [1.0]), out_size=8, backend="processes", n_jobs=2)
 weft.load_examples()   # after the processes pool has its workers

@@ -7,7 +7,7 @@ threads go on; callbacks into Python (tasks written in Python, progress) take it
 import ctypes
 import os
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_int,
-                    c_int64, c_size_t, c_uint8, c_uint64, c_void_p)
+                    c_int64, c_size_t, c_uint8, c_void_p)
 
 from .. import errors
 from .locate import find_library
