@@ -31,9 +31,12 @@ def positive_int(value, name, allow_none=True):
 
 
 def options(backend_=None, n_jobs_=None, batch_size=None, verbose=None, retries=None,
-            task_timeout=None, timeout=None):
-    """The per-call options as a dict of checked values."""
-    return dict(backend=backend(backend_), n_jobs=n_jobs(n_jobs_),
+            task_timeout=None, timeout=None, progress=None):
+    """The per-call options as a dict of checked values (progress only when given)."""
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be callable, got {progress!r}")
+    extra = {"progress": progress} if progress is not None else {}
+    return dict(extra, backend=backend(backend_), n_jobs=n_jobs(n_jobs_),
                 batch_size=positive_int(batch_size, "batch_size"),
                 verbose=None if verbose is None else int(verbose),
                 retries=positive_int(retries, "retries"),

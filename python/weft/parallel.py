@@ -43,7 +43,7 @@ class Parallel:
     """
 
     def __init__(self, n_jobs=None, backend=None, return_as="list", verbose=0,
-                 batch_size=None, timeout=None, prefer=None, require=None):
+                 batch_size=None, timeout=None, prefer=None, require=None, progress=None):
         if backend is None and (prefer == "threads" or require == "sharedmem"):
             backend = "threads"  # joblib's soft hints; "processes" cannot run callables
         if return_as not in _RETURN_AS:
@@ -52,7 +52,7 @@ class Parallel:
             batch_size = None
         self.return_as = return_as
         self.options = _validate.options(_backend(backend), n_jobs, batch_size,
-                                         verbose or None, None, None, timeout)
+                                         verbose or None, None, None, timeout, progress)
 
     def __call__(self, iterable):
         calls = []

@@ -97,3 +97,25 @@ def test_reduce_with_c_reducer(backend):
 def test_reduce_unknown_reducer():
     with pytest.raises(weft.UnknownTaskError, match="weft_reducer_nope"):
         weft.reduce("py_square", array.array("d", [1.0]), "nope", out_size=8)
+
+
+def test_progress_callback(backend):
+    seen = []
+    xs = array.array("i", [2] * 100)  # 100 tasks of 2 ms
+    weft.map("py_sleep", xs, out_size=4, backend=backend, n_jobs=2, progress=seen.append)
+    assert seen and all(isinstance(p, weft.Progress) for p in seen)
+    assert seen[-1].done == 100 and seen[-1].total == 100
+    assert [p.done for p in seen] == sorted(p.done for p in seen)
+
+
+def test_progress_callback_exception_stops_the_call(backend):
+    def stop(p):
+        if p.done >= 10:
+            raise RuntimeError("enough")
+    xs = array.array("i", [5] * 400)  # 2 s of work at least
+    with pytest.raises(RuntimeError, match="enough"):
+        weft.map("py_sleep", xs, out_size=4, backend=backend, n_jobs=2, progress=stop)
+    with pytest.raises(RuntimeError, match="enough"):
+        list(weft.imap("py_sleep", xs, backend=backend, n_jobs=2, progress=stop))
+    with pytest.raises(TypeError, match="progress"):
+        weft.map("py_sleep", xs, out_size=4, progress=3)

@@ -129,3 +129,13 @@ def test_failure_inside_a_chunk_is_the_callables_own(memory_backend):
         return i
     with pytest.raises(LookupError, match="first"):
         Parallel(n_jobs=2, backend=memory_backend)(delayed(first)(i) for i in range(5000))
+
+
+def test_parallel_progress():
+    seen = []
+    Parallel(n_jobs=2, progress=seen.append)(delayed(time.sleep)(0.01) for _ in range(20))
+    assert seen[-1].done == seen[-1].total == 20
+    many = []
+    Parallel(n_jobs=2, progress=many.append)(delayed(square)(i) for i in range(3000))
+    assert many[-1].done == many[-1].total == 3000  # calls, not weft's chunks
+    assert all(p.total == 3000 for p in many)

@@ -9,6 +9,8 @@ weft cancels the call (WEFT_ECANCELED). Python then runs its handler, which rais
 KeyboardInterrupt in the caller. A task that runs on for seconds delays the stop until
 it (or another batch) finishes, as in weft's C API.
 """
+import collections
+import itertools
 import os
 import signal
 import threading
@@ -40,11 +42,56 @@ def interrupts():
     return _interrupts
 
 
+class Progress(collections.namedtuple("Progress", "done total elapsed_s remaining_s")):
+    """What a progress callback receives: items done, the total (0 while unknown),
+    seconds elapsed, an estimate of the seconds left (negative while unknown)."""
+
+
+class Hook:
+    """One call's progress hook: its Ctrl-C baseline and the user's callback, if any.
+    weft's progress_user is the hook's token."""
+
+    _tokens = itertools.count(1)
+
+    def __init__(self, callback=None):
+        if callback is not None and not callable(callback):
+            raise TypeError(f"progress must be callable, got {callback!r}")
+        self.callback = callback
+        self.error = None
+        self.start = interrupts()
+        self.token = next(Hook._tokens)
+        _hooks[self.token] = self
+
+    def close(self):
+        _hooks.pop(self.token, None)
+
+    def raise_error(self):
+        """The exception the user's callback raised (it stopped the call)."""
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+_hooks = {}
+
+
 def _on_progress(progress, user):
     global _interrupts
     try:
         _drain()
-        return 1 if _interrupts > (user or 0) else 0
+        hook = _hooks.get(user)
+        if hook is None:
+            return 0
+        if _interrupts > hook.start:
+            return 1
+        if hook.callback is not None and hook.error is None:
+            p = progress.contents
+            try:
+                hook.callback(Progress(p.done, p.total, p.elapsed_s, p.remaining_s))
+            except Exception as e:  # raising stops the call; the caller re-raises it
+                hook.error = e
+                return 1
+        return 0
     except KeyboardInterrupt:
         # Python ran its handler inside this callback (we are on the main thread): stop
         # the call; the caller raises KeyboardInterrupt once weft returns.
@@ -95,7 +142,10 @@ class watching:
         return interrupts() > self.start
 
 
-def raise_if_interrupted(watch, rc):
-    """After a call that returned rc: a cancel caused by Ctrl-C is KeyboardInterrupt."""
+def raise_if_interrupted(watch, rc, hook=None):
+    """After a call that returned rc: a cancel caused by Ctrl-C is KeyboardInterrupt, one
+    caused by the progress callback's exception is that exception."""
     if rc == -6 and watch.interrupted():
         raise KeyboardInterrupt
+    if rc == -6 and hook is not None:
+        hook.raise_error()

@@ -145,15 +145,18 @@ def find_reducer(name):
 # ---------------------------------------------------------------- running a call
 
 class _Call:
-    """One blocking weft call: the options scope, Ctrl-C watching, the error read before
-    the scope is popped (a pop clears the thread's error record)."""
+    """One blocking weft call: the options scope, Ctrl-C watching and the progress
+    callback (interrupt.Hook), the error read before the scope is popped (a pop clears
+    the thread's error record)."""
 
     def __init__(self, opts):
+        opts = dict(opts)
+        self.progress = opts.pop("progress", None)
         self.o = ffi.options(**opts)
         self.o.progress = interrupt.PROGRESS
         # a call without options from inside a Python task joins the outer call's pool,
         # as a nested C call does; a scope of its own would send it to a default pool
-        self.nested = getattr(_in_task, "depth", 0) > 0 and all(
+        self.nested = getattr(_in_task, "depth", 0) > 0 and self.progress is None and all(
             v is None for v in opts.values())
 
     def run(self, fn, *args):
@@ -162,22 +165,28 @@ class _Call:
             if rc < 0:
                 raise ffi.last_error()
             return rc
-        with interrupt.watching() as watch:
-            self.o.progress_user = watch.start or None
-            ffi.check(lib.weft_config_push(byref(self.o)))
-            try:
-                rc = fn(*args)
-                err = ffi.last_error() if rc < 0 else None
-            finally:
-                lib.weft_config_pop()
+        hook = interrupt.Hook(self.progress)
+        try:
+            with interrupt.watching() as watch:
+                self.o.progress_user = hook.token
+                ffi.check(lib.weft_config_push(byref(self.o)))
+                try:
+                    rc = fn(*args)
+                    err = ffi.last_error() if rc < 0 else None
+                finally:
+                    lib.weft_config_pop()
+        finally:
+            hook.close()
         if err is not None:
-            interrupt.raise_if_interrupted(watch, rc)
+            interrupt.raise_if_interrupted(watch, rc, hook)
             raise err
         return rc
 
     def open(self, fn, *args):
-        """Start an iterator under the scope (it keeps the options it was opened with)."""
-        self.o.progress_user = interrupt.interrupts() or None
+        """Start an iterator under the scope (it keeps the options it was opened with);
+        the hook lives until the iterator is closed."""
+        hook = interrupt.Hook(self.progress)
+        self.o.progress_user = hook.token
         ffi.check(lib.weft_config_push(byref(self.o)))
         try:
             rc = fn(*args)
@@ -185,12 +194,14 @@ class _Call:
         finally:
             lib.weft_config_pop()
         if err is not None:
+            hook.close()
             raise err
+        return hook
 
 
 def current_backend(opts):
     """The backend a call with these options would use, scopes and environment included."""
-    o = ffi.options(**opts)
+    o = ffi.options(**{k: v for k, v in opts.items() if k != "progress"})
     ffi.check(lib.weft_config_push(byref(o)))
     try:
         cur = ffi.Options()
@@ -292,7 +303,7 @@ def _iterate(call, open_fn, open_args, decode, ordered, on_error=None, keep=None
     """weft_imap(_array) + weft_next as a generator; closing it cancels what is left."""
     it = c_void_p()
     try:
-        call.open(open_fn, *open_args, byref(it))
+        hook = call.open(open_fn, *open_args, byref(it))
     except errors.WeftError as err:
         if on_error is not None:
             on_error(err)
@@ -308,12 +319,13 @@ def _iterate(call, open_fn, open_args, decode, ordered, on_error=None, keep=None
             if rc < 0:
                 if on_error is not None:
                     on_error(err)
-                interrupt.raise_if_interrupted(watch, rc)
+                interrupt.raise_if_interrupted(watch, rc, hook)
                 raise err
             value = decode(result)
             yield value if ordered else (result.index, value)
     finally:
         lib.weft_iter_close(it)
+        hook.close()
         del keep
 
 
@@ -477,6 +489,12 @@ def run_python(calls, return_as="list", **opts):
     inputs = array.array("Q", [cid]) * (2 * n_items)
     inputs[1::2] = array.array("Q", range(n_items))
     address = inputs.buffer_info()[0] if n_items else None
+    user_progress = opts.get("progress")
+    if user_progress is not None and chunk > 1:
+        def in_calls(p):  # weft counts chunks; the caller counts calls
+            done = min(job.n, start + p.done * chunk) if p.done < n_items else job.n
+            user_progress(p._replace(done=done, total=job.n))
+        opts = dict(opts, progress=in_calls)
     call = _Call(opts)
     if return_as == "list":
         try:
