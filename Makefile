@@ -4,7 +4,7 @@
 #   make test   build everything and run every test suite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser clean
+.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python clean
 # One step at a time even under `make -j`: setup must finish before any build, and
 # test-native and test-wasm both configure and build build/release. (Each step's own
 # build and ctest run in parallel with $(JOBS).)
@@ -42,6 +42,9 @@ test-wasm:
 
 test-browser:
 	bash scripts/test-browser.sh
+
+test-python:
+	bash scripts/test-python.sh
 
 clean:
 	rm -rf build

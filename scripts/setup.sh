@@ -2,12 +2,13 @@
 # Install what weft's build and tests need, only what is missing; safe to run twice.
 #   scripts/setup.sh          the native toolchain (demo, native tests)
 #   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench),
+#                             numpy, pytest and pip for the Python package (tests/python),
 #                             chromium and npm's playwright-core (tests/browser)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
-extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy chromium)
+extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy python3-pytest python3-pip chromium)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")
