@@ -241,7 +241,7 @@ static void check_backend(const char *backend, int n_jobs, const char *base) {
 }
 
 int main(int argc, char **argv) {
-    (void)argc;
+    (void)argc, (void)argv;
     char *base = getenv(COUNTS_ENV) ? NULL : temp_dir("memory-backends");
     if (base) {
         char counts[4200];

@@ -12,13 +12,15 @@ from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c
 from .. import errors
 from .locate import find_library
 
-WEFT_UNSET = -0x7fffffff
+# A weft_options field left 0 inherits (scope, environment, default); WEFT_NONE asks
+# for its zero value (automatic, silent, none) explicitly.
+WEFT_NONE = -1
 
 TASK_FN = CFUNCTYPE(c_int, c_void_p)
 
 
 class TaskDef(Structure):
-    _fields_ = [("name", c_char_p), ("fn", c_void_p), ("next", c_void_p)]
+    _fields_ = [("name", c_char_p), ("fn", c_void_p)]
 
 
 class Error(Structure):
@@ -211,23 +213,27 @@ def fail(t, message):
 
 def options(backend=None, n_jobs=None, batch_size=None, verbose=None, retries=None,
             task_timeout=None, timeout=None):
-    """A weft_options with the given fields set and every other one inheriting."""
-    o = Options(None, WEFT_UNSET, WEFT_UNSET, WEFT_UNSET, PROGRESS_FN(), None, WEFT_UNSET,
-                -1.0, -1.0, -1.0, None, WEFT_UNSET)
+    """A weft_options with the given fields set and every other one inheriting (None).
+    A given 0 is that value, not "inherit": automatic batches, silence, no retries, no
+    time limit."""
+    def zero_is_none(v):
+        return v if v else WEFT_NONE
+    o = Options()
+    o.progress = PROGRESS_FN()
     if backend is not None:
         o.backend = backend.encode()
     if n_jobs is not None:
         o.n_jobs = n_jobs
     if batch_size is not None:
-        o.batch_size = batch_size
+        o.batch_size = zero_is_none(batch_size)
     if verbose is not None:
-        o.verbose = int(verbose)
+        o.verbose = zero_is_none(int(verbose))
     if retries is not None:
-        o.retries = retries
+        o.retries = zero_is_none(retries)
     if task_timeout is not None:
-        o.task_timeout_s = float(task_timeout)
+        o.task_timeout_s = zero_is_none(float(task_timeout))
     if timeout is not None:
-        o.timeout_s = float(timeout)
+        o.timeout_s = zero_is_none(float(timeout))
     return o
 
 

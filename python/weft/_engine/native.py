@@ -445,7 +445,7 @@ def _python_task(t):
 
 
 _PY_TASK_FN = ffi.TASK_FN(_python_task)
-_py_def = ffi.TaskDef(_PY_TASK_NAME, ctypes.cast(_PY_TASK_FN, c_void_p).value, None)
+_py_def = ffi.TaskDef(_PY_TASK_NAME, ctypes.cast(_PY_TASK_FN, c_void_p).value)
 ffi.check(lib.weft_task_register(byref(_py_def)))
 
 

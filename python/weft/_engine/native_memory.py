@@ -177,7 +177,7 @@ def python_task(name):
                     f"function otherwise (Memory.cache(name=...))")
             d = found
         else:
-            td = ffi.TaskDef(name.encode(), _TRAMPOLINE_ADDRESS, None)
+            td = ffi.TaskDef(name.encode(), _TRAMPOLINE_ADDRESS)
             ffi.check(lib.weft_task_register(byref(td)))
             _defs[name + "#def"] = td  # keep the struct alive
             d = ctypes.pointer(td)
@@ -214,7 +214,7 @@ class Store:
                             f"{location!r}")
         o = ffi.MemoryOptions(0, int(max_bytes or 0), int(max_items or 0),
                               float(max_age or 0.0),
-                              ffi.WEFT_UNSET if debug is None else int(bool(debug)),
+                              0 if debug is None else 1 if debug else ffi.WEFT_NONE,
                               1 if quiet else 0, None, None)
         h = c_void_p()
         ffi.check(lib.weft_memory_open(byref(h), location.encode(), byref(o)))
