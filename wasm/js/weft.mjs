@@ -113,15 +113,11 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
-    if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
-    // open the cache here first: a bad folder fails before any work, and workers find it
-    // made (two first opens of a new folder at once can see each other's half-made state)
-    if (plan.memory) (await this.mainInstance()).setMemory(plan.memory);
+    if (plan.memory) return yield* memoBatches(await this.memos.cache(plan.memory), plan, p => this.batches(p));
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
       call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
-      memory: plan.memory,
       input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
     });
     if (plan.backend === 'sequential') {
