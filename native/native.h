@@ -71,6 +71,9 @@ typedef struct wire_job {
     uint64_t acc_region, acc_offset; /* REDUCE: the accumulators, folded into in place */
     uint64_t fold_addr;              /* REDUCE: the reducer's fold, at the parent's address */
     uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
+    uint32_t report_each;            /* a crash must not lose what ran: replies go out before
+                                        each batch, BYTES outputs and statuses after each item */
+    uint32_t pad2;
 } wire_job;
 
 typedef struct wire_status {
