@@ -171,7 +171,8 @@ static void test_writers_and_tool(void) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "hammer") == 0)
         return hammer(argv[2], atof(argv[3]), (unsigned)atoi(argv[4]));
-    alarm(240);
+    const char *seconds = getenv("WEFT_STRESS_SECONDS");
+    alarm(240 + (seconds ? (unsigned)atoi(seconds) : 0)); /* a hang fails instead of blocking */
     static const test_part parts[] = {{"writers_and_tool", test_writers_and_tool}};
     run_parts(parts, 1);
     weft_shutdown();
