@@ -152,8 +152,8 @@ static void test_map_retries(void) {
 }
 
 /* retries = 1: a crashed item runs twice, every other one once, whatever the worker had
- * finished (reported or still buffered) when it died. Fixed-size, variable-size and
- * collect-all maps, automatic batches (bursts of small batches) and fixed ones. */
+ * finished (reported or still buffered) when it died. Fixed-size and variable-size maps,
+ * an ordered iterator, collect-all; automatic batches (bursts of small ones) and fixed. */
 #define N_COUNTED 3000
 static void test_retries_run_once(void) {
     static counted_in in[N_COUNTED];
@@ -163,7 +163,7 @@ static void test_retries_run_once(void) {
     _Atomic int *runs = weft_shared_ptr(region);
     for (int i = 0; i < N_COUNTED; i++) in[i].region = region.id;
     for (int batch = 0; batch <= 16; batch += 16)
-        for (int kind = 0; kind < 3; kind++) {
+        for (int kind = 0; kind < 4; kind++) {
             weft_pool *pool = open_pool("processes", 2, batch, 1);
             for (int i = 0; i < N_COUNTED; i++) atomic_store(&runs[i], 0);
             size_t wrong = 0;
@@ -177,6 +177,16 @@ static void test_retries_run_once(void) {
                 for (int i = 0; i < N_COUNTED; i++)
                     wrong += bout[i].size != 8 || *(const double *)bout[i].data != value_of((size_t)i);
                 weft_bytes_free(bout, N_COUNTED);
+            } else if (kind == 2) {
+                weft_iter *it;
+                weft_iter_options io = {1, 512, 0};
+                CHECK_EQ(weft_imap_array(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, &io, &it), 0);
+                weft_result r;
+                size_t got = 0;
+                while (weft_next(it, &r) == 1)
+                    wrong += r.index != got++ || r.size != 8 || *(const double *)r.data != value_of(r.index);
+                wrong += got != N_COUNTED;
+                weft_iter_close(it);
             } else {
                 static weft_status st[N_COUNTED];
                 CHECK_EQ(weft_map_collect(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, out,
