@@ -11,7 +11,9 @@
  *         a round the killed process had seen complete runs again (stored is stored).
  *
  * Needs WEFT_FAULT_SHIM (the shim's path) and WEFT_TOOL (the `weft` tool), set by CMake.
- * WEFT_CRASH_KILLS: how many random kills (default 8). */
+ * WEFT_CRASH_KILLS: how many random kills (default 8); WEFT_CRASH_POINTS: at how many
+ * operations of a run to kill it (default 16; a run's count of operations or more: at
+ * every one). */
 #define _GNU_SOURCE
 #include "check.h"
 #include "mem_util.h"
@@ -245,7 +247,9 @@ static void test_crash(void) {
     snprintf(dir, sizeof dir, "%s/crash", base);
     /* killed right before the Nth operation, N over the whole run: each on a fresh
        cache, and each on the cache the previous kills left */
-    long step = total / 16 > 0 ? total / 16 : 1;
+    const char *points = getenv("WEFT_CRASH_POINTS");
+    long n_points = points && atol(points) > 0 ? atol(points) : 16;
+    long step = total / n_points > 0 ? total / n_points : 1;
     int killed = 0;
     for (int fresh = 1; fresh >= 0; fresh--)
         for (long n = 1 + fresh * step / 2; n <= total; n += step) {
@@ -276,7 +280,9 @@ static void test_crash(void) {
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "map") == 0) return child_map(argv[2], argv[3], argv[4]);
     const char *kills = getenv("WEFT_CRASH_KILLS");
-    alarm(280 + (kills ? (unsigned)atoi(kills) : 0)); /* a hang fails instead of blocking */
+    const char *points = getenv("WEFT_CRASH_POINTS");
+    /* a hang fails instead of blocking */
+    alarm(280 + (kills ? (unsigned)atoi(kills) : 0) + (points ? (unsigned)atoi(points) : 0));
     shim = getenv("WEFT_FAULT_SHIM");
     tool = getenv("WEFT_TOOL");
     if (!shim || !tool) {
