@@ -281,7 +281,9 @@ static void run_batch(worker *w, const unsigned char *p) {
     /* Replies wait in the buffer while a burst of batches runs; if the next batch crashes
      * they are lost and the pool runs those batches again. That is harmless for outputs,
      * not for a reduction's folds (they would count twice) nor for a failure or a status
-     * (the retry could succeed and hide it): those go out before the next batch runs. */
+     * (the retry could succeed and hide it): those go out before the next batch runs.
+     * When a death does not end the call (report_each), everything does, and BYTES
+     * outputs and statuses go out item by item: a crash then re-runs only the item it hit. */
     if ((w->must_flush || w->report_each) && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
     w->must_flush = 0;
     int each_item = w->report_each && (job->kind == WEFT__JOB_BYTES || w->statuses);

@@ -108,7 +108,8 @@ static int tool_ok(const char *args, const char *dir) {
     out[n] = '\0';
     int status = p ? pclose(p) : -1;
     int ok = status == 0 && (strncmp(args, "verify", 6) != 0 || strstr(out, " 0 corrupt"));
-    if (!ok && TOLERATE_CLEAR_NOT_EMPTY && strncmp(args, "clear", 5) == 0 && strstr(out, "Directory not empty")) {
+    if (!ok && TOLERATE_CLEAR_NOT_EMPTY && strncmp(args, "clear", 5) == 0 &&
+        strstr(out, "Directory not empty")) {
         tolerated++;
         return 1;
     }
@@ -134,7 +135,8 @@ static void test_writers_and_tool(void) {
             char seed[16];
             snprintf(seed, sizeof seed, "%d", w + 1);
             setenv("WEFT_FORKSERVER", "0", 1);
-            execl("/proc/self/exe", "test_cache_concurrency", "hammer", dir, seconds_text, seed, (char *)NULL);
+            execl("/proc/self/exe", "test_cache_concurrency", "hammer", dir, seconds_text, seed,
+                  (char *)NULL);
             _exit(127);
         }
     }

@@ -91,7 +91,8 @@ static void test_wrecked_workers(void) {
         int rc = weft_map(pool, WEFT_FN(abuse), in, sizeof in[0], N, out, sizeof out[0]);
         const weft_error *e = weft_last_error();
         if (rc != cases[c].code || e->task_index != 5 || !strstr(e->message, cases[c].says))
-            fprintf(stderr, "case %d: rc %d, task %lld: %s\n", cases[c].how, rc, (long long)e->task_index, e->message);
+            fprintf(stderr, "case %d: rc %d, task %lld: %s\n", cases[c].how, rc,
+                    (long long)e->task_index, e->message);
         CHECK_EQ(rc, cases[c].code);
         CHECK_EQ(e->task_index, 5);
         CHECK_HAS(e->message, cases[c].says);
@@ -220,7 +221,9 @@ static void kill_caller(int fork_server) {
         for (int i = 1; i < n; i++) alive += running(pids[i]);
         if (!alive) break;
     }
-    if (alive) fprintf(stderr, "fork server %s: %d of the caller's processes outlived it\n", fork_server ? "on" : "off", alive);
+    if (alive)
+        fprintf(stderr, "fork server %s: %d of the caller's processes outlived it\n",
+                fork_server ? "on" : "off", alive);
     CHECK_EQ(alive, 0);
     for (int i = 1; i < n && alive; i++)
         if (running(pids[i])) kill(pids[i], SIGKILL); /* leave no stray behind us either */

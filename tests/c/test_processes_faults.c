@@ -168,7 +168,8 @@ static void test_retries_run_once(void) {
             for (int i = 0; i < N_COUNTED; i++) atomic_store(&runs[i], 0);
             size_t wrong = 0;
             if (kind == 0) {
-                CHECK_EQ(weft_map(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, out, sizeof out[0]), 0);
+                CHECK_EQ(weft_map(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, out,
+                                  sizeof out[0]), 0);
                 for (int i = 0; i < N_COUNTED; i++) wrong += out[i] != value_of((size_t)i);
             } else if (kind == 1) {
                 static weft_bytes bin[N_COUNTED], bout[N_COUNTED];

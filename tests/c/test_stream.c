@@ -257,7 +257,8 @@ static void check_ordered_failure(weft_pool *pool, int rounds) {
         const weft_error *e = weft_last_error();
         if (rc != WEFT_ETASK || e->task_index != 13 || strcmp(e->message, "unlucky 13") != 0) {
             if (!wrong_end++)
-                fprintf(stderr, "round %d: rc %d, task %lld, \"%s\"\n", round, rc, (long long)e->task_index, e->message);
+                fprintf(stderr, "round %d: rc %d, task %lld, \"%s\"\n", round, rc,
+                        (long long)e->task_index, e->message);
         }
         wrong_order += before > 13;
         CHECK_EQ(weft_next(it, &r), rc); /* the error sticks */
