@@ -211,6 +211,7 @@ static int prepare_folder(const char *dir) {
     if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
     if (!weft__disk_is_cache(dir)) {
         rc = weft_plat_list_dir(dir, any_entry, NULL);
+        if (rc == 1 && weft__disk_is_cache(dir)) return 0; /* another process just made it */
         if (rc == 1)
             return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
         if (rc < 0)

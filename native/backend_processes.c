@@ -441,6 +441,13 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
     return 1;
 }
 
+/* Whether a worker's death leaves the call going (retries, collect-all): then the worker
+ * reports everything that ran before it runs more, so a crash re-runs only what has no
+ * result (wire_job.report_each). */
+static int reports_each(const weft__job *job) {
+    return job->options.retries > 0 || job->statuses;
+}
+
 static int send_job(call *c, proc_worker *w) {
     int rc = sync_regions(c->st, w);
     if (rc) return rc;
@@ -453,7 +460,8 @@ static int send_job(call *c, proc_worker *w) {
                   .out_region = c->out.region, .out_offset = c->out.offset,
                   .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
                   .base = job->begin, .indexed = job->index_of != NULL,
-                  .idx_region = c->idx.region, .idx_offset = c->idx.offset};
+                  .idx_region = c->idx.region, .idx_offset = c->idx.offset,
+                  .report_each = (uint32_t)reports_each(job)};
     if (job->kind == WEFT__JOB_REDUCE) {
         void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
         void *fold_addr;
@@ -614,9 +622,10 @@ static void on_death(call *c, int k) {
         weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
     }
     /* items the dead worker finished before: a map's outputs and a reduction's folds are
-     * in shared memory already; variable-size outputs and collected statuses went down
-     * with it and run again */
-    int rerun = job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses);
+     * in shared memory already; variable-size outputs and collected statuses came back
+     * one by one (reports_each), or went down with it and run again */
+    int rerun = (job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses)) &&
+                !reports_each(job);
     for (int i = 0; i < w->q_len; i++) {
         queued *q = &w->q[(w->q_head + i) % MAX_DEPTH];
         if (blamed >= q->begin && blamed < q->end) {

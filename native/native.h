@@ -73,7 +73,9 @@ typedef struct wire_job {
     uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
     uint64_t idx_region, idx_offset;   /* MAP, BYTES narrowed by Memory: item j is the
                                           call's item base + idx[j] (uint64 each) */
-    uint32_t indexed, pad2;            /* idx_* are set */
+    uint32_t indexed;                  /* idx_* are set */
+    uint32_t report_each;              /* a crash must not lose what ran: replies go out before
+                                          each batch, BYTES outputs and statuses after each item */
 } wire_job;
 
 typedef struct wire_status {
