@@ -59,7 +59,7 @@ function(weft_add_wasm_module name)
   foreach(flavour IN LISTS flavours)
     set(t ${name}_${flavour})
     add_executable(${t} ${W_SOURCES} ${WEFT_WASM_DIR}/src/weft_js.c
-      ${WEFT_WASM_DIR}/src/weft_js_memo.c)
+      ${WEFT_WASM_DIR}/src/weft_js_memory.c)
     target_link_libraries(${t} PRIVATE weft::weft_static)
     target_include_directories(${t} PRIVATE ${WEFT_WASM_DIR}/include)
     if(flavour STREQUAL "node")

@@ -5,7 +5,7 @@ import { makePlan, bytesOf } from './options.mjs';
 import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
-import { Memos, memoBatches, supportsIndexedDB } from './memo.mjs';
+import { Memories, memoryBatches, supportsIndexedDB } from './memory.mjs';
 
 export class Weft {
   /**
@@ -24,7 +24,7 @@ export class Weft {
     this.sequential = this.sequentialSlot();
     /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
     this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
-    this.memos = new Memos(() => this.mainInstance());
+    this.memories = new Memories(() => this.mainInstance());
   }
 
   /** The calling thread's instance: the first one, or a fresh one after a crash dropped it
@@ -51,7 +51,7 @@ export class Weft {
   }
 
   /** An IndexedDB cache ('indexeddb:NAME'): {stats(), clear(task?), export(task?), import(archive)}. */
-  memory(spec) { return this.memos.handle(spec); }
+  memory(spec) { return this.memories.handle(spec); }
 
   /** Names of the tasks built into the module. */
   get tasks() { return [...this.info.tasks]; }
@@ -113,7 +113,7 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
-    if (plan.memory) return yield* memoBatches(await this.memos.cache(plan.memory), plan, p => this.batches(p));
+    if (plan.memory) return yield* memoryBatches(await this.memories.cache(plan.memory), plan, p => this.batches(p));
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({

@@ -6,6 +6,7 @@
 #include "../../core/internal.h"
 #include "../../memory/memory_internal.h"
 #include "weft.h"
+#include "weft_js_internal.h"
 #include "weft_wasm.h"
 
 #include <emscripten.h>
@@ -106,7 +107,7 @@ static int open_pool(weft_pool **pool) {
     return weft_pool_open(pool, &o);
 }
 
-static int find_task(const char *name, const weft_task_def **task) {
+int weft_js__find_task(const char *name, const weft_task_def **task) {
     *task = weft_task_find(name);
     if (!*task) return weft__set_error(WEFT_ENOTASK, "no task named '%s' is built into this module", name);
     return 0;
@@ -114,11 +115,11 @@ static int find_task(const char *name, const weft_task_def **task) {
 
 /* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
  * and so does weft_last_error() for a failing one. Memory is the JS side's business: it
- * looks items up before it dispatches them (wasm/js/memo.mjs), as native maps do. */
+ * looks items up before it dispatches them (wasm/js/memory.mjs), as native maps do. */
 EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size_t in_size,
                                      size_t n, void *out, size_t out_size, size_t index_base) {
     const weft_task_def *task;
-    int rc = find_task(task_name, &task);
+    int rc = weft_js__find_task(task_name, &task);
     if (!rc) rc = open_pool(&plain_pool);
     if (rc) return rc;
     return weft__map_at(plain_pool, task, in, in_size, n, out_size ? out : NULL, out_size, index_base);
@@ -154,7 +155,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_lookup(const char *task_name, const unsi
                                                size_t out_size, unsigned char *found) {
     const weft_task_def *task;
     if (!memory) return weft__set_error(WEFT_EINVAL, "no Memory is open");
-    int rc = find_task(task_name, &task);
+    int rc = weft_js__find_task(task_name, &task);
     weft_bytes *ins = rc ? NULL : malloc((n ? n : 1) * 2 * sizeof *ins);
     if (!rc && !ins) rc = weft__set_error(WEFT_ENOMEM, "out of memory looking up %zu items", n);
     if (rc) return rc;
@@ -174,7 +175,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_store(const char *task_name, const unsig
                                               size_t out_size, double compute_ns) {
     const weft_task_def *task;
     if (!memory) return weft__set_error(WEFT_EINVAL, "no Memory is open");
-    int rc = find_task(task_name, &task);
+    int rc = weft_js__find_task(task_name, &task);
     weft__memory_item *items = rc ? NULL : malloc((n ? n : 1) * sizeof *items);
     if (!rc && !items) rc = weft__set_error(WEFT_ENOMEM, "out of memory storing %zu items", n);
     if (rc) return rc;

@@ -1,4 +1,4 @@
-// Memory above dispatch, as native maps have it (memory/map_cache.c): look every item of a
+// Memory above dispatch, as native maps have it (memory/dispatch_layer.c): look every item of a
 // call up first (one batched read), run only the misses (compacted, on whatever backend),
 // store each finished batch in one write (a kill or reload mid-run keeps the work done so
 // far, also the items a failing batch finished before its failure), and yield batches in
@@ -6,7 +6,7 @@
 // (the native disk store, reached through the calling thread's instance). Keys, entries
 // and the lookup's checks are the C core's either way.
 import { IdbStore } from './browser/idb-store.mjs';
-import { MemoCodec } from './memo-codec.mjs';
+import { MemoryCodec } from './memory-codec.mjs';
 
 const PREFIX = 'indexeddb:';
 
@@ -21,13 +21,13 @@ export function parseMemory(spec, call) {
 export const supportsIndexedDB = () => typeof globalThis.indexedDB !== 'undefined' && globalThis.indexedDB !== null;
 
 /** The IndexedDB stores of one Weft object, opened once per name. */
-export class Memos {
+export class Memories {
   constructor(mainInstance) {
     this.mainInstance = mainInstance; // async () => the calling thread's Instance
     this.stores = new Map();
   }
 
-  async codec() { return new MemoCodec(await this.mainInstance()); }
+  async codec() { return new MemoryCodec(await this.mainInstance()); }
 
   store(name) {
     let s = this.stores.get(name);
@@ -60,7 +60,7 @@ export class Memos {
   }
 }
 
-/** IndexedDB: keys and entries from the C side (MemoCodec), records in one store. */
+/** IndexedDB: keys and entries from the C side (MemoryCodec), records in one store. */
 export class IdbCache {
   constructor(codec, db) { this.codec = codec, this.db = db, this.label = `'indexeddb:${db.name}'`; }
 
@@ -115,7 +115,7 @@ function concat(at, n) {
  * The batches of a call with a memory. `cache`: IdbCache or DiskCache; `run(plan)` runs a
  * plan without a memory (Weft.batches). Hits and misses go to onProgress.
  */
-export async function* memoBatches(cache, plan, run) {
+export async function* memoryBatches(cache, plan, run) {
   const { n, inSize, outSize, task, input } = plan;
   const itemIn = i => input ? input.subarray(i * inSize, (i + 1) * inSize) : new Uint8Array(0);
   const { found, all } = await cache.lookup(task, itemIn, n, outSize);

@@ -250,4 +250,4 @@ static void end(weft__job *job) {
     release(st, st->index_of ? narrowed_n : 0);
 }
 
-const weft__dispatch_layer weft__map_cache_layer = {begin, end};
+const weft__dispatch_layer weft__memory_layer = {begin, end};
