@@ -24,7 +24,7 @@ export async function loadModuleFiles(module) {
 export async function instantiate({ glue, compiled }) {
   const factory = require(glue);
   const Module = await factory({
-    // the loader's own fetch() of a file path fails under Node >= 18 (TOOLCHAIN.md)
+    // Emscripten 3.1's loader fetch()es a file path, which fails under Node >= 18
     instantiateWasm(imports, done) {
       WebAssembly.instantiate(compiled, imports).then(i => done(i));
       return {};
