@@ -28,6 +28,7 @@ include_guard(GLOBAL)
 # weft-build reads the same file). Read now, kept as global properties: a variable set
 # here would not reach a function called from the caller's own directories.
 file(READ "${CMAKE_CURRENT_LIST_DIR}/weft-emcc-flags.json" _weft_flags_json)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS "${CMAKE_CURRENT_LIST_DIR}/weft-emcc-flags.json")
 foreach(_weft_part common node web)
   string(JSON _weft_n LENGTH "${_weft_flags_json}" ${_weft_part})
   set(_weft_list "")

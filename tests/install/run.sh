@@ -83,6 +83,17 @@ if [ "$shared" = 1 ]; then
 fi
 check_output "pkg-config, shared (rpath)" "$(env -u LD_LIBRARY_PATH "$tmp/consumer-pc")"
 
+# the README's first program, built with the command under it, runs
+awk '/<!-- first-program/ {on = 1; next} on && /^```c/ {c = 1; next} c && /^```/ {exit} c' \
+    "$here/../../README.md" > "$tmp/square.c"
+[ -s "$tmp/square.c" ] || fail "README.md has no first-program block"
+[ "$(wc -l < "$tmp/square.c")" -le 10 ] || fail "README.md's first program is longer than 10 lines"
+readme_cmd=$(awk '/<!-- first-program/ {on = 1} on && /^```sh/ {s = 1; next} s && /^```/ {exit} s' "$here/../../README.md")
+case $readme_cmd in "cc square.c "*"-o square") ;; *) fail "README.md's build command is not 'cc square.c ... -o square': $readme_cmd" ;; esac
+(cd "$tmp" && CC="$cc" eval "${readme_cmd/#cc /\"\$CC\" ${cflag_list[*]} } ${ldflag_list[*]}") || fail "README.md's build command failed"
+env -u LD_LIBRARY_PATH "$tmp/square" || fail "README.md's first program failed"
+echo "README's first program: built and ran"
+
 # fully static weft: the archive plus Libs.private, and no libxxhash (compiled in)
 read -r -a pc_static <<< "$(pkg-config --static --libs-only-other weft) $(pkg-config --static --libs-only-l weft | sed 's/-lweft//')"
 "$cc" "${cflag_list[@]}" $(pkg-config --cflags weft) "$here/consumer.c" "$here/cube.c" -o "$tmp/consumer-pc-static" \

@@ -111,6 +111,18 @@ static int open_pool(weft_pool **pool, weft_memory *m) {
     return weft_pool_open(pool, &o);
 }
 
+/* The item running now. A trap (out-of-bounds access, abort()) unwinds no C code, so the
+ * JS side reads this afterwards to say which item and task crashed the instance. */
+static const weft_task_def *running_task;
+static double running_index = -1;
+
+static int run_traced(weft_task *t) {
+    running_index = (double)weft_task_index(t);
+    return running_task->fn(t);
+}
+
+EMSCRIPTEN_KEEPALIVE double weft_js_running_index(void) { return running_index; }
+
 /* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
  * and so does weft_last_error() for a failing one. */
 EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size_t in_size,
@@ -124,7 +136,13 @@ EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size
     weft_pool **pool = use_memory ? &memory_pool : &plain_pool;
     int rc = open_pool(pool, use_memory ? memory : NULL);
     if (rc) return rc;
-    return weft__map_at(*pool, task, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    /* the same name (Memory keys and errors use it), run through the tracer */
+    static weft_task_def traced;
+    traced = (weft_task_def){task->name, run_traced, NULL};
+    running_task = task;
+    rc = weft__map_at(*pool, &traced, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    running_index = -1;
+    return rc;
 }
 
 EMSCRIPTEN_KEEPALIVE const weft_error *weft_js_last_error(void) { return weft_last_error(); }

@@ -1,6 +1,6 @@
 // weft in a web page: load a module of C tasks (the <name>.mjs + <name>.wasm that
 // weft_add_wasm_module builds) and get the API (weft.mjs) on a pool of module Web Workers.
-//   import { load } from 'weft';                       // the "browser" export
+//   import { load } from 'weft-parallel';                       // the "browser" export
 //   const weft = await load({ moduleUrl: '/build/my_tasks.mjs' });
 //   weft.backendInfo  // {backend: 'workers' | 'sequential', reason}
 // No SharedArrayBuffer is used, so ordinary static hosting works (no COOP/COEP headers).
