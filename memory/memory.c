@@ -199,7 +199,10 @@ static int any_entry(const char *name, int is_dir, void *user) {
 
 /* ---- open / close */
 
-static int open_disk(const char *dir) {
+/* A folder made ready for a disk store. *read_only: a cache this process cannot write to,
+ * which still serves its hits. */
+static int open_disk(const char *dir, int *read_only) {
+    *read_only = 0;
     int rc = make_dirs(dir);
     if (rc)
         return weft__set_error(WEFT_ESYS, "cannot create the cache folder '%s': %s", dir, weft_plat_strerror(rc));
@@ -220,7 +223,7 @@ static int open_disk(const char *dir) {
         if (rc)
             return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
     } else if (!weft_plat_dir_writable(dir)) {
-        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (check its permissions)", dir, weft_plat_strerror(-EACCES));
+        *read_only = 1;
     }
     return 0;
 }
@@ -239,8 +242,8 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
             return weft__set_error(WEFT_EINVAL, "weft_memory_open: no location: pass a folder or \"memory:\", or set WEFT_CACHE_DIR");
     }
     const weft_store *store = strcmp(location, "memory:") == 0 ? &weft__store_memory : &weft__store_disk;
-    int rc = 0;
-    if (store == &weft__store_disk) rc = open_disk(location);
+    int rc = 0, read_only = 0;
+    if (store == &weft__store_disk) rc = open_disk(location, &read_only);
     if (rc) return rc;
 
     weft_memory *m = calloc(1, sizeof *m);
@@ -270,6 +273,12 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     if (rc) {
         weft_memory_close(m);
         return rc;
+    }
+    if (read_only) {
+        /* said once here; the stores that fail later say nothing more */
+        atomic_store(&m->warned_store, 1);
+        warn(m, "weft: the cache folder '%s' is read-only (%s): hits are served, new results are not stored",
+             location, weft_plat_strerror(-EACCES));
     }
     *out = m;
     weft__clear_error();

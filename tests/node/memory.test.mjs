@@ -56,3 +56,11 @@ test('a failing task stores nothing and reports its index; a foreign folder is r
   for (const backend of ['sequential', 'workers'])
     await assert.rejects(weft.map('pi_darts', seeds(2), { backend, memory: foreign }), { code: 'WEFT_EFOREIGN', index: -1 });
 });
+
+test('a cache path under a regular file, or a file, says "Not a directory"', async t => {
+  const file = join(tempDir(t), 'notes.txt');
+  writeFileSync(file, 'mine');
+  for (const memory of [join(file, 'cache'), file])
+    await assert.rejects(weft.map('pi_darts', seeds(4), { backend: 'sequential', out: Uint8Array, outSize: 8, memory }),
+      e => e.code === 'WEFT_ESYS' && /Not a directory/.test(e.message) && !/File exists/.test(e.message));
+});
