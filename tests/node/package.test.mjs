@@ -96,3 +96,59 @@ weft_add_wasm_module(my_tasks SOURCES my_tasks.c)
   writeFileSync(join(app, 'use.mjs'), userScript('./build/my_tasks'));
   assert.equal(run('node', ['use.mjs'], app), '3 6 9\n');
 });
+
+// The types say what the code does: tsc --strict accepts what works and refuses the rest.
+const tsGood = `import { load, WeftError } from '${pkgName}';
+const weft = await load({ module: './my_tasks' });
+const f64: Float64Array = await weft.map('t', new Float64Array(4));
+const i32: Int32Array = await weft.map('t', new Int32Array(4));            // the inputs' type
+const bytes: Uint8Array = await weft.map('t', new ArrayBuffer(8));         // else Uint8Array
+const none: Uint8Array = await weft.map('t', null, { n: 4, inSize: 0, outSize: 1 });
+const f32: Float32Array = await weft.map('t', new Int32Array(4), { out: Float32Array });
+for await (const { index, value } of weft.imap('t', new Int32Array(4), { ordered: false })) {
+  const v: Int32Array = value;
+  console.log(index, v);
+}
+const sum: number = await weft.reduce('t', new Float64Array(4), { fold: (a: number, v: Float64Array) => a + v[0], initial: 0 });
+try { await weft.map('t', f64, { memory: 'cache', nJobs: -1, signal: new AbortController().signal }); }
+catch (e) { if (e instanceof WeftError) console.log(e.index, e.task, e.code); }
+console.log(i32, bytes, none, f32, sum);
+`;
+const tsBad = {
+  'the default out is the inputs\' type, not Float64Array':
+    `const x: Float64Array = await weft.map('t', new Int32Array(4));`,
+  'an ArrayBuffer gives Uint8Array': `const x: Float64Array = await weft.map('t', new ArrayBuffer(8));`,
+  'browser-only load options are not Node\'s': `await load({ moduleUrl: 'x.mjs' });`,
+  'workers: false is the browser\'s': `await load({ workers: false });`,
+  'a misspelt option': `await weft.map('t', new Int32Array(4), { nJbos: 2 });`,
+  'imap values have the out type': `for await (const { value } of weft.imap('t', new Int32Array(4))) { const v: Float64Array = value; }`,
+};
+
+test('TypeScript: tsc --strict accepts what the API does and refuses the rest', t => {
+  let tsc;
+  try {
+    tsc = run('sh', ['-c', 'command -v tsc'], root).trim();
+  } catch {
+    return t.skip('no tsc (Debian: node-typescript; scripts/setup.sh all installs it)');
+  }
+  const app = installPacked(t);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
+      lib: ['es2022', 'dom'], types: [], skipLibCheck: false },
+  }));
+  writeFileSync(join(app, 'good.ts'), tsGood);
+  const check = file => {
+    try {
+      run(tsc, ['-p', '.'], app);
+      return '';
+    } catch (e) {
+      return e.stdout + e.stderr;
+    }
+  };
+  assert.equal(check(), '', 'good.ts must compile');
+  const head = `import { load } from '${pkgName}';\nconst weft = await load();\n`;
+  for (const [why, code] of Object.entries(tsBad)) {
+    writeFileSync(join(app, 'good.ts'), head + code + '\nexport {};\n');
+    assert.match(check(), /error TS\d+/, `must not compile: ${why}`);
+  }
+});
