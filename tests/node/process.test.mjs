@@ -68,3 +68,18 @@ for (const flags of [['-e'], ['--input-type=module', '-e']]) {
     assert.equal(r.stderr, '');
   });
 }
+
+test('a task\'s abort() is one error naming the item and task, with no Emscripten noise', () => {
+  const r = node(['--input-type=module', '-e', `import { load } from ${JSON.stringify(api)};
+    const weft = await load({ module: ${JSON.stringify(testModule)} });
+    for (const backend of ['sequential', 'workers'])
+      await weft.map('abort_if_negative', Int32Array.of(1, 2, -1, 4), { backend, batchSize: 1 })
+        .catch(e => console.log(JSON.stringify([e.code, e.index, e.task, e.message])));`]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stderr, '');
+  const lines = r.stdout.trim().split('\n').map(l => JSON.parse(l));
+  assert.deepEqual(lines, [
+    ['WEFT_ECRASHED', 2, 'abort_if_negative', "task 'abort_if_negative' crashed the module while running item 2: abort() called"],
+    ['WEFT_ECRASHED', 2, 'abort_if_negative', "task 'abort_if_negative' crashed its worker while running item 2: abort() called"],
+  ]);
+});

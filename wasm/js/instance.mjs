@@ -66,7 +66,9 @@ export class Instance {
    * afterwards, but its memory still says which item was running. */
   crashError(task, start, count, e, where) {
     const index = this.M._weft_js_running_index();
-    const what = (e?.message || String(e)).replace(/^(RuntimeError: )?/, '');
+    // Emscripten's words for abort() carry build advice meant for its own developers
+    const what = (e?.message || String(e)).replace(/^(RuntimeError: )?/, '')
+      .replace(/^Aborted\((.*)\)\. Build with -s ?ASSERTIONS.*$/s, (_, why) => why ? `abort(): ${why}` : 'abort() called');
     const item = index >= 0 ? `item ${index}` : `items [${start}, ${start + count})`;
     const err = new WeftError(`task '${task}' crashed ${where} while running ${item}: ${what}`,
       { code: 'WEFT_ECRASHED', errno: this.errnoOf('WEFT_ECRASHED'), index, task });

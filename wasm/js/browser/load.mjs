@@ -32,7 +32,8 @@ export async function instantiate({ glue, compiled }) {
       return {};
     },
     print: line => console.log(line),
-    printErr: line => console.warn(line),
+    // a task's abort() is reported as the call's error; Emscripten's own line would repeat it
+    printErr: line => { if (!/^Aborted\(/.test(line)) console.warn(line); },
   })]);
   return new Instance(Module);
 }

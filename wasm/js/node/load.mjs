@@ -30,7 +30,8 @@ export async function instantiate({ glue, compiled }) {
       return {};
     },
     print: line => process.stdout.write(line + '\n'),
-    printErr: line => process.stderr.write(line + '\n'),
+    // a task's abort() is reported as the call's error; Emscripten's own line would repeat it
+    printErr: line => { if (!/^Aborted\(/.test(line)) process.stderr.write(line + '\n'); },
   });
   return new Instance(Module);
 }
