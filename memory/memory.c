@@ -217,6 +217,12 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
         weft_memory_close(m);
         return rc;
     }
+    if (weft__store_read_only(store, m->state)) {
+        /* said once here; the stores that fail later say nothing more */
+        atomic_store(&m->warned_store, 1);
+        warn(m, "weft: the cache folder '%s' is read-only (%s): hits are served, new results are not stored",
+             location, weft_plat_strerror(-EACCES));
+    }
     *out = m;
     weft__clear_error();
     return 0;

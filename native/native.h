@@ -3,6 +3,8 @@
 #define WEFT_NATIVE_H
 
 #include "../core/internal.h"
+/* XXH3-128 of a buffer (memory/hash.c): the processes backend knows big inputs by it. */
+void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 
 #include <stdint.h>
 #include <sys/types.h>

@@ -90,3 +90,11 @@ test('a failing item after cached ones is named by its index in the call', async
     await assert.rejects(weft.map('fail_at_13', x, { backend, nJobs: 2, memory: sub }), { code: 'WEFT_ETASK', index: 13 }, backend);
   }
 });
+
+test('a cache path under a regular file, or a file, says "Not a directory"', async t => {
+  const file = join(tempDir(t), 'notes.txt');
+  writeFileSync(file, 'mine');
+  for (const memory of [join(file, 'cache'), file])
+    await assert.rejects(weft.map('pi_darts', seeds(4), { backend: 'sequential', out: Uint8Array, outSize: 8, memory }),
+      e => e.code === 'WEFT_ESYS' && /Not a directory/.test(e.message) && !/File exists/.test(e.message));
+});

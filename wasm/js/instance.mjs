@@ -59,9 +59,23 @@ export class Instance {
   /** A WeftError with a code from the module's error table, for failures the C side did
    * not report (a crash, a missing IndexedDB). */
   error(code, message, index = -1) {
-    const errno = this.info.errors.find(e => e.name === code)?.errno ?? 0;
-    return new WeftError(message, { code, errno, index });
+    return new WeftError(message, { code, errno: this.errnoOf(code), index });
   }
+
+  /** The error for a trap in a task (out of bounds, abort()): the instance is unusable
+   * afterwards, but its memory still says which item was running. */
+  crashError(task, start, count, e, where) {
+    const index = this.M._weft_js_running_index();
+    // Emscripten's words for abort() carry build advice meant for its own developers
+    const what = (e?.message || String(e)).replace(/^(RuntimeError: )?/, '')
+      .replace(/^Aborted\((.*)\)\. Build with -s ?ASSERTIONS.*$/s, (_, why) => why ? `abort(): ${why}` : 'abort() called');
+    const item = index >= 0 ? `item ${index}` : `items [${start}, ${start + count})`;
+    const err = new WeftError(`task '${task}' crashed ${where} while running ${item}: ${what}`,
+      { code: 'WEFT_ECRASHED', errno: this.errnoOf('WEFT_ECRASHED'), index, task });
+    return err;
+  }
+
+  errnoOf(code) { return this.info.errors.find(e => e.name === code)?.errno ?? 0; }
 
   /** Read-only data for tasks (weft_wasm_shared); null clears it. */
   setShared(bytes) {

@@ -160,7 +160,7 @@ export class Weft {
           } catch (e) {
             if (e instanceof WeftError) throw e;
             self.main = null, sharedId = 0; // a trap: start a fresh instance next time
-            throw main.error('WEFT_ECRASHED', `the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`);
+            throw main.crashError(b.task, b.start, b.count, e, 'the module');
           }
         } finally {
           this.freed();

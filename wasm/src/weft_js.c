@@ -113,6 +113,19 @@ int weft_js__find_task(const char *name, const weft_task_def **task) {
     return 0;
 }
 
+
+/* The item running now. A trap (out-of-bounds access, abort()) unwinds no C code, so the
+ * JS side reads this afterwards to say which item and task crashed the instance. */
+static const weft_task_def *running_task;
+static double running_index = -1;
+
+static int run_traced(weft_task *t) {
+    running_index = (double)weft_task_index(t);
+    return running_task->fn(t);
+}
+
+EMSCRIPTEN_KEEPALIVE double weft_js_running_index(void) { return running_index; }
+
 /* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
  * and so does weft_last_error() for a failing one. Memory is the JS side's business: it
  * looks items up before it dispatches them (wasm/js/memory.mjs), as native maps do. */
@@ -122,7 +135,13 @@ EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size
     int rc = weft_js__find_task(task_name, &task);
     if (!rc) rc = open_pool(&plain_pool);
     if (rc) return rc;
-    return weft__map_at(plain_pool, task, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    /* the same name (Memory keys and errors use it), run through the tracer */
+    static weft_task_def traced;
+    traced = (weft_task_def){task->name, run_traced};
+    running_task = task;
+    rc = weft__map_at(plain_pool, &traced, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    running_index = -1;
+    return rc;
 }
 
 EMSCRIPTEN_KEEPALIVE const weft_error *weft_js_last_error(void) { return weft_last_error(); }
