@@ -837,7 +837,7 @@ static int start_call(call *c) {
         rc = place_bytes(c, &arena_used);
     }
     _Static_assert(sizeof(size_t) == sizeof(uint64_t), "index_of travels as uint64");
-    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, &arena_used, &c->idx);
+    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, 0, &arena_used, &c->idx);
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
     return rc;
 }
