@@ -41,7 +41,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > 512) return 0;
     if (!cache[0]) {
         snprintf(cache, sizeof cache, "%s/cache", fuzz_scratch());
-        FUZZ_CHECK(chdir(fuzz_scratch()) == 0);
         seed_cache();
     }
     char buf[520];
@@ -60,13 +59,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     argv[argc] = NULL;
     /* the tool's output is not the point; a crash report still reaches stderr's file */
     fflush(stdout);
-    int saved = dup(1), null = open("/dev/null", O_WRONLY);
+    int saved = dup(1), null = open("/dev/null", O_WRONLY), here = open(".", O_RDONLY | O_DIRECTORY);
     dup2(null, 1);
+    FUZZ_CHECK(chdir(fuzz_scratch()) == 0); /* relative file names land in the scratch folder */
     int rc = weft_tool_main(argc, argv);
+    FUZZ_CHECK(fchdir(here) == 0);
     fflush(stdout);
     dup2(saved, 1);
     close(saved);
     close(null);
+    close(here);
     FUZZ_CHECK(rc == 0 || rc == 1 || rc == 2);
     /* commands that change the cache: put its entries back for the next input */
     if (argc >= 3 && strcmp(argv[1], "cache") == 0 &&
