@@ -52,6 +52,14 @@ static int neg_errno(void) { return errno ? -errno : -EIO; }
 
 int weft_plat_open_read_size(const char *path, int64_t *size) {
     int fd;
+#ifdef __EMSCRIPTEN__
+    /* Emscripten drops O_NONBLOCK before Node opens the file, and Node's open of a FIFO
+     * waits for a writer: look first (a race only makes that rare case block) */
+    struct stat pre;
+    if (lstat(path, &pre) != 0) return neg_errno();
+    if (S_ISLNK(pre.st_mode)) return -ELOOP;
+    if (!S_ISREG(pre.st_mode)) return WEFT_PLAT_ENOTREG;
+#endif
     /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
     do fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
