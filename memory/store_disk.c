@@ -483,6 +483,8 @@ static int disk_put_meta(void *state, const char *task, const char *name, const 
     disk_state *s = state;
     char path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
     if (meta_path(s, task, name, path) || !task_path(s, task, dir)) return too_long(task);
+    if (not_a_folder(dir))
+        return weft__set_error(WEFT_ESYS, "cannot write '%s': the task folder is a link or a file (not made by weft)", path);
     int rc = weft_plat_mkdir(dir);
     if (!rc) rc = write_atomic(dir, path, value, strlen(value), NULL, 0, 0);
     return rc ? esys(rc, "cannot write", path) : 0;
