@@ -5,7 +5,9 @@
  *   weft cache show   DIR TASK KEY-PREFIX   one entry's header and arguments
  *   weft cache stats  DIR                   totals per task
  *   weft cache diff   DIR TASK              explain the latest miss (WEFT_DEBUG journal)
- *   weft cache verify DIR [--fix]           check every checksum (--fix removes bad ones)
+ *   weft cache verify DIR [--fix]           check every checksum (--fix removes bad ones);
+ *                                           exit 1 on a corrupt or unreadable entry, or a
+ *                                           link/FIFO where an entry belongs (left alone)
  *   weft cache prune  DIR [--max-bytes N[k|M|G]] [--max-items N] [--max-age N[s|m|h|d]]
  *   weft cache clear  DIR [TASK]
  *   weft cache export DIR FILE [TASK]       the cache (or one task) in one archive file
