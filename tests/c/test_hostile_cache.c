@@ -385,10 +385,13 @@ static void test_io_errors(const char *base, const char *self) {
     snprintf(args, sizeof args, "cache verify '%s'", dir);
     CHECK(tool_faulty("readdir", where, EIO, args) != 0);
     CHECK(strstr(output, "entries ok") == NULL);
+    CHECK_HAS(output, "Input/output error"); /* the shim was there, and the error is told */
     snprintf(args, sizeof args, "cache export '%s' '%s'", dir, arc);
     CHECK(tool_faulty("readdir", where, EIO, args) != 0);
+    CHECK_HAS(output, "Input/output error");
     CHECK(!exists(arc));
     CHECK(tool_faulty("stat", "/hostile_twice/", ENOSPC, args) != 0);
+    CHECK_HAS(output, "No space left on device");
     CHECK(!exists(arc));
     snprintf(args, sizeof args, "cache ls '%s' hostile_twice", dir);
     CHECK(tool_faulty("readdir", where, EIO, args) != 0);
@@ -397,6 +400,7 @@ static void test_io_errors(const char *base, const char *self) {
                 "WEFT_FAULT_PATH=/hostile_twice/ WEFT_FAULT_ERRNO=%d timeout 20 '%s' export '%s' '%s'",
                 getenv("WEFT_FAULT_SHIM"), ENOSPC, self, dir, arc), 0);
     CHECK_HAS(output, "export refused");
+    CHECK_HAS(output, "No space left on device");
     CHECK(!exists(arc));
 
     /* SIGKILL in the middle of an export (it hangs on opening an entry) */
