@@ -218,7 +218,8 @@ int weft_memory_export(weft_memory *m, const char *task, const char *path, int64
 
 /* A task's entries are stored only when they were made with the version the cache keeps
  * for it (the cache would remove them on the next use otherwise); a task the cache does
- * not know yet takes the archive's version. 1: store it, 0: stale. */
+ * not know yet takes the archive's version. 1: store it, 0: stale, <0: the version
+ * could not be written (the store's error). */
 static int version_matches(const weft_store *store, void *state, const char *task,
                            const weft__entry *e) {
     if (!store->get_meta) return 1;
@@ -227,7 +228,10 @@ static int version_matches(const weft_store *store, void *state, const char *tas
     memcpy(version, e->version, e->version_len);
     version[e->version_len] = 0;
     int rc = store->get_meta(state, task, "VERSION", stored, sizeof stored);
-    if (rc == WEFT_ENOTFOUND) return store->put_meta(state, task, "VERSION", version) == 0;
+    if (rc == WEFT_ENOTFOUND) {
+        int put = store->put_meta(state, task, "VERSION", version);
+        return put ? put : 1;
+    }
     return rc == 0 && strcmp(stored, version) == 0;
 }
 
@@ -242,7 +246,9 @@ static int import_entry(weft_memory *m, const unsigned char *bytes, size_t size,
     task[e.task_len] = 0;
     void *state;
     const weft_store *store = weft__memory_store(m, &state);
-    if (!version_matches(store, state, task, &e)) {
+    int fits = version_matches(store, state, task, &e);
+    if (fits < 0) return fits;
+    if (!fits) {
         (*stale)++;
         return 1;
     }

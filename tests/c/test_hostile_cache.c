@@ -197,6 +197,14 @@ static void test_links(const char *base) {
     m = open_mem(dir, 0);
     CHECK_EQ(call(m, 2, NULL), 0); /* computed, right, not stored */
     weft_memory_close(m);
+    /* nor does an import */
+    char other[4400], arc[4400];
+    snprintf(other, sizeof other, "%s/links-source", base);
+    snprintf(arc, sizeof arc, "%s/links.wfa", base);
+    make_cache(other, 3);
+    CHECK_EQ(sh("timeout 20 '%s' cache export '%s' '%s'", tool_path(), other, arc), 0);
+    CHECK(sh("timeout 20 '%s' cache import '%s' '%s'", tool_path(), dir, arc) != 0);
+    CHECK_HAS(output, "link");
     char probe[64][4096];
     CHECK_EQ(find_entries(outside_entry, probe, 64), 0);
 }
