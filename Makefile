@@ -2,9 +2,10 @@
 #   make demo   build and run the main demo (a parameter sweep with a progress bar), twice:
 #               the second run is served from the cache (build/demo-cache)
 #   make test   build everything and run every test suite
+#   make fuzz   run every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python clean
+.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python test-pyodide test-fuzz fuzz clean
 # One step at a time even under `make -j`: setup must finish before any build, and
 # test-native and test-wasm both configure and build build/release. (Each step's own
 # build and ctest run in parallel with $(JOBS).)
@@ -50,6 +51,10 @@ test-browser:
 
 test-python:
 	bash scripts/test-python.sh
+
+FUZZ_SECONDS ?= 600
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/test-fuzz.sh
 
 clean:
 	rm -rf build

@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,13 +95,30 @@ static void backend_names(char *buf, size_t size) {
     }
 }
 
-static int parse_int(const char *s, long *out) {
+int weft__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out) {
+    if (!s) return -1;
+    const char *p = s + (*s == '-');
+    if (*p < '0' || *p > '9') return -1;
     char *end;
     errno = 0;
-    long v = strtol(s, &end, 10);
-    while (*end == ' ' || *end == '\t') end++;
-    if (errno || end == s || *end) return -1;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max) return -1;
     *out = v;
+    return 0;
+}
+
+/* An environment variable's integer: blanks around it are fine, blanks alone are not. */
+static int parse_int(const char *s, long *out) {
+    char buf[64];
+    while (*s == ' ' || *s == '\t') s++;
+    size_t n = strlen(s);
+    while (n && (s[n - 1] == ' ' || s[n - 1] == '\t')) n--;
+    if (n >= sizeof buf) return -1;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    int64_t v;
+    if (weft__parse_i64(buf, LONG_MIN, LONG_MAX, &v)) return -1;
+    *out = (long)v;
     return 0;
 }
 

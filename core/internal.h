@@ -25,6 +25,10 @@ int weft__set_task_error(const weft__failure *f, const char *task_name);
 /* Fill every unset field of `o` from the scope stack, the environment and the defaults.
  * Returns 0, or WEFT_ENV / WEFT_EINVAL / WEFT_ENOBACKEND with the last error set. */
 int weft__resolve_options(weft_options *o);
+/* A whole number from outside (an environment variable, a tool argument), strictly: an
+ * optional '-', decimal digits, nothing else (no blanks, no "0x", no "1e3"), within
+ * [min, max]. 0, or -1 with *out untouched. */
+int weft__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Scopes pushed on this thread. */
 int weft__scope_depth(void);
 

@@ -2,12 +2,16 @@
  * between machines and platforms -- a native disk cache into a browser's IndexedDB and
  * back. The entries travel as they are stored (docs/cache-format.md §7), so every entry
  * keeps its checksums and is verified again before an import stores it. */
+#define _POSIX_C_SOURCE 200809L
 #include "memory_internal.h"
 #include "store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define ARCHIVE_MAGIC "WEFTARC\x1a"
 #define ARCHIVE_VERSION 1
@@ -20,10 +24,15 @@ typedef struct sink {
     FILE *file;
     weft_bytes *buf;
     size_t cap;
+    int err; /* a write's errno */
 } sink;
 
 static int sink_write(sink *s, const void *data, size_t n) {
-    if (s->file) return fwrite(data, 1, n, s->file) == n ? 0 : WEFT_ESYS;
+    if (s->file) {
+        if (fwrite(data, 1, n, s->file) == n) return 0;
+        s->err = errno ? errno : EIO;
+        return WEFT_ESYS;
+    }
     if (s->buf->size + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
         while (cap < s->buf->size + n) cap *= 2;
@@ -43,10 +52,15 @@ typedef struct source {
     size_t size, at;
 } source;
 
-/* 0, or 1 when the source ends before n bytes. */
+/* 0, or 1 when the source ends before n bytes. A file's size is known too (taken when
+ * it is opened), so a size read from it can be checked before it is allocated. */
 static int source_read(source *s, void *out, size_t n) {
-    if (s->file) return fread(out, 1, n, s->file) == n ? 0 : 1;
     if (s->size - s->at < n) return 1;
+    if (s->file) {
+        if (fread(out, 1, n, s->file) != n) return 1;
+        s->at += n;
+        return 0;
+    }
     memcpy(out, s->data + s->at, n);
     s->at += n;
     return 0;
@@ -63,7 +77,7 @@ typedef struct exporter {
 
 static int export_one(const weft__store_item *it, void *user) {
     exporter *x = user;
-    if (it->is_temp) return 0;
+    if (it->is_temp || it->not_regular) return 0;
     weft_bytes head, value;
     weft__entry e;
     int rc = weft__memory_read(x->m, it->task, it->key, &head, &value, &e);
@@ -114,7 +128,7 @@ int weft_memory_export_bytes(weft_memory *m, const char *task, weft_bytes *out, 
     if (!out) return weft__set_error(WEFT_EINVAL, "weft_memory_export_bytes: out is NULL");
     out->data = NULL;
     out->size = 0;
-    sink s = {NULL, out, 0};
+    sink s = {NULL, out, 0, 0};
     rc = export_to(m, task, &s, exported);
     if (rc) {
         free(out->data);
@@ -126,34 +140,75 @@ int weft_memory_export_bytes(weft_memory *m, const char *task, weft_bytes *out, 
     return 0;
 }
 
+/* An export killed midway leaves PATH.tmp-*: the next export to that folder removes
+ * those of its archive older than a writer could still be at work on. */
+typedef struct stale_temps {
+    const char *dir, *base;
+    size_t base_len;
+    int64_t now;
+} stale_temps;
+
+static int remove_stale_temp(const char *name, int is_dir, void *user) {
+    stale_temps *t = user;
+    if (is_dir || strncmp(name, t->base, t->base_len) != 0 || strncmp(name + t->base_len, ".tmp-", 5) != 0)
+        return 0;
+    char full[4096];
+    weft_plat_file_info st;
+    if ((size_t)snprintf(full, sizeof full, "%s/%s", t->dir, name) < sizeof full &&
+        weft_plat_lstat(full, &st) == 0 && st.is_regular &&
+        weft__sub_sat(t->now, st.mtime_ns) > WEFT__DISK_TEMP_STALE_NS)
+        weft_plat_unlink(full);
+    return 0;
+}
+
+static void remove_stale_temps(const char *path) {
+    char dir[4096];
+    size_t n = strlen(path);
+    if (n >= sizeof dir) return;
+    memcpy(dir, path, n + 1);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? path + (slash - dir) + 1 : path;
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    else
+        strcpy(dir, ".");
+    stale_temps t = {dir, base, strlen(base), weft_plat_wall_ns()};
+    if (t.base_len) weft_plat_list_dir(dir, remove_stale_temp, &t);
+}
+
 int weft_memory_export(weft_memory *m, const char *task, const char *path, int64_t *exported) {
     if (exported) *exported = 0;
     int rc = check_memory("weft_memory_export", m);
     if (rc) return rc;
     if (!path || !path[0]) return weft__set_error(WEFT_EINVAL, "weft_memory_export: path is empty");
     /* a temporary file renamed into place: a reader never sees half an archive */
-    size_t n = strlen(path) + 32;
+    size_t n = strlen(path) + 48;
     char *tmp = malloc(n);
     if (!tmp) return weft__set_error(WEFT_ENOMEM, "weft_memory_export: out of memory");
-    snprintf(tmp, n, "%s.tmp-%lld", path, (long long)weft_plat_wall_ns());
+    remove_stale_temps(path);
+    snprintf(tmp, n, "%s.tmp-%d-%lld", path, weft_plat_getpid(), (long long)weft_plat_wall_ns() % 1000000000000ll);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         int err = errno;
         free(tmp);
         return weft__set_error(WEFT_ESYS, "weft_memory_export: cannot create '%s': %s", path, strerror(err));
     }
-    sink s = {f, NULL, 0};
+    sink s = {f, NULL, 0, 0};
     rc = export_to(m, task, &s, exported);
-    int err = rc ? errno : 0;
+    int err = s.err;
     if (fclose(f) != 0 && !rc) rc = WEFT_ESYS, err = errno;
     if (!rc && rename(tmp, path) != 0) rc = WEFT_ESYS, err = errno;
     if (rc) {
         remove(tmp);
         free(tmp);
         if (exported) *exported = 0;
-        if (rc == WEFT_ESYS)
+        if (rc == WEFT_ESYS && err)
             return weft__set_error(rc, "weft_memory_export: writing '%s' failed: %s", path, strerror(err));
-        return weft__set_error(rc, "weft_memory_export: reading the cache failed");
+        char why[256];
+        snprintf(why, sizeof why, "%s", weft_last_error()->message);
+        return weft__set_error(rc, "weft_memory_export: reading the cache failed, nothing exported: %s", why);
     }
     free(tmp);
     return 0;
@@ -163,7 +218,8 @@ int weft_memory_export(weft_memory *m, const char *task, const char *path, int64
 
 /* A task's entries are stored only when they were made with the version the cache keeps
  * for it (the cache would remove them on the next use otherwise); a task the cache does
- * not know yet takes the archive's version. 1: store it, 0: stale. */
+ * not know yet takes the archive's version. 1: store it, 0: stale, <0: the version
+ * could not be written (the store's error). */
 static int version_matches(const weft_store *store, void *state, const char *task,
                            const weft__entry *e) {
     if (!store->get_meta) return 1;
@@ -172,7 +228,10 @@ static int version_matches(const weft_store *store, void *state, const char *tas
     memcpy(version, e->version, e->version_len);
     version[e->version_len] = 0;
     int rc = store->get_meta(state, task, "VERSION", stored, sizeof stored);
-    if (rc == WEFT_ENOTFOUND) return store->put_meta(state, task, "VERSION", version) == 0;
+    if (rc == WEFT_ENOTFOUND) {
+        int put = store->put_meta(state, task, "VERSION", version);
+        return put ? put : 1;
+    }
     return rc == 0 && strcmp(stored, version) == 0;
 }
 
@@ -187,7 +246,9 @@ static int import_entry(weft_memory *m, const unsigned char *bytes, size_t size,
     task[e.task_len] = 0;
     void *state;
     const weft_store *store = weft__memory_store(m, &state);
-    if (!version_matches(store, state, task, &e)) {
+    int fits = version_matches(store, state, task, &e);
+    if (fits < 0) return fits;
+    if (!fits) {
         (*stale)++;
         return 1;
     }
@@ -218,7 +279,7 @@ static int import_from(weft_memory *m, source *in, const char *what, weft_import
                 rc = weft__set_error(WEFT_ECORRUPT, "%s is damaged: its end does not match its %lld entries", what, (long long)seen);
             break;
         }
-        if (size > ARCHIVE_MAX_ENTRY || (!in->file && size > in->size - in->at)) {
+        if (size > ARCHIVE_MAX_ENTRY || size > in->size - in->at) {
             rc = weft__set_error(WEFT_ECORRUPT, "%s is truncated or damaged at entry %lld", what, (long long)seen);
             break;
         }
@@ -270,11 +331,22 @@ int weft_memory_import(weft_memory *m, const char *path, weft_import_stats *stat
     int rc = check_memory("weft_memory_import", m);
     if (rc) return rc;
     if (!path || !path[0]) return weft__set_error(WEFT_EINVAL, "weft_memory_import: path is empty");
-    FILE *f = fopen(path, "rb");
-    if (!f) return weft__set_error(WEFT_ESYS, "weft_memory_import: cannot open '%s': %s", path, strerror(errno));
+    /* not a FIFO's writer, nor a link's target: an archive is a plain file */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!f) {
+        int err = errno;
+        if (fd >= 0) close(fd);
+        return weft__set_error(WEFT_ESYS, "weft_memory_import: cannot open '%s': %s", path, strerror(err));
+    }
     char what[512];
     snprintf(what, sizeof what, "'%s'", path);
-    source in = {f, NULL, 0, 0};
+    struct stat fst;
+    if (fstat(fileno(f), &fst) != 0 || !S_ISREG(fst.st_mode)) {
+        fclose(f);
+        return weft__set_error(WEFT_EINVAL, "weft_memory_import: '%s' is not a plain file", path);
+    }
+    source in = {f, NULL, (size_t)fst.st_size, 0};
     rc = import_from(m, &in, what, st);
     fclose(f);
     return rc;

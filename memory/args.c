@@ -339,6 +339,7 @@ static int reader_next(reader *r, weft__arg *x) {
     x->ndim = p[3];
     uint64_t size = weft__get64(p + 8);
     if (x->type < WEFT_ARG_I64 || x->type > WEFT_ARG_F64_ARRAY || x->name_len == 0) return -1;
+    if (weft__get32(p + 4) != 0) return -1; /* reserved: one encoding per value (a key is its hash) */
     if (weft__arg_is_array(x->type) ? x->ndim < 1 || x->ndim > WEFT_ARGS_MAX_NDIM : x->ndim != 0) return -1;
     p += 16;
     size_t left = (size_t)(r->end - p);
@@ -351,7 +352,9 @@ static int reader_next(reader *r, weft__arg *x) {
     }
     left = (size_t)(r->end - p);
     size_t nspan = pad8(x->name_len + 1);
-    if (left < nspan || p[x->name_len] != '\0') return -1;
+    if (left < nspan || p[x->name_len] != '\0' || memchr(p, '\0', x->name_len)) return -1;
+    for (size_t k = x->name_len; k < nspan; k++)
+        if (p[k]) return -1;
     x->name = (const char *)p;
     p += nspan;
     left -= nspan;
@@ -359,6 +362,8 @@ static int reader_next(reader *r, weft__arg *x) {
     x->size = (size_t)size;
     size_t span = payload_span(x);
     if (span > left) return -1;
+    for (size_t k = x->size; k < span; k++)
+        if (p[k]) return -1;
     switch (x->type) {
     case WEFT_ARG_I64:
         if (size != 8) return -1;

@@ -33,7 +33,9 @@ static int collect(const char *name, int is_dir, void *user) {
         char path[4096];
         weft_plat_file_info st;
         snprintf(path, sizeof path, "%s/%s", s->dir, name);
-        if (weft_plat_stat(path, &st) == 0 && s->now - st.mtime_ns > WEFT__DISK_TEMP_STALE_NS) weft_plat_unlink(path);
+        if (weft_plat_lstat(path, &st) == 0 && st.is_regular &&
+            weft__sub_sat(s->now, st.mtime_ns) > WEFT__DISK_TEMP_STALE_NS)
+            weft_plat_unlink(path);
         return 0;
     }
     long long step;

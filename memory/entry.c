@@ -77,6 +77,53 @@ size_t weft__entry_header_size(const void *first16, size_t n) {
     return hs >= WEFT__ENTRY_FIXED && hs % 8 == 0 ? hs : 0;
 }
 
+static int zeros(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i]) return 0;
+    return 1;
+}
+
+/* Bytes an inline scalar of this type holds (strings: any count up to the limit). */
+static int inline_size_ok(weft_arg_type t, uint64_t n) {
+    switch (t) {
+    case WEFT_ARG_I64:
+    case WEFT_ARG_F64: return n == 8;
+    case WEFT_ARG_BOOL: return n == 1;
+    case WEFT_ARG_STRING: return n <= WEFT__INLINE_MAX;
+    default: return 0;
+    }
+}
+
+/* Every argument record is well formed and they fill the header exactly, in the one
+ * form weft__entry_build writes (reserved bytes and padding zero): a reader may then
+ * take any field at its word -- an inline i64 has its 8 bytes. */
+static int records_ok(const weft__entry *e, const unsigned char *h, size_t size) {
+    const unsigned char *p = e->args_at, *end = h + size;
+    size_t names = e->task_len + e->version_len;
+    if (!zeros(h + WEFT__ENTRY_FIXED + names, pad8(names) - names)) return 0;
+    for (size_t i = 0; i < e->n_args; i++) {
+        if (end - p < 16) return 0;
+        size_t name_len = weft__get16(p);
+        weft_arg_type type = (weft_arg_type)p[2];
+        int ndim = p[3];
+        unsigned flags = p[4];
+        uint64_t payload = weft__get64(p + 8);
+        if (name_len == 0 || type < WEFT_ARG_I64 || type > WEFT_ARG_F64_ARRAY || !zeros(p + 5, 3) ||
+            (flags & ~(unsigned)(WEFT__ARGREC_IGNORED | WEFT__ARGREC_TOLERANCE | WEFT__ARGREC_INLINE)))
+            return 0;
+        if (weft__arg_is_array(type) ? ndim < 1 || ndim > WEFT_ARGS_MAX_NDIM : ndim != 0) return 0;
+        int is_inline = (flags & WEFT__ARGREC_INLINE) != 0;
+        if (is_inline && (weft__arg_is_array(type) || !inline_size_ok(type, payload))) return 0;
+        size_t need = 16 + 8 * (size_t)ndim + 16 + pad8(name_len) + (is_inline ? pad8(payload) : 0);
+        if ((size_t)(end - p) < need) return 0;
+        const unsigned char *name = p + 16 + 8 * (size_t)ndim + 16;
+        if (!zeros(name + name_len, pad8(name_len) - name_len)) return 0;
+        if (is_inline && !zeros(name + pad8(name_len) + payload, pad8(payload) - payload)) return 0;
+        p += need;
+    }
+    return p == end;
+}
+
 int weft__entry_parse(const void *head, size_t size, weft__entry *e) {
     const unsigned char *h = head;
     if (size < WEFT__ENTRY_FIXED || weft__entry_header_size(h, size) != size) return WEFT_ECORRUPT;
@@ -107,7 +154,7 @@ int weft__entry_parse(const void *head, size_t size, weft__entry *e) {
     e->task = (const char *)h + WEFT__ENTRY_FIXED;
     e->version = e->task + e->task_len;
     e->args_at = h + WEFT__ENTRY_FIXED + pad8(e->task_len + e->version_len);
-    if (e->n_args > size / 32) return WEFT_ECORRUPT;
+    if (e->n_args > size / 32 || !records_ok(e, h, size)) return WEFT_ECORRUPT;
     return 0;
 }
 
@@ -133,7 +180,7 @@ int weft__entry_arg_at(const weft__entry *e, const void *head, size_t size, size
         out->name = (const char *)p;
         p += pad8(out->name_len);
         if (out->flags & WEFT__ARGREC_INLINE) {
-            if (out->payload_size > WEFT__INLINE_MAX || (size_t)(end - p) < pad8(out->payload_size))
+            if (!inline_size_ok(out->type, out->payload_size) || (size_t)(end - p) < pad8(out->payload_size))
                 return WEFT_ECORRUPT;
             out->inline_value = p;
             p += pad8(out->payload_size);

@@ -338,6 +338,11 @@ static int deserialize(jrec *out, const char *task, const unsigned char *p, size
         a->ndim = t[1] <= WEFT_ARGS_MAX_NDIM ? t[1] : 0;
         a->has_sig = t[2];
         a->size = take_u64(&r);
+        /* a record is input like any file: a scalar's value has its type's size */
+        if (a->type < WEFT_ARG_I64 || a->type > WEFT_ARG_F64_ARRAY || t[1] > WEFT_ARGS_MAX_NDIM ||
+            (t[3] && (((a->type == WEFT_ARG_I64 || a->type == WEFT_ARG_F64) && a->size != 8) ||
+                      (a->type == WEFT_ARG_BOOL && a->size != 1))))
+            r.bad = 1;
         take(&r, a->shape, 8 * (size_t)a->ndim);
         take(&r, a->fp, 16);
         if (a->has_sig) take(&r, a->sig, sizeof a->sig);
@@ -394,7 +399,10 @@ static int load_one(const char *name, int is_dir, void *user) {
     if (weft_plat_read(fd, head, 8) == 8 && memcmp(head, "WFJ1", 4) == 0) {
         uint32_t n;
         memcpy(&n, head + 4, 4);
-        unsigned char *p = n >= 8 && n < (64u << 20) ? malloc(n) : NULL;
+        weft_plat_file_info fst;
+        /* the summary size is checked against the file before it is believed */
+        int fits = weft_plat_fstat(fd, &fst) == 0 && (int64_t)n <= fst.size;
+        unsigned char *p = fits && n >= 8 && n < (64u << 20) ? malloc(n) : NULL;
         if (p) {
             memcpy(p, head, 8);
             if (weft_plat_read(fd, p + 8, n - 8) == (int64_t)(n - 8) && deserialize(&r, c->task, p, n) == 0) {
@@ -645,7 +653,7 @@ static void explain(out *o, const jrec *now, const jrec *old, const weft_args *n
     }
     weft__hex(old->key, 16, hex_old);
     hex_old[12] = '\0';
-    double ago = (double)(now->time_ns - old->time_ns) * 1e-9;
+    double ago = (double)weft__sub_sat(now->time_ns, old->time_ns) * 1e-9;
     say(o, "; nearest earlier call %.1f s ago (key %s...)", ago, hex_old);
     int n_diff = 0, all_tiny = 1;
     size_t mark = o->n;

@@ -260,7 +260,11 @@ weft__journal *weft__memory_journal(weft_memory *m) {
         int disk = weft__store_side_path(m->store, m->state, WEFT__JOURNAL_DIR, dir, sizeof dir) == 0;
         int64_t max = 64ll << 20;
         const char *s = weft_plat_getenv("WEFT_DEBUG_MAX_BYTES");
-        if (s && *s) max = strtoll(s, NULL, 10);
+        if (s && *s && weft__parse_i64(s, 0, INT64_MAX, &max) != 0) {
+            max = 64ll << 20;
+            warn(m, "weft: WEFT_DEBUG_MAX_BYTES='%s' is not a whole number of bytes >= 0: using %lld", s,
+                 (long long)max);
+        }
         m->journal = weft__journal_open(disk ? dir : NULL, max);
     }
     weft_plat_mutex_unlock(&m->lock);
@@ -346,11 +350,13 @@ static void check_version(weft_memory *m, const char *task, const char *version)
     char stored[MAX_VERSION];
     int rc = m->store->get_meta(m->state, task, "VERSION", stored, sizeof stored);
     if (rc == 0 && strcmp(stored, version) == 0) return;
-    if (rc == 0) {
+    /* The first version given to a task whose entries were made without one removes
+     * them too: their keys hold the empty version, so nothing could match them again. */
+    if (rc == 0 || version[0]) {
         m->store->clear(m->state, task);
         bump_generation(m);
+        m->store->put_meta(m->state, task, "VERSION", version);
     }
-    if (rc == 0 || version[0]) m->store->put_meta(m->state, task, "VERSION", version);
 }
 
 /* Settle the call's version, ignored arguments, fingerprints and key. `raw`: a map item
@@ -456,12 +462,12 @@ int weft__memory_read(weft_memory *m, const char *task, const uint8_t key[16], w
  * process, and not at all in the minute after it was written. */
 static void touch(weft_memory *m, const char *task, const uint8_t key[16], int64_t now,
                   int64_t created_ns) {
-    if (!m->store->touch || now - created_ns < TOUCH_EVERY_NS) return;
+    if (!m->store->touch || weft__sub_sat(now, created_ns) < TOUCH_EVERY_NS) return;
     unsigned long long tag;
     memcpy(&tag, key + 8, sizeof tag);
     size_t slot = key[0];
     if (atomic_load_explicit(&m->touched[slot].tag, memory_order_relaxed) == tag &&
-        now - atomic_load_explicit(&m->touched[slot].at_ns, memory_order_relaxed) < TOUCH_EVERY_NS)
+        weft__sub_sat(now, atomic_load_explicit(&m->touched[slot].at_ns, memory_order_relaxed)) < TOUCH_EVERY_NS)
         return;
     m->store->touch(m->state, task, key, now);
     atomic_store_explicit(&m->touched[slot].tag, tag, memory_order_relaxed);
@@ -475,7 +481,7 @@ static int lookup_hot(call *c, weft_bytes *out, int count, int do_touch) {
     if (m->o.validate || !hot_get(m, c->task->name, c->key, out, &created, &compute))
         return WEFT_ENOTFOUND;
     int64_t now = weft_plat_wall_ns();
-    if (m->o.max_age_s > 0 && (double)(now - created) > m->o.max_age_s * 1e9) {
+    if (m->o.max_age_s > 0 && (double)weft__sub_sat(now, created) > m->o.max_age_s * 1e9) {
         weft_bytes_free(out, 1); /* expired: the store's answer removes it */
         return WEFT_ENOTFOUND;
     }
@@ -507,7 +513,7 @@ static int lookup_settle(call *c, uint64_t g, weft__store_get *got, weft_bytes *
     }
     if (rc == 0) {
         int64_t now = weft_plat_wall_ns();
-        if (m->o.max_age_s > 0 && (double)(now - e.created_ns) > m->o.max_age_s * 1e9) {
+        if (m->o.max_age_s > 0 && (double)weft__sub_sat(now, e.created_ns) > m->o.max_age_s * 1e9) {
             m->store->remove(m->state, c->task->name, c->key);
             bump_generation(m);
             atomic_fetch_add(&m->expired, 1);
@@ -833,8 +839,9 @@ typedef struct prune_list {
 
 static int prune_collect(const weft__store_item *it, void *user) {
     prune_list *l = user;
+    if (it->not_regular) return 0; /* not weft's: never removed (`weft cache verify` reports it) */
     if (it->is_temp) {
-        if (l->now - it->last_access_ns > WEFT__DISK_TEMP_STALE_NS && l->m->store->remove_temp &&
+        if (weft__sub_sat(l->now, it->last_access_ns) > WEFT__DISK_TEMP_STALE_NS && l->m->store->remove_temp &&
             l->m->store->remove_temp(l->m->state, it) == 0)
             l->temps_removed++;
         return 0;
@@ -881,7 +888,7 @@ static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double ma
         if (l.n) qsort(l.v, l.n, sizeof *l.v, by_access);
         for (size_t i = 0; i < l.n; i++) {
             prune_item *p = &l.v[i];
-            int old = max_age_s > 0 && (double)(l.now - p->access_ns - slack_ns) > max_age_s * 1e9;
+            int old = max_age_s > 0 && (double)weft__sub_sat(weft__sub_sat(l.now, p->access_ns), slack_ns) > max_age_s * 1e9;
             int over = (max_bytes && bytes > max_bytes) || (max_items && items > max_items);
             if (!old && !over) continue; /* sorted oldest first, but age may still apply */
             if (m->store->remove(m->state, p->task, p->key) != 0) continue;

@@ -26,6 +26,13 @@ static inline uint64_t weft__get64(const unsigned char *p) {
     return v;
 }
 
+/* a - b without overflow: times come from files and headers anyone can write, and a
+ * damaged one must not wrap around (saturates at the int64 limits). */
+static inline int64_t weft__sub_sat(int64_t a, int64_t b) {
+    int64_t d;
+    if (!__builtin_sub_overflow(a, b, &d)) return d;
+    return b < 0 ? INT64_MAX : INT64_MIN;
+}
 
 typedef struct weft_store weft_store;
 

@@ -20,6 +20,7 @@ typedef struct weft__store_item {
     int64_t size;           /* bytes the entry takes */
     int64_t last_access_ns; /* disk: the file's modification time */
     int is_temp;            /* a temporary file a writer left behind (disk) */
+    int not_regular;        /* disk: a link, FIFO or other non-file at an entry's name */
     const char *path;       /* disk: the file; NULL elsewhere */
 } weft__store_item;
 /* One entry of a batched read: the request (task, key), then what get() would give. */
@@ -121,6 +122,7 @@ int weft__disk_is_cache(const char *dir);
  * be NULL), fsync'd when asked, renamed over `path`. 0 or a negative errno. */
 int weft__disk_write_file(const char *path, const void *a, size_t a_size, const void *b,
                           size_t b_size, int fsync);
-/* Remove a folder and what it holds (folders nested at most `depth` deep). */
+/* Remove a folder and what weft made in it (folders nested at most `depth` deep), never
+ * following a link and never removing a file weft does not make. */
 int weft__disk_remove_tree(const char *path, int depth);
 #endif

@@ -255,8 +255,13 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
     disk_state *s = state;
     char path[PATH_MAX_LEN];
     if (!entry_path(s, task, key, path)) return too_long(task);
-    int fd = weft_plat_open_read(path);
-    if (fd < 0) return fd == -ENOENT || fd == -ENOTDIR ? WEFT_ENOTFOUND : esys(fd, "cannot open", path);
+    int64_t file_size = 0;
+    int fd = weft_plat_open_read_size(path, &file_size);
+    /* a link, a FIFO, a folder where an entry should be: not an entry, so a miss (a put
+     * renames a real one over the name) */
+    if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == WEFT_PLAT_ENOTREG || fd == -EISDIR)
+        return WEFT_ENOTFOUND;
+    if (fd < 0) return esys(fd, "cannot open", path);
     *last_access_ns = -1;
     head->data = value->data = NULL;
     unsigned char first[4096];
@@ -264,14 +269,16 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
     int rc = WEFT_ECORRUPT;
     size_t hs = got >= 16 ? weft__entry_header_size(first, (size_t)got) : 0;
     weft__entry e;
+    /* Every size is checked against the file's real length before anything is
+     * allocated: a damaged size is a corrupt entry, never a huge allocation. */
     if (got < 0) {
         rc = esys((int)got, "cannot read", path);
-    } else if (hs && (head->data = malloc(hs))) {
+    } else if (hs && (int64_t)hs <= file_size && (head->data = malloc(hs))) {
         size_t in_first = (size_t)got, h_have = in_first < hs ? in_first : hs;
         memcpy(head->data, first, h_have);
         int64_t r = h_have < hs ? weft_plat_read(fd, (char *)head->data + h_have, hs - h_have) : 0;
         if (r == (int64_t)(hs - h_have) && weft__entry_parse(head->data, hs, &e) == 0 &&
-            e.value_size <= SIZE_MAX - 1 && in_first - h_have <= e.value_size) {
+            e.value_size == (uint64_t)(file_size - (int64_t)hs) && in_first - h_have <= e.value_size) {
             size_t vs = (size_t)e.value_size, v_have = in_first - h_have;
             value->data = malloc(vs ? vs : 1);
             if (!value->data) {
@@ -286,7 +293,7 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
                 }
             }
         }
-    } else if (hs) {
+    } else if (hs && (int64_t)hs <= file_size) {
         rc = WEFT_ENOMEM;
     }
     if (rc) {
@@ -298,18 +305,27 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
     return rc;
 }
 
+/* Non-zero when `dir` exists as something other than a real folder (a link to one
+ * included): a cache never writes through it. */
+static int not_a_folder(const char *dir) {
+    weft_plat_file_info st;
+    return weft_plat_lstat(dir, &st) == 0 && !st.is_dir;
+}
+
 static int disk_put(void *state, const char *task, const uint8_t key[16], const void *head,
                     size_t head_size, const void *value, size_t value_size, int fsync) {
     disk_state *s = state;
     char path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
     if (!entry_path(s, task, key, path) || !fan_path(s, task, key, dir)) return too_long(task);
+    char tdir[PATH_MAX_LEN];
+    task_path(s, task, tdir);
+    if (not_a_folder(tdir) || not_a_folder(dir))
+        return weft__set_error(WEFT_ESYS, "cannot write the cache entry '%s': a folder on its path is a link or a file (not made by weft)", path);
     int rc = 0;
     /* a concurrent clear may remove the folders between our mkdir and rename: retry */
     for (int attempt = 0; attempt < 4; attempt++) {
         rc = write_atomic(dir, path, head, head_size, value, value_size, fsync);
         if (rc != -ENOENT) break;
-        char tdir[PATH_MAX_LEN];
-        task_path(s, task, tdir);
         int m = weft_plat_mkdir(tdir);
         if (!m) m = weft_plat_mkdir(dir);
         if (m && m != -ENOENT) return esys(m, "cannot create the folder", dir);
@@ -380,19 +396,32 @@ static int is_hex(const char *s, size_t n) {
     return 1;
 }
 
+/* A listing error other than "gone" (a concurrent clear removes folders) is reported:
+ * a listing that silently skips what it cannot read makes a partial export or verify
+ * look complete. */
+static int list_error(int rc, const char *dir) {
+    if (rc == -ENOENT || rc == -ENOTDIR) return 0;
+    return rc < 0 ? esys(rc, "cannot list", dir) : rc;
+}
+
 static int list_task(disk_state *s, const char *folder, weft__store_list_fn fn, void *user) {
     char task[WEFT_ARGS_MAX_NAME * 3 + 1], tdir[PATH_MAX_LEN];
     if (!weft__disk_unescape(folder, task, sizeof task)) return 0;
     if ((size_t)snprintf(tdir, sizeof tdir, "%s/%s", s->root, folder) >= sizeof tdir) return 0;
+    if (not_a_folder(tdir)) return 0; /* a link where a task folder should be: not followed */
     names fans;
-    if (list_names(tdir, &fans, 1, 0)) return 0; /* vanished: a concurrent clear */
-    int rc = 0;
+    int rc = list_names(tdir, &fans, 1, 0);
+    if (rc) return list_error(rc, tdir);
     for (size_t f = 0; !rc && f < fans.n; f++) {
         if (strlen(fans.v[f]) != 2 || !is_hex(fans.v[f], 2)) continue;
         char fdir[PATH_MAX_LEN];
         if ((size_t)snprintf(fdir, sizeof fdir, "%s/%s", tdir, fans.v[f]) >= sizeof fdir) continue;
         names files;
-        if (list_names(fdir, &files, 0, 1)) continue;
+        rc = list_names(fdir, &files, 0, 1);
+        if (rc) {
+            rc = list_error(rc, fdir);
+            continue;
+        }
         for (size_t i = 0; !rc && i < files.n; i++) {
             const char *name = files.v[i];
             size_t len = strlen(name);
@@ -407,12 +436,17 @@ static int list_task(disk_state *s, const char *folder, weft__store_list_fn fn, 
             }
             char path[PATH_MAX_LEN];
             weft_plat_file_info st;
-            if ((size_t)snprintf(path, sizeof path, "%s/%s", fdir, name) >= sizeof path ||
-                weft_plat_stat(path, &st))
-                continue;
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", fdir, name) >= sizeof path) continue;
+            int st_rc = weft_plat_lstat(path, &st);
+            if (st_rc == -ENOENT) continue; /* removed since the listing */
+            if (st_rc) {
+                rc = esys(st_rc, "cannot stat", path);
+                break;
+            }
             it.task = task;
             it.size = st.size;
             it.last_access_ns = st.mtime_ns;
+            it.not_regular = !st.is_regular;
             it.path = path;
             rc = fn(&it, user);
         }
@@ -440,29 +474,26 @@ static int disk_list(void *state, const char *task, weft__store_list_fn fn, void
 
 static int disk_remove_temp(void *state, const weft__store_item *item) {
     (void)state;
-    if (!item->path || !item->is_temp) return WEFT_EINVAL;
+    if (!item->path || !item->is_temp || item->not_regular) return WEFT_EINVAL;
     int rc = weft_plat_unlink(item->path);
     return rc && rc != -ENOENT ? esys(rc, "cannot remove", item->path) : 0;
 }
 
+/* What weft makes in a cache: fan folders (and a journal's task folders); entry,
+ * journal, version and temporary files. Nothing else is ever removed. */
+static int weft_made(const char *name, int depth_left, int is_dir, void *user) {
+    (void)depth_left, (void)user;
+    size_t len = strlen(name);
+    if (is_dir) return name[0] != '.';
+    if (strncmp(name, WEFT__DISK_TEMP_PREFIX, sizeof WEFT__DISK_TEMP_PREFIX - 1) == 0) return 1;
+    if (strcmp(name, "VERSION") == 0) return 1;
+    if (len == 32 + sizeof WEFT__DISK_SUFFIX - 1 && strcmp(name + 32, WEFT__DISK_SUFFIX) == 0)
+        return is_hex(name, 32);
+    return len > 4 && strcmp(name + len - 4, ".wjr") == 0;
+}
+
 int weft__disk_remove_tree(const char *path, int depth) {
-    names ns;
-    int rc = list_names(path, &ns, 0, 0);
-    if (rc == -ENOENT) return 0;
-    if (rc) return rc;
-    for (size_t i = 0; i < ns.n; i++) {
-        char sub[PATH_MAX_LEN];
-        if ((size_t)snprintf(sub, sizeof sub, "%s/%s", path, ns.v[i]) >= sizeof sub) continue;
-        weft_plat_file_info st;
-        if (weft_plat_stat(sub, &st)) continue;
-        if (st.is_dir) {
-            if (depth > 0) weft__disk_remove_tree(sub, depth - 1);
-        } else
-            weft_plat_unlink(sub);
-    }
-    names_free(&ns);
-    rc = weft_plat_rmdir(path);
-    return rc == -ENOENT ? 0 : rc;
+    return weft_plat_remove_tree(path, depth, weft_made, NULL);
 }
 
 static int disk_clear(void *state, const char *task) {
@@ -470,7 +501,7 @@ static int disk_clear(void *state, const char *task) {
     char dir[PATH_MAX_LEN];
     if (task) {
         if (!task_path(s, task, dir)) return too_long(task);
-        int rc = weft__disk_remove_tree(dir, 2);
+        int rc = weft__disk_remove_tree(dir, 1);
         return rc ? esys(rc, "cannot remove", dir) : 0;
     }
     names tasks;
@@ -479,7 +510,7 @@ static int disk_clear(void *state, const char *task) {
     for (size_t i = 0; !rc && i < tasks.n; i++) {
         if (tasks.v[i][0] == '.' && strcmp(tasks.v[i], WEFT__JOURNAL_DIR) != 0) continue;
         snprintf(dir, sizeof dir, "%s/%s", s->root, tasks.v[i]);
-        rc = weft__disk_remove_tree(dir, 2);
+        rc = weft__disk_remove_tree(dir, 1);
         if (rc) rc = esys(rc, "cannot remove", dir);
     }
     names_free(&tasks);
@@ -510,6 +541,8 @@ static int disk_put_meta(void *state, const char *task, const char *name, const 
     disk_state *s = state;
     char path[PATH_MAX_LEN], dir[PATH_MAX_LEN];
     if (meta_path(s, task, name, path) || !task_path(s, task, dir)) return too_long(task);
+    if (not_a_folder(dir))
+        return weft__set_error(WEFT_ESYS, "cannot write '%s': the task folder is a link or a file (not made by weft)", path);
     int rc = weft_plat_mkdir(dir);
     if (!rc) rc = write_atomic(dir, path, value, strlen(value), NULL, 0, 0);
     return rc ? esys(rc, "cannot write", path) : 0;

@@ -50,12 +50,31 @@ void weft_plat_sleep_ns(uint64_t ns) {
 
 static int neg_errno(void) { return errno ? -errno : -EIO; }
 
-int weft_plat_open_read(const char *path) {
+int weft_plat_open_read_size(const char *path, int64_t *size) {
     int fd;
-    do fd = open(path, O_RDONLY | O_CLOEXEC);
+#ifdef __EMSCRIPTEN__
+    /* Emscripten drops O_NONBLOCK before Node opens the file, and Node's open of a FIFO
+     * waits for a writer: look first (a race only makes that rare case block) */
+    struct stat pre;
+    if (lstat(path, &pre) != 0) return neg_errno();
+    if (S_ISLNK(pre.st_mode)) return -ELOOP;
+    if (!S_ISREG(pre.st_mode)) return WEFT_PLAT_ENOTREG;
+#endif
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below) */
+    do fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     while (fd < 0 && errno == EINTR);
-    return fd < 0 ? neg_errno() : fd;
+    if (fd < 0) return neg_errno();
+    struct stat s;
+    int rc = fstat(fd, &s) != 0 ? neg_errno() : !S_ISREG(s.st_mode) ? WEFT_PLAT_ENOTREG : 0;
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (size) *size = (int64_t)s.st_size;
+    return fd;
 }
+
+int weft_plat_open_read(const char *path) { return weft_plat_open_read_size(path, NULL); }
 
 int weft_plat_create_excl(const char *path) {
     int fd;
@@ -97,8 +116,16 @@ int weft_plat_close(int fd) { return close(fd) && errno != EINTR ? neg_errno() :
 
 static void fill_stat(const struct stat *s, weft_plat_file_info *st) {
     st->size = (int64_t)s->st_size;
-    st->mtime_ns = (int64_t)s->st_mtim.tv_sec * 1000000000 + (int64_t)s->st_mtim.tv_nsec;
+    /* a file's time is anyone's to set: one past 2262 must not overflow */
+    int64_t sec = (int64_t)s->st_mtim.tv_sec;
+    if (sec > INT64_MAX / 1000000000 - 1)
+        st->mtime_ns = INT64_MAX;
+    else if (sec < INT64_MIN / 1000000000 + 1)
+        st->mtime_ns = INT64_MIN;
+    else
+        st->mtime_ns = sec * 1000000000 + (int64_t)s->st_mtim.tv_nsec;
     st->is_dir = S_ISDIR(s->st_mode) != 0;
+    st->is_regular = S_ISREG(s->st_mode) != 0;
 }
 
 int weft_plat_fstat(int fd, weft_plat_file_info *st) {
@@ -111,6 +138,13 @@ int weft_plat_fstat(int fd, weft_plat_file_info *st) {
 int weft_plat_stat(const char *path, weft_plat_file_info *st) {
     struct stat s;
     if (stat(path, &s)) return neg_errno();
+    fill_stat(&s, st);
+    return 0;
+}
+
+int weft_plat_lstat(const char *path, weft_plat_file_info *st) {
+    struct stat s;
+    if (lstat(path, &s)) return neg_errno();
     fill_stat(&s, st);
     return 0;
 }
@@ -168,13 +202,60 @@ int weft_plat_list_dir(const char *path, int (*fn)(const char *name, int is_dir,
             memcpy(full, path, lp);
             full[lp] = '/';
             memcpy(full + lp + 1, e->d_name, ln + 1);
-            is_dir = stat(full, &s) == 0 && S_ISDIR(s.st_mode);
+            is_dir = lstat(full, &s) == 0 && S_ISDIR(s.st_mode);
             free(full);
         } else
             is_dir = 0;
         rc = fn(e->d_name, is_dir, user);
     }
+    if (rc == 0 && !e && errno) rc = neg_errno(); /* readdir failed: not the end */
     closedir(d);
+    return rc;
+}
+
+/* Empty the folder open at `dfd` (it is closed here) of what `mine` accepts. */
+static int remove_in(int dfd, int depth,
+                     int (*mine)(const char *name, int depth_left, int is_dir, void *user), void *user) {
+    DIR *d = fdopendir(dfd);
+    if (!d) {
+        int rc = neg_errno();
+        close(dfd);
+        return rc;
+    }
+    int rc = 0;
+    struct dirent *e;
+    while ((errno = 0, e = readdir(d)) != NULL) {
+        const char *name = e->d_name;
+        if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]))) continue;
+        struct stat s;
+        if (fstatat(dirfd(d), name, &s, AT_SYMLINK_NOFOLLOW) != 0) continue; /* gone meanwhile */
+        if (S_ISDIR(s.st_mode)) {
+            if (depth <= 0 || !mine(name, depth, 1, user)) continue;
+            int sub = openat(dirfd(d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (sub < 0) continue; /* replaced by something else: not followed */
+            int r = remove_in(sub, depth - 1, mine, user);
+            if (r == 0 && unlinkat(dirfd(d), name, AT_REMOVEDIR) != 0 && errno != ENOENT &&
+                errno != ENOTEMPTY && errno != EEXIST)
+                r = neg_errno();
+            if (r && !rc) rc = r;
+        } else if (S_ISREG(s.st_mode) && mine(name, depth, 0, user)) {
+            if (unlinkat(dirfd(d), name, 0) != 0 && errno != ENOENT && !rc) rc = neg_errno();
+        }
+    }
+    if (!e && errno && !rc) rc = neg_errno();
+    closedir(d);
+    return rc;
+}
+
+int weft_plat_remove_tree(const char *path, int depth,
+                          int (*mine)(const char *name, int depth_left, int is_dir, void *user),
+                          void *user) {
+    int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    /* missing, or a link or file where the folder should be: nothing of weft's there */
+    if (dfd < 0) return errno == ENOENT || errno == ELOOP || errno == ENOTDIR ? 0 : neg_errno();
+    int rc = remove_in(dfd, depth, mine, user);
+    if (rc == 0 && rmdir(path) != 0 && errno != ENOENT && errno != ENOTEMPTY && errno != EEXIST)
+        rc = neg_errno();
     return rc;
 }
 
@@ -197,13 +278,27 @@ int weft_plat_map_shared(const char *path, size_t size, void **out) {
     (void)path, (void)size, (void)out;
     return WEFT_PLAT_ENOSYS;
 #else
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
     if (fd < 0) return neg_errno();
     struct stat st;
-    int rc = fstat(fd, &st);
-    if (rc == 0 && (size_t)st.st_size < size) rc = ftruncate(fd, (off_t)size);
+    int rc = fstat(fd, &st) ? neg_errno() : S_ISREG(st.st_mode) ? 0 : WEFT_PLAT_ENOTREG;
+    /* Blocks first, then the mapping: a page of a sparse file that cannot get a block
+     * (a full file system) kills its writer with SIGBUS. posix_fallocate returns the
+     * error itself; where a file system cannot allocate, writing zeros does it. */
+    if (rc == 0) {
+        int err = posix_fallocate(fd, 0, (off_t)size);
+        if (err == EINVAL || err == EOPNOTSUPP) {
+            static const char zeros[256];
+            err = 0;
+            for (off_t at = st.st_size; !err && (size_t)at < size; at += (off_t)sizeof zeros) {
+                size_t n = size - (size_t)at < sizeof zeros ? size - (size_t)at : sizeof zeros;
+                if (pwrite(fd, zeros, n, at) != (ssize_t)n) err = errno ? errno : EIO;
+            }
+        }
+        rc = -err;
+    }
     void *p = rc == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
-    rc = p == MAP_FAILED ? neg_errno() : 0;
+    if (rc == 0 && p == MAP_FAILED) rc = neg_errno();
     close(fd);
     if (!rc) *out = p;
     return rc;

@@ -104,12 +104,18 @@ void weft_plat_write_stderr(const char *s, size_t n);
  * systems and under WASI. */
 typedef struct weft_plat_stat {
     int64_t size;     /* bytes */
-    int64_t mtime_ns; /* last modification, ns since the Unix epoch */
+    int64_t mtime_ns; /* last modification, ns since the Unix epoch (saturated) */
     int is_dir;
+    int is_regular; /* a plain file: not a folder, link, FIFO, socket or device */
 } weft_plat_file_info;
 
-/* Open an existing file for reading. */
+/* Open an existing plain file for reading. Cache files are input from anyone: a link
+ * is not followed (-ELOOP) and anything but a plain file (a FIFO, a device, a folder)
+ * is refused with WEFT_PLAT_ENOTREG, without blocking on it. */
+#define WEFT_PLAT_ENOTREG (-22) /* EINVAL */
 int weft_plat_open_read(const char *path);
+/* The same, and the file's size in *size. */
+int weft_plat_open_read_size(const char *path, int64_t *size);
 /* Create a new file for writing (fails with -EEXIST when it exists), mode 0644. */
 int weft_plat_create_excl(const char *path);
 /* Read up to n bytes (retrying short reads until EOF); the count read. */
@@ -120,6 +126,8 @@ int weft_plat_fsync(int fd);
 int weft_plat_close(int fd);
 int weft_plat_fstat(int fd, weft_plat_file_info *st);
 int weft_plat_stat(const char *path, weft_plat_file_info *st);
+/* The same for the name itself: a link is described, not followed (is_dir 0). */
+int weft_plat_lstat(const char *path, weft_plat_file_info *st);
 /* Set a file's modification time (and access time) to mtime_ns. */
 int weft_plat_set_mtime(const char *path, int64_t mtime_ns);
 /* Atomically replace `to` with `from`. */
@@ -132,14 +140,27 @@ int weft_plat_mkdir(const char *path);
 /* Flush a folder's entries (after a rename) where the host can; 0 where it cannot. */
 int weft_plat_fsync_dir(const char *path);
 /* Call fn(name, is_dir, user) for each entry of a folder but "." and "..", in no
- * particular order; stops early and returns fn's value when it is non-zero. */
+ * particular order; stops early and returns fn's value when it is non-zero. is_dir is
+ * 1 only for a real folder (a link to one is not). An error while reading the folder
+ * is returned (a negative errno), never taken for its end. */
 int weft_plat_list_dir(const char *path, int (*fn)(const char *name, int is_dir, void *user),
                        void *user);
+/* Remove a folder and what it holds, the way a cache may: through folder descriptors
+ * (openat/unlinkat), never following a link, descending at most `depth` folders, and
+ * removing only the files and folders `mine(name, depth_left, is_dir, user)` accepts
+ * (links and anything else are left where they are, and so is their folder). 0, or a
+ * negative errno; a folder that is not empty at the end (a concurrent writer, a file
+ * weft did not make) is left in place without an error, and so is a missing one. */
+int weft_plat_remove_tree(const char *path, int depth,
+                          int (*mine)(const char *name, int depth_left, int is_dir, void *user),
+                          void *user);
 /* Non-zero when the calling process may create files in the folder. */
 int weft_plat_dir_writable(const char *path);
 
 /* Map `size` bytes of a file shared with every process that maps it (the file is created,
- * zero-filled, when missing); *out gets the address. WEFT_PLAT_ENOSYS where a host
+ * zero-filled, when missing, and its blocks allocated before the mapping, so a full
+ * file system fails here instead of killing a later store with SIGBUS); *out gets the
+ * address. WEFT_PLAT_ENOSYS where a host
  * cannot share a mapping between processes (WASI, Emscripten). */
 int weft_plat_map_shared(const char *path, size_t size, void **out);
 void weft_plat_unmap(void *p, size_t size);

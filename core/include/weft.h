@@ -414,7 +414,8 @@ WEFT_API const char *weft_memory_location(const weft_memory *m);
 
 /* Per task: a version string that is part of the key (change it when the task's code
  * changes: the old entries of that task, and only those, stop matching; on a disk store
- * they are removed the first time the new version is used); arguments to leave out of
+ * they are removed the first time the new version is used, and so are entries made
+ * without a version when a first version is set); arguments to leave out of
  * the key (still passed to the task), as joblib's `ignore`. */
 WEFT_API int weft_memory_set_version(weft_memory *m, const char *task, const char *version);
 WEFT_API int weft_memory_ignore(weft_memory *m, const char *task, const char *arg_name);

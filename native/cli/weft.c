@@ -5,7 +5,9 @@
  *   weft cache show   DIR TASK KEY-PREFIX   one entry's header and arguments
  *   weft cache stats  DIR                   totals per task
  *   weft cache diff   DIR TASK              explain the latest miss (WEFT_DEBUG journal)
- *   weft cache verify DIR [--fix]           check every checksum (--fix removes bad ones)
+ *   weft cache verify DIR [--fix]           check every checksum (--fix removes bad ones);
+ *                                           exit 1 on a corrupt or unreadable entry, or a
+ *                                           link/FIFO where an entry belongs (left alone)
  *   weft cache prune  DIR [--max-bytes N[k|M|G]] [--max-items N] [--max-age N[s|m|h|d]]
  *   weft cache clear  DIR [TASK]
  *   weft cache export DIR FILE [TASK]       the cache (or one task) in one archive file
@@ -95,7 +97,7 @@ typedef struct item {
     char *task;
     uint8_t key[16];
     int64_t size, access_ns;
-    int is_temp;
+    int is_temp, not_regular;
     char *path;
 } item;
 
@@ -117,6 +119,7 @@ static int collect(const weft__store_item *it, void *user) {
     x->size = it->size;
     x->access_ns = it->last_access_ns;
     x->is_temp = it->is_temp;
+    x->not_regular = it->not_regular;
     x->path = it->path ? strdup(it->path) : NULL;
     return 0;
 }
@@ -127,19 +130,22 @@ static int by_task(const void *a, const void *b) {
     return c ? c : (x->access_ns > y->access_ns ? -1 : x->access_ns < y->access_ns);
 }
 
+static void items_free(items *l) {
+    for (size_t i = 0; i < l->n; i++) free(l->v[i].task), free(l->v[i].path);
+    free(l->v);
+}
+
 static int list_all(weft_memory *m, const char *task, items *l) {
     void *state;
     const weft_store *s = weft__memory_store(m, &state);
     memset(l, 0, sizeof *l);
     int rc = s->list(state, task, collect, l);
-    if (rc) return die("cannot list the cache: %s%s", weft_last_error()->message, "");
+    if (rc) {
+        items_free(l);
+        return die("cannot list the cache (nothing done): %s%s", weft_last_error()->message, "");
+    }
     if (l->n) qsort(l->v, l->n, sizeof *l->v, by_task);
     return 0;
-}
-
-static void items_free(items *l) {
-    for (size_t i = 0; i < l->n; i++) free(l->v[i].task), free(l->v[i].path);
-    free(l->v);
 }
 
 static double now_s(void) {
@@ -180,6 +186,10 @@ static int cmd_ls(weft_memory *m, const char *task) {
             weft__entry e;
             char hex[33];
             weft__hex(l.v[i].key, 16, hex);
+            if (l.v[i].not_regular) {
+                printf("%-34s %10s\n", hex, "NOT A FILE");
+                continue;
+            }
             if (weft__memory_read(m, l.v[i].task, l.v[i].key, &head, &value, &e) != 0) {
                 printf("%-34s %10s\n", hex, "CORRUPT");
                 continue;
@@ -200,8 +210,8 @@ static void print_time(const char *label, int64_t ns) {
     time_t t = (time_t)(ns / 1000000000);
     struct tm tm;
     char buf[64], ago[32];
-    gmtime_r(&t, &tm);
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+    if (!gmtime_r(&t, &tm) || !strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm))
+        snprintf(buf, sizeof buf, "(out of range: %lld ns)", (long long)ns);
     human_secs(now_s() - ns * 1e-9, ago, sizeof ago);
     printf("%-14s %s (%s ago)\n", label, buf, ago);
 }
@@ -322,8 +332,14 @@ static int cmd_verify(weft_memory *m, int fix) {
     if (rc) return rc;
     void *state;
     const weft_store *s = weft__memory_store(m, &state);
-    int64_t ok = 0, bad = 0, temps = 0;
+    int64_t ok = 0, bad = 0, temps = 0, odd = 0;
     for (size_t i = 0; i < l.n; i++) {
+        if (l.v[i].not_regular) { /* not weft's: reported, never removed */
+            odd++;
+            printf("NOT A FILE (a link, FIFO or device where weft keeps files; left alone): %s\n",
+                   l.v[i].path);
+            continue;
+        }
         if (l.v[i].is_temp) {
             temps++;
             printf("temporary file (a writer was interrupted or is at work): %s%s\n", l.v[i].path,
@@ -342,25 +358,35 @@ static int cmd_verify(weft_memory *m, int fix) {
             bad++;
             printf("CORRUPT: %s%s\n", l.v[i].path ? l.v[i].path : l.v[i].task, fix ? ", removed" : "");
             if (fix) s->remove(state, l.v[i].task, l.v[i].key);
+        } else if (rc != WEFT_ENOTFOUND) { /* an I/O error: the entry could not be checked */
+            odd++;
+            printf("UNREADABLE: %s: %s\n", l.v[i].path ? l.v[i].path : l.v[i].task, weft_last_error()->message);
         }
     }
     if (fix && bad) weft__memory_bump(m);
-    printf("%lld entries ok, %lld corrupt%s, %lld temporary files%s\n", (long long)ok, (long long)bad,
+    printf("%lld entries ok, %lld corrupt%s, %lld temporary files%s", (long long)ok, (long long)bad,
            bad && fix ? " (removed)" : "", (long long)temps, temps && fix ? " (removed)" : "");
+    if (odd) printf(", %lld problems (not files, or unreadable)", (long long)odd);
+    printf("\n");
     items_free(&l);
-    return bad && !fix ? 1 : 0;
+    return (bad && !fix) || odd ? 1 : 0;
 }
 
-static int parse_scaled(const char *s, double *out, const char *units, const double *scales) {
+/* A limit from the command line: a positive number and an optional unit, finite and
+ * whole after scaling (a byte count, an item count), or it is refused. */
+static int parse_scaled(const char *s, double *out, const char *units, const double *scales,
+                        int whole) {
     char *end;
+    if (!((*s >= '0' && *s <= '9') || *s == '.')) return -1; /* no sign, blank, "inf", "nan" */
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v < 0) return -1;
+    if (errno || end == s || !(v > 0)) return -1;
     if (*end) {
-        const char *u = strchr(units, *end);
+        const char *u = units[0] ? strchr(units, *end) : NULL;
         if (!u || end[1]) return -1;
         v *= scales[u - units];
     }
+    if (!(v <= 9.2e18) || (whole && v != (double)(int64_t)v)) return -1;
     *out = v;
     return 0;
 }
@@ -370,15 +396,17 @@ static int cmd_prune(weft_memory *m, int argc, char **argv) {
     static const double bytes_k[] = {1e3, 1e3, 1e6, 1e9, 1e12}, age_k[] = {1, 60, 3600, 86400};
     for (int i = 0; i < argc; i += 2) {
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        const char *why = "";
         int bad = !v;
         if (!bad && strcmp(argv[i], "--max-bytes") == 0)
-            bad = parse_scaled(v, &max_bytes, "kKMGT", bytes_k);
+            bad = parse_scaled(v, &max_bytes, "kKMGT", bytes_k, 1), why = "a whole number of bytes > 0, with k, M, G or T";
         else if (!bad && strcmp(argv[i], "--max-items") == 0)
-            bad = parse_scaled(v, &max_items, "", NULL);
+            bad = parse_scaled(v, &max_items, "", NULL, 1), why = "a whole number of entries > 0";
         else if (!bad && strcmp(argv[i], "--max-age") == 0)
-            bad = parse_scaled(v, &max_age, "smhd", age_k);
+            bad = parse_scaled(v, &max_age, "smhd", age_k, 0), why = "a time > 0, with s, m, h or d";
         else
             bad = 1;
+        if (bad && *why) return die("prune: bad value '%s': give %s", v, why);
         if (bad) return die("prune: bad option '%s' (see `weft` for the usage)%s", argv[i], "");
     }
     if (!max_bytes && !max_items && !max_age)
@@ -480,9 +508,13 @@ int main(int argc, char **argv) {
         fprintf(stderr, "weft: unknown command 'cache %s'\n%s", cmd, usage);
         return 2;
     }
+    /* every argument is read or refused: a mistyped option is never taken for no option */
+    int one_more = argc == 4 || argc == 5;
     if ((strcmp(cmd, "show") == 0 && argc != 6) || (strcmp(cmd, "diff") == 0 && argc != 5) ||
-        (strcmp(cmd, "export") == 0 && argc != 5 && argc != 6) || (strcmp(cmd, "import") == 0 && argc != 5)) {
-        fputs(usage, stderr);
+        (strcmp(cmd, "export") == 0 && argc != 5 && argc != 6) || (strcmp(cmd, "import") == 0 && argc != 5) ||
+        (strcmp(cmd, "stats") == 0 && argc != 4) || ((strcmp(cmd, "ls") == 0 || strcmp(cmd, "clear") == 0) && !one_more) ||
+        (strcmp(cmd, "verify") == 0 && !(argc == 4 || (argc == 5 && strcmp(argv[4], "--fix") == 0)))) {
+        fprintf(stderr, "weft: wrong arguments for 'cache %s'\n%s", cmd, usage);
         return 2;
     }
     weft_memory *m;

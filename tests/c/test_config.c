@@ -423,7 +423,7 @@ static void check_env_errors(void) {
     CHECK_EQ(weft_config_current(&o), WEFT_ENV);
     unsetenv("WEFT_BACKEND");
 
-    const char *bad_jobs[] = {"abc", "0", "3x", "1.5", "-", "99999999999999999999", "+0"};
+    const char *bad_jobs[] = {"abc", "0", "3x", "1.5", "-", "99999999999999999999", "+0", " ", "\t ", "- 2"};
     for (size_t i = 0; i < sizeof bad_jobs / sizeof bad_jobs[0]; i++) {
         setenv("WEFT_N_JOBS", bad_jobs[i], 1);
         CHECK_EQ(weft_config_current(&o), WEFT_ENV);
@@ -436,7 +436,7 @@ static void check_env_errors(void) {
     CHECK_EQ(weft_pool_open(&pool, NULL), WEFT_ENV);
     unsetenv("WEFT_N_JOBS");
 
-    const char *bad_verbose[] = {"-3", "loud", "1e3", "-1"};
+    const char *bad_verbose[] = {"-3", "loud", "1e3", "-1", " ", "  \t", "0x1"}; /* blanks alone: issue 12 */
     for (size_t i = 0; i < sizeof bad_verbose / sizeof bad_verbose[0]; i++) {
         setenv("WEFT_VERBOSE", bad_verbose[i], 1);
         CHECK_EQ(weft_config_current(&o), WEFT_ENV);
