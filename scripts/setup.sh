@@ -3,7 +3,8 @@
 #   scripts/setup.sh          the native toolchain (demo, native tests)
 #   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench),
 #                             numpy, pytest and pip for the Python package (tests/python),
-#                             chromium and npm's playwright-core (tests/browser)
+#                             chromium and npm's playwright-core (tests/browser), npm's
+#                             pyodide (tests/pyodide)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,4 +41,10 @@ fi
 if [ "${1:-}" = all ] && [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
   echo "setup: npm install in tests/browser (playwright-core)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Pyodide for the Python package's Pyodide engine (tests/pyodide, web/pyodide.html): npm's
+# pyodide, pinned in tests/pyodide/package-lock.json (its own files only; nothing at run time).
+if [ "${1:-}" = all ] && [ ! -f tests/pyodide/node_modules/pyodide/package.json ]; then
+  echo "setup: npm install in tests/pyodide (pyodide)"
+  (cd tests/pyodide && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -21,7 +21,7 @@ memory = weft.Memory("indexeddb:weft-pyodide") if cache else None
 t = time.monotonic()
 outcome = {}
 try:
-    out = await weft.map_async("simulate_sir", points, item_size=32, out_size=32,  # noqa
+    out = await weft.map_async("simulate_sir", points, item_size=32, out_size=32,
                                n_jobs=jobs, memory=memory,
                                progress=lambda p: showProgress(p.done, p.total))
     result = list(struct.unpack(f"<{4 * n}d", out))   # attack rate, peak, days, major

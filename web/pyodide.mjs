@@ -49,6 +49,7 @@ try {
   const res = (await pyodide.runPythonAsync(script)).toJs({ dict_converter: Object.fromEntries });
   Object.assign(pyDemo, res, { workers: [...lanes].sort(), ms: performance.now() - t0 });
   $('hits').textContent = res.hits, $('misses').textContent = res.misses;
+  if (!lanes.size) $('workers').textContent = res.hits ? 'none (every point came from the cache)' : 'none';
   $('elapsed').textContent = `${Math.round(res.seconds * 1000)} ms`;
   if (res.error) {
     $('error').hidden = false;
