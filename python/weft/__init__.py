@@ -112,14 +112,13 @@ async def _on_thread(fn, *args, **kwargs):
     from .parallel import scopes
 
     def run():
-        opened = 0
+        opened = []  # each scope's options struct must outlive the scope
         try:
             for options in scopes.get():
-                _engine.config_push(options)
-                opened += 1
+                opened.append(_engine.config_push(options))
             return fn(*args, **kwargs)
         finally:
-            for _ in range(opened):
+            for _ in opened:
                 _engine.config_pop()
     return await asyncio.to_thread(run)
 
