@@ -26,9 +26,10 @@ if ! cmake --preset emscripten >"$log" 2>&1; then
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
 cmake --build --preset emscripten -j "$jobs" --target pyodide_tasks --target web_tasks
-# the page's results are compared with the native library's (the Python package on CPython)
+# the page's results are compared with the native library's (the Python package on CPython);
+# the weft tool reads the cache folder Python wrote through Node
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$jobs" --target weft_shared --target weft_examples
+cmake --build --preset release -j "$jobs" --target weft_shared --target weft_examples --target weft
 wheel=$(/usr/bin/python3 python/build_wheel.py)
 echo "test-pyodide: node tests/pyodide/run-tests.mjs $(basename "$wheel")"
 node tests/pyodide/run-tests.mjs "$wheel"

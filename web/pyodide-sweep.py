@@ -1,9 +1,10 @@
 # Python on Pyodide: sweep a C task on Web Workers with weft, cached in IndexedDB.
+import base64
 import struct
 import time
 
 import weft
-from weft_page import cache, fail, grid, jobs, reps, showProgress
+from weft_page import archive, cache, db, export, fail, grid, jobs, reps, showProgress
 
 weft.use_module("weft_tasks")   # the weft module the page loaded (weft's JS load())
 
@@ -16,10 +17,12 @@ points = b"".join(
                 (i + 1) * 0x9E3779B97F4A7C15 % 2**64,          # seed
                 0 if i == fail_at else reps)
     for i in range(n))
-memory = weft.Memory("indexeddb:weft-pyodide") if cache else None
+memory = weft.Memory(f"indexeddb:{db}") if cache else None
 
-t = time.monotonic()
 outcome = {}
+if memory and archive is not None:   # ?archive=URL: entries exported by `weft cache export`
+    outcome["imported"] = await memory.import_async(archive.to_bytes())
+t = time.monotonic()
 try:
     out = await weft.map_async("simulate_sir", points, item_size=32, out_size=32,
                                n_jobs=jobs, memory=memory,
@@ -30,6 +33,8 @@ try:
 except weft.WeftError as e:
     outcome["error"] = {"type": type(e).__name__, "index": e.index, "task": e.task,
                         "message": e.message, "code": e.code}
+if memory and export:                # ?export=1: the cache as an archive, for `weft cache import`
+    outcome["archive"] = base64.b64encode(await memory.export_async()).decode()
 stats = memory.stats() if memory else {"hits": 0, "misses": n}
 outcome.update(seconds=time.monotonic() - t, hits=stats["hits"], misses=stats["misses"])
 outcome

@@ -2,7 +2,8 @@
 // tests/pyodide/node_modules (served locally by web/serve.mjs; nothing from a CDN), the
 // weft-parallel wheel from python/dist, the demo's tasks from build/emscripten/web. The
 // Python script (pyodide-sweep.py) does the work; this file only boots and draws.
-// URL parameters: grid, reps, jobs (as web/index.html), fail=1, cache=0, wheel=URL.
+// URL parameters: grid, reps, jobs (as web/index.html), fail=1, cache=0, wheel=URL,
+// db=NAME (the IndexedDB cache, default weft-pyodide), archive=URL (import it first), export=1.
 // window.pyDemo holds the page's state for tests/browser/pyodide.test.mjs.
 import { loadPyodide } from '../tests/pyodide/node_modules/pyodide/pyodide.mjs';
 import { load } from '../wasm/js/browser/load.mjs';
@@ -31,11 +32,18 @@ function observed(weft, lanes) {
 try {
   const t0 = performance.now();
   const wheelUrl = new URL(params.get('wheel') ?? '../python/dist/weft_parallel-0.1.0-py3-none-any.whl', import.meta.url);
-  const [pyodide, weft, wheel, script] = await Promise.all([
+  const fetchBytes = async url => {
+    const r = await fetch(url);
+    if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+    return r.arrayBuffer();
+  };
+  const archiveUrl = params.get('archive');
+  const [pyodide, weft, wheel, script, archive] = await Promise.all([
     loadPyodide({ indexURL: new URL('../tests/pyodide/node_modules/pyodide/', import.meta.url).href }),
     load({ moduleUrl: new URL('../build/emscripten/web/web_tasks.mjs', import.meta.url) }),
     fetch(wheelUrl).then(r => { if (!r.ok) throw new Error(`${wheelUrl}: HTTP ${r.status} (python3 python/build_wheel.py builds it)`); return r.arrayBuffer(); }),
     fetch(new URL('pyodide-sweep.py', import.meta.url)).then(r => r.text()),
+    archiveUrl ? fetchBytes(new URL(archiveUrl, location.href)) : null,
   ]);
   $('script').textContent = script;
   const site = pyodide.runPython('import site; site.getsitepackages()[0]');
@@ -45,6 +53,7 @@ try {
   pyodide.registerJsModule('weft_page', {
     grid: int('grid', 16), reps: int('reps', 20), jobs: int('jobs', -1),
     fail: params.get('fail') === '1', cache: params.get('cache') !== '0', showProgress,
+    db: params.get('db') ?? 'weft-pyodide', archive, export: params.get('export') === '1',
   });
   const res = (await pyodide.runPythonAsync(script)).toJs({ dict_converter: Object.fromEntries });
   Object.assign(pyDemo, res, { workers: [...lanes].sort(), ms: performance.now() - t0 });

@@ -1,14 +1,16 @@
 // The Pyodide page (web/pyodide.html): weft's Python package on Pyodide in headless
 // chromium sweeps simulate_sir on Web Workers. Checks: >= 2 worker lanes, the results of
 // the native library (the same package on CPython, build/release), a task failure seen
-// from Python as weft.TaskError with its index, and a reload served from IndexedDB.
+// from Python as weft.TaskError with its index, a reload served from IndexedDB, and
+// archives both ways with the native weft tool (Memory.export_async / import_async).
 // scripts/test-pyodide.sh builds what it needs (web_tasks, the wheel, libweft.so).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot, screenshot, useBrowser } from './harness.mjs';
+import { artifactsDir, repoRoot, screenshot, useBrowser } from './harness.mjs';
 
 const TIMEOUT = 240_000; // Pyodide's start on a loaded 2-core machine
 const GRID = 8, REPS = 10, N = GRID * GRID;
@@ -73,4 +75,30 @@ test('a failing task is a weft.TaskError in Python, with its index', { timeout: 
   assert.equal(r.error.task, 'simulate_sir');
   assert.equal(r.error.code, 'WEFT_ETASK');
   assert.match(r.shown, new RegExp(`item ${N / 2} of simulate_sir failed`));
+});
+
+test('archives: the page\'s export is read by the native weft tool; its export imported in the page gives hits', { timeout: 2 * TIMEOUT }, async () => {
+  const tool = join(repoRoot, 'build/release/native/cli/weft');
+  assert.ok(existsSync(tool), `${tool}: run scripts/test-pyodide.sh`);
+  const tmp = mkdtempSync(join(tmpdir(), 'weft-pyodide-archive-'));
+  try {
+    const made = await openPage('jobs=2&db=to-native&export=1');
+    assert.equal(made.error ?? null, null, JSON.stringify(made.error));
+    assert.deepEqual([made.hits, made.misses], [0, N]);
+    const dir = join(tmp, 'native'), fromPage = join(tmp, 'page.wfa');
+    writeFileSync(fromPage, Buffer.from(made.archive, 'base64'));
+    execFileSync(tool, ['cache', 'import', dir, fromPage]);
+    assert.match(execFileSync(tool, ['cache', 'stats', dir]).toString(), new RegExp(`^simulate_sir\\s+${N}\\s`, 'm'));
+    mkdirSync(artifactsDir, { recursive: true });
+    const nativeArchive = join(artifactsDir, 'pyodide-native.wfa');
+    execFileSync(tool, ['cache', 'export', dir, nativeArchive]);
+    const served = await openPage(`jobs=2&db=from-native&archive=/build/browser-artifacts/pyodide-native.wfa`);
+    assert.equal(served.error ?? null, null, JSON.stringify(served.error));
+    assert.deepEqual(served.imported, { imported: N, skipped: 0, corrupt: 0, stale: 0 });
+    assert.deepEqual([served.hits, served.misses], [N, 0], 'every point from the native archive');
+    assert.deepEqual(served.result, made.result);
+    assert.ok(readFileSync(nativeArchive).length > 0);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
 });

@@ -85,6 +85,10 @@ async def test_memory_caches_c_calls_not_python_functions():
     e = await raises(weft.WeftError, weft.map_async("py_square", array.array("d", [1.0]),
                                                     out_size=8, memory=mem))
     assert e.code == "WEFT_ENOSYS"
+    e = await raises(weft.WeftError, mem.import_async(b"WFA"))
+    assert e.code == "WEFT_ENOSYS"
+    await raises(TypeError, mem.import_async(42))
+    await raises(weft.NotSupportedError, weft.Memory("/tmp/x").export_async())
 
 
 async def test_reduce_c_reducer_names_the_python_fold():

@@ -357,25 +357,14 @@ class _JsCall:
         if self.progress_error is not None:
             return self.progress_error
         code = getattr(e, "code", None)
-        if isinstance(code, str) and code.startswith("WEFT_"):
-            return errors.error_for(code, int(getattr(e, "errno", 0) or 0),
-                                    str(getattr(e, "message", e)),
-                                    int(getattr(e, "index", -1)),
-                                    str(getattr(e, "task", "") or ""),
-                                    int(getattr(e, "status", 0) or 0))
-        name = getattr(e, "name", "")
-        if name == "AbortError" or self.controller.signal.aborted:
+        aborted = getattr(e, "name", "") == "AbortError" or self.controller.signal.aborted
+        if aborted and not (isinstance(code, str) and code.startswith("WEFT_")):
             if self.timed_out:
                 return errors.WeftTimeoutError("the call timed out", code="WEFT_ETIMEDOUT",
                                                errno=-12)
             return errors.CancelledError("the call was cancelled", code="WEFT_ECANCELED",
                                          errno=-6)
-        message = str(getattr(e, "message", e))
-        if name == "TypeError":
-            return TypeError(message)
-        if name == "RangeError":
-            return ValueError(message)
-        return e
+        return from_js(e)
 
     def close(self):
         if hasattr(self, "timer"):
@@ -385,6 +374,24 @@ class _JsCall:
         for p in self.proxies:
             p.destroy()
         self.proxies = []
+
+
+def from_js(e):
+    """A JS error as Python's: a WeftError as its weft.errors class, TypeError and
+    RangeError (weft's argument checks) as TypeError and ValueError."""
+    code = getattr(e, "code", None)
+    if isinstance(code, str) and code.startswith("WEFT_"):
+        return errors.error_for(code, int(getattr(e, "errno", 0) or 0),
+                                str(getattr(e, "message", e)), int(getattr(e, "index", -1)),
+                                str(getattr(e, "task", "") or ""),
+                                int(getattr(e, "status", 0) or 0))
+    name = getattr(e, "name", "")
+    message = str(getattr(e, "message", e))
+    if name == "TypeError":
+        return TypeError(message)
+    if name == "RangeError":
+        return ValueError(message)
+    return e
 
 
 def _memory_store(memory):

@@ -41,6 +41,39 @@ class Store:
     def stats(self):
         return dict(self.counters)
 
+    def _handle(self, what):
+        if not self.spec.startswith("indexeddb:"):
+            raise errors.NotSupportedError(
+                f"Memory.{what} is for IndexedDB caches ('indexeddb:NAME'); a cache folder "
+                f"moves with the weft tool: weft cache export|import DIR FILE",
+                code="WEFT_ENOSYS", errno=-9)
+        from . import pyodide as engine
+        return engine, engine._js().memory(self.spec)
+
+    async def import_archive(self, archive):
+        engine, handle = self._handle("import_async")
+        from pyodide.ffi import JsException, to_js
+        try:
+            view = memoryview(archive).cast("B")
+        except TypeError:
+            raise TypeError(f"Memory.import_async: expected the archive's bytes, got "
+                            f"{type(archive).__name__}") from None
+        try:
+            stats = await getattr(handle, "import")(to_js(view))
+        except JsException as e:
+            raise engine.from_js(e) from None
+        return {k: int(getattr(stats, k)) for k in ("imported", "skipped", "corrupt", "stale")}
+
+    async def export_archive(self, task=None):
+        engine, handle = self._handle("export_async")
+        from pyodide.ffi import JsException
+        import js
+        try:
+            buffer = await handle.export(task)
+        except JsException as e:
+            raise engine.from_js(e) from None
+        return js.Uint8Array.new(buffer).to_bytes()
+
     def call(self, *args, **kwargs):
         _refuse("call_task / a cached function")
 
