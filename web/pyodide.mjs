@@ -43,7 +43,7 @@ try {
     load({ moduleUrl: new URL('../build/emscripten/web/web_tasks.mjs', import.meta.url) }),
     fetch(wheelUrl).then(r => { if (!r.ok) throw new Error(`${wheelUrl}: HTTP ${r.status} (python3 python/build_wheel.py builds it)`); return r.arrayBuffer(); }),
     fetch(new URL('pyodide-sweep.py', import.meta.url)).then(r => r.text()),
-    archiveUrl ? fetchBytes(new URL(archiveUrl, location.href)) : null,
+    archiveUrl ? fetchBytes(new URL(archiveUrl, location.href)) : undefined, // None in Python
   ]);
   $('script').textContent = script;
   const site = pyodide.runPython('import site; site.getsitepackages()[0]');
