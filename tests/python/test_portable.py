@@ -7,7 +7,6 @@ API (weft.use_module). No pytest import: Pyodide has none offline; plain asserts
 Expected values are computed here in Python, so equal results are equal bits.
 """
 import array
-import asyncio
 import struct
 
 import weft
