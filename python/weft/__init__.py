@@ -188,7 +188,7 @@ def effective_n_jobs(n_jobs=-1):
     return _engine.resolve_n_jobs(check(n_jobs))
 
 
-__all__ = ["map", "imap", "reduce", "map_async", "imap_async", "reduce_async", "use_module", "load_tasks", "load_examples", "tasks", "backends",
-           "cpu_count", "effective_n_jobs", "Parallel", "delayed", "parallel_config",
+__all__ = ["map", "imap", "reduce", "map_async", "imap_async", "reduce_async", "use_module",
+           "load_tasks", "load_examples", "tasks", "backends", "cpu_count", "effective_n_jobs", "Parallel", "delayed", "parallel_config",
            "parallel_backend", "Memory", "MemorizedFunc", "MemorizedResult", "errors",
            "library_path", "engine_name", "Progress"] + errors.__all__
