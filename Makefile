@@ -56,5 +56,8 @@ FUZZ_SECONDS ?= 600
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/test-fuzz.sh
 
+test-pyodide:
+	bash scripts/test-pyodide.sh
+
 clean:
 	rm -rf build

@@ -4,7 +4,8 @@
 #   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench),
 #                             numpy, pytest and pip for the Python package (tests/python),
 #                             TypeScript (tsc: tests/node checks the API's types),
-#                             chromium and npm's playwright-core (tests/browser)
+#                             chromium and npm's playwright-core (tests/browser), npm's
+#                             pyodide (tests/pyodide)
 # It says what it installs (with dependencies), how much it downloads, and how long it
 # took; apt's own output goes to build/setup-apt.log.
 set -euo pipefail
@@ -57,4 +58,10 @@ fi
 if [ "${1:-}" = all ] && [ ! -f tests/browser/node_modules/playwright-core/package.json ]; then
   echo "setup: npm install in tests/browser (playwright-core)"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# Pyodide for the Python package's Pyodide engine (tests/pyodide, web/pyodide.html): npm's
+# pyodide, pinned in tests/pyodide/package-lock.json (its own files only; nothing at run time).
+if [ "${1:-}" = all ] && [ ! -f tests/pyodide/node_modules/pyodide/package.json ]; then
+  echo "setup: npm install in tests/pyodide (pyodide)"
+  (cd tests/pyodide && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -9,6 +9,7 @@ const types = {
   '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.mjs': 'text/javascript',
   '.cjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json',
   '.css': 'text/css', '.md': 'text/plain; charset=utf-8', '.txt': 'text/plain; charset=utf-8', '.png': 'image/png', '.svg': 'image/svg+xml', '.wfa': 'application/octet-stream',
+  '.py': 'text/plain; charset=utf-8', '.zip': 'application/zip',
 };
 
 /** Serve `root` on 127.0.0.1 (a free port). `isolated` adds COOP/COEP (cross-origin isolation). */

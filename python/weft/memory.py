@@ -97,6 +97,24 @@ class Memory:
         """Counters of this handle: hits, misses, stores, saved_ns, hashed_bytes, ..."""
         return self._store.stats() if self._store else {}
 
+    async def import_async(self, archive):
+        """Pyodide, IndexedDB caches: store the entries of an archive that `weft cache
+        export` (or export_async) wrote; returns {imported, skipped, corrupt, stale}."""
+        return await self._archives("import_async").import_archive(archive)
+
+    async def export_async(self, task=None):
+        """Pyodide, IndexedDB caches: the entries (of one task, or all) as an archive that
+        `weft cache import DIR FILE` reads (bytes)."""
+        return await self._archives("export_async").export_archive(task)
+
+    def _archives(self, what):
+        if self._store is None or not hasattr(self._store, "import_archive"):
+            from .errors import NotSupportedError
+            raise NotSupportedError(f"Memory.{what} is for Pyodide's IndexedDB caches; a "
+                                    f"cache folder moves with `weft cache export|import DIR "
+                                    f"FILE`", code="WEFT_ENOSYS", errno=-9)
+        return self._store
+
     def close(self):
         if self._store:
             self._store.close()

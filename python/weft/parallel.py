@@ -5,11 +5,15 @@ the GIL, as numpy does; otherwise one at a time, like joblib's threading backend
 `sequential`. On `processes` they are refused with a clear error: weft's worker
 processes run C code and cannot call into this interpreter.
 """
+import contextvars
 import functools
 
 from . import _validate
 from ._engine import engine
 
+# the open parallel_config scopes' options, outermost first: the async forms re-open them
+# on the thread they run on in CPython (weft's scopes belong to a thread)
+scopes = contextvars.ContextVar("weft_parallel_config_scopes", default=())
 _RETURN_AS = ("list", "generator", "generator_unordered")
 # joblib's backend names, mapped onto weft's
 _BACKEND_ALIASES = {"threading": "threads", "loky": "processes",
@@ -80,10 +84,12 @@ class parallel_config:
 
     def __enter__(self):
         self._scope = engine.config_push(self.options)
+        self._token = scopes.set(scopes.get() + (self.options,))
         return self
 
     def __exit__(self, *exc):
         engine.config_pop()
+        scopes.reset(self._token)
         self._scope = None
         return False
 

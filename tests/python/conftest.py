@@ -1,5 +1,7 @@
 """Shared fixtures. scripts/test-python.sh sets WEFT_TEST_BUILD to the CMake build folder
 (build/release) that holds libweft.so, the test task library and the C programs."""
+import asyncio
+import inspect
 import os
 import subprocess
 import sys
@@ -20,6 +22,17 @@ import weft  # noqa: E402  (after WEFT_LIBRARY is known)
 
 weft.load_tasks(TASKS_LIB)
 weft.load_examples()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem):
+    """`async def` tests (test_portable.py, shared with the Pyodide runner) run on a fresh
+    event loop: no pytest-asyncio needed."""
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    names = pyfuncitem._fixtureinfo.argnames
+    asyncio.run(pyfuncitem.obj(**{n: pyfuncitem.funcargs[n] for n in names}))
+    return True
 
 
 @pytest.fixture(params=BACKENDS)

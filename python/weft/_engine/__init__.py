@@ -1,7 +1,8 @@
 """The engine behind weft's Python API, chosen by platform.
 
-native (CPython): ctypes on libweft.so. Pyodide (sys.platform == "emscripten") will drive
-weft's JavaScript API instead, behind the same functions; it is not written yet.
+native (CPython): ctypes on libweft.so. pyodide (sys.platform == "emscripten"): weft's
+JavaScript API through Pyodide's JS bridge, behind the same functions (plus use_module,
+map_async, reduce_async; its imap is also an async iterator).
 
 What the public modules use, and so what an engine provides:
   engine: map, imap, reduce, run_python (Parallel), config_push / config_pop
@@ -14,11 +15,11 @@ Errors are weft.errors' classes in every engine.
 import sys
 
 if sys.platform == "emscripten":
-    raise ImportError("weft: the Pyodide engine (weft's JavaScript API from Pyodide) is not "
-                      "built yet; only CPython with libweft.so is supported")
-
-from . import native as engine  # noqa: E402
-from . import native_memory as memory_engine  # noqa: E402
-
-NAME = "native"
+    from . import pyodide as engine
+    from . import pyodide_memory as memory_engine
+    NAME = "pyodide"
+else:
+    from . import native as engine
+    from . import native_memory as memory_engine
+    NAME = "native"
 __all__ = ["engine", "memory_engine", "NAME"]

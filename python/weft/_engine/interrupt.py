@@ -9,13 +9,13 @@ weft cancels the call (WEFT_ECANCELED). Python then runs its handler, which rais
 KeyboardInterrupt in the caller. A task that runs on for seconds delays the stop until
 it (or another batch) finishes, as in weft's C API.
 """
-import collections
 import itertools
 import os
 import signal
 import threading
 
 from . import ffi
+from .progress import Progress  # noqa: F401  (weft.Progress, also from here)
 
 _lock = threading.Lock()
 _pipe = None
@@ -40,11 +40,6 @@ def _drain():
 def interrupts():
     _drain()
     return _interrupts
-
-
-class Progress(collections.namedtuple("Progress", "done total elapsed_s remaining_s")):
-    """What a progress callback receives: items done, the total (0 while unknown),
-    seconds elapsed, an estimate of the seconds left (negative while unknown)."""
 
 
 class Hook:

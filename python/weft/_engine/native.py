@@ -180,6 +180,7 @@ class _Call:
         if err is not None:
             interrupt.raise_if_interrupted(watch, rc, hook)
             raise err
+        hook.raise_error()  # the last report's callback raised: the call had ended
         return rc
 
     def open(self, fn, *args):
