@@ -24,7 +24,7 @@ demo:
 	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo
 
-test: setup test-native test-sanitizers test-wasm test-browser
+test: setup test-native test-sanitizers test-fuzz test-wasm test-browser test-python test-pyodide
 	@echo "make test: every suite passed"
 
 setup:
@@ -51,6 +51,11 @@ test-browser:
 
 test-python:
 	bash scripts/test-python.sh
+
+# make test runs every fuzz target briefly (the corpus replays in ctest as well); make fuzz
+# runs each for as long as FUZZ_SECONDS says.
+test-fuzz:
+	FUZZ_SECONDS=5 JOBS=$(JOBS) bash scripts/test-fuzz.sh
 
 FUZZ_SECONDS ?= 600
 fuzz:
