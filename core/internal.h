@@ -61,7 +61,10 @@ typedef enum weft__job_kind {
     WEFT__JOB_REDUCE, /* fixed-size inputs folded into accumulators */
 } weft__job_kind;
 
-struct weft__job {
+/* What a job runs, as its caller described it: the task, the items, where results go.
+ * Backends read it (those in other address spaces send it on in their own wire form);
+ * only the layer above dispatch changes it, narrowing it to the items still to run. */
+typedef struct weft__call {
     weft__job_kind kind;
     size_t n; /* items the backend runs */
     const weft_task_def *task; /* MAP, BYTES, REDUCE */
@@ -71,10 +74,15 @@ struct weft__job {
     size_t out_size;
     const weft_bytes *in_bytes; /* BYTES */
     weft_bytes *out_bytes;
+    size_t *out_caps; /* BYTES: when set, out_bytes buffers of these capacities are reused */
     weft_for_fn body; /* FOR */
     void *ctx;
     size_t begin; /* FOR: the first index; MAP/BYTES: the index of item 0 in the whole call
                    * (an iterator's chunk, a wasm worker's batch): weft_task_index adds it */
+    /* Narrowed by a layer above dispatch (Memory), which served the other items: item j
+     * is then the call's item begin + index_of[j]. NULL: item j is begin + j. */
+    const size_t *index_of;
+    weft_status *statuses; /* collect-all: one per item; NULL: fail fast */
 
     /* REDUCE: accumulators, one per worker; or, deterministic, one per chunk, where each
      * of the n items is a chunk of the n_tasks tasks */
@@ -83,9 +91,13 @@ struct weft__job {
     size_t acc_stride;
     int chunked;
     size_t n_tasks;
+} weft__call;
 
-    size_t *out_caps; /* BYTES: when set, out_bytes buffers of these capacities are reused */
-    weft_status *statuses; /* collect-all: one per item; NULL: fail fast */
+/* One parallel call on its way through a pool: the call description, and the state of
+ * running it (limits, the first failure, progress, the callbacks of whoever watches). */
+struct weft__job {
+    weft__call call;
+
     /* called after every item, also skipped ones (code WEFT_ECANCELED) */
     void (*on_item)(weft__job *job, size_t index, int code, const char *message);
     /* called at the end of every batch that ran or skipped items */
@@ -106,14 +118,10 @@ struct weft__job {
 
     atomic_int stop;   /* set on the first failure or a cancellation */
     atomic_int failed; /* claims the right to write `failure` */
-    atomic_int failure_ready; /* set once `failure` is written */
+    atomic_int failure_ready; /* set once `failure` is written; its index is the job's item */
     weft__failure failure;
 
-    /* A layer above dispatch (Memory) may serve some items itself and narrow the job to
-     * the rest before a backend sees it: item j is then the call's item
-     * begin + index_of[j]. Failures and statuses stay in the job's own item numbers. */
-    const size_t *index_of;
-    size_t served;      /* items that layer served (progress counts them as done) */
+    size_t served;      /* items the layer above dispatch served (progress counts them) */
     void *layer_state;  /* that layer's, between its begin and end */
     int dispatched;     /* a backend was handed the job (submit ran or started it) */
 
@@ -124,13 +132,13 @@ struct weft__job {
 
 /* Item j's index in the whole call: what weft_task_index says and errors name. */
 static inline size_t weft__job_call_index(const weft__job *job, size_t j) {
-    return job->begin + (job->index_of ? job->index_of[j] : j);
+    return job->call.begin + (job->call.index_of ? job->call.index_of[j] : j);
 }
 
 /* ---- the layer above dispatch. Memory (memory/dispatch_layer.c) registers it when a memory
  * is opened; core calls it only for calls whose options carry a memory, and includes
  * nothing of it. begin serves the items it holds (outputs, statuses and on_item as if
- * they had run) and may narrow the job (index_of, job->n down to 0); end, once no
+ * they had run) and may narrow the job (index_of, job->call.n down to 0); end, once no
  * backend holds the job, widens it back. */
 typedef struct weft__dispatch_layer {
     int (*begin)(weft__job *job); /* 0, or a WEFT_E* code with the last error set */
@@ -158,7 +166,7 @@ int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v);
 /* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
 int weft__job_check_stop(weft__job *job);
 /* Once job->failed is set: its failure as this thread's last error, with the failing
- * item's index in the whole call (job->begin added). Returns the failure's code. */
+ * item's index in the whole call (job->call.begin added). Returns the failure's code. */
 int weft__job_failure_error(weft__job *job);
 /* Stop the job with a failure not caused by one task (cancel, timeout): index -1. */
 void weft__job_abort(weft__job *job, int code, const char *message);

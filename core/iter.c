@@ -16,7 +16,7 @@
 #define SPIN_NS 100000u
 
 typedef struct chunk {
-    weft__job job; /* job.begin: the index of its first item in the whole stream */
+    weft__job job; /* job.call.begin: the index of its first item in the whole stream */
     struct weft_iter *it;
     int which;
     size_t count; /* items in it now */
@@ -165,15 +165,15 @@ static int refill(weft_iter *it, chunk *c) {
     if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
     weft__job *job = &c->job;
     memset(job, 0, sizeof *job);
-    job->kind = WEFT__JOB_BYTES;
-    job->n = k;
-    job->begin = it->fed - k; /* weft_task_index: the position in the whole stream */
-    job->task = it->task;
-    job->in_bytes = c->ins;
-    job->out_bytes = c->outs;
-    job->out_caps = c->out_caps;
+    job->call.kind = WEFT__JOB_BYTES;
+    job->call.n = k;
+    job->call.begin = it->fed - k; /* weft_task_index: the position in the whole stream */
+    job->call.task = it->task;
+    job->call.in_bytes = c->ins;
+    job->call.out_bytes = c->outs;
+    job->call.out_caps = c->out_caps;
     job->on_batch = on_batch;
-    job->statuses = it->collect ? c->statuses : NULL;
+    job->call.statuses = it->collect ? c->statuses : NULL;
     job->on_item = on_item;
     job->on_item_user = c;
     int rc = weft__job_prepare(job, it->pool, &it->call, 1);
@@ -263,7 +263,7 @@ static int stream_failure(weft_iter *it, chunk *c) {
 static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
     int state = atomic_load(&c->state[k]);
     if (state == SKIPPED || (state == FAILED && !it->collect)) return stream_failure(it, c);
-    r->index = c->job.begin + k;
+    r->index = c->job.call.begin + k;
     r->code = state == FAILED ? c->statuses[k].code : 0;
     r->data = c->outs[k].data;
     r->size = c->outs[k].size;

@@ -63,14 +63,14 @@ int weft__job_check_stop(weft__job *job) {
 int weft__job_stopping(const weft__job *job) {
     return atomic_load_explicit(&job->stop, memory_order_relaxed);
 }
-size_t weft__job_size(const weft__job *job) { return job->n; }
+size_t weft__job_size(const weft__job *job) { return job->call.n; }
 int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
 
 /* ---- the task's view */
 
 const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
-/* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->begin is
+/* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->call.begin is
  * where this one starts. */
 size_t weft_task_index(const weft_task *t) { return weft__job_call_index(t->job, t->index); }
 int weft_worker_id(const weft_task *t) { return t->worker; }
@@ -90,10 +90,10 @@ int weft_fail(weft_task *t, const char *fmt, ...) {
 }
 
 /* A variable-size output into item `index`'s buffer: a fresh one, or the reused one of
- * capacity job->out_caps[index] (grown when too small). 0 or WEFT_ENOMEM. */
+ * capacity job->call.out_caps[index] (grown when too small). 0 or WEFT_ENOMEM. */
 static int store_bytes(weft__job *job, size_t index, const void *data, size_t size) {
-    weft_bytes *out = &job->out_bytes[index];
-    size_t *cap = job->out_caps ? &job->out_caps[index] : NULL;
+    weft_bytes *out = &job->call.out_bytes[index];
+    size_t *cap = job->call.out_caps ? &job->call.out_caps[index] : NULL;
     if (!cap || size > *cap || !out->data) {
         void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
         if (!grown) return WEFT_ENOMEM;
@@ -106,8 +106,8 @@ static int store_bytes(weft__job *job, size_t index, const void *data, size_t si
 }
 
 int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v) {
-    if (!job->out_caps) {
-        job->out_bytes[index] = *v; /* a fresh slot: weft_map_bytes zeroed it */
+    if (!job->call.out_caps) {
+        job->call.out_bytes[index] = *v; /* a fresh slot: weft_map_bytes zeroed it */
         *v = (weft_bytes){NULL, 0};
         return 0;
     }
@@ -123,8 +123,8 @@ int weft_output(weft_task *t, const void *data, size_t size) {
         if (store_bytes(t->job, t->index, data, size))
             return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
     } else {
-        if (size != t->job->out_size) {
-            weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->out_size);
+        if (size != t->job->call.out_size) {
+            weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->call.out_size);
             return WEFT_EOUTSIZE;
         }
         if (size) memcpy(t->output, data, size);
@@ -142,7 +142,7 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
     t->message[0] = '\0';
     uint64_t start = job->task_timeout_ns ? weft_plat_now_ns() : 0;
     t->deadline_ns = start ? start + job->task_timeout_ns : 0;
-    int rc = job->kind == WEFT__JOB_FOR ? job->body(job->begin + t->index, job->ctx) : job->task->fn(t);
+    int rc = job->call.kind == WEFT__JOB_FOR ? job->call.body(job->call.begin + t->index, job->call.ctx) : job->call.task->fn(t);
     *status = rc;
     if (t->deadline_ns && weft_plat_now_ns() > t->deadline_ns) {
         snprintf(t->message, sizeof t->message, "task ran %.3g s, past its timeout of %.3g s",
@@ -151,20 +151,20 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
     }
     if (rc == 0) {
         if (t->out_bytes && !t->written) return weft_output(t, NULL, 0);
-        if (t->written || job->kind == WEFT__JOB_FOR || job->out_size == 0) return 0;
+        if (t->written || job->call.kind == WEFT__JOB_FOR || job->call.out_size == 0) return 0;
         if (t->message[0]) { /* weft_output refused the output (its size) and said why */
             char why[sizeof t->message];
             memcpy(why, t->message, sizeof why);
             snprintf(t->message, sizeof t->message, "task returned 0 without an output: %.200s", why);
         } else {
             snprintf(t->message, sizeof t->message,
-                     "task returned 0 without calling weft_output (expected %zu bytes)", job->out_size);
+                     "task returned 0 without calling weft_output (expected %zu bytes)", job->call.out_size);
         }
         return WEFT_EOUTSIZE;
     }
     if (!t->message[0]) {
-        if (job->kind == WEFT__JOB_FOR)
-            snprintf(t->message, sizeof t->message, "loop body returned %d at i = %zu", rc, job->begin + t->index);
+        if (job->call.kind == WEFT__JOB_FOR)
+            snprintf(t->message, sizeof t->message, "loop body returned %d at i = %zu", rc, job->call.begin + t->index);
         else
             snprintf(t->message, sizeof t->message, "task returned %d", rc);
     }
@@ -174,7 +174,7 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
 /* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
 static void drop_output(weft__job *job, weft_task *t) {
     if (!t->out_bytes || !t->written) return;
-    if (job->out_caps)
+    if (job->call.out_caps)
         t->out_bytes->size = 0;
     else
         weft_bytes_free(t->out_bytes, 1);
@@ -182,7 +182,7 @@ static void drop_output(weft__job *job, weft_task *t) {
 
 /* Collect-all: item `index` failed; its status keeps a copy of the message. */
 static void set_status(weft__job *job, size_t index, int code, int status, const char *message) {
-    weft_status *s = &job->statuses[index];
+    weft_status *s = &job->call.statuses[index];
     s->code = code;
     s->status = status;
     size_t len = strlen(message) + 1;
@@ -203,7 +203,7 @@ static int run_item(weft__job *job, weft_task *t) {
     }
     if (code != 0) {
         drop_output(job, t);
-        if (job->statuses) {
+        if (job->call.statuses) {
             set_status(job, t->index, code, status, t->message);
         } else {
             record_failure(job, code, status, (int64_t)t->index, t->message);
@@ -221,29 +221,29 @@ static void skip_rest(weft__job *job, size_t i, size_t end) {
 /* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
  * `acc`. */
 static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
-    const weft_reducer *r = job->reducer;
+    const weft_reducer *r = job->call.reducer;
     for (size_t i = lo; i < hi && !weft__job_check_stop(job); i++) {
         t->index = i;
-        t->input = job->inputs + i * job->in_size;
-        t->input_size = job->in_size;
+        t->input = job->call.inputs + i * job->call.in_size;
+        t->input_size = job->call.in_size;
         t->output = scratch;
-        if (run_item(job, t) == 0) r->fold(acc, scratch, job->out_size, r->user);
+        if (run_item(job, t) == 0) r->fold(acc, scratch, job->call.out_size, r->user);
     }
 }
 
 static void run_reduce(weft__job *job, weft_task *t, size_t begin, size_t end, int worker) {
     unsigned char small[256];
-    void *scratch = job->out_size <= sizeof small ? small : malloc(job->out_size);
+    void *scratch = job->call.out_size <= sizeof small ? small : malloc(job->call.out_size);
     if (!scratch) {
         weft__job_abort(job, WEFT_ENOMEM, "out of memory for a task output");
         return;
     }
-    if (job->chunked) {
+    if (job->call.chunked) {
         for (size_t c = begin; c < end && !weft__job_check_stop(job); c++)
-            fold_range(job, t, job->n_tasks * c / job->n, job->n_tasks * (c + 1) / job->n,
-                       job->accs + c * job->acc_stride, scratch);
+            fold_range(job, t, job->call.n_tasks * c / job->call.n, job->call.n_tasks * (c + 1) / job->call.n,
+                       job->call.accs + c * job->call.acc_stride, scratch);
     } else {
-        fold_range(job, t, begin, end, job->accs + (size_t)worker * job->acc_stride, scratch);
+        fold_range(job, t, begin, end, job->call.accs + (size_t)worker * job->call.acc_stride, scratch);
     }
     if (scratch != small) free(scratch);
 }
@@ -259,22 +259,22 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     size_t i = begin;
     /* limits are checked per batch; a task polls them itself through weft_cancelled */
     int stopped = weft__job_check_stop(job);
-    switch (job->kind) {
+    switch (job->call.kind) {
     case WEFT__JOB_MAP:
         for (; i < end && !stopped; i++) {
             t.index = i;
-            t.input = job->inputs + i * job->in_size;
-            t.input_size = job->in_size;
-            t.output = job->outputs + i * job->out_size;
+            t.input = job->call.inputs + i * job->call.in_size;
+            t.input_size = job->call.in_size;
+            t.output = job->call.outputs + i * job->call.out_size;
             if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
         for (; i < end && !stopped; i++) {
             t.index = i;
-            t.input = job->in_bytes[i].data;
-            t.input_size = job->in_bytes[i].size;
-            t.out_bytes = &job->out_bytes[i];
+            t.input = job->call.in_bytes[i].data;
+            t.input_size = job->call.in_bytes[i].size;
+            t.out_bytes = &job->call.out_bytes[i];
             if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
@@ -296,7 +296,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
 }
 
 size_t weft__job_run_next(weft__job *job, int worker) {
-    size_t begin = job->cursor, left = job->n - begin;
+    size_t begin = job->cursor, left = job->call.n - begin;
     size_t count = (size_t)job->batch_size;
     if (count == 0) count = job->inline_batch; /* from 1 (weft__job_prepare) */
     if (count > left) count = left;
@@ -327,14 +327,14 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     /* a loop body writes into the caller's memory, which other processes do not share:
      * weft_for stays refused there (weft_map with outputs, or a weft_shared region, is the
      * way to go) */
-    if (job->kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
+    if (job->call.kind == WEFT__JOB_FOR && !(b->caps & WEFT_CAP_SHARED_MEMORY))
         return weft__set_error(WEFT_ENOSYS, "weft_for needs shared memory; backend '%s' has none (use weft_map)", b->name);
     /* a reducer's functions exist in worker processes (the same program), its user data
      * only where it lies in a shared region */
     uint64_t region;
     size_t offset;
-    if (job->kind == WEFT__JOB_REDUCE && !(b->caps & WEFT_CAP_SHARED_MEMORY) && job->reducer->user &&
-        weft__shared_find(job->reducer->user, 1, &region, &offset) != 0)
+    if (job->call.kind == WEFT__JOB_REDUCE && !(b->caps & WEFT_CAP_SHARED_MEMORY) && job->call.reducer->user &&
+        weft__shared_find(job->call.reducer->user, 1, &region, &offset) != 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce on backend '%s': reducer.user points to this "
                                "process's memory, which its worker processes cannot see (put it in a "
                                "weft_shared region, or pass NULL)", b->name);
@@ -359,7 +359,7 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     /* nested calls report nothing: the outer call's progress already covers them */
     weft_options shown = *call;
     if (outer || quiet) shown.verbose = 0, shown.progress = NULL;
-    weft__progress_begin(&job->progress, &shown, job->n);
+    weft__progress_begin(&job->progress, &shown, job->call.n);
     return 0;
 }
 
@@ -372,7 +372,7 @@ static int layered(const weft__job *job) { return job->options.memory && dispatc
 
 /* Before a backend sees the job: the layer serves what it can and narrows the rest. */
 static int layer_begin(weft__job *job) {
-    job->index_of = NULL;
+    job->call.index_of = NULL;
     job->served = 0;
     job->layer_state = NULL;
     job->dispatched = 0;
@@ -385,7 +385,7 @@ static void layer_end(weft__job *job) {
 
 int weft__job_submit(weft__job *job) {
     int rc = layer_begin(job);
-    if (rc || job->n == 0) return rc; /* all served: no backend is needed */
+    if (rc || job->call.n == 0) return rc; /* all served: no backend is needed */
     const weft_backend *b = weft__pool_backend(job->pool);
     void *state = weft__pool_state(job->pool);
     if (job->watch_interrupts) weft_plat_interrupt_begin();
@@ -416,7 +416,7 @@ int weft__job_failure_error(weft__job *job) {
     while (!atomic_load_explicit(&job->failure_ready, memory_order_acquire)) weft_plat_cpu_relax();
     weft__failure f = job->failure;
     if (f.index >= 0) f.index = (int64_t)weft__job_call_index(job, (size_t)f.index);
-    return weft__set_task_error(&f, job->task ? job->task->name : "");
+    return weft__set_task_error(&f, job->call.task ? job->call.task->name : "");
 }
 
 /* Run a prepared job to its end through the layer and the backend. */
@@ -424,7 +424,7 @@ static int run_prepared(weft__job *job) {
     const weft_backend *b = weft__pool_backend(job->pool);
     int rc = layer_begin(job);
     if (rc) return rc;
-    if (job->n) {
+    if (job->call.n) {
         if (job->watch_interrupts) weft_plat_interrupt_begin();
         job->dispatched = 1;
         rc = b->run(weft__pool_state(job->pool), job);
@@ -432,7 +432,7 @@ static int run_prepared(weft__job *job) {
         if (job->watch_interrupts) weft_plat_interrupt_end();
     }
     layer_end(job);
-    weft__progress_end(&job->progress, job->n);
+    weft__progress_end(&job->progress, job->call.n);
     if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
     if (atomic_load(&job->failed)) return weft__job_failure_error(job);
     weft__clear_error();
@@ -457,22 +457,22 @@ int weft__job_execute_part(weft__job *job, const weft__job *whole, const weft_op
 void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
                              size_t size, const char *message) {
     char why[128];
-    if (code == 0 && job->kind == WEFT__JOB_BYTES && store_bytes(job, index, out, size)) {
+    if (code == 0 && job->call.kind == WEFT__JOB_BYTES && store_bytes(job, index, out, size)) {
         code = WEFT_ENOMEM;
         message = "out of memory for a task's output";
-    } else if (code == 0 && job->kind == WEFT__JOB_MAP) {
-        if (size != job->out_size) {
+    } else if (code == 0 && job->call.kind == WEFT__JOB_MAP) {
+        if (size != job->call.out_size) {
             snprintf(why, sizeof why, "weft_output got %zu bytes, the map's output size is %zu",
-                     size, job->out_size);
+                     size, job->call.out_size);
             code = status = WEFT_EOUTSIZE;
             message = why;
         } else if (size) {
-            memcpy(job->outputs + index * job->out_size, out, size);
+            memcpy(job->call.outputs + index * job->call.out_size, out, size);
         }
     }
     if (code != 0) {
         if (!message) message = weft_strerror(code);
-        if (job->statuses)
+        if (job->call.statuses)
             set_status(job, index, code, status, message);
         else
             record_failure(job, code, status, (int64_t)index, message);

@@ -27,30 +27,30 @@ int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, 
     rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;
 
-    weft__job job = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size,
-                     .out_size = out_size, .reducer = r, .n_tasks = n};
-    job.chunked = r->deterministic != 0;
+    weft__job job = {.call = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size,
+                     .out_size = out_size, .reducer = r, .n_tasks = n}};
+    job.call.chunked = r->deterministic != 0;
     size_t n_accs;
-    if (job.chunked) {
-        job.n = n < DETERMINISTIC_CHUNKS ? n : DETERMINISTIC_CHUNKS;
-        n_accs = job.n ? job.n : 1;
+    if (job.call.chunked) {
+        job.call.n = n < DETERMINISTIC_CHUNKS ? n : DETERMINISTIC_CHUNKS;
+        n_accs = job.call.n ? job.call.n : 1;
     } else {
-        job.n = n;
+        job.call.n = n;
         n_accs = (size_t)weft_pool_n_jobs(pool);
     }
-    job.acc_stride = (r->acc_size + 63) & ~(size_t)63; /* no false sharing between workers */
-    job.accs = aligned_alloc(64, job.acc_stride * n_accs);
-    if (!job.accs) return weft__set_error(WEFT_ENOMEM, "weft_reduce: out of memory for %zu accumulators", n_accs);
-    for (size_t i = 0; i < n_accs; i++) r->init(job.accs + i * job.acc_stride, r->user);
+    job.call.acc_stride = (r->acc_size + 63) & ~(size_t)63; /* no false sharing between workers */
+    job.call.accs = aligned_alloc(64, job.call.acc_stride * n_accs);
+    if (!job.call.accs) return weft__set_error(WEFT_ENOMEM, "weft_reduce: out of memory for %zu accumulators", n_accs);
+    for (size_t i = 0; i < n_accs; i++) r->init(job.call.accs + i * job.call.acc_stride, r->user);
 
     rc = weft__job_execute(&job, pool, &call);
     if (rc == 0) {
-        if (job.chunked)
-            combine_tree(r, job.accs, job.acc_stride, n_accs);
+        if (job.call.chunked)
+            combine_tree(r, job.call.accs, job.call.acc_stride, n_accs);
         else
-            for (size_t i = 1; i < n_accs; i++) r->combine(job.accs, job.accs + i * job.acc_stride, r->user);
-        memcpy(result, job.accs, r->acc_size);
+            for (size_t i = 1; i < n_accs; i++) r->combine(job.call.accs, job.call.accs + i * job.call.acc_stride, r->user);
+        memcpy(result, job.call.accs, r->acc_size);
     }
-    free(job.accs);
+    free(job.call.accs);
     return rc;
 }

@@ -58,7 +58,7 @@ static _Thread_local struct {
 static void store_pending(void) {
     if (!pending.n) return;
     narrowed *st = pending.job->layer_state;
-    weft__memory_store_items(st->m, pending.job->task, pending.items, pending.n);
+    weft__memory_store_items(st->m, pending.job->call.task, pending.items, pending.n);
     pending.n = 0;
 }
 
@@ -70,8 +70,8 @@ static void keep(weft__job *job, const weft__memory_item *it) {
 }
 
 static weft_bytes item_input(const narrowed *st, const weft__job *job, size_t k) {
-    if (job->kind == WEFT__JOB_BYTES) return st->in_bytes[k];
-    return (weft_bytes){(void *)(st->inputs + k * job->in_size), job->in_size};
+    if (job->call.kind == WEFT__JOB_BYTES) return st->in_bytes[k];
+    return (weft_bytes){(void *)(st->inputs + k * job->call.in_size), job->call.in_size};
 }
 
 /* Item j of the narrowed job finished (or failed, or was skipped): put its result where
@@ -86,23 +86,23 @@ static void on_item(weft__job *job, size_t j, int code, const char *message) {
         last_done.at_ns = now;
         weft_bytes in = item_input(st, job, k);
         weft__memory_item it = {.in = in.data, .in_size = in.size, .compute_ns = (int64_t)(now - since)};
-        if (job->kind == WEFT__JOB_BYTES) {
-            it.out = job->out_bytes[j].data;
-            it.out_size = job->out_bytes[j].size;
+        if (job->call.kind == WEFT__JOB_BYTES) {
+            it.out = job->call.out_bytes[j].data;
+            it.out_size = job->call.out_bytes[j].size;
         } else {
-            it.out = job->outputs + j * job->out_size;
-            it.out_size = job->out_size;
+            it.out = job->call.outputs + j * job->call.out_size;
+            it.out_size = job->call.out_size;
         }
-        if (st->index_of && job->kind == WEFT__JOB_MAP && job->out_size) {
-            memcpy(st->outputs + k * job->out_size, it.out, job->out_size);
-            it.out = st->outputs + k * job->out_size;
+        if (st->index_of && job->call.kind == WEFT__JOB_MAP && job->call.out_size) {
+            memcpy(st->outputs + k * job->call.out_size, it.out, job->call.out_size);
+            it.out = st->outputs + k * job->call.out_size;
         }
-        if (st->index_of && job->kind == WEFT__JOB_BYTES) {
+        if (st->index_of && job->call.kind == WEFT__JOB_BYTES) {
             /* the caller's view of the job: its own outputs and reused buffers */
             weft__job caller = *job;
-            caller.out_bytes = st->out_bytes;
-            caller.out_caps = st->out_caps;
-            if (weft__job_take_output(&caller, k, &job->out_bytes[j]) != 0) {
+            caller.call.out_bytes = st->out_bytes;
+            caller.call.out_caps = st->out_caps;
+            if (weft__job_take_output(&caller, k, &job->call.out_bytes[j]) != 0) {
                 code = WEFT_ENOMEM;
                 message = "out of memory for a task's output";
             }
@@ -112,8 +112,8 @@ static void on_item(weft__job *job, size_t j, int code, const char *message) {
         if (code == 0) keep(job, &it);
     }
     if (st->index_of && code != 0 && st->statuses) {
-        st->statuses[k] = job->statuses[j]; /* its message moves with it */
-        job->statuses[j].message = NULL;
+        st->statuses[k] = job->call.statuses[j]; /* its message moves with it */
+        job->call.statuses[j].message = NULL;
     }
     if (st->on_item) st->on_item(job, k, code, message);
 }
@@ -129,12 +129,12 @@ static void on_batch(weft__job *job) {
 static int serve_hits(weft__job *job, narrowed *st, unsigned char *found, size_t *misses) {
     enum { WINDOW = 1024 };
     weft_bytes ins[WINDOW], values[WINDOW];
-    size_t value_size = job->kind == WEFT__JOB_MAP ? job->out_size : SIZE_MAX;
+    size_t value_size = job->call.kind == WEFT__JOB_MAP ? job->call.out_size : SIZE_MAX;
     *misses = 0;
     for (size_t at = 0; at < st->n; at += WINDOW) {
         size_t w = st->n - at < WINDOW ? st->n - at : WINDOW;
         for (size_t i = 0; i < w; i++) ins[i] = item_input(st, job, at + i);
-        int rc = weft__memory_lookup_items(st->m, job->task, ins, w, value_size, values, found + at);
+        int rc = weft__memory_lookup_items(st->m, job->call.task, ins, w, value_size, values, found + at);
         if (rc) return rc;
         for (size_t i = 0; i < w; i++) {
             size_t k = at + i;
@@ -142,8 +142,8 @@ static int serve_hits(weft__job *job, narrowed *st, unsigned char *found, size_t
                 (*misses)++;
                 continue;
             }
-            if (job->kind == WEFT__JOB_MAP) {
-                if (job->out_size) memcpy(st->outputs + k * job->out_size, values[i].data, job->out_size);
+            if (job->call.kind == WEFT__JOB_MAP) {
+                if (job->call.out_size) memcpy(st->outputs + k * job->call.out_size, values[i].data, job->call.out_size);
                 weft_bytes_free(&values[i], 1);
             } else if (weft__job_take_output(job, k, &values[i]) != 0) {
                 weft_bytes_free(&values[i], 1);
@@ -163,28 +163,28 @@ static int narrow(weft__job *job, narrowed *st, const unsigned char *found, size
     if (!st->index_of) return WEFT_ENOMEM;
     for (size_t k = 0, j = 0; k < st->n; k++)
         if (!found[k]) st->index_of[j++] = k;
-    if (job->kind == WEFT__JOB_MAP) {
-        if (job->in_size && !(st->in_buf = malloc(misses * job->in_size))) return WEFT_ENOMEM;
-        if (job->out_size && !(st->out_buf = malloc(misses * job->out_size))) return WEFT_ENOMEM;
-        for (size_t j = 0; j < misses && job->in_size; j++)
-            memcpy(st->in_buf + j * job->in_size, st->inputs + st->index_of[j] * job->in_size, job->in_size);
-        job->inputs = st->in_buf;
-        job->outputs = st->out_buf;
+    if (job->call.kind == WEFT__JOB_MAP) {
+        if (job->call.in_size && !(st->in_buf = malloc(misses * job->call.in_size))) return WEFT_ENOMEM;
+        if (job->call.out_size && !(st->out_buf = malloc(misses * job->call.out_size))) return WEFT_ENOMEM;
+        for (size_t j = 0; j < misses && job->call.in_size; j++)
+            memcpy(st->in_buf + j * job->call.in_size, st->inputs + st->index_of[j] * job->call.in_size, job->call.in_size);
+        job->call.inputs = st->in_buf;
+        job->call.outputs = st->out_buf;
     } else {
         st->in_list = malloc(misses * sizeof *st->in_list);
         st->out_list = calloc(misses, sizeof *st->out_list);
         if (!st->in_list || !st->out_list) return WEFT_ENOMEM;
         for (size_t j = 0; j < misses; j++) st->in_list[j] = st->in_bytes[st->index_of[j]];
-        job->in_bytes = st->in_list;
-        job->out_bytes = st->out_list;
-        job->out_caps = NULL;
+        job->call.in_bytes = st->in_list;
+        job->call.out_bytes = st->out_list;
+        job->call.out_caps = NULL;
     }
     if (st->statuses) {
         if (!(st->status_list = calloc(misses, sizeof *st->status_list))) return WEFT_ENOMEM;
-        job->statuses = st->status_list;
+        job->call.statuses = st->status_list;
     }
-    job->index_of = st->index_of;
-    job->n = misses;
+    job->call.index_of = st->index_of;
+    job->call.n = misses;
     return 0;
 }
 
@@ -205,61 +205,61 @@ static void release(narrowed *st, size_t narrowed_n) {
  * the uncached reduction on any backend */
 
 static int reduce_cached(weft__job *job) {
-    const weft_reducer *r = job->reducer;
-    size_t window = job->n_tasks < REDUCE_WINDOW ? job->n_tasks : REDUCE_WINDOW;
-    unsigned char *outs = malloc(window * job->out_size + 1);
+    const weft_reducer *r = job->call.reducer;
+    size_t window = job->call.n_tasks < REDUCE_WINDOW ? job->call.n_tasks : REDUCE_WINDOW;
+    unsigned char *outs = malloc(window * job->call.out_size + 1);
     if (!outs) return weft__set_error(WEFT_ENOMEM, "weft_reduce: out of memory for a window of %zu outputs", window);
     weft_options call = job->options;
     int rc = 0;
     size_t chunk = 0;
-    for (size_t a = 0; a < job->n_tasks && rc == 0; a += window) {
-        size_t b = job->n_tasks - a < window ? job->n_tasks : a + window;
-        weft__job part = {.kind = WEFT__JOB_MAP, .n = b - a, .task = job->task,
-                          .inputs = job->inputs + a * job->in_size, .in_size = job->in_size,
-                          .outputs = outs, .out_size = job->out_size, .begin = job->begin + a};
+    for (size_t a = 0; a < job->call.n_tasks && rc == 0; a += window) {
+        size_t b = job->call.n_tasks - a < window ? job->call.n_tasks : a + window;
+        weft__job part = {.call = {.kind = WEFT__JOB_MAP, .n = b - a, .task = job->call.task,
+                          .inputs = job->call.inputs + a * job->call.in_size, .in_size = job->call.in_size,
+                          .outputs = outs, .out_size = job->call.out_size, .begin = job->call.begin + a}};
         rc = weft__job_execute_part(&part, job, &call);
         for (size_t i = a; i < b && rc == 0; i++) {
-            void *acc = job->accs;
-            if (job->chunked) {
-                while (i >= job->n_tasks * (chunk + 1) / job->n) chunk++;
-                acc = job->accs + chunk * job->acc_stride;
+            void *acc = job->call.accs;
+            if (job->call.chunked) {
+                while (i >= job->call.n_tasks * (chunk + 1) / job->call.n) chunk++;
+                acc = job->call.accs + chunk * job->call.acc_stride;
             }
-            r->fold(acc, outs + (i - a) * job->out_size, job->out_size, r->user);
+            r->fold(acc, outs + (i - a) * job->call.out_size, job->call.out_size, r->user);
         }
-        if (rc == 0) weft__job_progress(job, job->n * b / job->n_tasks);
+        if (rc == 0) weft__job_progress(job, job->call.n * b / job->call.n_tasks);
     }
     free(outs);
-    job->served = job->n;
-    job->n = 0;
+    job->served = job->call.n;
+    job->call.n = 0;
     return rc;
 }
 
 /* ---- the layer */
 
 static int begin(weft__job *job) {
-    if (job->kind == WEFT__JOB_REDUCE) return reduce_cached(job);
-    if (job->kind != WEFT__JOB_MAP && job->kind != WEFT__JOB_BYTES) return 0;
+    if (job->call.kind == WEFT__JOB_REDUCE) return reduce_cached(job);
+    if (job->call.kind != WEFT__JOB_MAP && job->call.kind != WEFT__JOB_BYTES) return 0;
     narrowed *st = calloc(1, sizeof *st);
-    unsigned char *found = malloc(job->n + 1);
+    unsigned char *found = malloc(job->call.n + 1);
     int rc = st && found ? 0 : WEFT_ENOMEM;
     if (rc == 0) {
-        *st = (narrowed){.m = job->options.memory, .n = job->n, .inputs = job->inputs,
-                         .outputs = job->outputs, .in_bytes = job->in_bytes,
-                         .out_bytes = job->out_bytes, .out_caps = job->out_caps,
-                         .statuses = job->statuses, .on_item = job->on_item,
+        *st = (narrowed){.m = job->options.memory, .n = job->call.n, .inputs = job->call.inputs,
+                         .outputs = job->call.outputs, .in_bytes = job->call.in_bytes,
+                         .out_bytes = job->call.out_bytes, .out_caps = job->call.out_caps,
+                         .statuses = job->call.statuses, .on_item = job->on_item,
                          .on_batch = job->on_batch};
         size_t misses;
         rc = serve_hits(job, st, found, &misses);
         if (rc == 0) {
             job->served = st->n - misses;
             if (misses > 0 && misses < st->n) rc = narrow(job, st, found, misses);
-            else job->n = misses; /* all hits: nothing to dispatch; all misses: as it is */
+            else job->call.n = misses; /* all hits: nothing to dispatch; all misses: as it is */
         }
     }
     free(found);
     if (rc) {
         if (st) {
-            job->n = st->n;
+            job->call.n = st->n;
             release(st, 0);
         }
         return weft_last_error()->code == rc ? rc : weft__set_error(rc, "out of memory narrowing a cached map");
@@ -275,20 +275,20 @@ static void end(weft__job *job) {
     narrowed *st = job->layer_state;
     if (!st) return;
     if (pending.job == job) store_pending(); /* items reported outside a batch's end */
-    size_t narrowed_n = job->n;
+    size_t narrowed_n = job->call.n;
     /* the failure was recorded in the narrowed job's item numbers */
     if (st->index_of && atomic_load(&job->failed) && job->failure.index >= 0)
         job->failure.index = (int64_t)st->index_of[job->failure.index];
-    job->n = st->n;
-    job->inputs = st->inputs;
-    job->outputs = st->outputs;
-    job->in_bytes = st->in_bytes;
-    job->out_bytes = st->out_bytes;
-    job->out_caps = st->out_caps;
-    job->statuses = st->statuses;
+    job->call.n = st->n;
+    job->call.inputs = st->inputs;
+    job->call.outputs = st->outputs;
+    job->call.in_bytes = st->in_bytes;
+    job->call.out_bytes = st->out_bytes;
+    job->call.out_caps = st->out_caps;
+    job->call.statuses = st->statuses;
     job->on_item = st->on_item;
     job->on_batch = st->on_batch;
-    job->index_of = NULL;
+    job->call.index_of = NULL;
     job->layer_state = NULL;
     release(st, st->index_of ? narrowed_n : 0);
 }

@@ -603,11 +603,11 @@ static int run_task(weft_memory *m, const weft_task_def *task, const void *in, s
     weft_bytes input = {(void *)in, size};
     weft__job job;
     memset(&job, 0, sizeof job);
-    job.kind = WEFT__JOB_BYTES;
-    job.n = 1;
-    job.task = task;
-    job.in_bytes = &input;
-    job.out_bytes = out;
+    job.call.kind = WEFT__JOB_BYTES;
+    job.call.n = 1;
+    job.call.task = task;
+    job.call.in_bytes = &input;
+    job.call.out_bytes = out;
     weft__job *outer = weft__current_job();
     job.level = outer ? outer->level + 1 : 0;
     if (outer) {

@@ -397,17 +397,17 @@ static int place(call *c, const void *ptr, size_t size, int copy_in, int reuse, 
 /* A BYTES call's inputs: a table of (offset, size), then the items, 64-byte aligned. */
 static int place_bytes(call *c, size_t *arena_used) {
     weft__job *job = c->job;
-    size_t total = job->n * sizeof(wire_item);
-    for (size_t i = 0; i < job->n; i++) total = ((total + 63) & ~(size_t)63) + job->in_bytes[i].size;
+    size_t total = job->call.n * sizeof(wire_item);
+    for (size_t i = 0; i < job->call.n; i++) total = ((total + 63) & ~(size_t)63) + job->call.in_bytes[i].size;
     int rc = place(c, NULL, total ? total : 1, 0, 0, arena_used, &c->in);
     if (rc) return rc;
     wire_item *items = (wire_item *)c->in.base;
-    size_t at = job->n * sizeof(wire_item);
-    for (size_t i = 0; i < job->n; i++) {
+    size_t at = job->call.n * sizeof(wire_item);
+    for (size_t i = 0; i < job->call.n; i++) {
         at = (at + 63) & ~(size_t)63;
         items[i].offset = at;
-        items[i].size = job->in_bytes[i].size;
-        if (items[i].size) memcpy(c->in.base + at, job->in_bytes[i].data, items[i].size);
+        items[i].size = job->call.in_bytes[i].size;
+        if (items[i].size) memcpy(c->in.base + at, job->call.in_bytes[i].data, items[i].size);
         at += items[i].size;
     }
     return 0;
@@ -467,7 +467,7 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
         *r = c->again[--c->n_again];
         return 1;
     }
-    uint64_t n = c->job->n;
+    uint64_t n = c->job->call.n;
     if (c->next >= n) return 0;
     uint64_t size = (uint64_t)c->job->batch_size;
     if (!size) size = weft__batch_tail(w->batch, n - c->next, (size_t)alive);
@@ -480,41 +480,41 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
  * reports everything that ran before it runs more, so a crash re-runs only what has no
  * result (wire_job.report_each). */
 static int reports_each(const weft__job *job) {
-    return job->options.retries > 0 || job->statuses;
+    return job->options.retries > 0 || job->call.statuses;
 }
 
 static int send_job(call *c, proc_worker *w) {
     int rc = sync_regions(c->st, w);
     if (rc) return rc;
     weft__job *job = c->job;
-    wire_job j = {.kind = (uint32_t)job->kind, .level = (uint32_t)job->level,
+    wire_job j = {.kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level,
                   .timeout_ms = task_timeout_ms(job), .retries = job->options.retries,
-                  .retry_backoff_s = job->options.retry_backoff_s, .n = job->n,
-                  .in_size = job->in_size, .out_size = job->out_size,
+                  .retry_backoff_s = job->options.retry_backoff_s, .n = job->call.n,
+                  .in_size = job->call.in_size, .out_size = job->call.out_size,
                   .in_region = c->in.region, .in_offset = c->in.offset,
                   .out_region = c->out.region, .out_offset = c->out.offset,
-                  .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
-                  .base = job->begin, .indexed = job->index_of != NULL,
+                  .task_addr = (uint64_t)(uintptr_t)job->call.task, .collect = job->call.statuses != NULL,
+                  .base = job->call.begin, .indexed = job->call.index_of != NULL,
                   .idx_region = c->idx.region, .idx_offset = c->idx.offset,
                   .report_each = (uint32_t)reports_each(job)};
-    if (job->kind == WEFT__JOB_REDUCE) {
-        void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
+    if (job->call.kind == WEFT__JOB_REDUCE) {
+        void (*fold)(void *, const void *, size_t, void *) = job->call.reducer->fold;
         void *fold_addr;
         memcpy(&fold_addr, &fold, sizeof fold_addr);
-        j.chunked = (uint32_t)job->chunked;
-        j.n_tasks = job->n_tasks;
-        j.acc_stride = job->acc_stride;
+        j.chunked = (uint32_t)job->call.chunked;
+        j.n_tasks = job->call.n_tasks;
+        j.acc_stride = job->call.acc_stride;
         j.acc_region = c->acc.region;
         j.acc_offset = c->acc.offset;
         j.fold_addr = (uint64_t)(uintptr_t)fold_addr;
         /* weft__job_prepare refused a user pointer outside the shared regions */
-        if (job->reducer->user) weft__shared_find(job->reducer->user, 1, &j.user_region, &j.user_offset);
+        if (job->call.reducer->user) weft__shared_find(job->call.reducer->user, 1, &j.user_region, &j.user_offset);
     }
     atomic_store(&w->ctrl->job.stop, weft__job_stopping(job));
     w->job_sent = 1;
     w->batch = 1;
     w->recent_ns = 0;
-    return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->task->name, strlen(job->task->name));
+    return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->call.task->name, strlen(job->call.task->name));
 }
 
 /* Batches a worker should have queued: about QUEUED_NS of work, at least two. */
@@ -558,13 +558,13 @@ static void feed(call *c, int alive) {
  * in collect-all mode keep the caller's bytes) and report them. */
 static void copy_out(call *c, uint64_t begin, uint64_t end) {
     weft__job *job = c->job;
-    if (job->kind != WEFT__JOB_MAP) return;
-    size_t size = job->out_size;
+    if (job->call.kind != WEFT__JOB_MAP) return;
+    size_t size = job->call.out_size;
     for (uint64_t k = begin; k < end; k++) {
         uint64_t run = k; /* [k, run): succeeded */
-        while (run < end && !(job->statuses && job->statuses[run].code)) run++;
+        while (run < end && !(job->call.statuses && job->call.statuses[run].code)) run++;
         if (c->out.copied && size && run > k)
-            memcpy(job->outputs + k * size, c->out.base + k * size, (run - k) * size);
+            memcpy(job->call.outputs + k * size, c->out.base + k * size, (run - k) * size);
         for (uint64_t i = k; job->on_item && i < run; i++) job->on_item(job, i, 0, NULL);
         k = run; /* the failed one was reported when its status came */
     }
@@ -620,8 +620,8 @@ static int retry_item(call *c, uint64_t item, uint64_t task, uint32_t used) {
     if (spent > job->options.retries || push_again(c, (range){item, item + 1, task, (uint32_t)spent}) != 0)
         return 0;
     c->crashes[i].spent = spent;
-    if (job->kind == WEFT__JOB_REDUCE && job->chunked)
-        job->reducer->init(c->acc.base + item * job->acc_stride, job->reducer->user);
+    if (job->call.kind == WEFT__JOB_REDUCE && job->call.chunked)
+        job->call.reducer->init(c->acc.base + item * job->call.acc_stride, job->call.reducer->user);
     return 1;
 }
 
@@ -659,7 +659,7 @@ static void on_death(call *c, int k) {
     /* items the dead worker finished before: a map's outputs and a reduction's folds are
      * in shared memory already; variable-size outputs and collected statuses came back
      * one by one (reports_each), or went down with it and run again */
-    int rerun = (job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses)) &&
+    int rerun = (job->call.kind == WEFT__JOB_BYTES || (job->call.kind == WEFT__JOB_MAP && job->call.statuses)) &&
                 !reports_each(job);
     for (int i = 0; i < w->q_len; i++) {
         queued *q = &w->q[(w->q_head + i) % MAX_DEPTH];
@@ -693,12 +693,12 @@ static int read_replies(call *c, int k) {
             wire_status ws;
             memcpy(&ws, p, sizeof ws);
             const char *message = (const char *)p + sizeof ws;
-            if (ws.index < c->job->n && ws.code && memchr(message, 0, len - sizeof ws))
+            if (ws.index < c->job->call.n && ws.code && memchr(message, 0, len - sizeof ws))
                 weft__job_finish_remote(c->job, ws.index, ws.code, ws.status, NULL, 0, message);
         } else if (type == WIRE_OUTPUT && len >= sizeof(uint64_t)) {
             uint64_t index;
             memcpy(&index, p, sizeof index);
-            if (index < c->job->n)
+            if (index < c->job->call.n)
                 weft__job_finish_remote(c->job, index, 0, 0, p + sizeof index, len - sizeof index, NULL);
         }
     }
@@ -805,8 +805,8 @@ static void complete(call *c) {
         if (r <= 0) break;
     }
     weft__job *job = c->job;
-    if (job->kind == WEFT__JOB_REDUCE && c->acc.copied)
-        memcpy(job->accs, c->acc.base, c->acc_size);
+    if (job->call.kind == WEFT__JOB_REDUCE && c->acc.copied)
+        memcpy(job->call.accs, c->acc.base, c->acc_size);
     release(c, &c->in);
     release(c, &c->out);
     release(c, &c->acc);
@@ -824,20 +824,20 @@ static int start_call(call *c) {
     if (!ensure_workers(st, st->polls)) return WEFT_ESYS;
     size_t arena_used = 0;
     int rc;
-    if (job->kind == WEFT__JOB_MAP) {
-        rc = place(c, job->inputs, job->n * job->in_size, 1, 1, &arena_used, &c->in);
+    if (job->call.kind == WEFT__JOB_MAP) {
+        rc = place(c, job->call.inputs, job->call.n * job->call.in_size, 1, 1, &arena_used, &c->in);
         /* outputs inside a shared region are written in place, never copied */
-        if (!rc) rc = place(c, job->outputs, job->n * job->out_size, 0, 0, &arena_used, &c->out);
-    } else if (job->kind == WEFT__JOB_REDUCE) {
+        if (!rc) rc = place(c, job->call.outputs, job->call.n * job->call.out_size, 0, 0, &arena_used, &c->out);
+    } else if (job->call.kind == WEFT__JOB_REDUCE) {
         /* per worker (worker k folds into accumulator k), or per chunk */
-        c->acc_size = (job->chunked ? job->n : (size_t)st->n) * job->acc_stride;
-        rc = place(c, job->inputs, job->n_tasks * job->in_size, 1, 1, &arena_used, &c->in);
-        if (!rc) rc = place(c, job->accs, c->acc_size, 1, 0, &arena_used, &c->acc);
+        c->acc_size = (job->call.chunked ? job->call.n : (size_t)st->n) * job->call.acc_stride;
+        rc = place(c, job->call.inputs, job->call.n_tasks * job->call.in_size, 1, 1, &arena_used, &c->in);
+        if (!rc) rc = place(c, job->call.accs, c->acc_size, 1, 0, &arena_used, &c->acc);
     } else {
         rc = place_bytes(c, &arena_used);
     }
     _Static_assert(sizeof(size_t) == sizeof(uint64_t), "index_of travels as uint64");
-    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, 0, &arena_used, &c->idx);
+    if (!rc && job->call.index_of) rc = place(c, job->call.index_of, job->call.n * sizeof(size_t), 1, 0, &arena_used, &c->idx);
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
     return rc;
 }
@@ -848,8 +848,8 @@ static int start_call(call *c) {
 static int processes_submit(void *state, weft__job *job) {
     proc_state *st = state;
     job->backend_data = NULL;
-    if (job->kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
-    if (job->n == 0) return 0;
+    if (job->call.kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
+    if (job->call.n == 0) return 0;
     call *c = calloc(1, sizeof *c);
     if (!c) return WEFT_ENOMEM;
     if (pthread_mutex_lock(&st->lock) == EDEADLK && st->active) complete(st->active);

@@ -147,12 +147,12 @@ static int in_image(uint64_t addr) {
 /* REDUCE: the accumulators and the reducer; 0, or why the call cannot run here. */
 static int start_reduce(worker *w, const wire_job *j) {
     weft__job *job = w->job;
-    job->chunked = (int)j->chunked;
-    job->n_tasks = j->n_tasks;
-    job->acc_stride = j->acc_stride;
-    job->accs = region_at(j->acc_region, j->acc_offset);
+    job->call.chunked = (int)j->chunked;
+    job->call.n_tasks = j->n_tasks;
+    job->call.acc_stride = j->acc_stride;
+    job->call.accs = region_at(j->acc_region, j->acc_offset);
     memset(&w->reducer, 0, sizeof w->reducer);
-    job->reducer = &w->reducer;
+    job->call.reducer = &w->reducer;
     if (!in_image(j->fold_addr)) {
         snprintf(job->failure.message, sizeof job->failure.message,
                  "the reducer's fold function is not part of the program the worker processes run "
@@ -162,7 +162,7 @@ static int start_reduce(worker *w, const wire_job *j) {
     void *fold = (void *)(uintptr_t)j->fold_addr;
     memcpy(&w->reducer.fold, &fold, sizeof fold);
     w->reducer.user = j->user_region ? region_at(j->user_region, j->user_offset) : NULL;
-    if (!job->accs || (j->user_region && !w->reducer.user)) {
+    if (!job->call.accs || (j->user_region && !w->reducer.user)) {
         snprintf(job->failure.message, sizeof job->failure.message,
                  "a worker process could not map the reduction's shared memory");
         return WEFT_ESYS;
@@ -183,21 +183,21 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
        call, and may have set it already (another worker's task failed) */
     int stop = atomic_load(&job->stop);
     memset(job, 0, sizeof *job);
-    job->kind = (weft__job_kind)j.kind;
-    job->n = j.n;
+    job->call.kind = (weft__job_kind)j.kind;
+    job->call.n = j.n;
     const weft_task_def *def = find_task(name, j.task_addr);
     if (def) {
         w->counted = *def;
         w->task_fn = def->fn;
         w->counted.fn = counted_attempt;
-        job->task = &w->counted;
+        job->call.task = &w->counted;
     }
     job->on_start = note_task;
-    job->in_size = j.in_size;
-    job->out_size = j.out_size;
+    job->call.in_size = j.in_size;
+    job->call.out_size = j.out_size;
     job->level = (int)j.level;
-    job->begin = j.base;
-    job->index_of = j.indexed ? (const size_t *)region_at(j.idx_region, j.idx_offset) : NULL;
+    job->call.begin = j.base;
+    job->call.index_of = j.indexed ? (const size_t *)region_at(j.idx_region, j.idx_offset) : NULL;
     job->pool = w->nested;
     weft_options_init(&job->options);
     job->options.backend = weft_pool_backend(w->nested);
@@ -213,11 +213,11 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     atomic_init(&job->failed, 0);
     if (j.collect) {
         w->statuses = calloc(j.n ? j.n : 1, sizeof *w->statuses); /* pages only as touched */
-        job->statuses = w->statuses;
+        job->call.statuses = w->statuses;
     }
-    if (job->kind != WEFT__JOB_BYTES) {
-        job->inputs = region_at(j.in_region, j.in_offset);
-        job->outputs = region_at(j.out_region, j.out_offset);
+    if (job->call.kind != WEFT__JOB_BYTES) {
+        job->call.inputs = region_at(j.in_region, j.in_offset);
+        job->call.outputs = region_at(j.out_region, j.out_offset);
     } else {
         unsigned char *base = region_at(j.in_region, j.in_offset);
         w->items = (const wire_item *)base;
@@ -225,27 +225,27 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
         w->in_bytes = calloc(j.n ? j.n : 1, sizeof *w->in_bytes);
         w->out_bytes = calloc(j.n ? j.n : 1, sizeof *w->out_bytes);
         w->bytes_n = j.n;
-        job->in_bytes = w->in_bytes;
-        job->out_bytes = w->out_bytes;
+        job->call.in_bytes = w->in_bytes;
+        job->call.out_bytes = w->out_bytes;
     }
     w->have_job = 1;
     w->failure_sent = 0;
     w->timeout_ms = j.timeout_ms;
     w->report_each = (int)j.report_each;
     w->missing_code = 0;
-    if (!job->task) {
+    if (!job->call.task) {
         w->missing_code = WEFT_ENOTASK;
         snprintf(job->failure.message, sizeof job->failure.message,
                  "task '%.64s' is not registered in the worker processes (register it with "
                  "WEFT_TASK in the program, so that it exists before main)", name);
-    } else if ((j.collect && !w->statuses) || (job->kind == WEFT__JOB_BYTES && (!w->in_bytes || !w->out_bytes))) {
+    } else if ((j.collect && !w->statuses) || (job->call.kind == WEFT__JOB_BYTES && (!w->in_bytes || !w->out_bytes))) {
         w->missing_code = WEFT_ENOMEM;
         snprintf(job->failure.message, sizeof job->failure.message, "a worker process ran out of memory for a call of %llu items",
                  (unsigned long long)j.n);
-    } else if (job->kind == WEFT__JOB_REDUCE && (w->missing_code = start_reduce(w, &j)) != 0) {
+    } else if (job->call.kind == WEFT__JOB_REDUCE && (w->missing_code = start_reduce(w, &j)) != 0) {
         /* start_reduce said why */
-    } else if ((j.in_region && !(job->kind != WEFT__JOB_BYTES ? (const void *)job->inputs : (const void *)w->items)) ||
-               (j.out_region && !job->outputs)) {
+    } else if ((j.in_region && !(job->call.kind != WEFT__JOB_BYTES ? (const void *)job->call.inputs : (const void *)w->items)) ||
+               (j.out_region && !job->call.outputs)) {
         w->missing_code = WEFT_ESYS;
         snprintf(job->failure.message, sizeof job->failure.message,
                  "a worker process could not map the call's shared memory (errno %d)", errno);
@@ -265,11 +265,11 @@ static void report_item(worker *w, uint64_t k, int ok) {
         w->must_flush = 1;
         free(s->message);
         s->message = NULL;
-    } else if (job->kind == WEFT__JOB_BYTES && ok) {
+    } else if (job->call.kind == WEFT__JOB_BYTES && ok) {
         weft__wire_put(&w->wire, WIRE_OUTPUT, &k, sizeof k, w->out_bytes[k].data, w->out_bytes[k].size);
     }
     if (s) s->code = 0;
-    if (job->kind == WEFT__JOB_BYTES) {
+    if (job->call.kind == WEFT__JOB_BYTES) {
         free(w->out_bytes[k].data);
         w->out_bytes[k].data = NULL;
     }
@@ -287,7 +287,7 @@ static void run_batch(worker *w, const unsigned char *p) {
      * outputs and statuses go out item by item: a crash then re-runs only the item it hit. */
     if ((w->must_flush || w->report_each) && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
     w->must_flush = 0;
-    int each_item = w->report_each && (job->kind == WEFT__JOB_BYTES || w->statuses);
+    int each_item = w->report_each && (job->call.kind == WEFT__JOB_BYTES || w->statuses);
     w->spent_task = b.spent_task;
     w->spent = b.spent;
     if (w->have_job == 2) {
@@ -304,7 +304,7 @@ static void run_batch(worker *w, const unsigned char *p) {
     int timed = w->timeout_ms > 0;
     uint64_t i = b.begin, t0 = weft_plat_now_ns();
     for (; i < b.end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
-        if (job->kind == WEFT__JOB_BYTES) {
+        if (job->call.kind == WEFT__JOB_BYTES) {
             w->in_bytes[i].data = w->bytes_base + w->items[i].offset;
             w->in_bytes[i].size = w->items[i].size;
         }
@@ -326,10 +326,10 @@ static void run_batch(worker *w, const unsigned char *p) {
     int report = atomic_load(&job->failed) && !w->failure_sent;
     if (report && job->failure.index >= 0 && (uint64_t)job->failure.index < ok_to)
         ok_to = (uint64_t)job->failure.index;
-    for (uint64_t k = b.begin; !each_item && (job->kind == WEFT__JOB_BYTES || w->statuses) && k < i; k++)
+    for (uint64_t k = b.begin; !each_item && (job->call.kind == WEFT__JOB_BYTES || w->statuses) && k < i; k++)
         report_item(w, k, k < ok_to);
     wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
-    if (report || job->kind == WEFT__JOB_REDUCE) w->must_flush = 1;
+    if (report || job->call.kind == WEFT__JOB_REDUCE) w->must_flush = 1;
     if (report) {
         w->failure_sent = 1;
         send_failure(w, &d, job->failure.code, job->failure.status, (uint64_t)job->failure.index,
