@@ -3,12 +3,14 @@
 #   scripts/setup.sh          the native toolchain (demo, native tests)
 #   scripts/setup.sh all      also Emscripten, WASI, OpenMP peers, Node.js, joblib (bench),
 #                             numpy, pytest and pip for the Python package (tests/python),
-#                             chromium and npm's playwright-core (tests/browser)
+#                             chromium and npm's playwright-core (tests/browser), Open MPI,
+#                             a one-node Slurm (slurm-wlm, munge) and mpi4py (tests/mpi, bench)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
-extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy python3-pytest python3-pip chromium)
+extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm python3-joblib python3-numpy python3-pytest python3-pip chromium
+       openmpi-bin libopenmpi-dev slurm-wlm munge python3-mpi4py)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")
