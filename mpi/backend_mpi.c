@@ -56,6 +56,7 @@ typedef struct call {
     uint64_t seq, next, done;
     size_t root_batch;
     int stop_sent;
+    uint64_t checked_ns; /* when the ranks' processes were last looked at */
     int rc, ended;
     unsigned char *identity; /* REDUCE: a fresh accumulator for the ranks */
     const char *image;
@@ -360,6 +361,20 @@ static peer *peer_of(int rank) {
     return rank >= 1 && rank <= world.n_peers ? &world.peers[rank - 1] : NULL;
 }
 
+/* Non-zero when process `pid` of this host has ended (gone, or a zombie not yet reaped). */
+static int ended(int pid) {
+    if (kill(pid, 0) != 0) return errno == ESRCH;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *state = strrchr(stat, ')');
+    return state && (state[1] == ' ') && (state[2] == 'Z' || state[2] == 'X');
+}
+
 /* A rank on this host whose process is gone: the call fails naming it, and the world is
  * broken (no MPI-1/2 call can go on without a rank). */
 static void check_liveness(call *c) {
@@ -368,15 +383,20 @@ static void check_liveness(call *c) {
         peer *p = &world.peers[k];
         const weft__mpi_rank *r = &ranks[p->rank];
         if (p->dead || !p->q_len || strcmp(r->host, ranks[0].host) != 0) continue;
-        if (kill(r->pid, 0) == 0 || errno != ESRCH) continue;
+        if (!ended(r->pid)) continue;
         p->dead = 1;
         weft__mpi_broken = 1;
-        char message[256];
+        char message[256], items[64];
+        const sent *s = &p->q[p->q_head];
+        unsigned long long first = weft__job_call_index(c->job, s->begin),
+                           last = weft__job_call_index(c->job, s->end - 1);
+        if (first == last)
+            snprintf(items, sizeof items, "item %llu", first);
+        else
+            snprintf(items, sizeof items, "items %llu..%llu", first, last);
         snprintf(message, sizeof message,
-                 "rank %d (pid %d on %s) died while running items %llu..%llu of the call; "
-                 "the MPI job cannot go on without it and ends at exit",
-                 p->rank, (int)r->pid, r->host, (unsigned long long)weft__job_call_index(c->job, p->q[p->q_head].begin),
-                 (unsigned long long)weft__job_call_index(c->job, p->q[p->q_head].end - 1));
+                 "rank %d (pid %d on %s) died while running %s of the call; "
+                 "the MPI job cannot go on without it and ends at exit", p->rank, (int)r->pid, r->host, items);
         weft__job_finish_remote(c->job, p->q[p->q_head].begin, WEFT_ECRASHED, 0, NULL, 0, message);
         p->q_len = 0; /* its sends never complete: left as they are */
     }
@@ -384,7 +404,7 @@ static void check_liveness(call *c) {
 
 /* Read every reply there is; wait up to `wait_ns` for the first. 1 when one came. */
 static int read_replies(call *c, uint64_t wait_ns) {
-    uint64_t start = weft_plat_now_ns(), checked = start;
+    uint64_t start = weft_plat_now_ns();
     long nap_ns = 10000;
     int got = 0;
     for (;;) {
@@ -401,12 +421,11 @@ static int read_replies(call *c, uint64_t wait_ns) {
             continue;
         }
         uint64_t now = weft_plat_now_ns();
-        if (got || now - start >= wait_ns) return got;
-        if (now - checked >= LIVENESS_NS) {
-            checked = now;
+        if (!got && now - c->checked_ns >= LIVENESS_NS) {
+            c->checked_ns = now;
             check_liveness(c);
-            return 0;
         }
+        if (got || now - start >= wait_ns) return got;
         if (now - start > 100000u) { /* replies to small batches come within microseconds */
             struct timespec ts = {0, nap_ns};
             nanosleep(&ts, NULL);
