@@ -4,7 +4,7 @@
 #   make test   build everything and run every test suite
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python clean
+.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python test-mpi clean
 # One step at a time even under `make -j`: setup must finish before any build, and
 # test-native and test-wasm both configure and build build/release. (Each step's own
 # build and ctest run in parallel with $(JOBS).)
@@ -45,6 +45,9 @@ test-browser:
 
 test-python:
 	bash scripts/test-python.sh
+
+test-mpi:
+	bash scripts/test-mpi.sh
 
 clean:
 	rm -rf build
