@@ -36,8 +36,8 @@ for f in include/weft.h "$libdir/libweft.a" "$libdir/pkgconfig/weft.pc" \
     [ -f "$prefix/$f" ] || { cat "$tmp/install.log"; fail "not installed: $f"; }
 done
 if ls "$prefix/$libdir"/libweft.so* > /dev/null 2>&1; then shared=1; else shared=0; fi
-# only the public header is installed
-[ "$(find "$prefix/include" -type f | wc -l)" -eq 1 ] || fail "headers other than weft.h installed"
+# only the public headers are installed (weft_mpi.h where the mpi backend was built)
+[ "$(find "$prefix/include" -type f ! -name weft_mpi.h | wc -l)" -eq 1 ] || fail "headers other than weft.h installed"
 
 check_output() { # name, output
     case $2 in
@@ -81,5 +81,15 @@ read -r -a pc_static <<< "$(pkg-config --static --libs-only-other weft) $(pkg-co
 "$cc" "${cflag_list[@]}" $(pkg-config --cflags weft) "$here/consumer.c" -o "$tmp/consumer-pc-static" \
     "$prefix/$libdir/libweft.a" "${pc_static[@]}" "${ldflag_list[@]}" || fail "static link with pkg-config --static failed"
 check_output "pkg-config, static" "$("$tmp/consumer-pc-static")"
+
+# the mpi backend, where it was built: pkg-config weft-mpi, run under mpirun
+if [ -f "$prefix/$libdir/pkgconfig/weft-mpi.pc" ] && command -v mpirun > /dev/null; then
+    read -r -a pc_mpi <<< "$(pkg-config --cflags --libs weft-mpi)"
+    "$cc" "${cflag_list[@]}" -Wall -Wextra -Werror "$here/consumer_mpi.c" -o "$tmp/consumer-mpi" "${pc_mpi[@]}" \
+        "${ldflag_list[@]}" || fail "cc consumer_mpi.c \$(pkg-config --cflags --libs weft-mpi) failed"
+    out=$(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+          timeout 60 mpirun -np 2 "$tmp/consumer-mpi") || fail "consumer_mpi under mpirun: $out"
+    check_output "pkg-config weft-mpi, mpirun -np 2" "$out"
+fi
 
 echo "install test passed"
