@@ -5,6 +5,7 @@
  *                   iterators in both orders, reductions, shared regions, a task missing
  *                   on the other ranks
  *   own-mpi         a program that calls MPI_Init itself and MPI afterwards
+ *   single          started without a launcher: a world of one rank that runs everything
  *   kill            (TEST_MPI_KILL=1) a cached map in $TEST_MPI_DIR during which rank 2 is
  *                   killed (SIGKILL): the launcher ends the job naming the rank (or, where
  *                   it lets the job go on, the call fails with WEFT_ECRASHED naming it)
@@ -386,6 +387,19 @@ int main(int argc, char **argv) {
         return 1;
     }
     /* from here on: rank 0 only */
+    if (strcmp(mode, "single") == 0) {
+        CHECK_EQ(weft_mpi_size(), 1);
+        enum { N = 1000 };
+        static int64_t in[N], out[N];
+        for (int i = 0; i < N; i++) in[i] = i;
+        weft_pool *pool = open_mpi(0);
+        CHECK_EQ(weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]), 0);
+        int bad = 0;
+        for (int i = 0; i < N; i++) bad += out[i] != (int64_t)i * i + i;
+        CHECK_EQ(bad, 0);
+        weft_pool_close(pool);
+        return CHECK_DONE();
+    }
     if (strcmp(mode, "kill") == 0 || strcmp(mode, "resume") == 0) {
         run_dir = getenv("TEST_MPI_DIR");
         if (!run_dir) return fprintf(stderr, "test_mpi %s: set TEST_MPI_DIR\n", mode), 2;
