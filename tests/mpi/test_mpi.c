@@ -61,6 +61,19 @@ static int fail_at_13(weft_task *t) {
 }
 WEFT_TASK(fail_at_13);
 
+/* int32 n -> int64 sum of squares of 0..n-1, through a nested map on the task's rank */
+static int nested_sum(weft_task *t) {
+    int32_t n;
+    memcpy(&n, weft_input(t), sizeof n);
+    int64_t in[64], out[64], sum = 0;
+    for (int i = 0; i < n; i++) in[i] = i;
+    int rc = weft_map(NULL, WEFT_FN(square), in, sizeof in[0], (size_t)n, out, sizeof out[0]);
+    if (rc) return weft_fail(t, "nested map: %s", weft_last_error()->message);
+    for (int i = 0; i < n; i++) sum += out[i] - i; /* square adds the item's index */
+    return weft_output(t, &sum, sizeof sum);
+}
+WEFT_TASK(nested_sum);
+
 static int logistic(weft_task *t) {
     double r;
     memcpy(&r, weft_input(t), sizeof r);
@@ -142,6 +155,15 @@ static void test_map(int batch_size) {
     }
     CHECK_EQ(bad, 0);
     CHECK(seen[1] > 0 && seen[2] > 0);
+    /* a task's own weft_map runs on its rank, rank 0's included */
+    enum { K = 300 };
+    static int32_t ns[K];
+    static int64_t sums[K];
+    for (int i = 0; i < K; i++) ns[i] = i % 64;
+    CHECK_EQ(weft_map(pool, WEFT_FN(nested_sum), ns, sizeof ns[0], K, sums, sizeof sums[0]), 0);
+    bad = 0;
+    for (int i = 0; i < K; i++) bad += sums[i] != (int64_t)(ns[i] - 1) * ns[i] * (2 * ns[i] - 1) / 6;
+    CHECK_EQ(bad, 0);
     weft_pool_close(pool);
 }
 
