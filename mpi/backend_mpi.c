@@ -166,6 +166,8 @@ static int send_job(call *c, peer *p) {
                  .n_tasks = job->n_tasks, .task_timeout_s = job->options.task_timeout_s,
                  .retry_backoff_s = job->options.retry_backoff_s,
                  .name_len = (uint32_t)strlen(job->task->name)};
+    uint64_t now = weft_plat_now_ns();
+    if (job->deadline_ns) j.deadline_left_ns = job->deadline_ns > now ? job->deadline_ns - now : 1;
     size_t acc = 0;
     if (job->kind == WEFT__JOB_REDUCE) {
         acc = job->reducer->acc_size;

@@ -36,6 +36,7 @@ typedef struct msg_job {
     uint32_t chunked, retries;
     uint64_t n_tasks, acc_size;
     double task_timeout_s, retry_backoff_s;
+    uint64_t deadline_left_ns;       /* the call's time limit, left when sent; 0 none */
     uint64_t fold_offset;            /* REDUCE: fold, as an offset in its image */
     uint64_t user_region, user_offset;
     uint32_t name_len, image_len;    /* the task's name and the fold's image follow */

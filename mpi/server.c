@@ -47,6 +47,7 @@ typedef struct server {
     char why[256];
     int stopped;             /* a STOP came for this call */
     uint64_t polled_ns;
+    uint64_t deadline_ns;    /* the call's, on this rank's clock; 0 none */
     weft_pool *nested;       /* what a task's own weft_map(NULL, ...) runs on */
     outbuf out;
 } server;
@@ -84,6 +85,7 @@ static void start_job(server *s, const unsigned char *p, size_t len) {
     if (len >= sizeof s->j) memcpy(&s->j, p, sizeof s->j);
     const msg_job *j = &s->j;
     s->stopped = 0;
+    s->deadline_ns = j->deadline_left_ns ? weft_plat_now_ns() + j->deadline_left_ns : 0;
     s->missing = 0;
     free(s->identity);
     s->identity = NULL;
@@ -150,6 +152,8 @@ static void local_job(server *s, weft__job *job, size_t n) {
     job->options.task_timeout_s = s->j.task_timeout_s;
     job->task_timeout_ns = (uint64_t)(s->j.task_timeout_s * 1e9);
     job->on_start = poll_stop;
+    /* the call's time limit: a task polling weft_cancelled sees it here too */
+    job->deadline_ns = s->deadline_ns;
     atomic_init(&job->stop, s->stopped);
     atomic_init(&job->failed, 0);
     atomic_init(&job->failure_ready, 0);

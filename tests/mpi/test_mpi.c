@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int square(weft_task *t) {
@@ -74,6 +75,14 @@ static int nested_sum(weft_task *t) {
 }
 WEFT_TASK(nested_sum);
 
+/* spins until weft_cancelled (at most 5 s) */
+static int wait_cancel(weft_task *t) {
+    for (int i = 0; i < 5000 && !weft_cancelled(t); i++) usleep(1000);
+    int32_t v = weft_cancelled(t);
+    return weft_output(t, &v, sizeof v);
+}
+WEFT_TASK(wait_cancel);
+
 static int logistic(weft_task *t) {
     double r;
     memcpy(&r, weft_input(t), sizeof r);
@@ -112,6 +121,12 @@ static void sum_fold(void *acc, const void *out, size_t size, void *user) {
 static void sum_combine(void *acc, const void *other, void *user) {
     (void)user;
     *(double *)acc += *(const double *)other;
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static weft_pool *open_mpi(int batch_size) {
@@ -212,6 +227,17 @@ static void test_failures(void) {
     CHECK_EQ(weft_task_register(&late), 0);
     CHECK_EQ(weft_map(pool, &late, NULL, 0, 200, out, 2 * sizeof(int32_t)) == 0, 0);
     CHECK_HAS(weft_last_error()->message, "'registered_late' is not registered on rank");
+    /* a call's time limit reaches the tasks on every rank: no task waits its 5 s */
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = "mpi";
+    o.timeout_s = 0.3;
+    weft_pool *limited = NULL;
+    CHECK_EQ(weft_pool_open(&limited, &o), 0);
+    double t0 = now_s();
+    CHECK_EQ(weft_map(limited, WEFT_FN(wait_cancel), NULL, 0, 6, out, sizeof out[0]), WEFT_ETIMEDOUT);
+    CHECK(now_s() - t0 < 3);
+    weft_pool_close(limited);
     /* the world goes on after failures */
     CHECK_EQ(weft_map(pool, WEFT_FN(fail_at_13), in, sizeof in[0], 13, out, sizeof out[0]), 0);
     weft_pool_close(pool);
