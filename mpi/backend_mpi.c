@@ -108,8 +108,48 @@ static int knows(peer *p, uint64_t id) {
     return 0;
 }
 
+/* Region messages go out to every rank at once (MPI_Isend), then are waited for
+ * together: the ranks receive their copies side by side. */
+typedef struct outgoing {
+    MPI_Request *reqs;
+    void **copies; /* headers and ids, each kept until sent (NULL: the caller's bytes) */
+    size_t n, cap;
+} outgoing;
+
+static int post(outgoing *o, const void *buf, size_t len, int rank, int tag, int copy) {
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 16;
+        MPI_Request *reqs = realloc(o->reqs, cap * sizeof *reqs);
+        if (reqs) o->reqs = reqs;
+        void **copies = realloc(o->copies, cap * sizeof *copies);
+        if (copies) o->copies = copies;
+        if (!reqs || !copies) return WEFT_ENOMEM;
+        o->cap = cap;
+    }
+    o->copies[o->n] = NULL;
+    if (copy) {
+        if (!(o->copies[o->n] = malloc(len))) return WEFT_ENOMEM;
+        memcpy(o->copies[o->n], buf, len);
+        buf = o->copies[o->n];
+    }
+    if (MPI_Isend(buf, (int)len, MPI_BYTE, rank, tag, weft__mpi_comm, &o->reqs[o->n]) != MPI_SUCCESS) {
+        free(o->copies[o->n]);
+        return WEFT_ESYS;
+    }
+    o->n++;
+    return 0;
+}
+
+static void send_all(outgoing *o) {
+    if (o->n) MPI_Waitall((int)o->n, o->reqs, MPI_STATUSES_IGNORE);
+    for (size_t i = 0; i < o->n; i++) free(o->copies[i]);
+    free(o->reqs);
+    free(o->copies);
+    memset(o, 0, sizeof *o);
+}
+
 /* Tell a rank of the regions made since it last heard (their bytes), and of those gone. */
-static int sync_regions(peer *p) {
+static int sync_regions(peer *p, outgoing *o) {
     uint64_t gen = weft__shared_generation();
     if (p->synced_gen == gen) return 0;
     size_t n;
@@ -122,7 +162,7 @@ static int sync_regions(peer *p) {
             i++;
             continue;
         }
-        MPI_Send(&p->known[i], sizeof p->known[i], MPI_BYTE, p->rank, TAG_FORGET, weft__mpi_comm);
+        post(o, &p->known[i], sizeof p->known[i], p->rank, TAG_FORGET, 1);
         p->known[i] = p->known[--p->n_known];
     }
     int rc = 0;
@@ -140,10 +180,10 @@ static int sync_regions(peer *p) {
         }
         const unsigned char *base = weft_shared_ptr((weft_shared){list[j].id});
         msg_region r = {list[j].id, base ? list[j].size : 0};
-        MPI_Send(&r, sizeof r, MPI_BYTE, p->rank, TAG_REGION, weft__mpi_comm);
-        for (uint64_t at = 0; at < r.size; at += WEFT_MPI_PIECE) {
+        rc = post(o, &r, sizeof r, p->rank, TAG_REGION, 1);
+        for (uint64_t at = 0; at < r.size && rc == 0; at += WEFT_MPI_PIECE) {
             size_t piece = r.size - at < WEFT_MPI_PIECE ? r.size - at : WEFT_MPI_PIECE;
-            MPI_Send(base + at, (int)piece, MPI_BYTE, p->rank, TAG_REGION_DATA, weft__mpi_comm);
+            rc = post(o, base + at, piece, p->rank, TAG_REGION_DATA, 0);
         }
         p->known[p->n_known++] = list[j].id;
     }
@@ -155,7 +195,9 @@ static int sync_regions(peer *p) {
 /* ---- sending work */
 
 static int send_job(call *c, peer *p) {
-    int rc = sync_regions(p);
+    outgoing o = {0};
+    int rc = sync_regions(p, &o);
+    send_all(&o);
     if (rc) return rc;
     weft__job *job = c->job;
     msg_job j = {.seq = c->seq, .kind = (uint32_t)job->kind, .level = (uint32_t)job->level,
@@ -490,6 +532,12 @@ static int start_call(call *c) {
                                "cannot run more calls (rerun it; a Memory keeps what was done)");
     c->seq = ++world.seq;
     c->root_batch = 1;
+    outgoing o = {0}; /* new regions to every rank at once */
+    int rc = 0;
+    for (int k = 0; k < world.n_peers && rc == 0; k++)
+        if (!world.peers[k].dead) rc = sync_regions(&world.peers[k], &o);
+    send_all(&o);
+    if (rc) return weft__set_error(rc, "mpi: could not send the shared regions to the ranks");
     if (job->kind == WEFT__JOB_REDUCE) {
         const weft_reducer *r = job->reducer;
         void *fold;
