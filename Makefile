@@ -10,10 +10,15 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # build and ctest run in parallel with $(JOBS).)
 .NOTPARALLEL:
 
+# The build's own output goes to a log: a new user sees the demo, and the log's tail only
+# when the build fails.
 demo:
 	@bash scripts/setup.sh
-	cmake --preset release >/dev/null
-	cmake --build --preset release -j $(JOBS)
+	@mkdir -p build
+	@echo "demo: building the library and the demo (log: build/demo-build.log)"
+	@{ cmake --preset release && cmake --build --preset release -j $(JOBS) --target weft_demo; } \
+		>build/demo-build.log 2>&1 || { tail -n 40 build/demo-build.log; \
+		echo "demo: the build failed; the whole log is build/demo-build.log"; exit 1; }
 	./build/release/examples/weft_demo
 	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo

@@ -93,12 +93,6 @@ def main():
         row("200 MB array to 16 tasks (already shared)", took * 1e3, "ms")
         del shared
 
-    c = len(a) // parts
-    with Parallel(n_jobs=n_jobs) as par:
-        par(delayed(block_sum)(a[i * c:(i + 1) * c]) for i in range(parts))
-        took = best_of(3, lambda: par(delayed(block_sum)(a[i * c:(i + 1) * c]) for i in range(parts)))
-    row("200 MB as 16 map inputs (automatic)", took * 1e3, "ms")
-
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,8 @@
 # pkg-config file (pkg-config --cflags --libs weft).
 include(CMakePackageConfigHelpers)
 
-install(FILES core/include/weft.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+# weft_wasm.h: what a task asks of the JavaScript side (natively: no shared data).
+install(FILES core/include/weft.h wasm/include/weft_wasm.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(WEFT_HAVE_MPI)
   install(FILES mpi/include/weft_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()
@@ -18,11 +19,16 @@ configure_package_config_file(cmake/weftConfig.cmake.in
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
 install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
-  DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
+  cmake/WeftWasm.cmake cmake/weft-emcc-flags.json DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
 
+# What a static link (pkg-config --static) adds: libweft.a has xxHash compiled in, and the
+# shared library names its own libxxhash, so neither needs -lxxhash.
 set(WEFT_PC_LIBS_PRIVATE "")
 if(WEFT_HOST STREQUAL "posix")
-  set(WEFT_PC_LIBS_PRIVATE "-pthread -lxxhash -lm")
+  set(WEFT_PC_LIBS_PRIVATE "-pthread -lm")
+  foreach(lib IN LISTS CMAKE_DL_LIBS)
+    string(APPEND WEFT_PC_LIBS_PRIVATE " -l${lib}")
+  endforeach()
 endif()
 # The prefix is the one the install actually uses (`cmake --install --prefix P` included),
 # so the file is written at install time; everything else is filled in now and the

@@ -8,7 +8,12 @@
 // "." tie, and the later one wins every path, absolute or relative (its working directory
 // is always "/"). Preopening "." after "/" made every absolute path outside the working
 // directory ENOENT. So "/" alone, plus the temporary folder under its own absolute name
-// (a longer prefix, so it is the one used below it); relative paths start at the root.
+// (a longer prefix, so it is the one used below it). The program starts in "/"; weft's
+// WASI platform layer (platform/wasi.c) moves it to $PWD, which we set to our working
+// directory, so relative paths mean what they mean to the user.
+//
+// Node warns that WASI is experimental on every run; that line is for us, not for the
+// program's user, so only that warning is dropped.
 //
 // node:wasi writes to the real file descriptors synchronously; a pipe that Node has made
 // non-blocking then fails with EAGAIN once it is full and output is lost. So when our
@@ -17,7 +22,14 @@
 import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WASI } from 'node:wasi';
+
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const type = typeof rest[0] === 'string' ? rest[0] : rest[0]?.type;
+  if (type === 'ExperimentalWarning' && /WASI/.test(String(warning?.message ?? warning))) return;
+  return emitWarning.call(this, warning, ...rest);
+};
+const { WASI } = await import('node:wasi');
 
 const [file, ...args] = process.argv.slice(2);
 if (!file) {
@@ -39,7 +51,7 @@ const tmp = mkdtempSync(join(tmpdir(), 'wasi-tmp-'));
 const wasi = new WASI({
   version: 'preview1',
   args: [file, ...args],
-  env: { ...process.env, TMPDIR: tmp },
+  env: { ...process.env, TMPDIR: tmp, PWD: process.cwd() },
   preopens: { '/': '/', [tmp]: tmp },
   stdout: out.fd,
   stderr: err.fd,

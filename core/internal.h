@@ -123,7 +123,7 @@ static inline size_t weft__job_call_index(const weft__job *job, size_t j) {
     return job->begin + (job->index_of ? job->index_of[j] : j);
 }
 
-/* ---- the layer above dispatch. Memory (memory/map_cache.c) registers it when a memory
+/* ---- the layer above dispatch. Memory (memory/dispatch_layer.c) registers it when a memory
  * is opened; core calls it only for calls whose options carry a memory, and includes
  * nothing of it. begin serves the items it holds (outputs, statuses and on_item as if
  * they had run) and may narrow the job (index_of, job->n down to 0); end, once no

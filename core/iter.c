@@ -246,8 +246,11 @@ static int check_limits(weft_iter *it) {
     return it->error;
 }
 
-/* The stream ends with the job's failure (the first one, or the cancellation). */
+/* The stream ends with the job's failure (the first one, or the cancellation); the
+ * reader also stops when the other chunk's job fails, and then that failure is the one. */
 static int stream_failure(weft_iter *it, chunk *c) {
+    chunk *other = &it->chunks[c->which ^ 1];
+    if (!atomic_load(&c->job.failed) && atomic_load(&other->job.failed)) c = other;
     if (atomic_load(&c->job.failed)) {
         fail(it, weft__job_failure_error(&c->job));
     } else if (!it->error) {

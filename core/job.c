@@ -152,8 +152,14 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
     if (rc == 0) {
         if (t->out_bytes && !t->written) return weft_output(t, NULL, 0);
         if (t->written || job->kind == WEFT__JOB_FOR || job->out_size == 0) return 0;
-        snprintf(t->message, sizeof t->message,
-                 "task returned 0 without calling weft_output (expected %zu bytes)", job->out_size);
+        if (t->message[0]) { /* weft_output refused the output (its size) and said why */
+            char why[sizeof t->message];
+            memcpy(why, t->message, sizeof why);
+            snprintf(t->message, sizeof t->message, "task returned 0 without an output: %.200s", why);
+        } else {
+            snprintf(t->message, sizeof t->message,
+                     "task returned 0 without calling weft_output (expected %zu bytes)", job->out_size);
+        }
         return WEFT_EOUTSIZE;
     }
     if (!t->message[0]) {

@@ -1,6 +1,7 @@
-/* XXH3, from libxxhash's runtime-dispatch entry points natively (AVX2/AVX-512 where the
- * CPU has them) and from the header alone in WebAssembly builds. Only one-shot calls are
- * used, so a process never mixes the dispatched and the plain SSE2 code paths. */
+/* XXH3: from libxxhash's runtime-dispatch entry points in the native shared library
+ * (AVX2/AVX-512 where the CPU has them), from the header alone (XXH_INLINE_ALL) in the
+ * static library and in WebAssembly builds. Only one-shot calls are used, so a process
+ * never mixes the dispatched and the plain code paths within one library. */
 #include "memory_internal.h"
 
 #include <string.h>

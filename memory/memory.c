@@ -185,7 +185,7 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
             return weft__set_error(WEFT_EINVAL, "weft_memory_open: no location: pass a folder or \"memory:\", or set WEFT_CACHE_DIR");
     }
     const weft_store *store = weft__store_for(location);
-    weft__set_dispatch_layer(&weft__map_cache_layer); /* options.memory on a map works */
+    weft__set_dispatch_layer(&weft__memory_layer); /* options.memory on a map works */
     int rc;
     weft_memory *m = calloc(1, sizeof *m);
     if (!m || !(m->location = dup_str(location)) || !(m->state = calloc(1, store->state_size))) {
@@ -216,6 +216,12 @@ int weft_memory_open(weft_memory **out, const char *location, const weft_memory_
     if (rc) {
         weft_memory_close(m);
         return rc;
+    }
+    if (weft__store_read_only(store, m->state)) {
+        /* said once here; the stores that fail later say nothing more */
+        atomic_store(&m->warned_store, 1);
+        warn(m, "weft: the cache folder '%s' is read-only (%s): hits are served, new results are not stored",
+             location, weft_plat_strerror(-EACCES));
     }
     *out = m;
     weft__clear_error();
@@ -913,7 +919,7 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {
     return 0;
 }
 
-/* ---- map items, for the layer above dispatch (memory/map_cache.c) */
+/* ---- map items, for the layer above dispatch (memory/dispatch_layer.c) */
 
 /* A map item keys like weft_memory_call when its input is an args encoding, so a task
  * cached through either path finds the other's entries. */
@@ -1027,7 +1033,7 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
         warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location, why);
 }
 
-/* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memo.c): a map item's
+/* For stores outside C (the browser's IndexedDB, wasm/src/weft_js_memory.c): a map item's
  * key and entry exactly as the two above make them. */
 int weft__memory_item_key(weft_memory *m, const weft_task_def *task, const void *in,
                           size_t in_size, uint8_t key[16]) {

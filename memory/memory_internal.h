@@ -187,7 +187,7 @@ int weft__journal_explain_latest(weft__journal *j, const char *task, char *out, 
 /* The journal folder of a cache folder. */
 #define WEFT__JOURNAL_DIR ".journal"
 
-/* ---- memory.c: map items, for the layer above dispatch (map_cache.c) */
+/* ---- memory.c: map items, for the layer above dispatch (dispatch_layer.c) */
 /* Look n map items up, batched (ITEM_BATCH a store call): found[i] and out[i] (malloc'd)
  * for each hit. value_size: the size a hit must have (a fixed-size map's output), or
  * SIZE_MAX for any. Counts hits and misses; 0 or WEFT_ENOMEM. */
@@ -210,8 +210,8 @@ int weft__memory_item_entry(weft_memory *m, const weft_task_def *task, const voi
                             size_t in_size, const void *out, size_t out_size, int64_t compute_ns,
                             unsigned char **head, size_t *head_size);
 
-/* ---- map_cache.c: Memory above dispatch, registered with the core by weft_memory_open */
-extern const weft__dispatch_layer weft__map_cache_layer;
+/* ---- dispatch_layer.c: Memory above dispatch, registered with the core by weft_memory_open */
+extern const weft__dispatch_layer weft__memory_layer;
 
 /* The store behind a memory, and its private state (for the weft tool). */
 const weft_store *weft__memory_store(const weft_memory *m, void **state);

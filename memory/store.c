@@ -64,3 +64,7 @@ int weft__store_side_path(const weft_store *s, void *state, const char *name, ch
     if (!has_v2(s) || !s->side_path) return WEFT_ENOSYS;
     return s->side_path(state, name, buf, size);
 }
+
+int weft__store_read_only(const weft_store *s, void *state) {
+    return has_v2(s) && s->read_only ? s->read_only(state) : 0;
+}

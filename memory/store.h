@@ -79,6 +79,9 @@ typedef struct weft_store {
     /* Optional: where a side file of Memory's lives (the journal, the shared generation
      * counter), for stores on a file system. 0, or WEFT_ENOSYS when there is none. */
     int (*side_path)(void *state, const char *name, char *buf, size_t size);
+    /* Optional: non-zero when the store can serve reads but not take writes (a cache
+     * folder this process may not write to). */
+    int (*read_only)(void *state);
 } weft_store;
 
 /* ---- store.c: the registry and the thin wrappers Memory calls stores through */
@@ -93,6 +96,7 @@ void weft__store_put_many(const weft_store *s, void *state, weft__store_put *put
 /* 0 and the path, or WEFT_ENOSYS where the store keeps no files. */
 int weft__store_side_path(const weft_store *s, void *state, const char *name, char *buf,
                           size_t size);
+int weft__store_read_only(const weft_store *s, void *state);
 
 extern const weft_store weft__store_memory;
 extern const weft_store weft__store_disk;

@@ -18,6 +18,7 @@
 typedef struct disk_state {
     char *root;
     size_t root_len;
+    int read_only; /* a cache folder this process may not write to: hits only */
 } disk_state;
 
 static atomic_uint_fast64_t temp_counter;
@@ -200,8 +201,10 @@ static int any_entry(const char *name, int is_dir, void *user) {
     return strncmp(name, WEFT__DISK_TEMP_PREFIX, sizeof WEFT__DISK_TEMP_PREFIX - 1) != 0;
 }
 
-/* Make the folder a weft cache, or check that it is one and writable. */
-static int prepare_folder(const char *dir) {
+/* Make the folder a weft cache, or check that it is one; *read_only: one this process
+ * cannot write to. */
+static int prepare_folder(const char *dir, int *read_only) {
+    *read_only = 0;
     int rc = make_dirs(dir);
     if (rc)
         return weft__set_error(WEFT_ESYS, "cannot create the cache folder '%s': %s", dir, weft_plat_strerror(rc));
@@ -211,6 +214,7 @@ static int prepare_folder(const char *dir) {
     if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
     if (!weft__disk_is_cache(dir)) {
         rc = weft_plat_list_dir(dir, any_entry, NULL);
+        if (rc == 1 && weft__disk_is_cache(dir)) return 0; /* another process just made it */
         if (rc == 1)
             return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
         if (rc < 0)
@@ -222,14 +226,14 @@ static int prepare_folder(const char *dir) {
         if (rc)
             return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
     } else if (!weft_plat_dir_writable(dir)) {
-        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (check its permissions)", dir, weft_plat_strerror(-EACCES));
+        *read_only = 1; /* its hits are still served */
     }
     return 0;
 }
 
 static int disk_open(void *state, const char *location) {
     disk_state *s = state;
-    int rc = prepare_folder(location);
+    int rc = prepare_folder(location, &s->read_only);
     if (rc) return rc;
     size_t n = strlen(location);
     while (n > 1 && location[n - 1] == '/') n--;
@@ -511,6 +515,8 @@ static int disk_put_meta(void *state, const char *task, const char *name, const 
     return rc ? esys(rc, "cannot write", path) : 0;
 }
 
+static int disk_read_only(void *state) { return ((disk_state *)state)->read_only; }
+
 static int disk_side_path(void *state, const char *name, char *buf, size_t size) {
     disk_state *s = state;
     if ((size_t)snprintf(buf, size, "%s/%s", s->root, name) >= size) return WEFT_EINVAL;
@@ -533,4 +539,5 @@ const weft_store weft__store_disk = {
     .get_meta = disk_get_meta,
     .put_meta = disk_put_meta,
     .side_path = disk_side_path,
+    .read_only = disk_read_only,
 };

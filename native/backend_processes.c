@@ -70,6 +70,13 @@ enum { KILLED_TIMEOUT = 1, KILLED_STOPPED };
 
 typedef struct call call;
 
+/* The bytes a region holds, by size and XXH3-128 of the contents: a call whose big inputs
+ * are the same bytes again (the same array passed again, unchanged) finds them in place. */
+typedef struct content {
+    size_t size;
+    uint8_t hash[16];
+} content;
+
 typedef struct proc_state {
     int n;
     proc_worker *w;
@@ -86,6 +93,7 @@ typedef struct proc_state {
         weft_shared region;
         unsigned char *base;
         size_t size;
+        content held; /* what a call's inputs left in it (held.size 0: nothing known) */
     } spares[MAX_SPARES];
     int n_spares;
 } proc_state;
@@ -96,6 +104,7 @@ typedef struct placed {
     unsigned char *base; /* the same bytes here */
     weft_shared own;     /* a region made for this call, freed after it */
     int copied;          /* outputs: copy back to the caller's array */
+    content held;        /* inputs in `own`: kept with it, so the same bytes need no copy */
 } placed;
 
 typedef struct range {
@@ -309,10 +318,32 @@ static int sync_regions(proc_state *st, proc_worker *w) {
     return rc;
 }
 
+/* A kept region for `size` bytes: one that holds exactly `want` (its index, *same = 1),
+ * else the smallest big enough and not wastefully big, preferring one that holds nothing
+ * worth keeping; -1 when none fits. */
+static int pick_spare(proc_state *st, size_t size, const content *want, int *same) {
+    int best = -1;
+    *same = 0;
+    for (int i = 0; i < st->n_spares; i++) {
+        const struct spare *sp = &st->spares[i];
+        if (want && sp->held.size == want->size && memcmp(sp->held.hash, want->hash, 16) == 0) {
+            *same = 1;
+            return i;
+        }
+        if (sp->size < size || sp->size / 2 > size) continue;
+        if (best < 0 || (sp->held.size == 0) > (st->spares[best].held.size == 0) ||
+            ((sp->held.size == 0) == (st->spares[best].held.size == 0) && sp->size < st->spares[best].size))
+            best = i;
+    }
+    return best;
+}
+
 /* Put `size` bytes for the workers: where they already are when the caller's array `ptr`
  * lies in a shared region, else in the scratch region from `*arena_used`, else in a region
- * of their own; with `copy_in`, the bytes at `ptr` are copied there. */
-static int place(call *c, const void *ptr, size_t size, int copy_in, size_t *arena_used,
+ * of their own; with `copy_in`, the bytes at `ptr` are copied there. With `reuse` (a
+ * map's inputs: workers only read them), big inputs are known by their contents, and the
+ * same bytes passed again are found in the kept region that holds them: no copy. */
+static int place(call *c, const void *ptr, size_t size, int copy_in, int reuse, size_t *arena_used,
                  placed *out) {
     proc_state *st = c->st;
     memset(out, 0, sizeof *out);
@@ -337,15 +368,18 @@ static int place(call *c, const void *ptr, size_t size, int copy_in, size_t *are
         out->base = st->arena_base + at;
         *arena_used = at + size;
     } else {
-        int spare = -1;
-        for (int i = 0; i < st->n_spares; i++) /* big enough, and not wastefully big */
-            if (st->spares[i].size >= size && st->spares[i].size / 2 <= size &&
-                (spare < 0 || st->spares[i].size < st->spares[spare].size))
-                spare = i;
+        content want = {0};
+        int known = reuse && copy_in && ptr && size <= SPARE_BYTES;
+        if (known) {
+            want.size = size;
+            weft__hash128(ptr, size, want.hash);
+        }
+        int same, spare = pick_spare(st, size, known ? &want : NULL, &same);
         if (spare >= 0) {
             out->own = st->spares[spare].region;
             out->base = st->spares[spare].base;
             st->spares[spare] = st->spares[--st->n_spares];
+            if (same) copy_in = 0; /* it holds these very bytes */
         } else {
             void *base;
             int rc = weft__shared_alloc(&out->own, size, st, &base);
@@ -353,6 +387,7 @@ static int place(call *c, const void *ptr, size_t size, int copy_in, size_t *are
             out->base = base;
         }
         out->region = out->own.id;
+        if (known) out->held = want;
     }
     if (copy_in && ptr) memcpy(out->base, ptr, size);
     out->copied = 1;
@@ -364,7 +399,7 @@ static int place_bytes(call *c, size_t *arena_used) {
     weft__job *job = c->job;
     size_t total = job->n * sizeof(wire_item);
     for (size_t i = 0; i < job->n; i++) total = ((total + 63) & ~(size_t)63) + job->in_bytes[i].size;
-    int rc = place(c, NULL, total ? total : 1, 0, arena_used, &c->in);
+    int rc = place(c, NULL, total ? total : 1, 0, 0, arena_used, &c->in);
     if (rc) return rc;
     wire_item *items = (wire_item *)c->in.base;
     size_t at = job->n * sizeof(wire_item);
@@ -402,7 +437,7 @@ static void release(call *c, placed *p) {
         memmove(st->spares, st->spares + 1, (size_t)--st->n_spares * sizeof st->spares[0]);
     }
     if (size <= SPARE_BYTES)
-        st->spares[st->n_spares++] = (struct spare){p->own, p->base, size};
+        st->spares[st->n_spares++] = (struct spare){p->own, p->base, size, p->held};
     else
         drop_region(st, p->own);
     p->own.id = 0;
@@ -441,6 +476,13 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
     return 1;
 }
 
+/* Whether a worker's death leaves the call going (retries, collect-all): then the worker
+ * reports everything that ran before it runs more, so a crash re-runs only what has no
+ * result (wire_job.report_each). */
+static int reports_each(const weft__job *job) {
+    return job->options.retries > 0 || job->statuses;
+}
+
 static int send_job(call *c, proc_worker *w) {
     int rc = sync_regions(c->st, w);
     if (rc) return rc;
@@ -453,7 +495,8 @@ static int send_job(call *c, proc_worker *w) {
                   .out_region = c->out.region, .out_offset = c->out.offset,
                   .task_addr = (uint64_t)(uintptr_t)job->task, .collect = job->statuses != NULL,
                   .base = job->begin, .indexed = job->index_of != NULL,
-                  .idx_region = c->idx.region, .idx_offset = c->idx.offset};
+                  .idx_region = c->idx.region, .idx_offset = c->idx.offset,
+                  .report_each = (uint32_t)reports_each(job)};
     if (job->kind == WEFT__JOB_REDUCE) {
         void (*fold)(void *, const void *, size_t, void *) = job->reducer->fold;
         void *fold_addr;
@@ -614,9 +657,10 @@ static void on_death(call *c, int k) {
         weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
     }
     /* items the dead worker finished before: a map's outputs and a reduction's folds are
-     * in shared memory already; variable-size outputs and collected statuses went down
-     * with it and run again */
-    int rerun = job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses);
+     * in shared memory already; variable-size outputs and collected statuses came back
+     * one by one (reports_each), or went down with it and run again */
+    int rerun = (job->kind == WEFT__JOB_BYTES || (job->kind == WEFT__JOB_MAP && job->statuses)) &&
+                !reports_each(job);
     for (int i = 0; i < w->q_len; i++) {
         queued *q = &w->q[(w->q_head + i) % MAX_DEPTH];
         if (blamed >= q->begin && blamed < q->end) {
@@ -781,19 +825,19 @@ static int start_call(call *c) {
     size_t arena_used = 0;
     int rc;
     if (job->kind == WEFT__JOB_MAP) {
-        rc = place(c, job->inputs, job->n * job->in_size, 1, &arena_used, &c->in);
+        rc = place(c, job->inputs, job->n * job->in_size, 1, 1, &arena_used, &c->in);
         /* outputs inside a shared region are written in place, never copied */
-        if (!rc) rc = place(c, job->outputs, job->n * job->out_size, 0, &arena_used, &c->out);
+        if (!rc) rc = place(c, job->outputs, job->n * job->out_size, 0, 0, &arena_used, &c->out);
     } else if (job->kind == WEFT__JOB_REDUCE) {
         /* per worker (worker k folds into accumulator k), or per chunk */
         c->acc_size = (job->chunked ? job->n : (size_t)st->n) * job->acc_stride;
-        rc = place(c, job->inputs, job->n_tasks * job->in_size, 1, &arena_used, &c->in);
-        if (!rc) rc = place(c, job->accs, c->acc_size, 1, &arena_used, &c->acc);
+        rc = place(c, job->inputs, job->n_tasks * job->in_size, 1, 1, &arena_used, &c->in);
+        if (!rc) rc = place(c, job->accs, c->acc_size, 1, 0, &arena_used, &c->acc);
     } else {
         rc = place_bytes(c, &arena_used);
     }
     _Static_assert(sizeof(size_t) == sizeof(uint64_t), "index_of travels as uint64");
-    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, &arena_used, &c->idx);
+    if (!rc && job->index_of) rc = place(c, job->index_of, job->n * sizeof(size_t), 1, 0, &arena_used, &c->idx);
     for (int k = 0; k < st->n; k++) st->w[k].job_sent = 0;
     return rc;
 }

@@ -3,6 +3,8 @@
 #define WEFT_NATIVE_H
 
 #include "../core/internal.h"
+/* XXH3-128 of a buffer (memory/hash.c): the processes backend knows big inputs by it. */
+void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 
 #include <stdint.h>
 #include <sys/types.h>
@@ -73,7 +75,9 @@ typedef struct wire_job {
     uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
     uint64_t idx_region, idx_offset;   /* MAP, BYTES narrowed by Memory: item j is the
                                           call's item base + idx[j] (uint64 each) */
-    uint32_t indexed, pad2;            /* idx_* are set */
+    uint32_t indexed;                  /* idx_* are set */
+    uint32_t report_each;              /* a crash must not lose what ran: replies go out before
+                                          each batch, BYTES outputs and statuses after each item */
 } wire_job;
 
 typedef struct wire_status {

@@ -37,6 +37,7 @@ typedef struct worker {
     weft_status *statuses; /* collect-all: n entries, sent and cleared per batch */
     weft_reducer reducer;  /* REDUCE: fold and user as they are in this process */
     int must_flush; /* replies buffered that a crash must not lose (see run_batch) */
+    int report_each; /* wire_job.report_each */
     /* retries: one budget per task across worker deaths (see note_task) */
     weft_task_def counted; /* the task, its fn counting attempts in ctrl->attempts */
     weft_task_fn task_fn;
@@ -230,6 +231,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     w->have_job = 1;
     w->failure_sent = 0;
     w->timeout_ms = j.timeout_ms;
+    w->report_each = (int)j.report_each;
     w->missing_code = 0;
     if (!job->task) {
         w->missing_code = WEFT_ENOTASK;
@@ -251,6 +253,28 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     if (w->missing_code) w->have_job = 2; /* every batch fails with the same reason */
 }
 
+/* Item k ran: its status (collect-all) or its output (BYTES) goes back; `ok`: it did
+ * not carry the job's failure. Frees what the item left here. */
+static void report_item(worker *w, uint64_t k, int ok) {
+    weft__job *job = w->job;
+    weft_status *s = w->statuses ? &w->statuses[k] : NULL;
+    if (s && s->code) {
+        wire_status ws = {k, s->code, s->status};
+        const char *message = s->message ? s->message : weft_strerror(s->code);
+        weft__wire_put(&w->wire, WIRE_STATUS, &ws, sizeof ws, message, strlen(message) + 1);
+        w->must_flush = 1;
+        free(s->message);
+        s->message = NULL;
+    } else if (job->kind == WEFT__JOB_BYTES && ok) {
+        weft__wire_put(&w->wire, WIRE_OUTPUT, &k, sizeof k, w->out_bytes[k].data, w->out_bytes[k].size);
+    }
+    if (s) s->code = 0;
+    if (job->kind == WEFT__JOB_BYTES) {
+        free(w->out_bytes[k].data);
+        w->out_bytes[k].data = NULL;
+    }
+}
+
 static void run_batch(worker *w, const unsigned char *p) {
     wire_batch b;
     memcpy(&b, p, sizeof b);
@@ -258,9 +282,12 @@ static void run_batch(worker *w, const unsigned char *p) {
     /* Replies wait in the buffer while a burst of batches runs; if the next batch crashes
      * they are lost and the pool runs those batches again. That is harmless for outputs,
      * not for a reduction's folds (they would count twice) nor for a failure or a status
-     * (the retry could succeed and hide it): those go out before the next batch runs. */
-    if (w->must_flush && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
+     * (the retry could succeed and hide it): those go out before the next batch runs.
+     * When a death does not end the call (report_each), everything does, and BYTES
+     * outputs and statuses go out item by item: a crash then re-runs only the item it hit. */
+    if ((w->must_flush || w->report_each) && w->wire.out_len && weft__wire_flush(&w->wire) != 0) _exit(0);
     w->must_flush = 0;
+    int each_item = w->report_each && (job->kind == WEFT__JOB_BYTES || w->statuses);
     w->spent_task = b.spent_task;
     w->spent = b.spent;
     if (w->have_job == 2) {
@@ -286,38 +313,21 @@ static void run_batch(worker *w, const unsigned char *p) {
         atomic_store_explicit(&w->ctrl->attempts, 0, memory_order_relaxed);
         atomic_store_explicit(&w->ctrl->current, i, memory_order_release);
         weft__job_run(job, i, i + 1, w->args.id);
-        if (atomic_load_explicit(&job->stop, memory_order_acquire) &&
-            !(atomic_load(&job->failed) && job->failure.index == (int64_t)i))
+        int own_failure = atomic_load(&job->failed) && job->failure.index == (int64_t)i;
+        if (atomic_load_explicit(&job->stop, memory_order_acquire) && !own_failure)
             break; /* stopped from outside: whether item i ran is unknown, so it counts as not */
+        if (each_item) {
+            report_item(w, i, !own_failure);
+            if (weft__wire_flush(&w->wire) != 0) _exit(0);
+        }
     }
     atomic_store_explicit(&w->ctrl->current, WEFT__IDLE, memory_order_release);
     uint64_t ok_to = i;
     int report = atomic_load(&job->failed) && !w->failure_sent;
     if (report && job->failure.index >= 0 && (uint64_t)job->failure.index < ok_to)
         ok_to = (uint64_t)job->failure.index;
-    /* collect-all: each failure goes back as a status, before the batch's outputs */
-    for (uint64_t k = b.begin; w->statuses && k < i; k++) {
-        weft_status *s = &w->statuses[k];
-        if (!s->code) continue;
-        wire_status ws = {k, s->code, s->status};
-        const char *message = s->message ? s->message : weft_strerror(s->code);
-        weft__wire_put(&w->wire, WIRE_STATUS, &ws, sizeof ws, message, strlen(message) + 1);
-        w->must_flush = 1;
-        free(s->message);
-        s->message = NULL;
-        if (job->kind != WEFT__JOB_BYTES) s->code = 0; /* BYTES: cleared below */
-    }
-    if (job->kind == WEFT__JOB_BYTES)
-        for (uint64_t k = b.begin; k < i; k++) {
-            if (k < ok_to && !(w->statuses && w->statuses[k].code)) {
-                uint64_t index = k;
-                weft__wire_put(&w->wire, WIRE_OUTPUT, &index, sizeof index, w->out_bytes[k].data,
-                               w->out_bytes[k].size);
-            }
-            free(w->out_bytes[k].data);
-            w->out_bytes[k].data = NULL;
-            if (w->statuses) w->statuses[k].code = 0;
-        }
+    for (uint64_t k = b.begin; !each_item && (job->kind == WEFT__JOB_BYTES || w->statuses) && k < i; k++)
+        report_item(w, k, k < ok_to);
     wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
     if (report || job->kind == WEFT__JOB_REDUCE) w->must_flush = 1;
     if (report) {

@@ -132,7 +132,7 @@ int weft_plat_mkdir(const char *path) {
     if (mkdir(path, 0755) == 0) return 0;
     int rc = neg_errno();
     struct stat s;
-    if (rc == -EEXIST && stat(path, &s) == 0 && S_ISDIR(s.st_mode)) return 0;
+    if (rc == -EEXIST && stat(path, &s) == 0) return S_ISDIR(s.st_mode) ? 0 : -ENOTDIR;
     return rc;
 }
 

@@ -1,6 +1,19 @@
 /* WASI preview 1: one thread, so locks are no-ops and thread creation is unsupported. */
 #include "platform.h"
 
+#include <stdlib.h>
+#include <unistd.h>
+
+/* A WASI program starts in "/" whatever the host's working directory, so a relative path
+ * (a cache folder on the command line) would land at the root. A runner that knows the
+ * directory passes it as $PWD (cmake/wasi-run.mjs does); where it is not preopened,
+ * chdir fails and the program stays in "/". */
+__attribute__((constructor)) static void start_in_pwd(void) {
+    const char *pwd = getenv("PWD");
+    if (pwd && pwd[0] == '/' && chdir(pwd) != 0) {
+        /* not reachable through the preopens: relative paths keep starting at "/" */
+    }
+}
 
 int weft_plat_has_threads(void) { return 0; }
 int weft_plat_thread_start(weft_plat_thread **out, void (*fn)(void *), void *arg) {

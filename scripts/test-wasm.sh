@@ -3,7 +3,9 @@
 # for Emscripten with and without pthreads, then let Node check that all four print the
 # same vectors (tests/node/vectors.test.mjs); the JavaScript API's suites
 # (tests/node/{api,memory,package}.test.mjs: the task modules weft_test_tasks and
-# example_tasks, checked against the native weft_map_file); then the portable C suites
+# example_tasks, checked against the native weft_map_file; the npm package, its weft-build
+# and its CMake module; the JS API inside a user's Node process); an outside CMake project's
+# module (tests/install/run-wasm.sh); then the portable C suites
 # (tests/c) under node:wasi and under Emscripten in Node. Safe to re-run: configure and
 # build are incremental.
 #   scripts/test-wasm.sh          build what the suites run, in each preset
@@ -59,6 +61,9 @@ echo "test-wasm: cache-key vectors under WASI and Emscripten"
 bash tests/vectors/run_wasm_keys.sh
 # The C suites: ctest runs each program through Node (the toolchains' emulator). WASI:
 # cmake/wasi-run.mjs, with a fresh $TMPDIR preopened. Emscripten: NODERAWFS, the host's files.
+# an outside CMake project makes its own module (add_subdirectory, find_package)
+echo "test-wasm: tests/install under Emscripten"
+bash tests/install/run-wasm.sh build/emscripten
 echo "test-wasm: C suites under node:wasi"
 ctest --test-dir build/wasi --output-on-failure -R '^(test_|run_vectors|example_tasks_cli)'
 # Not yet under Emscripten 3.1.6: test_progress, which exits early in its stderr-capture

@@ -52,20 +52,30 @@ async function run(weft) {
     onProgress: p => {
       setProgress(p.done, p.total, p.elapsedMs);
       if (p.hits !== undefined) $('hits').textContent = p.hits, $('misses').textContent = p.misses;
+      hits = p.hits ?? 0;
     },
     onBatch: b => timeline.add(b),
   };
+  let hits = 0;
   const t0 = performance.now();
   try {
     const inputs = sweepInputs({ grid, replicates, failAt: $('fail').checked ? Math.floor(n / 2) : -1 });
     timeline.start(t0);
     const out = await weft.map('simulate_sir', inputs, options);
     drawHeatmap($('heatmap'), out, grid);
+    $('heatmap-note').hidden = true;
     demo.result = Array.from(out);
   } catch (e) {
     showError(e);
   } finally {
     timeline.render();
+    if (!demo.error && hits === n) {
+      // nothing ran: say so, rather than an empty timeline and a bare time
+      $('elapsed').textContent = `${Math.round(performance.now() - t0)} ms, all read from the cache`;
+      timeline.note(`All ${n} results were read from the IndexedDB cache: no task ran, so no ` +
+        'batches to show. Run with ?cache=0 (or another grid) to compute again.');
+    }
+    demo.fromCache = !demo.error && hits === n;
     demo.workers = timeline.workers();
     demo.ms = performance.now() - t0;
     demo.runs++;
@@ -82,7 +92,10 @@ try {
     : `backend: sequential fallback — ${weft.backendInfo.reason}`;
   $('run').onclick = () => run(weft);
   if (params.get('autorun') !== '0') await run(weft);
-  else demo.done = true;
+  else {
+    $('heatmap-note').textContent = 'No results yet: press Run.';
+    demo.done = true;
+  }
 } catch (e) {
   showError(e);
   demo.done = true;

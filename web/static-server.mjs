@@ -2,7 +2,7 @@
 // (tests/browser/harness.mjs): plain HTTP on loopback, no COOP/COEP headers unless asked,
 // because pages on ordinary static hosting must work.
 import { createServer } from 'node:http';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, extname, resolve, sep } from 'node:path';
 
 const types = {
@@ -23,6 +23,12 @@ export async function serve(root, { isolated = false, port = 0 } = {}) {
     }
     const file = resolve(join(base, path.endsWith('/') ? path + 'index.html' : path));
     if (file !== base && !file.startsWith(base + sep)) return res.writeHead(403).end();
+    // a folder without its slash (/web): to the folder, as static hosts do, so that the
+    // page's relative URLs resolve inside it
+    if (!path.endsWith('/') && (await stat(file).catch(() => null))?.isDirectory()) {
+      const search = new URL(req.url, 'http://x').search;
+      return res.writeHead(301, { location: encodeURI(path) + '/' + search }).end();
+    }
     try {
       const body = await readFile(file);
       const headers = { 'content-type': types[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-store' };

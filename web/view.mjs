@@ -19,7 +19,7 @@ export class Timeline {
   reset() {
     this.batches = [];
     this.t0 = performance.now();
-    this.el.replaceChildren();
+    this.note('No batches yet.');
   }
 
   start(t0) { this.t0 = t0; }
@@ -41,17 +41,27 @@ export class Timeline {
       const label = document.createElement('span');
       label.className = 'label';
       label.textContent = w === 0 ? 'page' : `worker ${w}`;
-      lane.append(label);
+      const track = document.createElement('div');
+      track.className = 'track';
       for (const b of this.batches.filter(x => x.worker === w)) {
         const block = document.createElement('div');
         block.className = 'batch';
         block.style.left = `${(100 * Math.max(0, b.startMs - this.t0)) / end}%`;
         block.style.width = `${Math.max(0.3, (100 * b.ms) / end)}%`;
         block.title = `items ${b.start}–${b.start + b.count - 1}: ${b.ms.toFixed(1)} ms`;
-        lane.append(block);
+        track.append(block);
       }
+      lane.append(label, track);
       return lane;
     });
     this.el.replaceChildren(...lanes);
+  }
+
+  /** Instead of lanes: why there are none (e.g. every result came from the cache). */
+  note(text) {
+    const p = document.createElement('p');
+    p.className = 'placeholder';
+    p.textContent = text;
+    this.el.replaceChildren(p);
   }
 }

@@ -90,6 +90,7 @@ int main(int argc, char **argv) {
     }
 
     printf("\nShare of the population ever infected (mean over %d outbreaks)\n", replicates);
+    printf("rows: infection rate beta, columns: recovery rate gamma (per person per day)\n");
     printf("%-8s", "beta\\gam");
     for (int g = 0; g < N_GAMMA; g++) printf("%7.2f", points[g].gamma);
     printf("\n");
@@ -100,6 +101,8 @@ int main(int argc, char **argv) {
     }
 
     printf("\nAround the epidemic threshold R0 = beta/gamma = 1:\n");
+    printf("  major run: share of outbreaks that reached over 10%% of the population\n");
+    printf("  peak: largest share infected at once; days: until the last recovery (means)\n");
     printf("%6s %6s %6s %10s %8s %8s\n", "beta", "gamma", "R0", "major run", "peak", "days");
     for (int k = 0; k < N_BETA * N_GAMMA; k++) {
         double r0 = points[k].beta / points[k].gamma;
@@ -109,11 +112,19 @@ int main(int argc, char **argv) {
     }
     long long served = (long long)(after.hits - before.hits);
     int computed = N_BETA * N_GAMMA - (int)served;
-    printf("\n%d simulations in %.2f s on %d workers", N_BETA * N_GAMMA, took, weft_pool_n_jobs(pool));
-    if (computed > 0) printf(" (%.0f outbreaks/s computed)", computed * (double)replicates / took);
-    printf("\nserved %lld/%d from the cache (%.2f s saved) in %s\n", served, N_BETA * N_GAMMA,
-           (after.saved_ns - before.saved_ns) * 1e-9, cache_dir);
-    if (served == 0) printf("run it again: the results come from the cache\n");
+    double saved = (after.saved_ns - before.saved_ns) * 1e-9;
+    if (computed == 0) {
+        /* nothing ran: the time is reading 128 entries, so say where the results came from */
+        printf("\n%d results in %.2f s: all read from the cache in %s, none computed\n",
+               N_BETA * N_GAMMA, took, cache_dir);
+        printf("(computing them took %.2f s of task time; delete that folder to compute again)\n", saved);
+    } else {
+        printf("\n%d simulations in %.2f s on %d workers (%.0f outbreaks/s computed)\n",
+               N_BETA * N_GAMMA, took, weft_pool_n_jobs(pool), computed * (double)replicates / took);
+        printf("served %lld/%d from the cache (%.2f s saved) in %s\n", served, N_BETA * N_GAMMA,
+               saved, cache_dir);
+        if (served == 0) printf("run it again: the results come from the cache\n");
+    }
     weft_pool_close(pool);
     weft_memory_close(memory);
     return 0;

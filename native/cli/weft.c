@@ -27,6 +27,7 @@
 
 static const char *usage =
     "usage: weft info\n"
+    "       weft --help | --version\n"
     "       weft cache ls     DIR [TASK]\n"
     "       weft cache show   DIR TASK KEY-PREFIX\n"
     "       weft cache stats  DIR\n"
@@ -480,6 +481,15 @@ static int cmd_info(void) {
 
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "info") == 0) return cmd_info();
+    if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+                      strcmp(argv[1], "help") == 0)) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (argc == 2 && strcmp(argv[1], "--version") == 0) {
+        printf("weft %s\n", weft_version());
+        return 0;
+    }
     if (argc < 4 || strcmp(argv[1], "cache") != 0) {
         fputs(usage, argc < 2 ? stdout : stderr);
         return argc < 2 ? 0 : 2;

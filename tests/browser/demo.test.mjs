@@ -30,6 +30,8 @@ async function openDemo(query) {
     error: document.getElementById('error').hidden ? null : document.getElementById('error').textContent,
     backendText: document.getElementById('backend').textContent,
     counters: [document.getElementById('hits').textContent, document.getElementById('misses').textContent],
+    elapsedText: document.getElementById('elapsed').textContent,
+    timelineText: document.getElementById('timeline').textContent,
   }));
 }
 
@@ -51,6 +53,10 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
   assert.deepEqual(env.browser.errors, []);
   assert.deepEqual(again.counters, ['144', '0'], 'served from IndexedDB');
   assert.equal(again.progress, '100 %');
+  // and says so, instead of an empty timeline and a bare "0 ms"
+  assert.equal(again.fromCache, true);
+  assert.match(again.elapsedText, /^\d+ ms, all read from the cache$/);
+  assert.match(again.timelineText, /All 144 results were read from the IndexedDB cache: no task ran/);
   assert.deepEqual(again.result, par.result);
 
   const seq = await openDemo(`${SIZE}&backend=sequential&cache=0`);
@@ -80,3 +86,64 @@ test('?noworker=1: the page falls back to the sequential backend and says so', {
   assert.deepEqual(r.lanes, [0]);
   assert.equal(r.result.length, 144 * 4);
 });
+
+test('/web without its slash leads to the page', { timeout: TIMEOUT }, async () => {
+  const r = await fetch(`${env.server.url}/web?grid=4`, { redirect: 'manual' });
+  assert.equal(r.status, 301);
+  assert.equal(r.headers.get('location'), '/web/?grid=4');
+  const { page } = env.browser;
+  await page.goto(`${env.server.url}/web?${SIZE}&autorun=0`);
+  await page.waitForFunction(() => window.demo?.done === true, null, { timeout: TIMEOUT });
+  assert.equal(new URL(page.url()).pathname, '/web/');
+});
+
+/** What a reader sees of the layout: overflow, margins, overlaps, the legend, placeholders. */
+function layout() {
+  const box = el => el.getBoundingClientRect();
+  const visible = el => !!el && !el.hidden && box(el).width > 0 && box(el).height > 0;
+  const overlaps = (a, b) => a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  const lanes = [...document.querySelectorAll('#timeline .lane')];
+  const labelOverBlock = lanes.some(l => [...l.querySelectorAll('.batch')].some(b => overlaps(box(l.querySelector('.label')), box(b))));
+  const axes = ['.axis-y', '.axis-x'].map(q => document.querySelector(q));
+  const map = box(document.getElementById('heatmap'));
+  const content = [...document.querySelectorAll('h1, #controls, .bar, #panels figure')].map(box);
+  return {
+    width: innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    minLeft: Math.min(...content.map(r => r.left)),
+    maxRight: Math.max(...content.map(r => r.right)),
+    legend: visible(document.querySelector('.legend .ramp')),
+    axesOffMap: axes.every(a => visible(a) && !overlaps(box(a), map)),
+    labelOverBlock,
+    placeholders: [...document.querySelectorAll('.placeholder')].filter(visible).map(p => p.textContent.trim()),
+  };
+}
+
+for (const [w, h] of [[390, 844], [1280, 800]]) {
+  test(`the page at ${w}x${h}: before a run, after one; margins, legend, no overlaps`, { timeout: TIMEOUT }, async () => {
+    const { page } = env.browser;
+    await page.setViewportSize({ width: w, height: h });
+    try {
+      await openDemo(`${SIZE}&jobs=2&cache=0&autorun=0`);
+      await screenshot(page, `demo-${w}x${h}-before-run`);
+      const before = await page.evaluate(layout);
+      assert.ok(before.placeholders.some(t => /No results yet/.test(t)), `placeholders: ${before.placeholders}`);
+      assert.ok(before.placeholders.some(t => /No batches yet/.test(t)));
+
+      const r = await openDemo(`${SIZE}&jobs=2&cache=0`);
+      assert.equal(r.error, null);
+      await screenshot(page, `demo-${w}x${h}`);
+      const after = await page.evaluate(layout);
+      for (const l of [before, after]) {
+        assert.ok(l.scrollWidth <= l.width, `no sideways scrolling: ${l.scrollWidth} > ${l.width}`);
+        assert.ok(l.minLeft >= 12 && l.maxRight <= l.width - 12, `margins: ${l.minLeft} .. ${l.maxRight} of ${l.width}`);
+        assert.ok(l.legend, 'the heatmap has a colour legend');
+        assert.ok(l.axesOffMap, 'axis labels beside the map, not on it');
+      }
+      assert.equal(after.labelOverBlock, false, 'lane labels never cover batches');
+      assert.deepEqual(after.placeholders, []);
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 720 });
+    }
+  });
+}

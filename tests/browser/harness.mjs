@@ -1,6 +1,6 @@
 // What every browser test needs: a static file server over the repository (plain HTTP on
 // loopback, no COOP/COEP headers unless asked: pages on ordinary hosting must work) and
-// Debian's chromium driven headless by playwright-core. See ../shared/TOOLCHAIN.md.
+// Debian's chromium driven headless by playwright-core (its own browser download is not used).
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, mkdir } from 'node:fs/promises';

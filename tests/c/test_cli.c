@@ -182,6 +182,13 @@ int main(void) {
     CHECK_HAS(output, "unknown command");
     CHECK_EQ(tool(""), 0);
     CHECK_HAS(output, "usage");
+    CHECK_EQ(tool("--help"), 0);
+    CHECK_HAS(output, "usage: weft info");
+    CHECK_EQ(tool("-h"), 0);
+    CHECK_HAS(output, "weft cache ls");
+    CHECK_EQ(tool("--version"), 0);
+    CHECK_HAS(output, "weft 0.");
+    CHECK_EQ(tool("--frobnicate"), 2);
     rm_rf(base);
     free(base);
     return CHECK_DONE();

@@ -26,6 +26,13 @@ static int stop_at_500(size_t i, void *ctx) {
     return i == 500 ? 7 : 0;
 }
 
+/* Ignores weft_output's refusal of a 3-byte output and returns 0. */
+static int wrong_size_ignored(weft_task *t) {
+    weft_output(t, "abc", 3);
+    return 0;
+}
+WEFT_TASK(wrong_size_ignored)
+
 static void check_square(weft_pool *pool, size_t n) {
     int64_t *in = malloc((n + 1) * sizeof *in), *out = malloc((n + 1) * sizeof *out);
     for (size_t i = 0; i < n; i++) in[i] = (int64_t)i - 50, out[i] = -1;
@@ -118,6 +125,9 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     CHECK_HAS(weft_last_error()->message, "3 bytes");
     CHECK_EQ(weft_map(pool, WEFT_FN(no_output), ints, 4, 10, o8, 8), WEFT_EOUTSIZE);
     CHECK_HAS(weft_last_error()->message, "without calling weft_output");
+    /* the refused output is what the caller hears about, not a missing one */
+    CHECK_EQ(weft_map(pool, WEFT_FN(wrong_size_ignored), ints, 4, 10, o8, 8), WEFT_EOUTSIZE);
+    CHECK_HAS(weft_last_error()->message, "weft_output got 3 bytes, the map's output size is 8");
     CHECK_EQ(weft_map(pool, WEFT_FN(no_output), ints, 4, 10, NULL, 0), 0);
 
     /* cancellation: tasks running when another fails see the flag; the rest never start */

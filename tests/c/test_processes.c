@@ -342,6 +342,52 @@ static void test_shared_regions(void) {
     free(blocks);
 }
 
+/* Big inputs are known by their contents: the same bytes again are found in the region
+ * that holds them, so what must never happen is a stale copy. Each map must see the bytes
+ * the caller has now: the same array again, one byte changed, another array, the first
+ * one back, and a copy of it at another address. (shared_threshold 0: every input is
+ * "big", so small blocks keep this quick under the sanitizers.) */
+#define AGAIN_BLOCK (64u << 10)
+static void check_sums(weft_pool *pool, const unsigned char *blocks, const char *what) {
+    int64_t sums[4][2], want[4] = {0};
+    for (size_t i = 0; i < 4 * (size_t)AGAIN_BLOCK; i++) want[i / AGAIN_BLOCK] += blocks[i];
+    memset(sums, 0xff, sizeof sums);
+    CHECK_EQ(weft_map(pool, WEFT_FN(sum_block), blocks, AGAIN_BLOCK, 4, sums, sizeof sums[0]), 0);
+    for (int i = 0; i < 4; i++)
+        if (sums[i][0] != want[i]) {
+            CHECK_EQ(sums[i][0], want[i]);
+            fprintf(stderr, "  %s: block %d\n", what, i);
+        }
+}
+
+static void test_inputs_again(void) {
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = "processes";
+    o.n_jobs = 2;
+    o.shared_threshold = 0;
+    weft_pool *pool = NULL;
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
+    if (!pool) return;
+    const size_t size = 4 * (size_t)AGAIN_BLOCK;
+    unsigned char *a = malloc(size), *b = malloc(size), *a2 = malloc(size);
+    for (size_t i = 0; i < size; i++) a[i] = (unsigned char)(i % 251), b[i] = (unsigned char)(i % 13);
+    check_sums(pool, a, "first");
+    check_sums(pool, a, "again");
+    a[3 * (size_t)AGAIN_BLOCK + 12345] ^= 0x5a; /* one byte of the last block */
+    check_sums(pool, a, "one byte changed");
+    check_sums(pool, b, "another array");
+    check_sums(pool, a, "the first one back");
+    memcpy(a2, a, size);
+    check_sums(pool, a2, "a copy elsewhere");
+    a2[0] ^= 1;
+    check_sums(pool, a2, "the copy changed");
+    weft_pool_close(pool);
+    free(a);
+    free(b);
+    free(a2);
+}
+
 /* 1 GiB read by every worker: the machine holds it once. */
 static void test_big_shared_input(void) {
     const size_t size = (size_t)1 << 30;
@@ -449,6 +495,7 @@ int main(int argc, char **argv) {
                                      {"reuse_and_idle", test_reuse_and_idle},
                                      {"budget", test_budget},
                                      {"shared_regions", test_shared_regions},
+                                     {"inputs_again", test_inputs_again},
                                      {"big_shared_input", test_big_shared_input}};
     run_parts(parts, sizeof parts / sizeof parts[0]);
     double t0 = now_s();

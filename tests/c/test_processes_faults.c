@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -60,6 +61,24 @@ static int crash_once(weft_task *t) {
     return weft_output(t, &x, sizeof x);
 }
 WEFT_TASK(crash_once)
+
+/* Counts its real executions in a shared region (one counter per item); the items whose
+ * index is a multiple of 97 abort on their first attempt. Output: value_of(index). */
+typedef struct counted_in {
+    uint64_t region; /* a weft_shared id: _Atomic int counters[n] */
+} counted_in;
+
+static int count_runs(weft_task *t) {
+    const counted_in *in = weft_input(t);
+    _Atomic int *runs = weft_shared_ptr((weft_shared){in->region});
+    size_t i = weft_task_index(t);
+    if (!runs) return weft_fail(t, "no counters");
+    int before = atomic_fetch_add(&runs[i], 1);
+    if (i % 97 == 0 && before == 0) abort();
+    double x = value_of(i);
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(count_runs)
 
 /* Ignores cancellation: sleeps 30 s. */
 static int sleep_long(weft_task *t) {
@@ -130,6 +149,66 @@ static void test_map_retries(void) {
         weft_bytes_free(outs, N);
         weft_pool_close(pool);
     }
+}
+
+/* retries = 1: a crashed item runs twice, every other one once, whatever the worker had
+ * finished (reported or still buffered) when it died. Fixed-size and variable-size maps,
+ * an ordered iterator, collect-all; automatic batches (bursts of small ones) and fixed. */
+#define N_COUNTED 3000
+static void test_retries_run_once(void) {
+    static counted_in in[N_COUNTED];
+    static double out[N_COUNTED];
+    weft_shared region;
+    CHECK_EQ(weft_shared_alloc(&region, N_COUNTED * sizeof(_Atomic int)), 0);
+    _Atomic int *runs = weft_shared_ptr(region);
+    for (int i = 0; i < N_COUNTED; i++) in[i].region = region.id;
+    for (int batch = 0; batch <= 16; batch += 16)
+        for (int kind = 0; kind < 4; kind++) {
+            weft_pool *pool = open_pool("processes", 2, batch, 1);
+            for (int i = 0; i < N_COUNTED; i++) atomic_store(&runs[i], 0);
+            size_t wrong = 0;
+            if (kind == 0) {
+                CHECK_EQ(weft_map(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, out,
+                                  sizeof out[0]), 0);
+                for (int i = 0; i < N_COUNTED; i++) wrong += out[i] != value_of((size_t)i);
+            } else if (kind == 1) {
+                static weft_bytes bin[N_COUNTED], bout[N_COUNTED];
+                for (int i = 0; i < N_COUNTED; i++) bin[i] = (weft_bytes){&in[i], sizeof in[i]};
+                CHECK_EQ(weft_map_bytes(pool, WEFT_FN(count_runs), bin, N_COUNTED, bout), 0);
+                for (int i = 0; i < N_COUNTED; i++)
+                    wrong += bout[i].size != 8 || *(const double *)bout[i].data != value_of((size_t)i);
+                weft_bytes_free(bout, N_COUNTED);
+            } else if (kind == 2) {
+                weft_iter *it;
+                weft_iter_options io = {1, 512, 0};
+                CHECK_EQ(weft_imap_array(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, &io, &it), 0);
+                weft_result r;
+                size_t got = 0;
+                while (weft_next(it, &r) == 1)
+                    wrong += r.index != got++ || r.size != 8 || *(const double *)r.data != value_of(r.index);
+                wrong += got != N_COUNTED;
+                weft_iter_close(it);
+            } else {
+                static weft_status st[N_COUNTED];
+                CHECK_EQ(weft_map_collect(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, out,
+                                          sizeof out[0], st), 0);
+                for (int i = 0; i < N_COUNTED; i++) wrong += st[i].code != 0 || out[i] != value_of((size_t)i);
+                weft_status_free(st, N_COUNTED);
+            }
+            CHECK_EQ(wrong, 0);
+            size_t too_many = 0, crashed_twice = 0;
+            for (int i = 0; i < N_COUNTED; i++) {
+                int want = i % 97 == 0 ? 2 : 1, got = atomic_load(&runs[i]);
+                too_many += got > want;
+                crashed_twice += i % 97 == 0 && got == 2;
+                if (got > want && too_many <= 3)
+                    fprintf(stderr, "batch %d kind %d: item %d ran %d times\n", batch, kind, i, got);
+            }
+            CHECK_EQ(too_many, 0);
+            CHECK_EQ(crashed_twice, (N_COUNTED + 96) / 97);
+            weft_pool_close(pool);
+        }
+    weft_shared_free(region);
 }
 
 static void test_map_crash_errors(void) {
@@ -348,6 +427,7 @@ int main(void) {
     CHECK(dir != NULL);
     if (!dir) return CHECK_DONE();
     static const test_part parts[] = {{"map_retries", test_map_retries},
+                                     {"retries_run_once", test_retries_run_once},
                                      {"map_crash_errors", test_map_crash_errors},
                                      {"iterator_crashes", test_iterator_crashes},
                                      {"reduce_crashes", test_reduce_crashes},

@@ -48,6 +48,17 @@ static int busy_10ms(weft_task *t) {
 }
 WEFT_TASK(busy_10ms)
 
+/* Item 13 fails at once; the others take about 0.2 ms. */
+static int slow_but_13(weft_task *t) {
+    if (weft_task_index(t) == 13) return weft_fail(t, "unlucky 13");
+    double end = now_s() + 0.0002;
+    while (now_s() < end) {
+    }
+    int32_t one = 1;
+    return weft_output(t, &one, sizeof one);
+}
+WEFT_TASK(slow_but_13)
+
 static int f64_value(weft_task *t) {
     size_t i = weft_task_index(t);
     /* values of very different magnitudes, so summation order shows in the bits */
@@ -230,6 +241,33 @@ static void check_iterators(weft_pool *pool) {
     weft_iter_close(NULL);
 }
 
+/* Fail-fast in an ordered stream, repeated: the reader waits on one chunk (items before
+ * 13) while 13's chunk fails and stops; the stream must still end with 13's failure, not
+ * a cancellation. */
+static void check_ordered_failure(weft_pool *pool, int rounds) {
+    weft_iter_options io = {1, 8, 0};
+    size_t wrong_end = 0, wrong_order = 0;
+    for (int round = 0; round < rounds; round++) {
+        weft_iter *it;
+        CHECK_EQ(weft_imap_array(pool, WEFT_FN(slow_but_13), NULL, 0, 64, &io, &it), 0);
+        weft_result r;
+        size_t before = 0;
+        int rc;
+        while ((rc = weft_next(it, &r)) == 1) wrong_order += r.index != before++;
+        const weft_error *e = weft_last_error();
+        if (rc != WEFT_ETASK || e->task_index != 13 || strcmp(e->message, "unlucky 13") != 0) {
+            if (!wrong_end++)
+                fprintf(stderr, "round %d: rc %d, task %lld, \"%s\"\n", round, rc,
+                        (long long)e->task_index, e->message);
+        }
+        wrong_order += before > 13;
+        CHECK_EQ(weft_next(it, &r), rc); /* the error sticks */
+        weft_iter_close(it);
+    }
+    CHECK_EQ(wrong_end, 0);
+    CHECK_EQ(wrong_order, 0);
+}
+
 static void check_reduce(weft_pool *pool, double reference) {
     static int64_t in[100000];
     for (size_t i = 0; i < 100000; i++) in[i] = (int64_t)i;
@@ -368,6 +406,7 @@ int main(void) {
             int before = check_failed;
             weft_pool *pool = open_pool(name, w, 0, 0, 0);
             check_iterators(pool);
+            check_ordered_failure(pool, strcmp(name, "threads") == 0 ? 200 : 10);
             check_reduce(pool, reference);
             if (!(weft_backend_caps(name) & WEFT_CAP_SHARED_MEMORY)) check_for_refused(pool);
             weft_pool_close(pool);

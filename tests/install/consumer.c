@@ -1,17 +1,11 @@
-/* An outside program: it sees only the installed weft.h and library, registers its own
- * task and maps it, on an explicit pool and on the default one. */
+/* An outside program: it sees only the installed weft.h and library, maps its own task
+ * (cube.c) on an explicit pool and on the default one. */
 #include <weft.h>
 
 #include <stdio.h>
 #include <string.h>
 
-static int cube(weft_task *t) {
-    int64_t x;
-    memcpy(&x, weft_input(t), sizeof x);
-    int64_t y = x * x * x;
-    return weft_output(t, &y, sizeof y);
-}
-WEFT_TASK(cube)
+WEFT_TASK_DECLARE(cube); /* cube.c */
 
 enum { N = 1001 };
 static int64_t in[N], out[N];

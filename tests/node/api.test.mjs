@@ -88,12 +88,12 @@ for (const backend of ['sequential', 'workers']) {
         { code: 'WEFT_ETASK', index: 2, message: 'sqrt of a negative number (-1)' });
     });
 
-    test('a trap in a task rejects with WEFT_ECRASHED; the next call runs on a fresh instance', async () => {
+    test('a trap in a task rejects with WEFT_ECRASHED naming the item and task; the next call runs on a fresh instance', async () => {
       const crashed = weft.errors.find(e => e.name === 'WEFT_ECRASHED').errno;
       await assert.rejects(weft.map('trap_if_negative', Int32Array.of(1, 2, -1, 4), o), e => {
         assert.equal(e.name, 'WeftError');
-        assert.deepEqual([e.code, e.errno, e.index], ['WEFT_ECRASHED', crashed, -1]);
-        assert.match(e.message, /crashed while running items \[\d+, \d+\)/);
+        assert.deepEqual([e.code, e.errno, e.index, e.task], ['WEFT_ECRASHED', crashed, 2, 'trap_if_negative']);
+        assert.match(e.message, /^task 'trap_if_negative' crashed (its worker|the module) while running item 2: unreachable/);
         return true;
       });
       assert.deepEqual([...await weft.map('trap_if_negative', Int32Array.of(5, 6, 7), o)], [5, 6, 7]);

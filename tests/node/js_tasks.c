@@ -2,6 +2,7 @@
 #include "weft.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -32,3 +33,13 @@ static int trap_if_negative(weft_task *t) {
     return weft_output(t, &x, sizeof x);
 }
 WEFT_TASK(trap_if_negative)
+
+/* int32 -> int32: a copy, or abort() on a negative input (Emscripten's abort path, which
+ * prints "Aborted()" by itself). Never called natively. */
+static int abort_if_negative(weft_task *t) {
+    int32_t x;
+    memcpy(&x, weft_input(t), sizeof x);
+    if (x < 0) abort();
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(abort_if_negative)

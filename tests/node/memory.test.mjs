@@ -56,3 +56,45 @@ test('a failing task stores nothing and reports its index; a foreign folder is r
   for (const backend of ['sequential', 'workers'])
     await assert.rejects(weft.map('pi_darts', seeds(2), { backend, memory: foreign }), { code: 'WEFT_EFOREIGN', index: -1 });
 });
+
+test('Memory sits above dispatch: hits reach no worker, misses keep their indexes', async t => {
+  const dir = join(tempDir(t), 'cache');
+  const input = seeds(400);
+  for (const backend of ['sequential', 'workers']) {
+    const sub = join(dir, backend);
+    const dispatched = () => { let items = 0; return { onBatch: b => { items += b.count; }, get items() { return items; } }; };
+    const first = dispatched();
+    await weft.map('pi_darts', input.subarray(0, 200), { backend, nJobs: 2, memory: sub, onBatch: first.onBatch });
+    assert.equal(first.items, 200, backend);
+    // every item a hit: no batch is dispatched at all
+    const again = dispatched();
+    const hit = await cachedMap('pi_darts', input.subarray(0, 200), { backend, nJobs: 2, memory: sub, onBatch: again.onBatch });
+    assert.equal(again.items, 0, backend);
+    assert.equal(hit.hits, 200, backend);
+    // half new: only those are dispatched
+    const half = dispatched();
+    const r = await cachedMap('pi_darts', input.subarray(100, 300), { backend, nJobs: 2, memory: sub, onBatch: half.onBatch });
+    assert.equal(half.items, 100, backend);
+    assert.deepEqual([r.hits, r.misses], [100, 100], backend);
+    const plain = await weft.map('pi_darts', input.subarray(100, 300), { backend, out: Uint8Array, outSize: 8 });
+    assert.ok(bytes(r.out).equals(bytes(plain)), backend);
+  }
+});
+
+test('a failing item after cached ones is named by its index in the call', async t => {
+  const dir = join(tempDir(t), 'cache');
+  const x = Int32Array.from({ length: 30 }, (_, i) => i);
+  for (const backend of ['sequential', 'workers']) {
+    const sub = join(dir, backend);
+    await weft.map('fail_at_13', x.subarray(0, 10), { backend, nJobs: 2, memory: sub });
+    await assert.rejects(weft.map('fail_at_13', x, { backend, nJobs: 2, memory: sub }), { code: 'WEFT_ETASK', index: 13 }, backend);
+  }
+});
+
+test('a cache path under a regular file, or a file, says "Not a directory"', async t => {
+  const file = join(tempDir(t), 'notes.txt');
+  writeFileSync(file, 'mine');
+  for (const memory of [join(file, 'cache'), file])
+    await assert.rejects(weft.map('pi_darts', seeds(4), { backend: 'sequential', out: Uint8Array, outSize: 8, memory }),
+      e => e.code === 'WEFT_ESYS' && /Not a directory/.test(e.message) && !/File exists/.test(e.message));
+});

@@ -1,4 +1,6 @@
-// Types for weft's JavaScript API (wasm/README.md).
+// Types for weft's JavaScript API in Node (wasm/README.md); browser/load.d.ts has the
+// browser's load(). tests/node/package.test.mjs checks them with `tsc --strict` on code
+// that must compile and code that must not.
 
 export type TypedArray =
   | Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array | Int32Array
@@ -8,6 +10,8 @@ export type TypedArrayConstructor<T extends TypedArray = TypedArray> = {
   readonly BYTES_PER_ELEMENT: number;
 };
 export type Inputs = ArrayBufferLike | ArrayBufferView | null;
+/** A call's result type without `out`: the inputs' typed-array type, else Uint8Array. */
+export type DefaultOut<I> = I extends TypedArray ? I : Uint8Array;
 
 export interface Progress {
   done: number;
@@ -55,7 +59,7 @@ export interface CallOptions<T extends TypedArray = TypedArray> {
   onProgress?: (p: Progress) => void;
   /** After every batch: which worker ran it, and when (a per-worker timeline). */
   onBatch?: (b: BatchInfo) => void;
-  /** A cache folder (Node; native entry format), or 'indexeddb:NAME' (browsers). */
+  /** A cache folder (Node; native entry format), or 'indexeddb:NAME' (browsers only). */
   memory?: string;
   /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
   shared?: ArrayBufferLike | ArrayBufferView;
@@ -70,6 +74,10 @@ export interface ReduceOptions<A, T extends TypedArray = TypedArray> extends Cal
   fold: (acc: A, value: T, index: number) => A;
   initial: A;
 }
+
+/** Options with `out` (the result type), and without. */
+export type WithOut<O, T extends TypedArray> = O & { out: TypedArrayConstructor<T> };
+export type NoOut<O> = O & { out?: undefined };
 
 export interface ErrorInfo { name: string; errno: number; message: string; }
 
@@ -107,10 +115,17 @@ export declare class Weft {
   readonly tasks: string[];
   readonly version: string;
   readonly errors: ErrorInfo[];
-  map<T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options?: CallOptions<T>): Promise<T>;
-  imap<T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options?: ImapOptions<T>):
+  /** Outputs in the type `out` names, else the inputs' own typed-array type (Uint8Array
+   *  for an ArrayBuffer, a DataView or no inputs). (Overloads, not one generic: a generic
+   *  result type would be inferred from what the caller assigns it to.) */
+  map<I extends Inputs>(task: string, inputs: I, options?: NoOut<CallOptions<DefaultOut<I>>>): Promise<DefaultOut<I>>;
+  map<T extends TypedArray>(task: string, inputs: Inputs, options: WithOut<CallOptions<T>, T>): Promise<T>;
+  imap<I extends Inputs>(task: string, inputs: I, options?: NoOut<ImapOptions<DefaultOut<I>>>):
+    AsyncGenerator<{ index: number; value: DefaultOut<I> }, void, undefined>;
+  imap<T extends TypedArray>(task: string, inputs: Inputs, options: WithOut<ImapOptions<T>, T>):
     AsyncGenerator<{ index: number; value: T }, void, undefined>;
-  reduce<A, T extends TypedArray = Float64Array>(task: string, inputs: Inputs, options: ReduceOptions<A, T>): Promise<A>;
+  reduce<A, I extends Inputs>(task: string, inputs: I, options: NoOut<ReduceOptions<A, DefaultOut<I>>>): Promise<A>;
+  reduce<A, T extends TypedArray>(task: string, inputs: Inputs, options: WithOut<ReduceOptions<A, T>, T>): Promise<A>;
   close(): Promise<void>;
   readonly backendInfo: BackendInfo;
   /** workers: whether calls run on workers; memory: the kinds of `memory` accepted here:
@@ -118,17 +133,10 @@ export declare class Weft {
   readonly features: { workers: boolean; memory: Array<'path' | 'indexeddb'> };
 }
 
+/** Node's load(): the browser's options (moduleUrl, wasmUrl, workers, ...) are not here. */
 export interface LoadOptions {
-  /** Node: a module built by weft_add_wasm_module, its path without .node.cjs / .node.wasm.
-   *  Browser: the URL of its <name>.mjs (or without the extension). */
-  module?: string | URL;
-  /** Browser: the URL of <name>.mjs (same as module). */
-  moduleUrl?: string | URL;
-  /** Browser: the .wasm's URL (default: moduleUrl ending in .wasm). */
-  wasmUrl?: string | URL;
-  /** Browser: false runs every call on the page's thread. */
-  workers?: boolean;
-  /** Browser: past this (default 30000), or when a worker fails to start, calls run sequentially. */
-  workerStartTimeoutMs?: number;
+  /** A module built by weft_add_wasm_module or weft-build: its path without .node.cjs /
+   *  .node.wasm (default: the package's example tasks). */
+  module?: string;
 }
 export declare function load(options?: LoadOptions): Promise<Weft>;

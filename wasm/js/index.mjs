@@ -1,5 +1,5 @@
 // weft for Node.js: load a module of C tasks and get the API (weft.mjs).
-//   import { load } from 'weft';
+//   import { load } from 'weft-parallel';
 //   const weft = await load();                        // the package's example tasks
 //   const mine = await load({ module: 'build/my_tasks' }); // your own (weft_add_wasm_module)
 import { availableParallelism } from 'node:os';

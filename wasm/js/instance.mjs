@@ -59,9 +59,23 @@ export class Instance {
   /** A WeftError with a code from the module's error table, for failures the C side did
    * not report (a crash, a missing IndexedDB). */
   error(code, message, index = -1) {
-    const errno = this.info.errors.find(e => e.name === code)?.errno ?? 0;
-    return new WeftError(message, { code, errno, index });
+    return new WeftError(message, { code, errno: this.errnoOf(code), index });
   }
+
+  /** The error for a trap in a task (out of bounds, abort()): the instance is unusable
+   * afterwards, but its memory still says which item was running. */
+  crashError(task, start, count, e, where) {
+    const index = this.M._weft_js_running_index();
+    // Emscripten's words for abort() carry build advice meant for its own developers
+    const what = (e?.message || String(e)).replace(/^(RuntimeError: )?/, '')
+      .replace(/^Aborted\((.*)\)\. Build with -s ?ASSERTIONS.*$/s, (_, why) => why ? `abort(): ${why}` : 'abort() called');
+    const item = index >= 0 ? `item ${index}` : `items [${start}, ${start + count})`;
+    const err = new WeftError(`task '${task}' crashed ${where} while running ${item}: ${what}`,
+      { code: 'WEFT_ECRASHED', errno: this.errnoOf('WEFT_ECRASHED'), index, task });
+    return err;
+  }
+
+  errnoOf(code) { return this.info.errors.find(e => e.name === code)?.errno ?? 0; }
 
   /** Read-only data for tasks (weft_wasm_shared); null clears it. */
   setShared(bytes) {
@@ -71,7 +85,7 @@ export class Instance {
     if (n) this.M.HEAPU8.set(bytes, p);
   }
 
-  /** Open (once per path) the disk store every later batch with useMemory goes through. */
+  /** Open (once per path) the disk store that memoryLookup and memoryStore go through. */
   setMemory(path) {
     if (path === this.memoryPath) return;
     const rc = this.M._weft_js_memory_open(this.cString(path));
@@ -79,48 +93,52 @@ export class Instance {
     this.memoryPath = path;
   }
 
-  memoryStats() {
-    if (this.memoryPath === null) return { hits: 0, misses: 0, stores: 0 };
-    const L = this.info.layout.weft_memory_stats;
-    const p = this.reserveStats();
-    const rc = this.M._weft_js_memory_stats(p);
+  /** n items looked up in the open disk Memory: {found: Uint8Array(n), all: hits' values}. */
+  memoryLookup(task, input, inSize, n, outSize) {
+    const inBytes = n * inSize, outBytes = n * outSize;
+    const base = this.reserve(inBytes + outBytes + n + 16);
+    const inPtr = base, outPtr = base + ((inBytes + 7) & ~7), foundPtr = outPtr + ((outBytes + 7) & ~7);
+    if (inBytes) this.M.HEAPU8.set(input, inPtr);
+    const rc = this.M._weft_js_memory_lookup(this.cString(task), inPtr, inSize, n, outPtr, outSize, foundPtr);
     if (rc) throw this.lastError(rc);
-    const v = new DataView(this.M.HEAPU8.buffer, p, L.size);
-    const get = f => Number(v.getBigInt64(L[f][0], true));
-    return { hits: get('hits'), misses: get('misses'), stores: get('stores') };
+    return { found: this.M.HEAPU8.slice(foundPtr, foundPtr + n), all: this.M.HEAPU8.slice(outPtr, outPtr + outBytes) };
   }
 
-  reserveStats() {
-    if (!this.statsPtr) this.statsPtr = this.M._malloc(this.info.layout.weft_memory_stats.size);
-    return this.statsPtr;
+  /** n finished items stored in the open disk Memory (each took ns). */
+  memoryStore(task, input, inSize, n, output, outSize, ns) {
+    const inBytes = n * inSize, outBytes = n * outSize;
+    const base = this.reserve(inBytes + outBytes + 16);
+    const inPtr = base, outPtr = base + ((inBytes + 7) & ~7);
+    if (inBytes) this.M.HEAPU8.set(input, inPtr);
+    if (outBytes) this.M.HEAPU8.set(output, outPtr);
+    const rc = this.M._weft_js_memory_store(this.cString(task), inPtr, inSize, n, outPtr, outSize, ns);
+    if (rc) throw this.lastError(rc);
   }
 
   /**
    * Run items [start, start + count) of a map: `input` holds their count * inSize bytes.
-   * Returns the outputs in a new ArrayBuffer (transferable), the time taken and, with
-   * Memory, what the cache did. Throws a WeftError when a task (or weft) fails.
+   * Returns the outputs in a new ArrayBuffer (transferable) and the time taken. Throws a
+   * WeftError when a task (or weft) fails; one that names an item of the batch carries
+   * `partial`, the outputs of the items before it, which ran to completion (one instance
+   * runs a batch in order).
    */
-  runBatch({ task, input, count, inSize, outSize, start, memory }) {
+  runBatch({ task, input, count, inSize, outSize, start }) {
     const t0 = performance.now();
     const inBytes = count * inSize, outBytes = count * outSize;
     const name = this.cString(task);
     const base = this.reserve(inBytes + outBytes + 8);
     const inPtr = base, outPtr = base + ((inBytes + 7) & ~7);
     if (inBytes) this.M.HEAPU8.set(input, inPtr);
-    let before = null;
-    if (memory) {
-      this.setMemory(memory);
-      before = this.memoryStats();
+    const rc = this.M._weft_js_map(name, inPtr, inSize, count, outPtr, outSize, start);
+    if (rc) {
+      const e = this.lastError(rc);
+      const done = e.index - start;
+      if (done > 0 && done < count)
+        e.partial = { count: done, output: this.M.HEAPU8.slice(outPtr, outPtr + done * outSize).buffer, ms: performance.now() - t0 };
+      throw e;
     }
-    const rc = this.M._weft_js_map(name, inPtr, inSize, count, outPtr, outSize, start, memory ? 1 : 0);
-    if (rc) throw this.lastError(rc);
     const output = this.M.HEAPU8.slice(outPtr, outPtr + outBytes).buffer;
-    let stats = null;
-    if (memory) {
-      const after = this.memoryStats();
-      stats = { hits: after.hits - before.hits, misses: after.misses - before.misses };
-    }
     // startedAt is on the epoch clock: worker and page clocks start at different times
-    return { output, ms: performance.now() - t0, startedAt: performance.timeOrigin + t0, stats };
+    return { output, ms: performance.now() - t0, startedAt: performance.timeOrigin + t0 };
   }
 }

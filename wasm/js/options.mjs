@@ -1,6 +1,6 @@
 // Checking what a caller passed: every mistake is a TypeError or RangeError that says
 // what was wrong, before any work starts.
-import { parseMemory } from './memo.mjs';
+import { parseMemory } from './memory.mjs';
 
 const KNOWN = new Set(['inSize', 'outSize', 'n', 'out', 'nJobs', 'backend', 'batchSize',
   'signal', 'onProgress', 'onBatch', 'memory', 'shared', 'ordered', 'fold', 'initial']);

@@ -77,8 +77,8 @@ class WorkerSlot extends Slot {
     }
     this.freed();
     if (this.outstanding === 0) this.port.setActive(false);
-    if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, startedAt: m.startedAt, stats: m.stats });
-    else call.reject(WeftError.fromJSON(m.error));
+    if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, startedAt: m.startedAt });
+    else call.reject(Object.assign(WeftError.fromJSON(m.error), m.partial ? { partial: m.partial } : {}));
   }
 
   /** Run a batch: its input bytes are copied once into a buffer that is transferred. */
@@ -95,7 +95,7 @@ class WorkerSlot extends Slot {
     this.taken();
     this.port.setActive(true);
     this.port.post({ type: 'batch', id, task: b.task, input, count: b.count, inSize: b.inSize,
-      outSize: b.outSize, start: b.start, memory: b.memory }, input ? [input] : []);
+      outSize: b.outSize, start: b.start }, input ? [input] : []);
     return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject, call: b.call }));
   }
 

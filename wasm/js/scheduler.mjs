@@ -32,7 +32,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
   const limit = slots.reduce((s, x) => s + x.capacity, 0);
   let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
   let size = plan.batchSize || 1;
-  const ready = [], held = new Map(), totals = { hits: 0, misses: 0 }, t0 = performance.now();
+  const ready = [], held = new Map(), t0 = performance.now();
   const notify = () => { const w = wake; wake = null; if (w) w(); };
   const fail = e => { if (!failure) failure = e; notify(); };
   const onAbort = () => fail(signal.reason ?? new DOMException('This operation was aborted', 'AbortError'));
@@ -42,12 +42,11 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
     const { start, count } = slotBatch;
     if (!plan.batchSize && count === size) size = nextBatchSize(size, r.ms, policy);
     done += count;
-    if (r.stats) totals.hits += r.stats.hits, totals.misses += r.stats.misses;
     try {
       // a timeline of who ran what: times in ms on this thread's performance.now() clock
       const began = (r.startedAt ?? performance.timeOrigin + performance.now() - r.ms) - performance.timeOrigin;
       onBatch?.({ start, count, worker: slot.id ?? 0, startMs: began, endMs: began + r.ms, ms: r.ms });
-      onProgress?.({ done, total: n, elapsedMs: performance.now() - t0, ...(plan.memory ? totals : {}) });
+      onProgress?.({ done, total: n, elapsedMs: performance.now() - t0 });
     } catch (e) {
       return fail(e);
     }

@@ -5,7 +5,7 @@ import { makePlan, bytesOf } from './options.mjs';
 import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
-import { Memos, memoBatches, supportsIndexedDB } from './memo.mjs';
+import { Memories, memoryBatches, supportsIndexedDB } from './memory.mjs';
 
 export class Weft {
   /**
@@ -24,7 +24,7 @@ export class Weft {
     this.sequential = this.sequentialSlot();
     /** Where 'workers' calls run: {backend: 'workers'|'sequential', reason} (reason: why not workers). */
     this.backendInfo = { backend: env.spawn ? 'workers' : 'sequential', reason: env.noWorkersReason ?? null };
-    this.memos = new Memos(() => this.mainInstance());
+    this.memories = new Memories(() => this.mainInstance());
   }
 
   /** The calling thread's instance: the first one, or a fresh one after a crash dropped it
@@ -51,7 +51,7 @@ export class Weft {
   }
 
   /** An IndexedDB cache ('indexeddb:NAME'): {stats(), clear(task?), export(task?), import(archive)}. */
-  memory(spec) { return this.memos.handle(spec); }
+  memory(spec) { return this.memories.handle(spec); }
 
   /** Names of the tasks built into the module. */
   get tasks() { return [...this.info.tasks]; }
@@ -113,15 +113,11 @@ export class Weft {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
     }
-    if (plan.memory?.indexeddb) return yield* memoBatches(this.memos, plan, p => this.batches(p));
-    // open the cache here first: a bad folder fails before any work, and workers find it
-    // made (two first opens of a new folder at once can see each other's half-made state)
-    if (plan.memory) (await this.mainInstance()).setMemory(plan.memory);
+    if (plan.memory) return yield* memoryBatches(await this.memories.cache(plan.memory), plan, p => this.batches(p));
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
       call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
-      memory: plan.memory,
       input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
     });
     if (plan.backend === 'sequential') {
@@ -164,7 +160,7 @@ export class Weft {
           } catch (e) {
             if (e instanceof WeftError) throw e;
             self.main = null, sharedId = 0; // a trap: start a fresh instance next time
-            throw main.error('WEFT_ECRASHED', `the module crashed while running items [${b.start}, ${b.start + b.count}): ${e?.message || e}`);
+            throw main.crashError(b.task, b.start, b.count, e, 'the module');
           }
         } finally {
           this.freed();

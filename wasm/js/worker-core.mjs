@@ -18,12 +18,13 @@ export function serve(port, instantiate) {
     } else if (m.type === 'batch') {
       try {
         const r = instance.runBatch({ ...m, input: m.input ? new Uint8Array(m.input) : null });
-        port.post({ type: 'done', id: m.id, output: r.output, ms: r.ms, startedAt: r.startedAt, stats: r.stats }, [r.output]);
+        port.post({ type: 'done', id: m.id, output: r.output, ms: r.ms, startedAt: r.startedAt }, [r.output]);
       } catch (e) {
-        if (e instanceof WeftError) return port.post({ type: 'error', id: m.id, error: e.toJSON() });
+        if (e instanceof WeftError)
+          return port.post({ type: 'error', id: m.id, error: e.toJSON(), partial: e.partial }, e.partial ? [e.partial.output] : []);
         // a trap (out of bounds, abort) leaves the instance unusable: report it and leave;
         // the pool starts a fresh worker for the next call
-        const crash = instance.error('WEFT_ECRASHED', `a worker crashed while running items [${m.start}, ${m.start + m.count}): ${e?.message || e}`);
+        const crash = instance.crashError(m.task, m.start, m.count, e, 'its worker');
         port.post({ type: 'error', id: m.id, error: crash.toJSON(), exiting: true });
         port.exit();
       }

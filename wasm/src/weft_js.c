@@ -4,7 +4,9 @@
  * hard-coded twice. One instance runs one batch at a time (no pthreads). */
 #include "../../core/batching.h"
 #include "../../core/internal.h"
+#include "../../memory/memory_internal.h"
 #include "weft.h"
+#include "weft_js_internal.h"
 #include "weft_wasm.h"
 
 #include <emscripten.h>
@@ -14,9 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static weft_pool *plain_pool;  /* sequential, one job */
-static weft_pool *memory_pool; /* the same with options.memory set */
-static weft_memory *memory;
+static weft_pool *plain_pool; /* sequential, one job */
+static weft_memory *memory;   /* a disk Memory the JS side looks up and stores through */
 static void *shared_data;
 static size_t shared_size;
 
@@ -85,10 +86,6 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
     FIELD(weft_error, code), add(b, ","), FIELD(weft_error, task_status), add(b, ",");
     FIELD(weft_error, task_index), add(b, ","), FIELD(weft_error, task_name), add(b, ",");
     FIELD(weft_error, message);
-    add(b, "},\"weft_memory_stats\":{\"size\":%zu,", sizeof(weft_memory_stats));
-    FIELD(weft_memory_stats, hits), add(b, ","), FIELD(weft_memory_stats, misses), add(b, ",");
-    FIELD(weft_memory_stats, stores), add(b, ","), FIELD(weft_memory_stats, corrupt), add(b, ",");
-    FIELD(weft_memory_stats, saved_ns);
     add(b, "},\"size_t\":%zu},", sizeof(size_t));
     /* the batching policy the JS scheduler follows (core/batching.h) */
     add(b, "\"batching\":{\"growBelowNs\":%u,\"shrinkAboveNs\":%u,\"max\":%zu},\"tasks\":[",
@@ -103,32 +100,48 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
 
 /* ---- running a batch */
 
-static int open_pool(weft_pool **pool, weft_memory *m) {
+static int open_pool(weft_pool **pool) {
     if (*pool) return 0;
-    weft_options o;
-    weft_options_init(&o);
-    o.backend = "sequential";
-    o.n_jobs = 1;
-    o.batch_size = WEFT_NONE;
-    o.verbose = WEFT_NONE;
-    o.memory = m;
+    weft_options o = {.backend = "sequential", .n_jobs = 1, .batch_size = WEFT_NONE,
+                      .verbose = WEFT_NONE};
     return weft_pool_open(pool, &o);
 }
 
+int weft_js__find_task(const char *name, const weft_task_def **task) {
+    *task = weft_task_find(name);
+    if (!*task) return weft__set_error(WEFT_ENOTASK, "no task named '%s' is built into this module", name);
+    return 0;
+}
+
+
+/* The item running now. A trap (out-of-bounds access, abort()) unwinds no C code, so the
+ * JS side reads this afterwards to say which item and task crashed the instance. */
+static const weft_task_def *running_task;
+static double running_index = -1;
+
+static int run_traced(weft_task *t) {
+    running_index = (double)weft_task_index(t);
+    return running_task->fn(t);
+}
+
+EMSCRIPTEN_KEEPALIVE double weft_js_running_index(void) { return running_index; }
+
 /* Items [index_base, index_base + n) of a map: tasks see their index in the whole map,
- * and so does weft_last_error() for a failing one. */
+ * and so does weft_last_error() for a failing one. Memory is the JS side's business: it
+ * looks items up before it dispatches them (wasm/js/memory.mjs), as native maps do. */
 EMSCRIPTEN_KEEPALIVE int weft_js_map(const char *task_name, const void *in, size_t in_size,
-                                     size_t n, void *out, size_t out_size, size_t index_base,
-                                     int use_memory) {
-    const weft_task_def *task = weft_task_find(task_name);
-    if (!task)
-        return weft__set_error(WEFT_ENOTASK, "no task named '%s' is built into this module", task_name);
-    if (use_memory && !memory)
-        return weft__set_error(WEFT_EINVAL, "weft_js_map: no Memory is open");
-    weft_pool **pool = use_memory ? &memory_pool : &plain_pool;
-    int rc = open_pool(pool, use_memory ? memory : NULL);
+                                     size_t n, void *out, size_t out_size, size_t index_base) {
+    const weft_task_def *task;
+    int rc = weft_js__find_task(task_name, &task);
+    if (!rc) rc = open_pool(&plain_pool);
     if (rc) return rc;
-    return weft__map_at(*pool, task, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    /* the same name (Memory keys and errors use it), run through the tracer */
+    static weft_task_def traced;
+    traced = (weft_task_def){task->name, run_traced};
+    running_task = task;
+    rc = weft__map_at(plain_pool, &traced, in, in_size, n, out_size ? out : NULL, out_size, index_base);
+    running_index = -1;
+    return rc;
 }
 
 EMSCRIPTEN_KEEPALIVE const weft_error *weft_js_last_error(void) { return weft_last_error(); }
@@ -146,8 +159,6 @@ EMSCRIPTEN_KEEPALIVE void *weft_js_shared_reserve(size_t size) {
 
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
     if (memory && strcmp(weft_memory_location(memory), path) == 0) return 0;
-    weft_pool_close(memory_pool);
-    memory_pool = NULL;
     weft_memory_close(memory);
     memory = NULL;
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
@@ -155,7 +166,43 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
     return weft_memory_open(&memory, path, &o);
 }
 
-EMSCRIPTEN_KEEPALIVE int weft_js_memory_stats(weft_memory_stats *out) {
+
+/* n items of in_size bytes looked up in the open Memory, batched as native maps do them:
+ * found[i] is 1 for a hit, whose out_size-byte value lands at out + i * out_size. */
+EMSCRIPTEN_KEEPALIVE int weft_js_memory_lookup(const char *task_name, const unsigned char *in,
+                                               size_t in_size, size_t n, unsigned char *out,
+                                               size_t out_size, unsigned char *found) {
+    const weft_task_def *task;
     if (!memory) return weft__set_error(WEFT_EINVAL, "no Memory is open");
-    return weft_memory_stats_get(memory, out);
+    int rc = weft_js__find_task(task_name, &task);
+    weft_bytes *ins = rc ? NULL : malloc((n ? n : 1) * 2 * sizeof *ins);
+    if (!rc && !ins) rc = weft__set_error(WEFT_ENOMEM, "out of memory looking up %zu items", n);
+    if (rc) return rc;
+    weft_bytes *values = ins + n;
+    for (size_t i = 0; i < n; i++) ins[i] = (weft_bytes){(void *)(in + i * in_size), in_size};
+    rc = weft__memory_lookup_items(memory, task, ins, n, out_size, values, found);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (found[i]) memcpy(out + i * out_size, values[i].data, out_size);
+    if (!rc) weft_bytes_free(values, n);
+    free(ins);
+    return rc;
+}
+
+/* n finished items stored in the open Memory (each took compute_ns). */
+EMSCRIPTEN_KEEPALIVE int weft_js_memory_store(const char *task_name, const unsigned char *in,
+                                              size_t in_size, size_t n, const unsigned char *out,
+                                              size_t out_size, double compute_ns) {
+    const weft_task_def *task;
+    if (!memory) return weft__set_error(WEFT_EINVAL, "no Memory is open");
+    int rc = weft_js__find_task(task_name, &task);
+    weft__memory_item *items = rc ? NULL : malloc((n ? n : 1) * sizeof *items);
+    if (!rc && !items) rc = weft__set_error(WEFT_ENOMEM, "out of memory storing %zu items", n);
+    if (rc) return rc;
+    for (size_t i = 0; i < n; i++)
+        items[i] = (weft__memory_item){.in = in + i * in_size, .in_size = in_size,
+                                       .out = out + i * out_size, .out_size = out_size,
+                                       .compute_ns = (int64_t)compute_ns};
+    weft__memory_store_items(memory, task, items, n);
+    free(items);
+    return 0;
 }

@@ -2,7 +2,7 @@
 // the entry's native bytes (docs/cache-format.md §3) under "task/keyhex". Every call is
 // one transaction, so a batch of writes lands whole or not at all (a quota error aborts
 // it). Works wherever `indexedDB` exists (pages and workers). The entry bytes are made
-// and checked by the C core through a MemoCodec (../memo-codec.mjs).
+// and checked by the C core through a MemoryCodec (../memory-codec.mjs).
 
 const ENTRIES = 'entries'; // {id: 'task/keyhex', task, bytes: ArrayBuffer}
 const TASKS = 'tasks';     // {task, version}: the version a task's entries were made with
@@ -12,7 +12,7 @@ const done = req => new Promise((ok, fail) => { req.onsuccess = () => ok(req.res
 export class IdbStore {
   /**
    * @param {string} name  the cache's name (database "weft:NAME")
-   * @param {import('../memo-codec.mjs').MemoCodec} codec
+   * @param {import('../memory-codec.mjs').MemoryCodec} codec
    */
   static async open(name, codec, idb = globalThis.indexedDB) {
     if (typeof name !== 'string' || name === '') throw new TypeError('weft: an IndexedDB cache needs a non-empty name (indexeddb:NAME)');

@@ -1,6 +1,6 @@
 // weft in a web page: load a module of C tasks (the <name>.mjs + <name>.wasm that
 // weft_add_wasm_module builds) and get the API (weft.mjs) on a pool of module Web Workers.
-//   import { load } from 'weft';                       // the "browser" export
+//   import { load } from 'weft-parallel';                       // the "browser" export
 //   const weft = await load({ moduleUrl: '/build/my_tasks.mjs' });
 //   weft.backendInfo  // {backend: 'workers' | 'sequential', reason}
 // No SharedArrayBuffer is used, so ordinary static hosting works (no COOP/COEP headers).
@@ -32,7 +32,8 @@ export async function instantiate({ glue, compiled }) {
       return {};
     },
     print: line => console.log(line),
-    printErr: line => console.warn(line),
+    // a task's abort() is reported as the call's error; Emscripten's own line would repeat it
+    printErr: line => { if (!/^Aborted\(/.test(line)) console.warn(line); },
   })]);
   return new Instance(Module);
 }

@@ -24,13 +24,14 @@ export async function loadModuleFiles(module) {
 export async function instantiate({ glue, compiled }) {
   const factory = require(glue);
   const Module = await factory({
-    // the loader's own fetch() of a file path fails under Node >= 18 (TOOLCHAIN.md)
+    // Emscripten 3.1's loader fetch()es a file path, which fails under Node >= 18
     instantiateWasm(imports, done) {
       WebAssembly.instantiate(compiled, imports).then(i => done(i));
       return {};
     },
     print: line => process.stdout.write(line + '\n'),
-    printErr: line => process.stderr.write(line + '\n'),
+    // a task's abort() is reported as the call's error; Emscripten's own line would repeat it
+    printErr: line => { if (!/^Aborted\(/.test(line)) process.stderr.write(line + '\n'); },
   });
   return new Instance(Module);
 }

@@ -1,11 +1,11 @@
 // The cache's bytes for a Memory kept on the JS side (IndexedDB): keys, entries, checks
-// and archive cleaning come from the C core through one instance (wasm/src/weft_js_memo.c),
+// and archive cleaning come from the C core through one instance (wasm/src/weft_js_memory.c),
 // so they are byte for byte the native ones (docs/cache-format.md). No format here.
 const ID_MAX = 1024; // "task\0version\0" of a checked entry
 
 export const hex = b => Array.from(b, x => x.toString(16).padStart(2, '0')).join('');
 
-export class MemoCodec {
+export class MemoryCodec {
   /** @param {import('./instance.mjs').Instance} instance  the calling thread's */
   constructor(instance) {
     this.I = instance;
@@ -62,7 +62,7 @@ export class MemoCodec {
   keys(task, input, inSize, n) {
     return this.withHeap(alloc => {
       const inPtr = alloc(input ? input.subarray(0, n * inSize) : 0), keys = alloc(16 * n);
-      this.check(this.M._weft_js_memo_keys(this.I.cString(task), inPtr, inSize, n, keys));
+      this.check(this.M._weft_js_memory_keys(this.I.cString(task), inPtr, inSize, n, keys));
       const all = this.M.HEAPU8.subarray(keys, keys + 16 * n);
       return Array.from({ length: n }, (_, i) => hex(all.subarray(16 * i, 16 * i + 16)));
     });
@@ -72,7 +72,7 @@ export class MemoCodec {
   entry(task, input, output, computeNs) {
     return this.withHeap(alloc => {
       const inPtr = alloc(input), outPtr = alloc(output), [pp, ps] = this.pair(alloc);
-      this.check(this.M._weft_js_memo_entry(this.I.cString(task), inPtr, input.byteLength, outPtr,
+      this.check(this.M._weft_js_memory_entry(this.I.cString(task), inPtr, input.byteLength, outPtr,
         output.byteLength, computeNs, pp, ps));
       return this.takeBuffer(pp, ps);
     });
@@ -86,7 +86,7 @@ export class MemoCodec {
     return this.withHeap(alloc => {
       const key = keyHex ? alloc(Uint8Array.from(keyHex.match(/../g), h => parseInt(h, 16))) : 0;
       const b = alloc(bytes), id = alloc(ID_MAX), keyOut = alloc(16);
-      const at = this.M._weft_js_memo_check(task === null ? 0 : this.I.cString(task), key, b,
+      const at = this.M._weft_js_memory_check(task === null ? 0 : this.I.cString(task), key, b,
         bytes.byteLength, id, ID_MAX, keyOut);
       if (at < 0) return null;
       const [t, v] = new TextDecoder().decode(this.M.HEAPU8.subarray(id, id + ID_MAX)).split('\0');

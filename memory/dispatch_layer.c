@@ -6,7 +6,8 @@
  *
  * A job narrowed to its misses runs on gathered copies of their inputs (BYTES: of the
  * pointers) and outputs, with index_of naming each one's item; results are put back in
- * the caller's arrays and stored as the backend reports them (on_item). */
+ * the caller's arrays as the backend reports them (on_item), and stored, one batched
+ * write per finished batch (on_batch). */
 #include "memory_internal.h"
 
 #include <stdlib.h>
@@ -14,6 +15,9 @@
 
 /* A reduction is cut into cached maps of this many tasks, folded as they finish. */
 #define REDUCE_WINDOW 4096
+/* Finished items wait on their thread until its batch ends, then go to the store in
+ * one batched write (at most this many at a time). */
+#define STORE_BATCH 64
 
 typedef struct narrowed {
     weft_memory *m;
@@ -26,6 +30,7 @@ typedef struct narrowed {
     size_t *out_caps;
     weft_status *statuses;
     void (*on_item)(weft__job *job, size_t index, int code, const char *message);
+    void (*on_batch)(weft__job *job);
     /* what the narrowed job runs on (all NULL when every item missed: nothing moved) */
     size_t *index_of;
     unsigned char *in_buf, *out_buf;
@@ -40,6 +45,29 @@ static _Thread_local struct {
     const void *job;
     uint64_t at_ns;
 } last_done;
+
+/* This thread's finished items not yet stored. They all belong to the job whose batch
+ * the thread is running: every batch ends with on_batch, which stores them, so items of
+ * another job here are those of an outer job whose task runs a nested cached map. */
+static _Thread_local struct {
+    weft__job *job;
+    size_t n;
+    weft__memory_item items[STORE_BATCH];
+} pending;
+
+static void store_pending(void) {
+    if (!pending.n) return;
+    narrowed *st = pending.job->layer_state;
+    weft__memory_store_items(st->m, pending.job->task, pending.items, pending.n);
+    pending.n = 0;
+}
+
+static void keep(weft__job *job, const weft__memory_item *it) {
+    if (pending.job != job) store_pending();
+    pending.job = job;
+    pending.items[pending.n++] = *it;
+    if (pending.n == STORE_BATCH) store_pending();
+}
 
 static weft_bytes item_input(const narrowed *st, const weft__job *job, size_t k) {
     if (job->kind == WEFT__JOB_BYTES) return st->in_bytes[k];
@@ -65,25 +93,36 @@ static void on_item(weft__job *job, size_t j, int code, const char *message) {
             it.out = job->outputs + j * job->out_size;
             it.out_size = job->out_size;
         }
-        weft__memory_store_items(st->m, job->task, &it, 1);
-        if (st->index_of && job->kind == WEFT__JOB_MAP && job->out_size)
+        if (st->index_of && job->kind == WEFT__JOB_MAP && job->out_size) {
             memcpy(st->outputs + k * job->out_size, it.out, job->out_size);
-    }
-    if (st->index_of && job->kind == WEFT__JOB_BYTES && code == 0) {
-        /* the caller's view of the job: its own outputs and reused buffers */
-        weft__job caller = *job;
-        caller.out_bytes = st->out_bytes;
-        caller.out_caps = st->out_caps;
-        if (weft__job_take_output(&caller, k, &job->out_bytes[j]) != 0) {
-            code = WEFT_ENOMEM;
-            message = "out of memory for a task's output";
+            it.out = st->outputs + k * job->out_size;
         }
+        if (st->index_of && job->kind == WEFT__JOB_BYTES) {
+            /* the caller's view of the job: its own outputs and reused buffers */
+            weft__job caller = *job;
+            caller.out_bytes = st->out_bytes;
+            caller.out_caps = st->out_caps;
+            if (weft__job_take_output(&caller, k, &job->out_bytes[j]) != 0) {
+                code = WEFT_ENOMEM;
+                message = "out of memory for a task's output";
+            }
+            it.out = st->out_bytes[k].data;
+        }
+        /* the output stays where it is until the call ends: the store reads it there */
+        if (code == 0) keep(job, &it);
     }
     if (st->index_of && code != 0 && st->statuses) {
         st->statuses[k] = job->statuses[j]; /* its message moves with it */
         job->statuses[j].message = NULL;
     }
     if (st->on_item) st->on_item(job, k, code, message);
+}
+
+/* A batch ended on this thread: what it finished goes to the store in one write. */
+static void on_batch(weft__job *job) {
+    narrowed *st = job->layer_state;
+    if (pending.job == job) store_pending();
+    if (st->on_batch) st->on_batch(job);
 }
 
 /* Serve the hits of items [0, n): outputs filled, on_item told; `found` marks them. */
@@ -207,7 +246,8 @@ static int begin(weft__job *job) {
         *st = (narrowed){.m = job->options.memory, .n = job->n, .inputs = job->inputs,
                          .outputs = job->outputs, .in_bytes = job->in_bytes,
                          .out_bytes = job->out_bytes, .out_caps = job->out_caps,
-                         .statuses = job->statuses, .on_item = job->on_item};
+                         .statuses = job->statuses, .on_item = job->on_item,
+                         .on_batch = job->on_batch};
         size_t misses;
         rc = serve_hits(job, st, found, &misses);
         if (rc == 0) {
@@ -227,12 +267,14 @@ static int begin(weft__job *job) {
     st->start_ns = weft_plat_now_ns();
     job->layer_state = st;
     job->on_item = on_item;
+    job->on_batch = on_batch;
     return 0;
 }
 
 static void end(weft__job *job) {
     narrowed *st = job->layer_state;
     if (!st) return;
+    if (pending.job == job) store_pending(); /* items reported outside a batch's end */
     size_t narrowed_n = job->n;
     /* the failure was recorded in the narrowed job's item numbers */
     if (st->index_of && atomic_load(&job->failed) && job->failure.index >= 0)
@@ -245,9 +287,10 @@ static void end(weft__job *job) {
     job->out_caps = st->out_caps;
     job->statuses = st->statuses;
     job->on_item = st->on_item;
+    job->on_batch = st->on_batch;
     job->index_of = NULL;
     job->layer_state = NULL;
     release(st, st->index_of ? narrowed_n : 0);
 }
 
-const weft__dispatch_layer weft__map_cache_layer = {begin, end};
+const weft__dispatch_layer weft__memory_layer = {begin, end};

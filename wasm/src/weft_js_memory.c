@@ -1,9 +1,10 @@
 /* The C side of a Memory the JS side keeps (IndexedDB in a browser, which C cannot reach
  * synchronously): map items' keys, entries built and checked, archives cleaned, all with
  * the core's own code (core/memory.c, entry.c, archive.c), so the bytes are the native
- * ones (docs/cache-format.md). Called by wasm/js/memo-codec.mjs. */
+ * ones (docs/cache-format.md). Called by wasm/js/memory-codec.mjs. */
 #include "../../memory/memory_internal.h"
 #include "weft.h"
+#include "weft_js_internal.h"
 
 #include <emscripten.h>
 #include <stdio.h>
@@ -27,18 +28,12 @@ static int scratch_memory(weft_memory **m) {
     return rc;
 }
 
-static int find_task(const char *name, const weft_task_def **task) {
-    *task = weft_task_find(name);
-    if (!*task) return weft__set_error(WEFT_ENOTASK, "no task named '%s' is built into this module", name);
-    return 0;
-}
-
 /* The keys (16 bytes each, into `keys`) of n items of in_size bytes. */
-EMSCRIPTEN_KEEPALIVE int weft_js_memo_keys(const char *task_name, const unsigned char *in,
+EMSCRIPTEN_KEEPALIVE int weft_js_memory_keys(const char *task_name, const unsigned char *in,
                                            size_t in_size, size_t n, uint8_t *keys) {
     const weft_task_def *task;
     weft_memory *m;
-    int rc = find_task(task_name, &task);
+    int rc = weft_js__find_task(task_name, &task);
     if (!rc) rc = scratch_memory(&m);
     for (size_t i = 0; !rc && i < n; i++)
         rc = weft__memory_item_key(m, task, in + i * in_size, in_size, keys + 16 * i);
@@ -46,14 +41,14 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_keys(const char *task_name, const unsigned
 }
 
 /* One item's entry, header then value, in a malloc'd buffer (*data, *size). */
-EMSCRIPTEN_KEEPALIVE int weft_js_memo_entry(const char *task_name, const void *in, size_t in_size,
+EMSCRIPTEN_KEEPALIVE int weft_js_memory_entry(const char *task_name, const void *in, size_t in_size,
                                             const void *out, size_t out_size, double compute_ns,
                                             unsigned char **data, size_t *size) {
     const weft_task_def *task;
     weft_memory *m;
     unsigned char *head = NULL;
     size_t head_size = 0;
-    int rc = find_task(task_name, &task);
+    int rc = weft_js__find_task(task_name, &task);
     if (!rc) rc = scratch_memory(&m);
     if (!rc) rc = weft__memory_item_entry(m, task, in, in_size, out, out_size, (int64_t)compute_ns, &head, &head_size);
     if (rc) return rc;
@@ -71,7 +66,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memo_entry(const char *task_name, const void *i
 /* Check an entry (header then value) as every reader does; task and key may be NULL
  * (any). Returns the value's offset (the header size), or WEFT_ECORRUPT. `id` gets
  * "task\0version\0" (at most id_size bytes) and key_out the key. */
-EMSCRIPTEN_KEEPALIVE int weft_js_memo_check(const char *task, const uint8_t *key,
+EMSCRIPTEN_KEEPALIVE int weft_js_memory_check(const char *task, const uint8_t *key,
                                             const unsigned char *bytes, size_t size, char *id,
                                             size_t id_size, uint8_t *key_out) {
     weft__entry e;
