@@ -5,7 +5,7 @@
 #   make fuzz   run every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python test-pyodide test-fuzz fuzz clean
+.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python test-pyodide test-mpi test-fuzz fuzz clean
 # One step at a time even under `make -j`: setup must finish before any build, and
 # test-native and test-wasm both configure and build build/release. (Each step's own
 # build and ctest run in parallel with $(JOBS).)
@@ -24,7 +24,7 @@ demo:
 	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo
 
-test: setup test-native test-sanitizers test-fuzz test-wasm test-browser test-python test-pyodide
+test: setup test-native test-sanitizers test-fuzz test-mpi test-wasm test-browser test-python test-pyodide
 	@echo "make test: every suite passed"
 
 setup:
@@ -63,6 +63,9 @@ fuzz:
 
 test-pyodide:
 	bash scripts/test-pyodide.sh
+
+test-mpi:
+	bash scripts/test-mpi.sh
 
 clean:
 	rm -rf build

@@ -4,6 +4,9 @@ include(CMakePackageConfigHelpers)
 
 # weft_wasm.h: what a task asks of the JavaScript side (natively: no shared data).
 install(FILES core/include/weft.h wasm/include/weft_wasm.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+if(WEFT_HAVE_MPI)
+  install(FILES mpi/include/weft_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+endif()
 install(TARGETS ${WEFT_INSTALL_TARGETS} EXPORT weftTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -42,3 +45,11 @@ configure_file(cmake/weft.pc.in ${PROJECT_BINARY_DIR}/weft.pc.in @ONLY)
 install(CODE "set(WEFT_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
   configure_file(\"${PROJECT_BINARY_DIR}/weft.pc.in\" \"${PROJECT_BINARY_DIR}/weft.pc\" @ONLY)")
 install(FILES ${PROJECT_BINARY_DIR}/weft.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# weft-mpi.pc: the mpi backend, which links the static libweft (see mpi/CMakeLists.txt).
+if(WEFT_HAVE_MPI)
+  configure_file(cmake/weft-mpi.pc.in ${PROJECT_BINARY_DIR}/weft-mpi.pc.in @ONLY)
+  install(CODE "set(WEFT_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    configure_file(\"${PROJECT_BINARY_DIR}/weft-mpi.pc.in\" \"${PROJECT_BINARY_DIR}/weft-mpi.pc\" @ONLY)")
+  install(FILES ${PROJECT_BINARY_DIR}/weft-mpi.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

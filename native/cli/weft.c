@@ -16,6 +16,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
 
+#ifdef WEFT_CLI_MPI
+#include "weft_mpi.h"
+#endif
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +464,11 @@ static int cmd_import(weft_memory *m, const char *file) {
 }
 
 static int cmd_info(void) {
+#ifdef WEFT_CLI_MPI
+    /* under mpirun or srun: join the world to show it (the other ranks serve, then leave) */
+    int launched = getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+    int mpi_rc = launched ? weft_mpi_init(NULL, NULL) : 0;
+#endif
     printf("weft %s\n", weft_version());
     printf("CPUs: %d usable (online %d, affinity %d", weft_cpu_count(), weft_plat_cpu_online(),
            weft_plat_cpu_affinity());
@@ -477,6 +486,19 @@ static int cmd_info(void) {
     printf("\nstores: %s (folders), %s (in-process); entry format %d\n", weft__store_disk.name,
            weft__store_memory.name, WEFT__ENTRY_VERSION);
     printf("hashing: %s\n", weft__hash_impl());
+#ifdef WEFT_CLI_MPI
+    if (!launched) {
+        printf("MPI: backend 'mpi' built (libweft_mpi); `mpirun -np N weft info` shows a world\n");
+    } else if (mpi_rc) {
+        printf("MPI: %s\n", weft_last_error()->message);
+    } else {
+        char world[4096];
+        weft_mpi_describe(world, sizeof world);
+        fputs(world, stdout);
+    }
+#else
+    printf("MPI: not built (no MPI was found when weft was configured)\n");
+#endif
     const char *vars[] = {"WEFT_BACKEND", "WEFT_N_JOBS", "WEFT_VERBOSE", "WEFT_DEBUG", "WEFT_CACHE_DIR"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
         const char *v = getenv(vars[i]);

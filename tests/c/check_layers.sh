@@ -2,8 +2,8 @@
 # Two structural rules, checked on every native build:
 #  1. libweft.so exports only the public API: no weft__ (internal) or weft_plat_
 #     (platform layer) symbol, and every weft_ function the header declares.
-#  2. Layers include downward only: no core/ file includes a memory/ or native/ header,
-#     and no platform/ file includes one from core/ or above.
+#  2. Layers include downward only: no core/ file includes a memory/, native/ or mpi/
+#     header (nor MPI's own), and no platform/ file includes one from core/ or above.
 #   bash tests/c/check_layers.sh SOURCE_DIR [LIBWEFT_SO]
 set -euo pipefail
 src=$1
@@ -21,7 +21,7 @@ if [ -n "$so" ]; then
   done
   echo "exports: $(printf '%s\n' "$exported" | grep -c '^weft_') weft_ symbols, none internal"
 fi
-up=$(grep -lE '#include "(\.\./)*(memory|native|wasm)/|#include "(memory_internal|store|native)\.h"' "$src"/core/*.c "$src"/core/*.h || true)
+up=$(grep -lE '#include "(\.\./)*(memory|native|wasm|mpi)/|#include "(memory_internal|store|native|mpi_internal|weft_mpi)\.h"|#include <mpi\.h>' "$src"/core/*.c "$src"/core/*.h || true)
 if [ -n "$up" ]; then echo "FAIL: core/ includes a layer above it: $up"; fail=1; fi
 up=$(grep -lE '#include "(\.\./)*(core|memory|native)/|#include "(internal|backend)\.h"' "$src"/platform/*.c "$src"/platform/*.h || true)
 if [ -n "$up" ]; then echo "FAIL: platform/ includes a layer above it: $up"; fail=1; fi

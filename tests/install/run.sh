@@ -40,8 +40,8 @@ for f in include/weft.h include/weft_wasm.h "$libdir/libweft.a" "$libdir/pkgconf
     [ -f "$prefix/$f" ] || { cat "$tmp/install.log"; fail "not installed: $f"; }
 done
 if ls "$prefix/$libdir"/libweft.so* > /dev/null 2>&1; then shared=1; else shared=0; fi
-# only the public headers are installed
-[ "$(find "$prefix/include" -type f | wc -l)" -eq 2 ] || fail "headers other than weft.h and weft_wasm.h installed"
+# only the public headers are installed (and weft_mpi.h where the mpi backend was built)
+[ "$(find "$prefix/include" -type f ! -name weft_mpi.h | wc -l)" -eq 2 ] || fail "headers other than weft.h and weft_wasm.h installed"
 
 check_output() { # name, output
     case $2 in
@@ -113,5 +113,15 @@ cmake --build "$tmp/subdir-build" -j "$(nproc 2>/dev/null || echo 2)" > "$tmp/su
 for prog in consumer consumer_static consumer_tasks_cli; do
     check_output "add_subdirectory, $prog" "$("$tmp/subdir-build/$prog")"
 done
+
+# the mpi backend, where it was built: pkg-config weft-mpi, run under mpirun
+if [ -f "$prefix/$libdir/pkgconfig/weft-mpi.pc" ] && command -v mpirun > /dev/null; then
+    read -r -a pc_mpi <<< "$(pkg-config --cflags --libs weft-mpi)"
+    "$cc" "${cflag_list[@]}" -Wall -Wextra -Werror "$here/consumer_mpi.c" -o "$tmp/consumer-mpi" "${pc_mpi[@]}" \
+        "${ldflag_list[@]}" || fail "cc consumer_mpi.c \$(pkg-config --cflags --libs weft-mpi) failed"
+    out=$(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
+          timeout 60 mpirun -np 2 "$tmp/consumer-mpi") || fail "consumer_mpi under mpirun: $out"
+    check_output "pkg-config weft-mpi, mpirun -np 2" "$out"
+fi
 
 echo "install test passed"

@@ -1,0 +1,619 @@
+/* The mpi backend, rank 0's side: dynamic self-scheduling of a call's items over the
+ * other ranks of the world (server.c), and over rank 0 itself between two looks at the
+ * replies unless WEFT_MPI_ROOT_WORKS=0.
+ *
+ * Nothing is shared: a batch carries its inputs, a reply its outputs (or a reduction's
+ * partial accumulator, combined here), so results stream back as batches finish and
+ * on_item sees each item (Memory stores it at once). Batches follow core/batching.h;
+ * each rank keeps two queued, or up to MAX_DEPTH while they take only microseconds.
+ * The user's weft_shared regions are sent to a rank once, before its first call that
+ * comes after they were made, and kept there by id until freed.
+ *
+ * A rank that dies cannot be recovered without a fault-tolerant MPI: on this node it is
+ * noticed (its pid is gone) and the call fails with WEFT_ECRASHED naming the rank and
+ * host; the world is then broken and the job ends at exit. Elsewhere the launcher ends
+ * the job (mpirun and srun do when a rank dies) with its own message naming the rank. */
+#define _GNU_SOURCE
+#include "../core/batching.h"
+#include "mpi_internal.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_DEPTH 64
+#define QUEUED_NS 200000u
+#define LIVENESS_NS 50000000u
+/* One batch's inputs stay well below MPI's int counts. */
+#define BATCH_BYTES ((size_t)1 << 28)
+
+typedef struct sent {
+    uint64_t begin, end;
+    unsigned char *buf;
+    MPI_Request req;
+} sent;
+
+typedef struct peer {
+    int rank;
+    sent q[MAX_DEPTH];
+    int q_head, q_len;
+    int job_sent, dead;
+    size_t batch;
+    uint64_t recent_ns;
+    uint64_t synced_gen;
+    uint64_t *known;
+    size_t n_known, cap_known;
+} peer;
+
+typedef struct call {
+    weft__job *job;
+    uint64_t seq, next, done;
+    size_t root_batch;
+    int stop_sent;
+    uint64_t checked_ns; /* when the ranks' processes were last looked at */
+    int rc, ended;
+    unsigned char *identity; /* REDUCE: a fresh accumulator for the ranks */
+    const char *image;
+    uint64_t fold_offset;
+} call;
+
+/* The world's ranks are one resource whatever the pools: one call at a time. */
+static struct world {
+    pthread_mutex_t lock;
+    int n_peers;
+    peer *peers;
+    call *active;
+    uint64_t seq;
+    int root_works;
+} world = {.lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
+
+typedef struct mpi_pool {
+    int started;
+} mpi_pool;
+
+static int mpi_start(void *state, int n_workers) {
+    (void)n_workers; /* every rank of the world works; n_jobs sizes reductions only */
+    ((mpi_pool *)state)->started = 1;
+    if (weft__mpi_comm == MPI_COMM_NULL)
+        return weft__set_error(WEFT_ESYS, "backend 'mpi': MPI is not running (weft_mpi_init was not "
+                               "called, or weft_mpi_finalize was)");
+    if (!world.peers) {
+        int size;
+        MPI_Comm_size(weft__mpi_comm, &size);
+        world.n_peers = size - 1;
+        world.peers = calloc((size_t)(size > 1 ? size - 1 : 1), sizeof *world.peers);
+        if (!world.peers) return WEFT_ENOMEM;
+        for (int k = 0; k < world.n_peers; k++) world.peers[k].rank = k + 1;
+        const char *v = getenv("WEFT_MPI_ROOT_WORKS");
+        world.root_works = !(v && strcmp(v, "0") == 0) || world.n_peers == 0;
+    }
+    return 0;
+}
+
+static void mpi_stop(void *state) {
+    (void)state; /* the ranks belong to the world: weft_mpi_finalize dismisses them */
+}
+
+/* ---- regions */
+
+static int knows(peer *p, uint64_t id) {
+    for (size_t i = 0; i < p->n_known; i++)
+        if (p->known[i] == id) return 1;
+    return 0;
+}
+
+/* Region messages go out to every rank at once (MPI_Isend), then are waited for
+ * together: the ranks receive their copies side by side. */
+typedef struct outgoing {
+    MPI_Request *reqs;
+    void **copies; /* headers and ids, each kept until sent (NULL: the caller's bytes) */
+    size_t n, cap;
+} outgoing;
+
+static int post(outgoing *o, const void *buf, size_t len, int rank, int tag, int copy) {
+    if (o->n == o->cap) {
+        size_t cap = o->cap ? 2 * o->cap : 16;
+        MPI_Request *reqs = realloc(o->reqs, cap * sizeof *reqs);
+        if (reqs) o->reqs = reqs;
+        void **copies = realloc(o->copies, cap * sizeof *copies);
+        if (copies) o->copies = copies;
+        if (!reqs || !copies) return WEFT_ENOMEM;
+        o->cap = cap;
+    }
+    o->copies[o->n] = NULL;
+    if (copy) {
+        if (!(o->copies[o->n] = malloc(len))) return WEFT_ENOMEM;
+        memcpy(o->copies[o->n], buf, len);
+        buf = o->copies[o->n];
+    }
+    if (MPI_Isend(buf, (int)len, MPI_BYTE, rank, tag, weft__mpi_comm, &o->reqs[o->n]) != MPI_SUCCESS) {
+        free(o->copies[o->n]);
+        return WEFT_ESYS;
+    }
+    o->n++;
+    return 0;
+}
+
+static void send_all(outgoing *o) {
+    if (o->n) MPI_Waitall((int)o->n, o->reqs, MPI_STATUSES_IGNORE);
+    for (size_t i = 0; i < o->n; i++) free(o->copies[i]);
+    free(o->reqs);
+    free(o->copies);
+    memset(o, 0, sizeof *o);
+}
+
+/* Tell a rank of the regions made since it last heard (their bytes), and of those gone. */
+static int sync_regions(peer *p, outgoing *o) {
+    uint64_t gen = weft__shared_generation();
+    if (p->synced_gen == gen) return 0;
+    size_t n;
+    weft__region *list = weft__shared_list(&world, &n);
+    if (!list) return WEFT_ENOMEM;
+    for (size_t i = 0; i < p->n_known;) {
+        int live = 0;
+        for (size_t j = 0; j < n && !live; j++) live = list[j].id == p->known[i];
+        if (live) {
+            i++;
+            continue;
+        }
+        post(o, &p->known[i], sizeof p->known[i], p->rank, TAG_FORGET, 1);
+        p->known[i] = p->known[--p->n_known];
+    }
+    int rc = 0;
+    for (size_t j = 0; j < n && rc == 0; j++) {
+        if (knows(p, list[j].id)) continue;
+        if (p->n_known == p->cap_known) {
+            size_t cap = p->cap_known ? 2 * p->cap_known : 16;
+            uint64_t *grown = realloc(p->known, cap * sizeof *grown);
+            if (!grown) {
+                rc = WEFT_ENOMEM;
+                break;
+            }
+            p->known = grown;
+            p->cap_known = cap;
+        }
+        const unsigned char *base = weft_shared_ptr((weft_shared){list[j].id});
+        msg_region r = {list[j].id, base ? list[j].size : 0};
+        rc = post(o, &r, sizeof r, p->rank, TAG_REGION, 1);
+        for (uint64_t at = 0; at < r.size && rc == 0; at += WEFT_MPI_PIECE) {
+            size_t piece = r.size - at < WEFT_MPI_PIECE ? r.size - at : WEFT_MPI_PIECE;
+            rc = post(o, base + at, piece, p->rank, TAG_REGION_DATA, 0);
+        }
+        p->known[p->n_known++] = list[j].id;
+    }
+    free(list);
+    if (rc == 0) p->synced_gen = gen;
+    return rc;
+}
+
+/* ---- sending work */
+
+static int send_job(call *c, peer *p) {
+    outgoing o = {0};
+    int rc = sync_regions(p, &o);
+    send_all(&o);
+    if (rc) return rc;
+    weft__job *job = c->job;
+    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level,
+                 .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin,
+                 .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL,
+                 .chunked = (uint32_t)job->call.chunked,
+                 .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0),
+                 .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s,
+                 .retry_backoff_s = job->options.retry_backoff_s,
+                 .name_len = (uint32_t)strlen(job->call.task->name)};
+    uint64_t now = weft_plat_now_ns();
+    if (job->deadline_ns) j.deadline_left_ns = job->deadline_ns > now ? job->deadline_ns - now : 1;
+    size_t acc = 0;
+    if (job->call.kind == WEFT__JOB_REDUCE) {
+        acc = job->call.reducer->acc_size;
+        j.acc_size = acc;
+        j.fold_offset = c->fold_offset;
+        j.image_len = (uint32_t)strlen(c->image);
+        if (job->call.reducer->user) {
+            size_t offset;
+            weft__shared_find(job->call.reducer->user, 1, &j.user_region, &offset);
+            j.user_offset = offset;
+        }
+    }
+    size_t len = sizeof j + j.name_len + j.image_len + acc;
+    unsigned char *m = malloc(len);
+    if (!m) return WEFT_ENOMEM;
+    memcpy(m, &j, sizeof j);
+    memcpy(m + sizeof j, job->call.task->name, j.name_len);
+    if (j.image_len) memcpy(m + sizeof j + j.name_len, c->image, j.image_len);
+    if (acc) memcpy(m + sizeof j + j.name_len + j.image_len, c->identity, acc);
+    rc = MPI_Send(m, (int)len, MPI_BYTE, p->rank, TAG_JOB, weft__mpi_comm) == MPI_SUCCESS ? 0 : WEFT_ESYS;
+    free(m);
+    p->job_sent = 1;
+    p->batch = 1;
+    p->recent_ns = 0;
+    return rc;
+}
+
+/* REDUCE items are tasks, or chunks of them (deterministic): the tasks of items [b, e). */
+static void task_range(const weft__job *job, uint64_t b, uint64_t e, uint64_t *lo, uint64_t *hi) {
+    *lo = job->call.chunked ? job->call.n_tasks * b / job->call.n : b;
+    *hi = job->call.chunked ? job->call.n_tasks * e / job->call.n : e;
+}
+
+/* Input bytes of items [b, e). */
+static size_t input_bytes(const weft__job *job, uint64_t b, uint64_t e) {
+    if (job->call.kind == WEFT__JOB_BYTES) {
+        size_t total = (e - b) * sizeof(uint64_t);
+        for (uint64_t k = b; k < e; k++) total += job->call.in_bytes[k].size;
+        return total;
+    }
+    uint64_t lo = b, hi = e;
+    if (job->call.kind == WEFT__JOB_REDUCE) task_range(job, b, e, &lo, &hi);
+    return (hi - lo) * job->call.in_size;
+}
+
+/* The next batch for a worker whose automatic size is `size`, of `sharers` workers. */
+static int next_range(call *c, size_t size, uint64_t *b, uint64_t *e) {
+    weft__job *job = c->job;
+    uint64_t n = job->call.n;
+    if (c->next >= n || weft__job_stopping(job)) return 0;
+    int live = 1;
+    for (int k = 0; k < world.n_peers; k++) live += !world.peers[k].dead;
+    uint64_t want = job->batch_size ? (uint64_t)job->batch_size : weft__batch_tail(size, n - c->next, (size_t)live);
+    *b = c->next;
+    *e = n - c->next < want ? n : c->next + want;
+    while (*e > *b + 1 && input_bytes(job, *b, *e) > BATCH_BYTES) *e = *b + (*e - *b) / 2;
+    c->next = *e;
+    return 1;
+}
+
+static int give(call *c, peer *p) {
+    uint64_t b, e;
+    if (!next_range(c, p->batch, &b, &e)) return 0;
+    weft__job *job = c->job;
+    if (!p->job_sent && send_job(c, p) != 0) {
+        weft__job_abort(job, WEFT_ESYS, "mpi: could not send the call to a rank");
+        return 0;
+    }
+    size_t count = e - b, idx = job->call.index_of ? count * sizeof(uint64_t) : 0;
+    size_t len = sizeof(msg_batch) + idx + input_bytes(job, b, e);
+    unsigned char *m = len <= INT_MAX ? malloc(len) : NULL;
+    if (!m) {
+        weft__job_abort(job, WEFT_ENOMEM, "mpi: an item is too big for one message, or out of memory");
+        return 0;
+    }
+    msg_batch h = {c->seq, b, e};
+    memcpy(m, &h, sizeof h);
+    unsigned char *at = m + sizeof h;
+    for (size_t k = 0; idx && k < count; k++) {
+        uint64_t call_index = weft__job_call_index(job, b + k);
+        memcpy(at + k * sizeof call_index, &call_index, sizeof call_index);
+    }
+    at += idx;
+    if (job->call.kind == WEFT__JOB_BYTES) {
+        for (uint64_t k = b; k < e; k++) {
+            uint64_t size = job->call.in_bytes[k].size;
+            memcpy(at, &size, sizeof size);
+            at += sizeof size;
+        }
+        for (uint64_t k = b; k < e; k++)
+            if (job->call.in_bytes[k].size) {
+                memcpy(at, job->call.in_bytes[k].data, job->call.in_bytes[k].size);
+                at += job->call.in_bytes[k].size;
+            }
+    } else {
+        uint64_t lo = b, hi = e;
+        if (job->call.kind == WEFT__JOB_REDUCE) task_range(job, b, e, &lo, &hi);
+        if (hi > lo && job->call.in_size) memcpy(at, job->call.inputs + lo * job->call.in_size, (hi - lo) * job->call.in_size);
+    }
+    sent *s = &p->q[(p->q_head + p->q_len++) % MAX_DEPTH];
+    s->begin = b;
+    s->end = e;
+    s->buf = m;
+    MPI_Isend(m, (int)len, MPI_BYTE, p->rank, TAG_BATCH, weft__mpi_comm, &s->req);
+    return 1;
+}
+
+/* Batches a rank should have queued: about QUEUED_NS of work, at least two. */
+static int depth_of(const peer *p) {
+    if (!p->recent_ns || p->recent_ns >= QUEUED_NS / 2) return 2;
+    return QUEUED_NS / p->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / p->recent_ns) : MAX_DEPTH;
+}
+
+static void feed(call *c) {
+    for (int gave = 1; gave && !weft__job_stopping(c->job);) {
+        gave = 0;
+        for (int k = 0; k < world.n_peers; k++) {
+            peer *p = &world.peers[k];
+            if (!p->dead && p->q_len < depth_of(p) && give(c, p)) gave = 1;
+        }
+    }
+}
+
+/* ---- replies */
+
+static const unsigned char *take(const unsigned char **at, const unsigned char *end, size_t n) {
+    if ((size_t)(end - *at) < n) return NULL;
+    const unsigned char *p = *at;
+    *at += n;
+    return p;
+}
+
+static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
+    weft__job *job = c->job;
+    msg_done d;
+    if (len < sizeof d || !p->q_len) return;
+    memcpy(&d, m, sizeof d);
+    sent *s = &p->q[p->q_head];
+    MPI_Wait(&s->req, MPI_STATUS_IGNORE);
+    free(s->buf);
+    p->q_head = (p->q_head + 1) % MAX_DEPTH;
+    p->q_len--;
+    const unsigned char *at = m + sizeof d, *end = m + len;
+    const char *message = d.failed ? (const char *)take(&at, end, d.message_len) : NULL;
+    for (int i = 0; i < d.n_statuses; i++) {
+        msg_status ms;
+        const unsigned char *h = take(&at, end, sizeof ms);
+        if (!h) break;
+        memcpy(&ms, h, sizeof ms);
+        const char *text = (const char *)take(&at, end, ms.message_len);
+        if (ms.index < job->call.n && text && ms.message_len && !text[ms.message_len - 1])
+            weft__job_finish_remote(job, ms.index, ms.code, ms.status, NULL, 0, text);
+    }
+    if (d.failed)
+        weft__job_finish_remote(job, d.index, d.code, d.status, NULL, 0,
+                                message && d.message_len && !message[d.message_len - 1] ? message : "");
+    size_t count = d.end - d.begin;
+    if (job->call.kind == WEFT__JOB_REDUCE) { /* absent when the call could not run there */
+        size_t acc = job->call.reducer->acc_size, n = job->call.chunked ? count : 1;
+        const unsigned char *parts = take(&at, end, n * acc);
+        for (size_t k = 0; parts && k < n; k++) {
+            if (job->call.chunked) {
+                memcpy(job->call.accs + (d.begin + k) * job->call.acc_stride, parts + k * acc, acc);
+            } else {
+                size_t slot = (size_t)p->rank % (size_t)weft_pool_n_jobs(job->pool);
+                job->call.reducer->combine(job->call.accs + slot * job->call.acc_stride, parts, job->call.reducer->user);
+            }
+        }
+    } else {
+        const unsigned char *ok = take(&at, end, count);
+        if (ok && job->call.kind == WEFT__JOB_MAP) {
+            const unsigned char *outs = take(&at, end, count * job->call.out_size);
+            for (size_t k = 0; outs && k < count; k++)
+                if (ok[k]) weft__job_finish_remote(job, d.begin + k, 0, 0, outs + k * job->call.out_size, job->call.out_size, NULL);
+        } else if (ok) {
+            const unsigned char *sizes = take(&at, end, count * sizeof(uint64_t));
+            for (size_t k = 0; sizes && k < count; k++) {
+                uint64_t size;
+                memcpy(&size, sizes + k * sizeof size, sizeof size);
+                if (size == UINT64_MAX) continue;
+                const unsigned char *data = take(&at, end, size);
+                if (data && ok[k]) weft__job_finish_remote(job, d.begin + k, 0, 0, data, size, NULL);
+            }
+        }
+    }
+    c->done += count;
+    if (job->on_batch) job->on_batch(job);
+    p->recent_ns = p->recent_ns ? (3 * p->recent_ns + d.run_ns) / 4 : d.run_ns + 1;
+    if (!job->batch_size && count == p->batch) p->batch = weft__batch_next(p->batch, d.run_ns);
+}
+
+static peer *peer_of(int rank) {
+    return rank >= 1 && rank <= world.n_peers ? &world.peers[rank - 1] : NULL;
+}
+
+/* Non-zero when process `pid` of this host has ended (gone, or a zombie not yet reaped). */
+static int ended(int pid) {
+    if (kill(pid, 0) != 0) return errno == ESRCH;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = '\0';
+    const char *state = strrchr(stat, ')');
+    return state && (state[1] == ' ') && (state[2] == 'Z' || state[2] == 'X');
+}
+
+/* A rank on this host whose process is gone: the call fails naming it, and the world is
+ * broken (no MPI-1/2 call can go on without a rank). */
+static void check_liveness(call *c) {
+    const weft__mpi_rank *ranks = weft__mpi_ranks();
+    for (int k = 0; k < world.n_peers; k++) {
+        peer *p = &world.peers[k];
+        const weft__mpi_rank *r = &ranks[p->rank];
+        if (p->dead || !p->q_len || strcmp(r->host, ranks[0].host) != 0) continue;
+        if (!ended(r->pid)) continue;
+        p->dead = 1;
+        weft__mpi_broken = 1;
+        char message[256], items[64];
+        const sent *s = &p->q[p->q_head];
+        unsigned long long first = weft__job_call_index(c->job, s->begin),
+                           last = weft__job_call_index(c->job, s->end - 1);
+        if (first == last)
+            snprintf(items, sizeof items, "item %llu", first);
+        else
+            snprintf(items, sizeof items, "items %llu..%llu", first, last);
+        snprintf(message, sizeof message,
+                 "rank %d (pid %d on %s) died while running %s of the call; "
+                 "the MPI job cannot go on without it and ends at exit", p->rank, (int)r->pid, r->host, items);
+        weft__job_finish_remote(c->job, p->q[p->q_head].begin, WEFT_ECRASHED, 0, NULL, 0, message);
+        p->q_len = 0; /* its sends never complete: left as they are */
+    }
+}
+
+/* Read every reply there is; wait up to `wait_ns` for the first. 1 when one came. */
+static int read_replies(call *c, uint64_t wait_ns) {
+    uint64_t start = weft_plat_now_ns();
+    long nap_ns = 10000;
+    int got = 0;
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, weft__mpi_comm, &flag, &st) != MPI_SUCCESS) flag = 0;
+        if (flag) {
+            unsigned char *m;
+            size_t len;
+            peer *p = peer_of(st.MPI_SOURCE);
+            if (weft__mpi_recv(&st, &m, &len) == 0 && p && !p->dead) on_done(c, p, m, len);
+            free(m);
+            got = 1;
+            continue;
+        }
+        uint64_t now = weft_plat_now_ns();
+        if (!got && now - c->checked_ns >= LIVENESS_NS) {
+            c->checked_ns = now;
+            check_liveness(c);
+        }
+        if (got || now - start >= wait_ns) return got;
+        if (now - start > 100000u) { /* replies to small batches come within microseconds */
+            struct timespec ts = {0, nap_ns};
+            nanosleep(&ts, NULL);
+            if (nap_ns < 500000) nap_ns += nap_ns / 2;
+        }
+    }
+}
+
+static int busy(void) {
+    for (int k = 0; k < world.n_peers; k++)
+        if (world.peers[k].q_len) return 1;
+    return 0;
+}
+
+/* One round of a call: hand out batches, run one here, read replies (waiting up to
+ * `max_wait_ms`, -1 as long as needed). 1 while work is out, 0 once none is. */
+static int step(call *c, int max_wait_ms) {
+    weft__job *job = c->job;
+    feed(c);
+    if (weft__job_check_stop(job) && !c->stop_sent) {
+        c->stop_sent = 1;
+        for (int k = 0; k < world.n_peers; k++)
+            if (world.peers[k].q_len)
+                MPI_Send(&c->seq, sizeof c->seq, MPI_BYTE, world.peers[k].rank, TAG_STOP, weft__mpi_comm);
+    }
+    uint64_t b, e;
+    if (world.root_works && next_range(c, c->root_batch, &b, &e)) {
+        uint64_t t0 = weft_plat_now_ns();
+        weft__job_run(job, b, e, 0);
+        if (!job->batch_size && e - b == c->root_batch)
+            c->root_batch = weft__batch_next(c->root_batch, weft_plat_now_ns() - t0);
+        c->done += e - b;
+        read_replies(c, 0);
+    } else {
+        if (!busy()) return 0;
+        uint64_t wait = max_wait_ms < 0 ? LIVENESS_NS : (uint64_t)max_wait_ms * 1000000u;
+        if ((job->progress.fn || job->progress.verbose > 0 || job->deadline_ns || job->watch_interrupts) &&
+            wait > 20000000u)
+            wait = 20000000u;
+        read_replies(c, wait);
+    }
+    if (weft__job_progress_due(job)) weft__job_progress(job, c->done);
+    return 1;
+}
+
+static void complete(call *c) {
+    while (!c->rc && step(c, -1) > 0) {
+    }
+    for (int k = 0; k < world.n_peers; k++) world.peers[k].job_sent = 0;
+    free(c->identity);
+    c->identity = NULL;
+    world.active = NULL;
+    c->ended = 1;
+}
+
+static int start_call(call *c) {
+    weft__job *job = c->job;
+    if (weft__mpi_broken)
+        return weft__set_error(WEFT_ECRASHED, "mpi: a rank died during an earlier call: this MPI job "
+                               "cannot run more calls (rerun it; a Memory keeps what was done)");
+    c->seq = ++world.seq;
+    c->root_batch = 1;
+    outgoing o = {0}; /* new regions to every rank at once */
+    int rc = 0;
+    for (int k = 0; k < world.n_peers && rc == 0; k++)
+        if (!world.peers[k].dead) rc = sync_regions(&world.peers[k], &o);
+    send_all(&o);
+    if (rc) return weft__set_error(rc, "mpi: could not send the shared regions to the ranks");
+    if (job->call.kind == WEFT__JOB_REDUCE) {
+        const weft_reducer *r = job->call.reducer;
+        void *fold;
+        memcpy(&fold, &r->fold, sizeof fold);
+        c->identity = malloc(r->acc_size);
+        if (!c->identity) return weft__set_error(WEFT_ENOMEM, "mpi: out of memory");
+        r->init(c->identity, r->user);
+        if (world.n_peers && weft__mpi_locate(fold, &c->image, &c->fold_offset) != 0)
+            return weft__set_error(WEFT_EINVAL, "weft_reduce on backend 'mpi': the reducer's fold is not "
+                                   "in a loaded image of the program, so other ranks cannot find it");
+    }
+    return 0;
+}
+
+static int mpi_submit(void *state, weft__job *job) {
+    (void)state;
+    job->backend_data = NULL;
+    if (job->call.kind == WEFT__JOB_FOR) return WEFT_ENOSYS;
+    if (job->call.n == 0) return 0;
+    if (weft__current_job()) { /* a task of rank 0's own batch calls weft: it runs here */
+        weft__job_run(job, 0, job->call.n, 0);
+        return 0;
+    }
+    call *c = calloc(1, sizeof *c);
+    if (!c) return WEFT_ENOMEM;
+    if (pthread_mutex_lock(&world.lock) == EDEADLK && world.active) complete(world.active);
+    c->job = job;
+    world.active = c;
+    job->backend_data = c;
+    c->rc = start_call(c);
+    if (c->rc) {
+        complete(c);
+        pthread_mutex_unlock(&world.lock);
+    }
+    return c->rc;
+}
+
+static int mpi_help(void *state, weft__job *job) {
+    (void)state;
+    call *c = job->backend_data;
+    if (!c || c->ended) return 0;
+    if (step(c, 20) > 0) return 1;
+    complete(c);
+    pthread_mutex_unlock(&world.lock);
+    return 0;
+}
+
+static int mpi_finish(void *state, weft__job *job) {
+    (void)state;
+    call *c = job->backend_data;
+    if (!c) return 0;
+    if (!c->ended) {
+        complete(c);
+        pthread_mutex_unlock(&world.lock);
+    }
+    int rc = c->rc;
+    free(c);
+    job->backend_data = NULL;
+    return rc;
+}
+
+static int mpi_run(void *state, weft__job *job) {
+    int rc = mpi_submit(state, job);
+    int rc2 = mpi_finish(state, job);
+    return rc ? rc : rc2;
+}
+
+const weft_backend weft__backend_mpi = {
+    .version = WEFT_BACKEND_VERSION,
+    .name = "mpi",
+    .caps = WEFT_CAP_PARALLEL | WEFT_CAP_ISOLATED,
+    .state_size = sizeof(mpi_pool),
+    .start = mpi_start,
+    .run = mpi_run,
+    .stop = mpi_stop,
+    .submit = mpi_submit,
+    .help = mpi_help,
+    .finish = mpi_finish,
+};

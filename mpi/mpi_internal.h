@@ -1,0 +1,89 @@
+/* Declarations shared by mpi/ files: the messages between rank 0 and the other ranks.
+ * Not installed. Every message travels on MPI_COMM_WORLD (a duplicate, so the program's
+ * own messages never mix with weft's); fixed headers first, then variable parts. */
+#ifndef WEFT_MPI_INTERNAL_H
+#define WEFT_MPI_INTERNAL_H
+
+#include "../core/internal.h"
+
+#include <mpi.h>
+#include <stdint.h>
+
+enum {
+    TAG_REGION = 101, /* msg_region, then its bytes in TAG_REGION_DATA pieces */
+    TAG_REGION_DATA,
+    TAG_FORGET,       /* uint64 id: a region is gone */
+    TAG_JOB,          /* msg_job + task name + fold image name + the reducer's identity */
+    TAG_BATCH,        /* msg_batch + [indices] + inputs */
+    TAG_STOP,         /* uint64 job sequence: the call stopped, skip the rest */
+    TAG_EXIT,         /* leave */
+    TAG_DONE,         /* other rank -> 0: msg_done + message + statuses + outputs */
+};
+
+/* Region data moves in pieces of at most this many bytes (MPI counts are ints). */
+#define WEFT_MPI_PIECE ((size_t)1 << 28)
+
+typedef struct msg_region {
+    uint64_t id, size;
+} msg_region;
+
+typedef struct msg_job {
+    uint64_t seq;
+    uint32_t kind, level;
+    uint64_t n, in_size, out_size;
+    uint64_t base;                   /* call index of item 0 (iterators' chunks) */
+    uint32_t collect, indexed;       /* indexed: batches carry their call indices */
+    uint32_t chunked, retries;
+    uint64_t n_tasks, acc_size;
+    double task_timeout_s, retry_backoff_s;
+    uint64_t deadline_left_ns;       /* the call's time limit, left when sent; 0 none */
+    uint64_t fold_offset;            /* REDUCE: fold, as an offset in its image */
+    uint64_t user_region, user_offset;
+    uint32_t name_len, image_len;    /* the task's name and the fold's image follow */
+} msg_job;
+
+typedef struct msg_batch {
+    uint64_t seq, begin, end; /* the job's items [begin, end) */
+} msg_batch;
+
+typedef struct msg_done {
+    uint64_t seq, begin, end;
+    uint64_t ran_to;      /* items [begin, ran_to) ran */
+    uint64_t run_ns;
+    int32_t failed, code, status, n_statuses;
+    uint64_t index;       /* of the failure (a task index for reductions) */
+    uint32_t message_len, pad;
+} msg_done;
+
+typedef struct msg_status {
+    uint64_t index;
+    int32_t code, status;
+    uint32_t message_len, pad;
+} msg_status;
+
+/* ---- world.c */
+typedef struct weft__mpi_rank {
+    int32_t pid;
+    char host[60];
+} weft__mpi_rank;
+
+extern MPI_Comm weft__mpi_comm;
+/* Every rank's pid and host (on rank 0; the others know only their own). */
+const weft__mpi_rank *weft__mpi_ranks(void);
+/* Non-zero once a rank died: the world cannot run calls any more. */
+extern int weft__mpi_broken;
+
+/* ---- server.c: the other ranks' loop; returns when rank 0 says so. */
+void weft__mpi_serve(int rank);
+
+/* ---- symbols.c: a function of the program, the same on every rank */
+/* Where `fn` lies: its image's path (static storage) and its offset there; 0 or -1. */
+int weft__mpi_locate(const void *fn, const char **image, uint64_t *offset);
+/* The function at `offset` of `image` in this process, or NULL. */
+void *weft__mpi_resolve(const char *image, uint64_t offset);
+
+/* Receive the message `st` describes into a malloc'd buffer (*len bytes). 0 or -1. */
+int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len);
+
+extern const weft_backend weft__backend_mpi;
+#endif

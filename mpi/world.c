@@ -1,0 +1,118 @@
+/* The MPI world weft runs in: starting and ending it, who is where, and the backend's
+ * registration. Rank 0 runs the program; the others serve (server.c). */
+#define _GNU_SOURCE
+#include "include/weft_mpi.h"
+#include "mpi_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+MPI_Comm weft__mpi_comm = MPI_COMM_NULL;
+int weft__mpi_broken;
+
+static int my_rank = -1, world_size = -1;
+static int started_mpi; /* weft_mpi_init called MPI_Init: weft finalizes it */
+static int finalized;
+static weft__mpi_rank *ranks; /* rank 0: all of them; elsewhere: [0] is this rank */
+
+const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
+int weft_mpi_rank(void) { return my_rank; }
+int weft_mpi_size(void) { return world_size; }
+
+int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len) {
+    int count = 0;
+    MPI_Get_count(st, MPI_BYTE, &count);
+    *len = count > 0 ? (size_t)count : 0;
+    *buf = malloc(*len ? *len : 1);
+    if (!*buf) return -1;
+    return MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm,
+                    MPI_STATUS_IGNORE) == MPI_SUCCESS ? 0 : -1;
+}
+
+/* Append a line to buf (terminated, cut when full); returns the line's length. */
+static size_t append(char *buf, size_t size, size_t at, const char *line) {
+    size_t len = strlen(line);
+    if (buf && at < size) {
+        size_t room = size - at - 1, k = len < room ? len : room;
+        memcpy(buf + at, line, k);
+        buf[at + k] = '\0';
+    }
+    return len;
+}
+
+size_t weft_mpi_describe(char *buf, size_t size) {
+    char line[160];
+    if (buf && size) buf[0] = '\0';
+    if (my_rank < 0) return append(buf, size, 0, "MPI: not started (weft_mpi_init was not called)\n");
+    snprintf(line, sizeof line, "MPI world: %d rank%s%s\n", world_size, world_size == 1 ? "" : "s",
+             weft__mpi_broken ? " (a rank died: broken)" : "");
+    size_t need = append(buf, size, 0, line);
+    int first = my_rank, last = my_rank == 0 ? world_size : my_rank + 1;
+    for (int r = first; r < last; r++) {
+        const weft__mpi_rank *k = &ranks[my_rank == 0 ? r : 0];
+        snprintf(line, sizeof line, "  rank %d: pid %d on %s%s\n", r, (int)k->pid, k->host,
+                 r == 0 ? " (runs main)" : "");
+        need += append(buf, size, need, line);
+    }
+    return need;
+}
+
+/* Every rank says where it runs; rank 0 keeps the list to name a rank that dies. */
+static int gather_ranks(void) {
+    weft__mpi_rank me;
+    memset(&me, 0, sizeof me);
+    me.pid = (int32_t)getpid();
+    if (gethostname(me.host, sizeof me.host - 1) != 0) snprintf(me.host, sizeof me.host, "?");
+    ranks = calloc(my_rank == 0 ? (size_t)world_size : 1, sizeof *ranks);
+    if (!ranks) return -1;
+    ranks[0] = me;
+    return MPI_Gather(&me, sizeof me, MPI_BYTE, ranks, sizeof me, MPI_BYTE, 0, weft__mpi_comm) ==
+                   MPI_SUCCESS ? 0 : -1;
+}
+
+void weft_mpi_finalize(void) {
+    if (my_rank != 0 || finalized) return;
+    finalized = 1;
+    if (weft__mpi_broken) {
+        /* a rank is gone: a collective end (MPI_Finalize) would wait for it forever */
+        fprintf(stderr, "weft: mpi: a rank died during the run; ending the MPI job\n");
+        fflush(NULL);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    for (int r = 1; r < world_size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_EXIT, weft__mpi_comm);
+    MPI_Comm_free(&weft__mpi_comm);
+    if (started_mpi) MPI_Finalize();
+}
+
+int weft_mpi_init(int *argc, char ***argv) {
+    if (my_rank >= 0) return my_rank == 0 ? 0 : WEFT_MPI_SERVED;
+    int inited = 0;
+    MPI_Initialized(&inited);
+    if (!inited) {
+        int provided;
+        if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
+            return weft__set_error(WEFT_ESYS, "weft_mpi_init: MPI_Init failed (run the program "
+                                   "with mpirun or srun --mpi=pmix)");
+        started_mpi = 1;
+    }
+    if (MPI_Comm_dup(MPI_COMM_WORLD, &weft__mpi_comm) != MPI_SUCCESS)
+        return weft__set_error(WEFT_ESYS, "weft_mpi_init: MPI_Comm_dup failed");
+    MPI_Comm_set_errhandler(weft__mpi_comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(weft__mpi_comm, &my_rank);
+    MPI_Comm_size(weft__mpi_comm, &world_size);
+    if (gather_ranks() != 0) return weft__set_error(WEFT_ESYS, "weft_mpi_init: MPI_Gather failed");
+    if (!weft_backend_find("mpi")) weft_backend_register(&weft__backend_mpi);
+    if (my_rank == 0) {
+        if (started_mpi) atexit(weft_mpi_finalize);
+        return 0;
+    }
+    weft__mpi_serve(my_rank);
+    MPI_Comm_free(&weft__mpi_comm);
+    if (started_mpi) {
+        MPI_Finalize();
+        exit(0);
+    }
+    return WEFT_MPI_SERVED;
+}
