@@ -27,6 +27,7 @@ static inline size_t weft__batch_next(size_t size, uint64_t took_ns) {
 /* A batch of at most `size` of the `left` items that `sharers` workers share. */
 static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers) {
     size_t cap = left / (2 * sharers);
-    return size < cap ? size : cap ? cap : 1;
+    return size < cap ? size : cap ? cap
+                                   : 1;
 }
 #endif

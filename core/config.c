@@ -83,7 +83,8 @@ int weft_resolve_n_jobs(int n_jobs) {
         return weft__clear_error(), cpus + 1 + n_jobs >= 1 ? cpus + 1 + n_jobs : 1;
     return weft__set_error(WEFT_EINVAL,
                            "n_jobs = 0 is not valid: use -1 for all %d CPUs, -2 for all but one, "
-                           "or a positive count (in options, 0 inherits)", cpus);
+                           "or a positive count (in options, 0 inherits)",
+                           cpus);
 }
 
 /* "a, b, c": the names a user may put in WEFT_BACKEND. */
@@ -138,7 +139,8 @@ static int env_options(weft_options *o) {
         if (parse_int(s, &v) || v == 0 || v < -4096 || v > 1 << 20)
             return weft__set_error(WEFT_ENV,
                                    "WEFT_N_JOBS='%s' is not accepted: use a non-zero integer "
-                                   "(-1 all CPUs, -2 all but one, N > 0 workers)", s);
+                                   "(-1 all CPUs, -2 all but one, N > 0 workers)",
+                                   s);
         o->n_jobs = (int)v;
     }
     s = weft_plat_getenv("WEFT_VERBOSE");

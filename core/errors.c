@@ -8,7 +8,7 @@
 const char *weft_error_name(int code) {
     switch (code) {
     case WEFT_OK: return "WEFT_OK";
-#define WEFT__NAME(name, num, msg)                                                       \
+#define WEFT__NAME(name, num, msg) \
     case num: return "WEFT_" #name;
         WEFT_ERROR_MAP(WEFT__NAME)
 #undef WEFT__NAME
@@ -19,7 +19,7 @@ const char *weft_error_name(int code) {
 const char *weft_strerror(int code) {
     switch (code) {
     case WEFT_OK: return "success";
-#define WEFT__MSG(name, num, msg)                                                        \
+#define WEFT__MSG(name, num, msg) \
     case num: return msg;
         WEFT_ERROR_MAP(WEFT__MSG)
 #undef WEFT__MSG

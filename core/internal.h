@@ -66,7 +66,7 @@ typedef enum weft__job_kind {
  * only the layer above dispatch changes it, narrowing it to the items still to run. */
 typedef struct weft__call {
     weft__job_kind kind;
-    size_t n; /* items the backend runs */
+    size_t n;                  /* items the backend runs */
     const weft_task_def *task; /* MAP, BYTES, REDUCE */
     const unsigned char *inputs;
     size_t in_size;
@@ -111,21 +111,21 @@ struct weft__job {
     weft_pool *pool;
     weft_options options; /* what the call runs with */
     weft__progress progress;
-    uint64_t deadline_ns;      /* the whole call; 0 none */
-    uint64_t task_timeout_ns;  /* each task; 0 none */
-    int watch_interrupts;      /* a top-level call: SIGINT cancels it */
+    uint64_t deadline_ns;     /* the whole call; 0 none */
+    uint64_t task_timeout_ns; /* each task; 0 none */
+    int watch_interrupts;     /* a top-level call: SIGINT cancels it */
     unsigned interrupts_seen;
 
-    atomic_int stop;   /* set on the first failure or a cancellation */
-    atomic_int failed; /* claims the right to write `failure` */
+    atomic_int stop;          /* set on the first failure or a cancellation */
+    atomic_int failed;        /* claims the right to write `failure` */
     atomic_int failure_ready; /* set once `failure` is written; its index is the job's item */
     weft__failure failure;
 
-    size_t served;      /* items the layer above dispatch served (progress counts them) */
-    void *layer_state;  /* that layer's, between its begin and end */
-    int dispatched;     /* a backend was handed the job (submit ran or started it) */
+    size_t served;     /* items the layer above dispatch served (progress counts them) */
+    void *layer_state; /* that layer's, between its begin and end */
+    int dispatched;    /* a backend was handed the job (submit ran or started it) */
 
-    void *backend_data; /* the backend's, between submit and finish */
+    void *backend_data;  /* the backend's, between submit and finish */
     size_t cursor;       /* next item for backends that run a job inline */
     size_t inline_batch; /* and their current batch size */
 };

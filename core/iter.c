@@ -30,7 +30,10 @@ typedef struct chunk {
     atomic_uchar *state;   /* per item: PENDING, then OK, FAILED or SKIPPED */
 } chunk;
 
-enum { PENDING, OK, FAILED, SKIPPED };
+enum { PENDING,
+       OK,
+       FAILED,
+       SKIPPED };
 
 typedef struct done_entry {
     atomic_int ready;
@@ -48,10 +51,10 @@ struct weft_iter {
     int ordered, collect;
     size_t chunk_size;
     chunk chunks[2];
-    int current;       /* ordered: the chunk being read */
-    size_t fed;        /* inputs taken from the source so far */
+    int current; /* ordered: the chunk being read */
+    size_t fed;  /* inputs taken from the source so far */
     int source_done;
-    int error;         /* sticky: once non-zero every weft_next returns it */
+    int error; /* sticky: once non-zero every weft_next returns it */
     weft_error error_record;
     size_t yielded;
     uint64_t deadline_ns;
@@ -74,7 +77,9 @@ static void on_item(weft__job *job, size_t k, int code, const char *message) {
     weft_iter *it = c->it;
     /* the state first: an unordered reader may take the queue entry at once.
      * Skipped items are the only ones reported without a message. */
-    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED : SKIPPED, memory_order_release);
+    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED
+                                                                 : SKIPPED,
+                          memory_order_release);
     if (!it->ordered) {
         /* acq_rel: a slot reused a lap later is written after its last reading */
         size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_acq_rel) % it->queue_cap;
@@ -206,8 +211,10 @@ static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg
         for (int i = 0; i < 2; i++) {
             chunk *c = &it->chunks[i];
             if (!c->running) continue;
-            if (weft__job_check_stop(&c->job)) stopped = 1;
-            else if (!helped) helped = weft__job_help(&c->job);
+            if (weft__job_check_stop(&c->job))
+                stopped = 1;
+            else if (!helped)
+                helped = weft__job_help(&c->job);
         }
         if (stopped) return;
         if (helped) continue;

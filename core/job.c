@@ -336,8 +336,9 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     if (job->call.kind == WEFT__JOB_REDUCE && !(b->caps & WEFT_CAP_SHARED_MEMORY) && job->call.reducer->user &&
         weft__shared_find(job->call.reducer->user, 1, &region, &offset) != 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce on backend '%s': reducer.user points to this "
-                               "process's memory, which its worker processes cannot see (put it in a "
-                               "weft_shared region, or pass NULL)", b->name);
+                                            "process's memory, which its worker processes cannot see (put it in a "
+                                            "weft_shared region, or pass NULL)",
+                               b->name);
     weft__job *outer = weft__current_job();
     job->level = outer ? outer->level + 1 : 0;
     job->pool = pool;

@@ -37,9 +37,7 @@ int weft__map_at(weft_pool *pool, const weft_task_def *task, const void *inputs,
                  size_t n, void *outputs, size_t out_size, size_t index_base) {
     int rc = weft__check_map_args("weft_map", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
-    weft__job job = {.call = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
-                     .in_size = in_size, .outputs = outputs, .out_size = out_size,
-                     .begin = index_base}};
+    weft__job job = {.call = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs, .in_size = in_size, .outputs = outputs, .out_size = out_size, .begin = index_base}};
     return run_job(pool, &job);
 }
 
@@ -67,8 +65,7 @@ int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes 
         if (inputs[i].size > 0 && !inputs[i].data)
             return weft__set_error(WEFT_EINVAL, "weft_map_bytes: inputs[%zu] has size %zu but no data", i, inputs[i].size);
     memset(outputs, 0, n * sizeof *outputs);
-    weft__job job = {.call = {.kind = WEFT__JOB_BYTES, .n = n, .task = task, .in_bytes = inputs,
-                     .out_bytes = outputs}};
+    weft__job job = {.call = {.kind = WEFT__JOB_BYTES, .n = n, .task = task, .in_bytes = inputs, .out_bytes = outputs}};
     rc = run_job(pool, &job);
     if (rc) weft_bytes_free(outputs, n); /* all or nothing: no half-filled result */
     return rc;
@@ -77,8 +74,7 @@ int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes 
 int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *ctx) {
     if (!body) return weft__set_error(WEFT_EINVAL, "weft_for: body is NULL");
     if (end < begin) return weft__set_error(WEFT_EINVAL, "weft_for: end (%zu) is before begin (%zu)", end, begin);
-    weft__job job = {.call = {.kind = WEFT__JOB_FOR, .n = end - begin, .body = body, .ctx = ctx,
-                     .begin = begin}};
+    weft__job job = {.call = {.kind = WEFT__JOB_FOR, .n = end - begin, .body = body, .ctx = ctx, .begin = begin}};
     return run_job(pool, &job);
 }
 
@@ -97,9 +93,7 @@ int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inp
     int rc = weft__check_map_args("weft_map_collect", task, inputs, in_size, n, outputs, out_size);
     if (rc) return rc;
     memset(statuses, 0, n * sizeof *statuses);
-    weft__job job = {.call = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs,
-                     .in_size = in_size, .outputs = outputs, .out_size = out_size,
-                     .statuses = statuses}};
+    weft__job job = {.call = {.kind = WEFT__JOB_MAP, .n = n, .task = task, .inputs = inputs, .in_size = in_size, .outputs = outputs, .out_size = out_size, .statuses = statuses}};
     rc = run_job(pool, &job);
     if (rc) return rc; /* the call itself failed: cancelled, timed out, bad options */
     size_t failed = 0, first = n;

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define BAR_INTERVAL_NS 100000000ull /* redraw a terminal bar 10 times a second */
+#define BAR_INTERVAL_NS 100000000ull   /* redraw a terminal bar 10 times a second */
 #define LINE_INTERVAL_NS 2000000000ull /* a log line every 2 s at verbose 1 */
 #define CALLBACK_INTERVAL_NS 50000000ull
 

@@ -27,8 +27,7 @@ int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, 
     rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;
 
-    weft__job job = {.call = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size,
-                     .out_size = out_size, .reducer = r, .n_tasks = n}};
+    weft__job job = {.call = {.kind = WEFT__JOB_REDUCE, .task = task, .inputs = inputs, .in_size = in_size, .out_size = out_size, .reducer = r, .n_tasks = n}};
     job.call.chunked = r->deterministic != 0;
     size_t n_accs;
     if (job.call.chunked) {

@@ -18,8 +18,10 @@ static size_t position(const char *name, int *found) {
         size_t mid = lo + (hi - lo) / 2;
         int c = strcmp(tasks[mid]->name, name);
         if (c == 0) return *found = 1, mid;
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return *found = 0, lo;
 }

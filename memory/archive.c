@@ -304,8 +304,10 @@ static int import_from(weft_memory *m, source *in, const char *what, weft_import
             rc = weft__set_error(one, "storing entry %lld of %s failed: %s", (long long)seen - 1, what, why);
             break;
         }
-        if (one == 0) st->imported++;
-        else st->skipped++;
+        if (one == 0)
+            st->imported++;
+        else
+            st->skipped++;
     }
     free(buf);
     st->corrupt = st->skipped - st->stale;

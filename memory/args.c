@@ -273,7 +273,6 @@ size_t weft__args_encoded_size(const weft_args *a) {
     return n;
 }
 
-
 void weft__args_encode_into(const weft_args *a, unsigned char *buf) {
     unsigned char *p = buf;
     memcpy(p, ENC_MAGIC, 4);

@@ -116,9 +116,7 @@ int weft_checkpoint_save(weft_checkpoint *c, int64_t step, const void *data, siz
         return weft__set_error(WEFT_EINVAL, "weft_checkpoint_save: needs a checkpoint, a step >= 0 and data when size > 0");
     uint8_t key[16];
     step_key(c, step, key);
-    weft__entry_desc d = {.flags = WEFT__ENTRY_RAW_INPUT, .key = key, .task = c->task, .version = "",
-                          .created_ns = weft_plat_wall_ns(), .input_size = sizeof step,
-                          .value = data, .value_size = size};
+    weft__entry_desc d = {.flags = WEFT__ENTRY_RAW_INPUT, .key = key, .task = c->task, .version = "", .created_ns = weft_plat_wall_ns(), .input_size = sizeof step, .value = data, .value_size = size};
     unsigned char *head;
     size_t head_size;
     int rc = weft__entry_build(&d, &head, &head_size);

@@ -214,9 +214,7 @@ static int reduce_cached(weft__job *job) {
     size_t chunk = 0;
     for (size_t a = 0; a < job->call.n_tasks && rc == 0; a += window) {
         size_t b = job->call.n_tasks - a < window ? job->call.n_tasks : a + window;
-        weft__job part = {.call = {.kind = WEFT__JOB_MAP, .n = b - a, .task = job->call.task,
-                          .inputs = job->call.inputs + a * job->call.in_size, .in_size = job->call.in_size,
-                          .outputs = outs, .out_size = job->call.out_size, .begin = job->call.begin + a}};
+        weft__job part = {.call = {.kind = WEFT__JOB_MAP, .n = b - a, .task = job->call.task, .inputs = job->call.inputs + a * job->call.in_size, .in_size = job->call.in_size, .outputs = outs, .out_size = job->call.out_size, .begin = job->call.begin + a}};
         rc = weft__job_execute_part(&part, job, &call);
         for (size_t i = a; i < b && rc == 0; i++) {
             void *acc = job->call.accs;
@@ -243,17 +241,15 @@ static int begin(weft__job *job) {
     unsigned char *found = malloc(job->call.n + 1);
     int rc = st && found ? 0 : WEFT_ENOMEM;
     if (rc == 0) {
-        *st = (narrowed){.m = job->options.memory, .n = job->call.n, .inputs = job->call.inputs,
-                         .outputs = job->call.outputs, .in_bytes = job->call.in_bytes,
-                         .out_bytes = job->call.out_bytes, .out_caps = job->call.out_caps,
-                         .statuses = job->call.statuses, .on_item = job->on_item,
-                         .on_batch = job->on_batch};
+        *st = (narrowed){.m = job->options.memory, .n = job->call.n, .inputs = job->call.inputs, .outputs = job->call.outputs, .in_bytes = job->call.in_bytes, .out_bytes = job->call.out_bytes, .out_caps = job->call.out_caps, .statuses = job->call.statuses, .on_item = job->on_item, .on_batch = job->on_batch};
         size_t misses;
         rc = serve_hits(job, st, found, &misses);
         if (rc == 0) {
             job->served = st->n - misses;
-            if (misses > 0 && misses < st->n) rc = narrow(job, st, found, misses);
-            else job->call.n = misses; /* all hits: nothing to dispatch; all misses: as it is */
+            if (misses > 0 && misses < st->n)
+                rc = narrow(job, st, found, misses);
+            else
+                job->call.n = misses; /* all hits: nothing to dispatch; all misses: as it is */
         }
     }
     free(found);

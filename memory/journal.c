@@ -44,9 +44,9 @@ typedef struct jrec {
     int hit;
     size_t n_args;
     jarg *args;
-    char *path;          /* disk: the record file (encoding at enc_off) */
-    uint64_t enc_off;    /* 0: no encoding stored */
-    unsigned char *enc;  /* in-memory journal: the encoding, when small enough */
+    char *path;         /* disk: the record file (encoding at enc_off) */
+    uint64_t enc_off;   /* 0: no encoding stored */
+    unsigned char *enc; /* in-memory journal: the encoding, when small enough */
     size_t enc_size;
     int alive;
 } jrec;

@@ -15,8 +15,8 @@
 #define TOUCH_EVERY_NS 60000000000ll /* LRU clock resolution: a minute (a touch is a syscall) */
 #define PRUNE_EVERY_WRITES 64
 #define COARSE_FILE_TIME_NS 2000000000ll /* age slack of those prunes (see prune) */
-#define HOT_SLOTS 1024         /* the hot table: recently used small values ... */
-#define HOT_MAX_VALUE 65536    /* ... of at most this size, so at most 64 MB */
+#define HOT_SLOTS 1024                   /* the hot table: recently used small values ... */
+#define HOT_MAX_VALUE 65536              /* ... of at most this size, so at most 64 MB */
 #define GENERATION_FILE ".weft-generation"
 
 /* A value read and verified lately, served again without touching the disk while the
@@ -45,7 +45,7 @@ struct weft_memory {
     void *state;
     char *location;
     weft_memory_options o;
-    weft_pool *pool; /* runs misses outside any map: sequential, on the calling thread */
+    weft_pool *pool;      /* runs misses outside any map: sequential, on the calling thread */
     weft_plat_mutex lock; /* tasks, explanation, journal opening */
     task_cfg *tasks;
     size_t n_tasks;

@@ -71,9 +71,9 @@ typedef struct weft__arg {
 struct weft_args {
     weft__arg *v; /* sorted by name (bytewise), names unique */
     size_t n, cap;
-    int error;       /* sticky: the first bad add */
+    int error; /* sticky: the first bad add */
     char message[256];
-    int view;        /* names and data point into someone else's bytes */
+    int view; /* names and data point into someone else's bytes */
 };
 
 static inline int weft__arg_is_array(weft_arg_type t) { return t >= WEFT_ARG_I32_ARRAY; }
@@ -109,7 +109,9 @@ void weft__raw_key(const char *task, const char *version, const void *in, size_t
 #define WEFT__ENTRY_VERSION 1
 #define WEFT__ENTRY_FIXED 96 /* bytes before the task name */
 enum { WEFT__ENTRY_RAW_INPUT = 1u << 0 };
-enum { WEFT__ARGREC_IGNORED = 1u << 0, WEFT__ARGREC_TOLERANCE = 1u << 1, WEFT__ARGREC_INLINE = 1u << 2 };
+enum { WEFT__ARGREC_IGNORED = 1u << 0,
+       WEFT__ARGREC_TOLERANCE = 1u << 1,
+       WEFT__ARGREC_INLINE = 1u << 2 };
 #define WEFT__INLINE_MAX 64
 
 typedef struct weft__entry_arg {

@@ -27,9 +27,9 @@ typedef struct weft__store_item {
 typedef struct weft__store_get {
     const char *task;
     const uint8_t *key;
-    weft_bytes head, value;  /* malloc'd on success */
+    weft_bytes head, value; /* malloc'd on success */
     int64_t last_access_ns;
-    int rc;                  /* 0, WEFT_ENOTFOUND, WEFT_ECORRUPT, WEFT_ESYS */
+    int rc; /* 0, WEFT_ENOTFOUND, WEFT_ECORRUPT, WEFT_ESYS */
 } weft__store_get;
 
 /* One entry of a batched write. */
@@ -104,9 +104,9 @@ extern const weft_store weft__store_disk;
 
 /* The disk layout, shared with the weft tool. */
 #define WEFT__DISK_MARKER "CACHEDIR.TAG"
-#define WEFT__DISK_MARKER_TEXT                                                          \
-    "Signature: 8a477f597d28d172789f06886806bc55\n"                                       \
-    "# This folder is a weft cache (entry format 1): see docs/cache-format.md.\n"         \
+#define WEFT__DISK_MARKER_TEXT                                                    \
+    "Signature: 8a477f597d28d172789f06886806bc55\n"                               \
+    "# This folder is a weft cache (entry format 1): see docs/cache-format.md.\n" \
     "# Backup tools that honour CACHEDIR.TAG skip it.\n"
 #define WEFT__DISK_SUFFIX ".wfe"
 #define WEFT__DISK_TEMP_PREFIX ".tmp-"

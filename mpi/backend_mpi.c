@@ -82,7 +82,7 @@ static int mpi_start(void *state, int n_workers) {
     ((mpi_pool *)state)->started = 1;
     if (weft__mpi_comm == MPI_COMM_NULL)
         return weft__set_error(WEFT_ESYS, "backend 'mpi': MPI is not running (weft_mpi_init was not "
-                               "called, or weft_mpi_finalize was)");
+                                          "called, or weft_mpi_finalize was)");
     if (!world.peers) {
         int size;
         MPI_Comm_size(weft__mpi_comm, &size);
@@ -200,14 +200,7 @@ static int send_job(call *c, peer *p) {
     send_all(&o);
     if (rc) return rc;
     weft__job *job = c->job;
-    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level,
-                 .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin,
-                 .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL,
-                 .chunked = (uint32_t)job->call.chunked,
-                 .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0),
-                 .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s,
-                 .retry_backoff_s = job->options.retry_backoff_s,
-                 .name_len = (uint32_t)strlen(job->call.task->name)};
+    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .name_len = (uint32_t)strlen(job->call.task->name)};
     uint64_t now = weft_plat_now_ns();
     if (job->deadline_ns) j.deadline_left_ns = job->deadline_ns > now ? job->deadline_ns - now : 1;
     size_t acc = 0;
@@ -440,7 +433,8 @@ static void check_liveness(call *c) {
             snprintf(items, sizeof items, "items %llu..%llu", first, last);
         snprintf(message, sizeof message,
                  "rank %d (pid %d on %s) died while running %s of the call; "
-                 "the MPI job cannot go on without it and ends at exit", p->rank, (int)r->pid, r->host, items);
+                 "the MPI job cannot go on without it and ends at exit",
+                 p->rank, (int)r->pid, r->host, items);
         weft__job_finish_remote(c->job, p->q[p->q_head].begin, WEFT_ECRASHED, 0, NULL, 0, message);
         p->q_len = 0; /* its sends never complete: left as they are */
     }
@@ -529,7 +523,7 @@ static int start_call(call *c) {
     weft__job *job = c->job;
     if (weft__mpi_broken)
         return weft__set_error(WEFT_ECRASHED, "mpi: a rank died during an earlier call: this MPI job "
-                               "cannot run more calls (rerun it; a Memory keeps what was done)");
+                                              "cannot run more calls (rerun it; a Memory keeps what was done)");
     c->seq = ++world.seq;
     c->root_batch = 1;
     outgoing o = {0}; /* new regions to every rank at once */
@@ -547,7 +541,7 @@ static int start_call(call *c) {
         r->init(c->identity, r->user);
         if (world.n_peers && weft__mpi_locate(fold, &c->image, &c->fold_offset) != 0)
             return weft__set_error(WEFT_EINVAL, "weft_reduce on backend 'mpi': the reducer's fold is not "
-                                   "in a loaded image of the program, so other ranks cannot find it");
+                                                "in a loaded image of the program, so other ranks cannot find it");
     }
     return 0;
 }

@@ -12,12 +12,12 @@
 enum {
     TAG_REGION = 101, /* msg_region, then its bytes in TAG_REGION_DATA pieces */
     TAG_REGION_DATA,
-    TAG_FORGET,       /* uint64 id: a region is gone */
-    TAG_JOB,          /* msg_job + task name + fold image name + the reducer's identity */
-    TAG_BATCH,        /* msg_batch + [indices] + inputs */
-    TAG_STOP,         /* uint64 job sequence: the call stopped, skip the rest */
-    TAG_EXIT,         /* leave */
-    TAG_DONE,         /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_FORGET, /* uint64 id: a region is gone */
+    TAG_JOB,    /* msg_job + task name + fold image name + the reducer's identity */
+    TAG_BATCH,  /* msg_batch + [indices] + inputs */
+    TAG_STOP,   /* uint64 job sequence: the call stopped, skip the rest */
+    TAG_EXIT,   /* leave */
+    TAG_DONE,   /* other rank -> 0: msg_done + message + statuses + outputs */
 };
 
 /* Region data moves in pieces of at most this many bytes (MPI counts are ints). */
@@ -31,15 +31,15 @@ typedef struct msg_job {
     uint64_t seq;
     uint32_t kind, level;
     uint64_t n, in_size, out_size;
-    uint64_t base;                   /* call index of item 0 (iterators' chunks) */
-    uint32_t collect, indexed;       /* indexed: batches carry their call indices */
+    uint64_t base;             /* call index of item 0 (iterators' chunks) */
+    uint32_t collect, indexed; /* indexed: batches carry their call indices */
     uint32_t chunked, retries;
     uint64_t n_tasks, acc_size;
     double task_timeout_s, retry_backoff_s;
-    uint64_t deadline_left_ns;       /* the call's time limit, left when sent; 0 none */
-    uint64_t fold_offset;            /* REDUCE: fold, as an offset in its image */
+    uint64_t deadline_left_ns; /* the call's time limit, left when sent; 0 none */
+    uint64_t fold_offset;      /* REDUCE: fold, as an offset in its image */
     uint64_t user_region, user_offset;
-    uint32_t name_len, image_len;    /* the task's name and the fold's image follow */
+    uint32_t name_len, image_len; /* the task's name and the fold's image follow */
 } msg_job;
 
 typedef struct msg_batch {
@@ -48,10 +48,10 @@ typedef struct msg_batch {
 
 typedef struct msg_done {
     uint64_t seq, begin, end;
-    uint64_t ran_to;      /* items [begin, ran_to) ran */
+    uint64_t ran_to; /* items [begin, ran_to) ran */
     uint64_t run_ns;
     int32_t failed, code, status, n_statuses;
-    uint64_t index;       /* of the failure (a task index for reductions) */
+    uint64_t index; /* of the failure (a task index for reductions) */
     uint32_t message_len, pad;
 } msg_done;
 

@@ -45,10 +45,10 @@ typedef struct server {
     unsigned char *identity; /* REDUCE: a fresh accumulator, as rank 0 made it */
     int missing;             /* why this call cannot run here, or 0 */
     char why[256];
-    int stopped;             /* a STOP came for this call */
+    int stopped; /* a STOP came for this call */
     uint64_t polled_ns;
-    uint64_t deadline_ns;    /* the call's, on this rank's clock; 0 none */
-    weft_pool *nested;       /* what a task's own weft_map(NULL, ...) runs on */
+    uint64_t deadline_ns; /* the call's, on this rank's clock; 0 none */
+    weft_pool *nested;    /* what a task's own weft_map(NULL, ...) runs on */
     outbuf out;
 } server;
 
@@ -103,7 +103,7 @@ static void start_job(server *s, const unsigned char *p, size_t len) {
     if (!s->task) {
         s->missing = WEFT_ENOTASK;
         snprintf(s->why, sizeof s->why, "task '%.64s' is not registered on rank %d (host %s): every rank "
-                 "must run the same program, with the task registered before weft_mpi_init",
+                                        "must run the same program, with the task registered before weft_mpi_init",
                  s->name, s->rank, weft__mpi_ranks()[0].host);
         return;
     }

@@ -28,7 +28,9 @@ int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len) {
     *buf = malloc(*len ? *len : 1);
     if (!*buf) return -1;
     return MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm,
-                    MPI_STATUS_IGNORE) == MPI_SUCCESS ? 0 : -1;
+                    MPI_STATUS_IGNORE) == MPI_SUCCESS
+               ? 0
+               : -1;
 }
 
 /* Append a line to buf (terminated, cut when full); returns the line's length. */
@@ -69,7 +71,9 @@ static int gather_ranks(void) {
     if (!ranks) return -1;
     ranks[0] = me;
     return MPI_Gather(&me, sizeof me, MPI_BYTE, ranks, sizeof me, MPI_BYTE, 0, weft__mpi_comm) ==
-                   MPI_SUCCESS ? 0 : -1;
+                   MPI_SUCCESS
+               ? 0
+               : -1;
 }
 
 void weft_mpi_finalize(void) {
@@ -94,7 +98,7 @@ int weft_mpi_init(int *argc, char ***argv) {
         int provided;
         if (MPI_Init_thread(argc, argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS)
             return weft__set_error(WEFT_ESYS, "weft_mpi_init: MPI_Init failed (run the program "
-                                   "with mpirun or srun --mpi=pmix)");
+                                              "with mpirun or srun --mpi=pmix)");
         started_mpi = 1;
     }
     if (MPI_Comm_dup(MPI_COMM_WORLD, &weft__mpi_comm) != MPI_SUCCESS)

@@ -66,7 +66,8 @@ typedef struct proc_worker {
     uint64_t recent_ns; /* how long its recent batches ran, as it measured */
 } proc_worker;
 
-enum { KILLED_TIMEOUT = 1, KILLED_STOPPED };
+enum { KILLED_TIMEOUT = 1,
+       KILLED_STOPPED };
 
 typedef struct call call;
 
@@ -130,8 +131,8 @@ struct call {
     int stop_sent;
     uint64_t stop_ns;
     size_t acc_size; /* REDUCE: bytes of accumulators */
-    int rc;    /* the call itself failed: WEFT_ESYS, WEFT_ENOMEM */
-    int ended; /* complete() ran: nothing of it is out any more */
+    int rc;          /* the call itself failed: WEFT_ESYS, WEFT_ENOMEM */
+    int ended;       /* complete() ran: nothing of it is out any more */
 };
 
 /* ---- workers */
@@ -139,7 +140,9 @@ struct call {
 /* The per-task timeout in whole milliseconds (at least 1 when one is set); 0: none. */
 static int task_timeout_ms(const weft__job *job) {
     double ms = job->options.task_timeout_s * 1000.0;
-    return ms <= 0 ? 0 : ms < 1 ? 1 : ms > 2e9 ? 2000000000 : (int)ms;
+    return ms <= 0 ? 0 : ms < 1 ? 1
+                     : ms > 2e9 ? 2000000000
+                                : (int)ms;
 }
 
 static int spawn(proc_state *st, int k) {
@@ -310,8 +313,10 @@ static int sync_regions(proc_state *st, proc_worker *w) {
             w->cap_known = cap;
         }
         wire_region r = {list[j].id, list[j].size};
-        if (weft__wire_put_fd(&w->wire, WIRE_REGION, &r, sizeof r, list[j].fd) != 0) rc = WEFT_ESYS;
-        else w->known[w->n_known++] = list[j].id;
+        if (weft__wire_put_fd(&w->wire, WIRE_REGION, &r, sizeof r, list[j].fd) != 0)
+            rc = WEFT_ESYS;
+        else
+            w->known[w->n_known++] = list[j].id;
     }
     free(list);
     if (rc == 0) w->synced_gen = gen;
@@ -487,16 +492,7 @@ static int send_job(call *c, proc_worker *w) {
     int rc = sync_regions(c->st, w);
     if (rc) return rc;
     weft__job *job = c->job;
-    wire_job j = {.kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level,
-                  .timeout_ms = task_timeout_ms(job), .retries = job->options.retries,
-                  .retry_backoff_s = job->options.retry_backoff_s, .n = job->call.n,
-                  .in_size = job->call.in_size, .out_size = job->call.out_size,
-                  .in_region = c->in.region, .in_offset = c->in.offset,
-                  .out_region = c->out.region, .out_offset = c->out.offset,
-                  .task_addr = (uint64_t)(uintptr_t)job->call.task, .collect = job->call.statuses != NULL,
-                  .base = job->call.begin, .indexed = job->call.index_of != NULL,
-                  .idx_region = c->idx.region, .idx_offset = c->idx.offset,
-                  .report_each = (uint32_t)reports_each(job)};
+    wire_job j = {.kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .timeout_ms = task_timeout_ms(job), .retries = job->options.retries, .retry_backoff_s = job->options.retry_backoff_s, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .in_region = c->in.region, .in_offset = c->in.offset, .out_region = c->out.region, .out_offset = c->out.offset, .task_addr = (uint64_t)(uintptr_t)job->call.task, .collect = job->call.statuses != NULL, .base = job->call.begin, .indexed = job->call.index_of != NULL, .idx_region = c->idx.region, .idx_offset = c->idx.offset, .report_each = (uint32_t)reports_each(job)};
     if (job->call.kind == WEFT__JOB_REDUCE) {
         void (*fold)(void *, const void *, size_t, void *) = job->call.reducer->fold;
         void *fold_addr;

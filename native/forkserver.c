@@ -25,7 +25,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { SERVER_SPAWN = 1, SERVER_SPAWNED, SERVER_DIED };
+enum { SERVER_SPAWN = 1,
+       SERVER_SPAWNED,
+       SERVER_DIED };
 
 typedef struct server_msg {
     int32_t type;
@@ -42,7 +44,7 @@ static pthread_mutex_t server_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct ended {
     pid_t pid;
     int status;
-} *ended;
+} * ended;
 static size_t n_ended, cap_ended;
 
 static int count_threads(void) {
@@ -87,8 +89,7 @@ static int recv_msg(int fd, server_msg *m, int *fds, int *n_fds) {
         struct cmsghdr h;
         char buf[CMSG_SPACE(sizeof(int) * 2)];
     } ctl;
-    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                       .msg_controllen = sizeof ctl.buf};
+    struct msghdr h = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
     ssize_t k;
     do k = recvmsg(fd, &h, MSG_CMSG_CLOEXEC);
     while (k < 0 && errno == EINTR);
@@ -100,8 +101,10 @@ static int recv_msg(int fd, server_msg *m, int *fds, int *n_fds) {
             for (int i = 0; i < n; i++) {
                 int f;
                 memcpy(&f, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof f);
-                if (*n_fds < 2) fds[(*n_fds)++] = f;
-                else close(f);
+                if (*n_fds < 2)
+                    fds[(*n_fds)++] = f;
+                else
+                    close(f);
             }
         }
     return k == (ssize_t)sizeof *m ? 1 : -EPROTO;
@@ -220,8 +223,10 @@ static int await_server(int type, pid_t pid, int wait_ms, server_msg *out) {
         int got = recv_msg(server_fd, &m, fds, &n_fds);
         for (int i = 0; i < n_fds; i++) close(fds[i]);
         if (got <= 0) return -EPIPE;
-        if (m.type == SERVER_DIED) remember_end(m.pid, m.status);
-        else if (m.type == type) return *out = m, 0;
+        if (m.type == SERVER_DIED)
+            remember_end(m.pid, m.status);
+        else if (m.type == type)
+            return *out = m, 0;
     }
 }
 

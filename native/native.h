@@ -62,16 +62,16 @@ typedef struct wire_job {
     int32_t timeout_ms, retries; /* the worker retries a failing task itself */
     double retry_backoff_s;
     uint64_t n, in_size, out_size;
-    uint64_t in_region, in_offset;   /* MAP: items; BYTES: the table, then the data */
-    uint64_t out_region, out_offset; /* MAP only */
-    uint64_t task_addr;              /* the parent's weft_task_def, for tasks registered
+    uint64_t in_region, in_offset;     /* MAP: items; BYTES: the table, then the data */
+    uint64_t out_region, out_offset;   /* MAP only */
+    uint64_t task_addr;                /* the parent's weft_task_def, for tasks registered
                                         after the fork server started */
-    uint64_t base;                   /* index of item 0 in the caller's stream (iterators) */
-    uint32_t collect;                /* failures become statuses (WIRE_STATUS) */
-    uint32_t chunked;                /* REDUCE: items are chunks of n_tasks tasks */
-    uint64_t n_tasks, acc_stride;    /* REDUCE */
-    uint64_t acc_region, acc_offset; /* REDUCE: the accumulators, folded into in place */
-    uint64_t fold_addr;              /* REDUCE: the reducer's fold, at the parent's address */
+    uint64_t base;                     /* index of item 0 in the caller's stream (iterators) */
+    uint32_t collect;                  /* failures become statuses (WIRE_STATUS) */
+    uint32_t chunked;                  /* REDUCE: items are chunks of n_tasks tasks */
+    uint64_t n_tasks, acc_stride;      /* REDUCE */
+    uint64_t acc_region, acc_offset;   /* REDUCE: the accumulators, folded into in place */
+    uint64_t fold_addr;                /* REDUCE: the reducer's fold, at the parent's address */
     uint64_t user_region, user_offset; /* REDUCE: reducer.user, when there is one */
     uint64_t idx_region, idx_offset;   /* MAP, BYTES narrowed by Memory: item j is the
                                           call's item base + idx[j] (uint64 each) */
@@ -93,11 +93,11 @@ typedef struct wire_batch {
 
 typedef struct wire_done {
     uint64_t begin, end;
-    uint64_t ran_to;     /* items [begin, ran_to) ran (the failing one included) */
-    uint64_t run_ns;     /* how long the worker spent on the batch */
-    int32_t failed;      /* this batch carries the job's failure */
+    uint64_t ran_to; /* items [begin, ran_to) ran (the failing one included) */
+    uint64_t run_ns; /* how long the worker spent on the batch */
+    int32_t failed;  /* this batch carries the job's failure */
     int32_t code, status, pad;
-    uint64_t index;      /* of the failure; the message follows */
+    uint64_t index; /* of the failure; the message follows */
 } wire_done;
 
 /* Where a BYTES map's inputs sit inside their region: one entry per item. */
@@ -121,9 +121,9 @@ typedef struct weft__ctrl {
 
 /* ---- worker.c */
 typedef struct weft__worker_args {
-    int32_t id;        /* 0 .. n_workers - 1 */
-    int32_t share;     /* CPUs for this worker's own threads: max(1, CPUs / workers) */
-    int32_t idle_ms;   /* leave after this long without work; 0 never */
+    int32_t id;      /* 0 .. n_workers - 1 */
+    int32_t share;   /* CPUs for this worker's own threads: max(1, CPUs / workers) */
+    int32_t idle_ms; /* leave after this long without work; 0 never */
     int32_t pad;
 } weft__worker_args;
 

@@ -124,8 +124,7 @@ ssize_t weft__wire_fill_flags(weft__wire *w, int flags) {
             struct cmsghdr h;
             char buf[CMSG_SPACE(sizeof(int) * 8)];
         } ctl;
-        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
-                           .msg_controllen = sizeof ctl.buf};
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
         ssize_t k = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC | flags);
         if (k < 0 && errno == EINTR) continue;
         if (k < 0) return -errno;

@@ -27,17 +27,17 @@ typedef struct worker {
     weft__job *job;
     int have_job; /* 1: a call to run; 2: a call whose task is missing here */
     int failure_sent;
-    int timeout_ms; /* the call's task timeout: stamp each item's start only then */
-    int missing_code; /* why a call cannot run here (with have_job == 2) */
-    weft_pool *nested; /* the pool a task's own weft_map(NULL, ...) calls use */
+    int timeout_ms;         /* the call's task timeout: stamp each item's start only then */
+    int missing_code;       /* why a call cannot run here (with have_job == 2) */
+    weft_pool *nested;      /* the pool a task's own weft_map(NULL, ...) calls use */
     const wire_item *items; /* BYTES: where each input sits */
     unsigned char *bytes_base;
     weft_bytes *in_bytes, *out_bytes; /* BYTES: n entries each, filled per batch */
     size_t bytes_n;
     weft_status *statuses; /* collect-all: n entries, sent and cleared per batch */
     weft_reducer reducer;  /* REDUCE: fold and user as they are in this process */
-    int must_flush; /* replies buffered that a crash must not lose (see run_batch) */
-    int report_each; /* wire_job.report_each */
+    int must_flush;        /* replies buffered that a crash must not lose (see run_batch) */
+    int report_each;       /* wire_job.report_each */
     /* retries: one budget per task across worker deaths (see note_task) */
     weft_task_def counted; /* the task, its fn counting attempts in ctrl->attempts */
     weft_task_fn task_fn;
@@ -237,7 +237,8 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
         w->missing_code = WEFT_ENOTASK;
         snprintf(job->failure.message, sizeof job->failure.message,
                  "task '%.64s' is not registered in the worker processes (register it with "
-                 "WEFT_TASK in the program, so that it exists before main)", name);
+                 "WEFT_TASK in the program, so that it exists before main)",
+                 name);
     } else if ((j.collect && !w->statuses) || (job->call.kind == WEFT__JOB_BYTES && (!w->in_bytes || !w->out_bytes))) {
         w->missing_code = WEFT_ENOMEM;
         snprintf(job->failure.message, sizeof job->failure.message, "a worker process ran out of memory for a call of %llu items",

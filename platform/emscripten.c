@@ -9,10 +9,10 @@
 /* navigator.hardwareConcurrency in browsers and in Node >= 21; Node 20 has no navigator,
  * so ask its os module through the process object the runtime exposes. */
 EM_JS(int, weft_js_concurrency, (void), {
-    if (typeof navigator !== 'undefined' && navigator.hardwareConcurrency)
+    if (typeof navigator != = 'undefined' && navigator.hardwareConcurrency)
         return navigator.hardwareConcurrency;
     try {
-        if (typeof process !== 'undefined' && process.getBuiltinModule)
+        if (typeof process != = 'undefined' && process.getBuiltinModule)
             return process.getBuiltinModule('os').availableParallelism();
     } catch (e) {
     }
@@ -32,12 +32,12 @@ double weft_plat_cpu_quota(void) { return 0; }
  * its in-memory FS gets it right. With NODERAWFS linked in, set the time through Node
  * ourselves: 1 done, 0 not NODERAWFS, < 0 a negative errno. */
 EM_JS(int, weft_js_raw_set_mtime, (const char *path, double seconds), {
-    if (typeof NODERAWFS === 'undefined' || typeof fs === 'undefined' || !fs.utimesSync) return 0;
+    if (typeof NODERAWFS == = 'undefined' || typeof fs == = 'undefined' || !fs.utimesSync) return 0;
     try {
         fs.utimesSync(UTF8ToString(path), seconds, seconds);
         return 1;
     } catch (e) {
-        return e.code === 'ENOENT' ? -2 : e.code === 'EACCES' ? -13 : e.code === 'EPERM' ? -1 : -5;
+        return e.code == = 'ENOENT' ? -2 : e.code == = 'EACCES' ? -13 : e.code == = 'EPERM' ? -1 : -5;
     }
 });
 

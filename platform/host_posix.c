@@ -65,7 +65,8 @@ int weft_plat_open_read_size(const char *path, int64_t *size) {
     while (fd < 0 && errno == EINTR);
     if (fd < 0) return neg_errno();
     struct stat s;
-    int rc = fstat(fd, &s) != 0 ? neg_errno() : !S_ISREG(s.st_mode) ? WEFT_PLAT_ENOTREG : 0;
+    int rc = fstat(fd, &s) != 0 ? neg_errno() : !S_ISREG(s.st_mode) ? WEFT_PLAT_ENOTREG
+                                                                    : 0;
     if (rc) {
         close(fd);
         return rc;
@@ -281,7 +282,8 @@ int weft_plat_map_shared(const char *path, size_t size, void **out) {
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
     if (fd < 0) return neg_errno();
     struct stat st;
-    int rc = fstat(fd, &st) ? neg_errno() : S_ISREG(st.st_mode) ? 0 : WEFT_PLAT_ENOTREG;
+    int rc = fstat(fd, &st) ? neg_errno() : S_ISREG(st.st_mode) ? 0
+                                                                : WEFT_PLAT_ENOTREG;
     /* Blocks first, then the mapping: a page of a sparse file that cannot get a block
      * (a full file system) kills its writer with SIGBUS. posix_fallocate returns the
      * error itself; where a file system cannot allocate, writing zeros does it. */

@@ -53,12 +53,15 @@ static inline void weft_plat_cpu_relax(void) {
 typedef struct weft_plat_spinlock {
     int held; /* used through the __atomic builtins only */
 } weft_plat_spinlock;
-#define WEFT_PLAT_SPINLOCK_INIT {0}
+#define WEFT_PLAT_SPINLOCK_INIT \
+    { 0 }
 static inline void weft_plat_spin_lock(weft_plat_spinlock *l) {
     for (unsigned spins = 0; __atomic_exchange_n(&l->held, 1, __ATOMIC_ACQUIRE);)
         while (__atomic_load_n(&l->held, __ATOMIC_RELAXED))
-            if (++spins % 1024 == 0) weft_plat_yield();
-            else weft_plat_cpu_relax();
+            if (++spins % 1024 == 0)
+                weft_plat_yield();
+            else
+                weft_plat_cpu_relax();
 }
 static inline void weft_plat_spin_unlock(weft_plat_spinlock *l) {
     __atomic_store_n(&l->held, 0, __ATOMIC_RELEASE);

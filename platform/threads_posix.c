@@ -72,4 +72,3 @@ void weft_plat_cond_timedwait(weft_plat_cond *c, weft_plat_mutex *m, uint64_t ns
 void weft_plat_cond_broadcast(weft_plat_cond *c) { pthread_cond_broadcast((pthread_cond_t *)c->opaque); }
 void weft_plat_cond_signal(weft_plat_cond *c) { pthread_cond_signal((pthread_cond_t *)c->opaque); }
 void weft_plat_yield(void) { sched_yield(); }
-

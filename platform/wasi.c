@@ -46,7 +46,6 @@ int weft_plat_cpu_online(void) { return 1; }
 int weft_plat_cpu_affinity(void) { return 1; }
 double weft_plat_cpu_quota(void) { return 0; }
 
-
 /* No signals under WASI: nothing can interrupt a call. */
 void weft_plat_interrupt_begin(void) {}
 void weft_plat_interrupt_end(void) {}

@@ -29,22 +29,22 @@ WEFT_API const char *weft_version(void);
 /* ---------------------------------------------------------------- errors */
 
 /* One table: the enum, the names and the messages all come from here. */
-#define WEFT_ERROR_MAP(X)                                                              \
-    X(EINVAL, -1, "invalid argument")                                                  \
-    X(ENOMEM, -2, "out of memory")                                                     \
-    X(ENOTASK, -3, "no task is registered under that name")                            \
-    X(ENOBACKEND, -4, "no backend is registered under that name")                      \
-    X(ETASK, -5, "a task failed")                                                      \
-    X(ECANCELED, -6, "the call was cancelled")                                         \
-    X(EOUTSIZE, -7, "a task wrote an output of the wrong size")                        \
-    X(ENV, -8, "an environment variable has a value weft does not accept")             \
-    X(ENOSYS, -9, "not supported on this platform")                                    \
-    X(ESYS, -10, "a system call failed")                                               \
-    X(ECONFIG, -11, "configuration stack misuse (pop without push)")                   \
-    X(ETIMEDOUT, -12, "timed out")                                                     \
-    X(ENOTFOUND, -13, "no such cache entry or checkpoint")                             \
-    X(ECORRUPT, -14, "stored data failed its checksum")                                \
-    X(EFOREIGN, -15, "the folder holds files but is not a weft cache") \
+#define WEFT_ERROR_MAP(X)                                                  \
+    X(EINVAL, -1, "invalid argument")                                      \
+    X(ENOMEM, -2, "out of memory")                                         \
+    X(ENOTASK, -3, "no task is registered under that name")                \
+    X(ENOBACKEND, -4, "no backend is registered under that name")          \
+    X(ETASK, -5, "a task failed")                                          \
+    X(ECANCELED, -6, "the call was cancelled")                             \
+    X(EOUTSIZE, -7, "a task wrote an output of the wrong size")            \
+    X(ENV, -8, "an environment variable has a value weft does not accept") \
+    X(ENOSYS, -9, "not supported on this platform")                        \
+    X(ESYS, -10, "a system call failed")                                   \
+    X(ECONFIG, -11, "configuration stack misuse (pop without push)")       \
+    X(ETIMEDOUT, -12, "timed out")                                         \
+    X(ENOTFOUND, -13, "no such cache entry or checkpoint")                 \
+    X(ECORRUPT, -14, "stored data failed its checksum")                    \
+    X(EFOREIGN, -15, "the folder holds files but is not a weft cache")     \
     X(ECRASHED, -16, "a worker process died while running a task")
 
 typedef enum weft_error_code {
@@ -92,10 +92,10 @@ WEFT_API const weft_task_def *weft_task_at(size_t i);
 /* WEFT_TASK(fn) registers `fn` under the name "fn" before main() runs.
  * WEFT_FN(fn) is its definition, for weft_map & co. in the same file;
  * other files use WEFT_TASK_DECLARE(fn) first, or weft_task_find("fn"). */
-#define WEFT_TASK(fn)                                                                  \
-    const weft_task_def weft__task_##fn = {#fn, fn};                                   \
-    __attribute__((constructor)) static void weft__register_##fn(void) {               \
-        weft_task_register(&weft__task_##fn);                                          \
+#define WEFT_TASK(fn)                                                    \
+    const weft_task_def weft__task_##fn = {#fn, fn};                     \
+    __attribute__((constructor)) static void weft__register_##fn(void) { \
+        weft_task_register(&weft__task_##fn);                            \
     }
 #define WEFT_TASK_DECLARE(fn) extern const weft_task_def weft__task_##fn
 #define WEFT_FN(fn) (&weft__task_##fn)
@@ -143,14 +143,14 @@ typedef struct weft_options {
     int verbose;               /* 1.. progress on stderr; default (and WEFT_NONE): silent */
     weft_progress_fn progress; /* called with progress; may cancel */
     void *progress_user;
-    int retries;               /* extra attempts for a failing task; default none */
-    double retry_backoff_s;    /* pause before the first retry, doubled after each;
+    int retries;                /* extra attempts for a failing task; default none */
+    double retry_backoff_s;     /* pause before the first retry, doubled after each;
                                   default 0.01 s; WEFT_NONE: no pause */
-    double task_timeout_s;     /* per task: weft_cancelled() turns true and the task fails
+    double task_timeout_s;      /* per task: weft_cancelled() turns true and the task fails
                                   with WEFT_ETIMEDOUT past it; default none */
-    double timeout_s;          /* per call: the call stops with WEFT_ETIMEDOUT; default none */
+    double timeout_s;           /* per call: the call stops with WEFT_ETIMEDOUT; default none */
     struct weft_memory *memory; /* cache every item of a map (see Memory) */
-    int shared_threshold;      /* bytes: a call's inputs (or outputs) larger than this go
+    int shared_threshold;       /* bytes: a call's inputs (or outputs) larger than this go
                                   to a shared-memory region of their own instead of the
                                   pool's reusable scratch region (process backends);
                                   default 1 MiB; WEFT_NONE: always their own */
@@ -197,7 +197,7 @@ WEFT_API void weft_shutdown(void);
  * and outputs NULL for tasks that produce nothing. A failing task stops the map: tasks
  * not yet started are skipped and the call returns WEFT_ETASK (see weft_last_error). */
 WEFT_API int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
-             size_t n, void *outputs, size_t out_size);
+                      size_t n, void *outputs, size_t out_size);
 
 /* Variable-size items: an owned or borrowed byte buffer. */
 typedef struct weft_bytes {
@@ -207,7 +207,7 @@ typedef struct weft_bytes {
 /* Like weft_map with variable-size inputs and outputs. Each outputs[i] receives a buffer
  * allocated by weft (free it with weft_bytes_free); on failure every output is freed. */
 WEFT_API int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes *inputs,
-                   size_t n, weft_bytes *outputs);
+                            size_t n, weft_bytes *outputs);
 WEFT_API void weft_bytes_free(weft_bytes *b, size_t n);
 
 /* Call body(i, ctx) for every i in [begin, end), like an OpenMP parallel for. The body
@@ -225,8 +225,8 @@ typedef struct weft_status {
     char *message; /* NULL on success */
 } weft_status;
 WEFT_API int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,
-                     size_t in_size, size_t n, void *outputs, size_t out_size,
-                     weft_status *statuses);
+                              size_t in_size, size_t n, void *outputs, size_t out_size,
+                              weft_status *statuses);
 WEFT_API void weft_status_free(weft_status *s, size_t n);
 
 /* ---------------------------------------------------------------- streaming */
@@ -246,9 +246,9 @@ typedef struct weft_iter_options {
 } weft_iter_options;
 
 typedef struct weft_result {
-    size_t index;        /* position of the input */
-    int code;            /* WEFT_OK, or the task's failure (collect mode) */
-    const void *data;    /* the output; valid until the next weft_next or weft_iter_close */
+    size_t index;     /* position of the input */
+    int code;         /* WEFT_OK, or the task's failure (collect mode) */
+    const void *data; /* the output; valid until the next weft_next or weft_iter_close */
     size_t size;
     const char *message; /* failure message, or NULL */
 } weft_result;
@@ -258,9 +258,9 @@ typedef struct weft_iter weft_iter;
  * most `window` tasks are in flight or waiting to be read, so memory stays flat and a
  * slow reader holds the workers back. `options` may be NULL (ordered, automatic). */
 WEFT_API int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
-              const weft_iter_options *options, weft_iter **out);
+                       const weft_iter_options *options, weft_iter **out);
 WEFT_API int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
-                    size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out);
+                             size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out);
 /* 1 and *r filled; 0 at the end; or a negative WEFT_E* code (fail-fast failure,
  * cancellation, timeout, source error) with weft_last_error() set. */
 WEFT_API int weft_next(weft_iter *it, weft_result *r);
@@ -278,15 +278,15 @@ WEFT_API void weft_iter_close(weft_iter *it);
  * in the caller; `user` must then be NULL or lie in a weft_shared region (WEFT_EINVAL). */
 typedef struct weft_reducer {
     size_t acc_size;
-    void (*init)(void *acc, void *user);                            /* the identity */
+    void (*init)(void *acc, void *user); /* the identity */
     void (*fold)(void *acc, const void *output, size_t size, void *user);
-    void (*combine)(void *acc, const void *other, void *user);      /* acc = acc (+) other */
+    void (*combine)(void *acc, const void *other, void *user); /* acc = acc (+) other */
     void *user;
     int deterministic;
 } weft_reducer;
 /* `out_size`: the size of each task's output. `result` receives acc_size bytes. */
 WEFT_API int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
-                size_t n, size_t out_size, const weft_reducer *reducer, void *result);
+                         size_t n, size_t out_size, const weft_reducer *reducer, void *result);
 
 /* ---------------------------------------------------------------- Memory */
 
@@ -324,17 +324,17 @@ WEFT_API void weft_args_reset(weft_args *a);
 WEFT_API int weft_args_i64(weft_args *a, const char *name, int64_t v);
 WEFT_API int weft_args_f64(weft_args *a, const char *name, double v);
 WEFT_API int weft_args_bool(weft_args *a, const char *name, int v);
-WEFT_API int weft_args_string(weft_args *a, const char *name, const char *s); /* copied */
+WEFT_API int weft_args_string(weft_args *a, const char *name, const char *s);                /* copied */
 WEFT_API int weft_args_bytes(weft_args *a, const char *name, const void *data, size_t size); /* borrowed */
 /* Arrays in C order with `ndim` dimensions; borrowed. */
 WEFT_API int weft_args_i32_array(weft_args *a, const char *name, const int32_t *data, int ndim,
-                        const size_t *shape);
+                                 const size_t *shape);
 WEFT_API int weft_args_i64_array(weft_args *a, const char *name, const int64_t *data, int ndim,
-                        const size_t *shape);
+                                 const size_t *shape);
 WEFT_API int weft_args_f32_array(weft_args *a, const char *name, const float *data, int ndim,
-                        const size_t *shape);
+                                 const size_t *shape);
 WEFT_API int weft_args_f64_array(weft_args *a, const char *name, const double *data, int ndim,
-                        const size_t *shape);
+                                 const size_t *shape);
 /* Opt-in tolerance for an f64/f32 argument (scalar or array) added before: values are
  * snapped to a grid before hashing, so values that round to the same grid point key
  * equal. abs_tol > 0: a grid of step abs_tol; rel_tol > 0: the mantissa is rounded to
@@ -354,22 +354,22 @@ WEFT_API int weft_args_get_f64(const void *in, size_t size, const char *name, do
 WEFT_API int weft_args_get_bool(const void *in, size_t size, const char *name, int *out);
 /* NUL-terminated; *len (may be NULL) excludes the NUL. */
 WEFT_API int weft_args_get_string(const void *in, size_t size, const char *name, const char **s,
-                         size_t *len);
+                                  size_t *len);
 WEFT_API int weft_args_get_bytes(const void *in, size_t size, const char *name, const void **data,
-                        size_t *n);
+                                 size_t *n);
 /* Any array: its type, data (8-byte aligned when `in` is), dimensions and element count
  * (shape may be NULL; else it has room for WEFT_ARGS_MAX_NDIM sizes). */
 WEFT_API int weft_args_get_array(const void *in, size_t size, const char *name, weft_arg_type *type,
-                        const void **data, int *ndim, size_t *shape, size_t *count);
+                                 const void **data, int *ndim, size_t *shape, size_t *count);
 /* Typed shortcuts: an array of that type, flattened. */
 WEFT_API int weft_args_get_f64_array(const void *in, size_t size, const char *name,
-                            const double **data, size_t *count);
+                                     const double **data, size_t *count);
 WEFT_API int weft_args_get_f32_array(const void *in, size_t size, const char *name, const float **data,
-                            size_t *count);
+                                     size_t *count);
 WEFT_API int weft_args_get_i64_array(const void *in, size_t size, const char *name,
-                            const int64_t **data, size_t *count);
+                                     const int64_t **data, size_t *count);
 WEFT_API int weft_args_get_i32_array(const void *in, size_t size, const char *name,
-                            const int32_t **data, size_t *count);
+                                     const int32_t **data, size_t *count);
 
 /* A cache of task results. Keys are XXH3-128 over (task name, task version, the
  * arguments' canonical encoding); values are what the task wrote with weft_output. One
@@ -391,17 +391,18 @@ typedef int (*weft_validate_fn)(const weft_entry_info *info, const void *value, 
                                 void *user);
 
 typedef struct weft_memory_options {
-    int fsync;               /* 1: fsync each entry before renaming it into place */
-    int64_t max_bytes;       /* limits applied by prune, and on write when set; 0 = none */
+    int fsync;         /* 1: fsync each entry before renaming it into place */
+    int64_t max_bytes; /* limits applied by prune, and on write when set; 0 = none */
     int64_t max_items;
-    double max_age_s;        /* entries older than this (since creation) are misses */
-    int debug;               /* journal and explain misses: 1 on; WEFT_NONE off; 0: as
+    double max_age_s;          /* entries older than this (since creation) are misses */
+    int debug;                 /* journal and explain misses: 1 on; WEFT_NONE off; 0: as
                                 WEFT_DEBUG says */
-    int quiet;               /* 1: no warnings on stderr (corrupt entries, ...) */
+    int quiet;                 /* 1: no warnings on stderr (corrupt entries, ...) */
     weft_validate_fn validate; /* NULL: every stored value is valid */
     void *validate_user;
 } weft_memory_options;
-#define WEFT_MEMORY_OPTIONS_INIT {0, 0, 0, 0, 0, 0, NULL, NULL}
+#define WEFT_MEMORY_OPTIONS_INIT \
+    { 0, 0, 0, 0, 0, 0, NULL, NULL }
 
 /* Open a cache. `location`: a folder (created when missing, with its parents), or
  * "memory:" for an in-process store, or NULL for $WEFT_CACHE_DIR. A folder that holds
@@ -425,15 +426,15 @@ WEFT_API int weft_memory_ignore(weft_memory *m, const char *task, const char *ar
  * returned. *out is allocated by weft (weft_bytes_free); `hit` may be NULL. A task
  * failure returns WEFT_ETASK (weft_last_error has its message) and stores nothing. */
 WEFT_API int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args *args,
-                     weft_bytes *out, int *hit);
+                              weft_bytes *out, int *hit);
 /* 1 when a valid entry is stored, 0 when not, <0 on error. Computes nothing. */
 WEFT_API int weft_memory_check(weft_memory *m, const weft_task_def *task, const weft_args *args);
 /* The stored value without computing: 0, or WEFT_ENOTFOUND. */
 WEFT_API int weft_memory_get(weft_memory *m, const weft_task_def *task, const weft_args *args,
-                    weft_bytes *out);
+                             weft_bytes *out);
 /* Always run the task and replace the entry. */
 WEFT_API int weft_memory_refresh(weft_memory *m, const weft_task_def *task, const weft_args *args,
-                        weft_bytes *out);
+                                 weft_bytes *out);
 
 /* Shelve: make sure the result is stored (computing it on a miss) and get a small
  * handle to load it later, from this or another process (weft_shelf_format gives a
@@ -443,25 +444,25 @@ typedef struct weft_shelf {
     uint8_t key[16];
 } weft_shelf;
 WEFT_API int weft_memory_shelve(weft_memory *m, const weft_task_def *task, const weft_args *args,
-                       weft_shelf *ref);
+                                weft_shelf *ref);
 WEFT_API int weft_shelf_load(weft_memory *m, const weft_shelf *ref, weft_bytes *out);
 /* buf needs 256 + 33 + 1 bytes at most; returns the length written. */
 WEFT_API size_t weft_shelf_format(const weft_shelf *ref, char *buf, size_t size);
 WEFT_API int weft_shelf_parse(const char *s, weft_shelf *ref);
 /* The key a call would use (32 hex digits + NUL into hex when not NULL). */
 WEFT_API int weft_memory_key(weft_memory *m, const weft_task_def *task, const weft_args *args,
-                    uint8_t key[16], char hex[33]);
+                             uint8_t key[16], char hex[33]);
 
 /* Remove one task's entries, or every entry when task is NULL. */
 WEFT_API int weft_memory_clear(weft_memory *m, const char *task);
 /* Apply the limits (the options', or these when > 0): expired entries first, then the
  * least recently used until under max_bytes and max_items. *removed may be NULL. */
 WEFT_API int weft_memory_prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
-                      int64_t *removed);
+                               int64_t *removed);
 
 typedef struct weft_memory_stats {
     int64_t hits, misses, stores, corrupt, evicted, expired;
-    int64_t saved_ns;  /* compute time that hits did not spend (sum of their compute_ns) */
+    int64_t saved_ns; /* compute time that hits did not spend (sum of their compute_ns) */
     int64_t hashed_bytes;
 } weft_memory_stats;
 /* Counters of this handle since it was opened. */
@@ -492,7 +493,7 @@ WEFT_API int weft_memory_import_bytes(weft_memory *m, const void *data, size_t s
 typedef struct weft_checkpoint weft_checkpoint;
 /* keep <= 0 keeps 2. fsync: 1 to make each save durable against power loss. */
 WEFT_API int weft_checkpoint_open(weft_checkpoint **out, const char *dir, const char *name, int keep,
-                         int fsync);
+                                  int fsync);
 WEFT_API void weft_checkpoint_close(weft_checkpoint *c);
 WEFT_API int weft_checkpoint_save(weft_checkpoint *c, int64_t step, const void *data, size_t size);
 /* 0 and the newest valid checkpoint, or WEFT_ENOTFOUND when there is none. Invalid ones

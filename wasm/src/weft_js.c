@@ -59,9 +59,12 @@ static void add_str(buf *b, const char *s) {
     add(b, "\"");
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') add(b, "\\%c", c);
-        else if (c < 0x20) add(b, "\\u%04x", c);
-        else add(b, "%c", c);
+        if (c == '"' || c == '\\')
+            add(b, "\\%c", c);
+        else if (c < 0x20)
+            add(b, "\\u%04x", c);
+        else
+            add(b, "%c", c);
     }
     add(b, "\"");
 }
@@ -74,10 +77,10 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
     buf *b = &doc;
     add(b, "{\"version\":\"%s\",\"errors\":[", weft_version());
     int first = 1;
-#define WEFT__JSON(name, code, msg)                                                    \
+#define WEFT__JSON(name, code, msg)                                                             \
     add(b, "%s{\"name\":\"WEFT_" #name "\",\"errno\":%d,\"message\":", first ? "" : ",", code); \
-    add_str(b, msg);                                                                   \
-    add(b, "}");                                                                       \
+    add_str(b, msg);                                                                            \
+    add(b, "}");                                                                                \
     first = 0;
     WEFT_ERROR_MAP(WEFT__JSON)
 #undef WEFT__JSON
@@ -102,8 +105,7 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
 
 static int open_pool(weft_pool **pool) {
     if (*pool) return 0;
-    weft_options o = {.backend = "sequential", .n_jobs = 1, .batch_size = WEFT_NONE,
-                      .verbose = WEFT_NONE};
+    weft_options o = {.backend = "sequential", .n_jobs = 1, .batch_size = WEFT_NONE, .verbose = WEFT_NONE};
     return weft_pool_open(pool, &o);
 }
 
@@ -112,7 +114,6 @@ int weft_js__find_task(const char *name, const weft_task_def **task) {
     if (!*task) return weft__set_error(WEFT_ENOTASK, "no task named '%s' is built into this module", name);
     return 0;
 }
-
 
 /* The item running now. A trap (out-of-bounds access, abort()) unwinds no C code, so the
  * JS side reads this afterwards to say which item and task crashed the instance. */
@@ -166,7 +167,6 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_open(const char *path) {
     return weft_memory_open(&memory, path, &o);
 }
 
-
 /* n items of in_size bytes looked up in the open Memory, batched as native maps do them:
  * found[i] is 1 for a hit, whose out_size-byte value lands at out + i * out_size. */
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_lookup(const char *task_name, const unsigned char *in,
@@ -199,9 +199,7 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_store(const char *task_name, const unsig
     if (!rc && !items) rc = weft__set_error(WEFT_ENOMEM, "out of memory storing %zu items", n);
     if (rc) return rc;
     for (size_t i = 0; i < n; i++)
-        items[i] = (weft__memory_item){.in = in + i * in_size, .in_size = in_size,
-                                       .out = out + i * out_size, .out_size = out_size,
-                                       .compute_ns = (int64_t)compute_ns};
+        items[i] = (weft__memory_item){.in = in + i * in_size, .in_size = in_size, .out = out + i * out_size, .out_size = out_size, .compute_ns = (int64_t)compute_ns};
     weft__memory_store_items(memory, task, items, n);
     free(items);
     return 0;

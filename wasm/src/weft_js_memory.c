@@ -30,7 +30,7 @@ static int scratch_memory(weft_memory **m) {
 
 /* The keys (16 bytes each, into `keys`) of n items of in_size bytes. */
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_keys(const char *task_name, const unsigned char *in,
-                                           size_t in_size, size_t n, uint8_t *keys) {
+                                             size_t in_size, size_t n, uint8_t *keys) {
     const weft_task_def *task;
     weft_memory *m;
     int rc = weft_js__find_task(task_name, &task);
@@ -42,8 +42,8 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_keys(const char *task_name, const unsign
 
 /* One item's entry, header then value, in a malloc'd buffer (*data, *size). */
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_entry(const char *task_name, const void *in, size_t in_size,
-                                            const void *out, size_t out_size, double compute_ns,
-                                            unsigned char **data, size_t *size) {
+                                              const void *out, size_t out_size, double compute_ns,
+                                              unsigned char **data, size_t *size) {
     const weft_task_def *task;
     weft_memory *m;
     unsigned char *head = NULL;
@@ -67,8 +67,8 @@ EMSCRIPTEN_KEEPALIVE int weft_js_memory_entry(const char *task_name, const void 
  * (any). Returns the value's offset (the header size), or WEFT_ECORRUPT. `id` gets
  * "task\0version\0" (at most id_size bytes) and key_out the key. */
 EMSCRIPTEN_KEEPALIVE int weft_js_memory_check(const char *task, const uint8_t *key,
-                                            const unsigned char *bytes, size_t size, char *id,
-                                            size_t id_size, uint8_t *key_out) {
+                                              const unsigned char *bytes, size_t size, char *id,
+                                              size_t id_size, uint8_t *key_out) {
     weft__entry e;
     if (weft__entry_check_whole(bytes, size, task, key, &e) ||
         e.task_len + e.version_len + 2 > id_size || memchr(e.task, 0, e.task_len))
