@@ -210,6 +210,12 @@ int weft__check_map_args(const char *call, const weft_task_def *task, const void
 /* ---- pool.c */
 /* Pick the pool (a NULL *pool becomes a default one) and the options a call runs with. */
 int weft__pool_for_call(weft_pool **pool, weft_options *call);
-const weft_backend *weft__pool_backend(const weft_pool *pool);
-void *weft__pool_state(const weft_pool *pool);
+struct weft_pool {
+    const weft_backend *backend;
+    weft_options options; /* resolved */
+    int workers;
+    void *state; /* backend's private state, allocated after this struct */
+};
+static inline const weft_backend *weft__pool_backend(const weft_pool *pool) { return pool->backend; }
+static inline void *weft__pool_state(const weft_pool *pool) { return pool->state; }
 #endif

@@ -46,15 +46,6 @@ int weft_map(weft_pool *pool, const weft_task_def *task, const void *inputs, siz
     return weft__map_at(pool, task, inputs, in_size, n, outputs, out_size, 0);
 }
 
-void weft_bytes_free(weft_bytes *b, size_t n) {
-    if (!b) return;
-    for (size_t i = 0; i < n; i++) {
-        free(b[i].data);
-        b[i].data = NULL;
-        b[i].size = 0;
-    }
-}
-
 int weft_map_bytes(weft_pool *pool, const weft_task_def *task, const weft_bytes *inputs,
                    size_t n, weft_bytes *outputs) {
     int rc = weft__check_task("weft_map_bytes", task);
@@ -76,14 +67,6 @@ int weft_for(weft_pool *pool, size_t begin, size_t end, weft_for_fn body, void *
     if (end < begin) return weft__set_error(WEFT_EINVAL, "weft_for: end (%zu) is before begin (%zu)", end, begin);
     weft__job job = {.call = {.kind = WEFT__JOB_FOR, .n = end - begin, .body = body, .ctx = ctx, .begin = begin}};
     return run_job(pool, &job);
-}
-
-void weft_status_free(weft_status *s, size_t n) {
-    if (!s) return;
-    for (size_t i = 0; i < n; i++) {
-        free(s[i].message);
-        s[i].message = NULL;
-    }
 }
 
 int weft_map_collect(weft_pool *pool, const weft_task_def *task, const void *inputs,

@@ -5,13 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct weft_pool {
-    const weft_backend *backend;
-    weft_options options; /* resolved */
-    int workers;
-    void *state; /* backend's private state, allocated after this struct */
-};
-
 int weft_pool_open(weft_pool **out, const weft_options *options) {
     if (!out) return weft__set_error(WEFT_EINVAL, "weft_pool_open: out is NULL");
     *out = NULL;
@@ -116,8 +109,5 @@ int weft__pool_for_call(weft_pool **pool, weft_options *call) {
     int rc = weft__resolve_options(call);
     return rc ? rc : default_pool(call, pool);
 }
-
-const weft_backend *weft__pool_backend(const weft_pool *pool) { return pool->backend; }
-void *weft__pool_state(const weft_pool *pool) { return pool->state; }
 
 const char *weft_version(void) { return "0.1.0"; }
