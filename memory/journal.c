@@ -622,9 +622,16 @@ static void compare_data(out *o, weft_arg_type t, const unsigned char *a, const 
         if (d > max_abs) max_abs = d;
         if (rel > mrel) mrel = rel;
     }
-    say(o, "%zu of %zu %s differ, first at index %zu, max abs diff %.3g, max rel diff %.3g", differ,
-        n, t == WEFT_ARG_BYTES ? "bytes" : "elements", first, max_abs, mrel);
     *max_rel = mrel;
+    if (t == WEFT_ARG_BYTES) { /* raw bytes (a plain struct): where they differ is the news */
+        size_t last = first;
+        for (size_t i = first; i < n; i++)
+            if (a[i] != b[i]) last = i;
+        say(o, "%zu of %zu bytes differ, at offsets %zu..%zu", differ, n, first, last);
+        return;
+    }
+    say(o, "%zu of %zu elements differ, first at index %zu, max abs diff %.3g, max rel diff %.3g",
+        differ, n, first, max_abs, mrel);
 }
 
 static const weft__arg *find_arg(const weft_args *a, const char *name) {

@@ -413,13 +413,25 @@ static int prepare(call *c, weft_memory *m, const weft_task_def *task, const wef
 }
 
 static void debug_record(call *c, int hit) {
-    if (!c->m->o.debug || !c->args) return;
+    if (!c->m->o.debug || (!c->args && !c->raw)) return;
     weft__journal *j = weft__memory_journal(c->m);
     if (!j) return;
     char text[2048];
     text[0] = '\0';
-    weft__journal_record(j, c->task->name, c->version, c->key, c->args,
-                         (const uint8_t(*)[16])c->fps, hit, text, sizeof text);
+    if (c->args) {
+        weft__journal_record(j, c->task->name, c->version, c->key, c->args,
+                             (const uint8_t(*)[16])c->fps, hit, text, sizeof text);
+    } else {
+        /* a plain map item (a struct, a number): journaled as one bytes argument named
+         * "input", so a miss names the bytes that changed, as for any argument */
+        weft_args *a = weft_args_new();
+        uint8_t fp[1][16];
+        if (a && weft_args_bytes(a, "input", c->raw, c->raw_size) == 0 &&
+            weft__arg_fingerprint(&a->v[0], fp[0]) == 0)
+            weft__journal_record(j, c->task->name, c->version, c->key, a,
+                                 (const uint8_t(*)[16])fp, hit, text, sizeof text);
+        weft_args_free(a);
+    }
     if (!hit && text[0]) {
         weft_plat_mutex_lock(&c->m->lock);
         snprintf(c->m->explanation, sizeof c->m->explanation, "%s", text);
@@ -975,7 +987,7 @@ static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_b
             atomic_fetch_sub(&m->hits, 1);
             atomic_fetch_add(&m->misses, 1);
         }
-        if (cs[i].args) debug_record(&cs[i], found[i]); /* items that are args encodings */
+        debug_record(&cs[i], found[i]);
         call_free(&cs[i]);
     }
 }

@@ -711,6 +711,16 @@ static void test_tolerance(void) {
     weft_memory_close(m);
 }
 
+/* a plain struct {i64 id; f64 rate; i64 steps} -> id + steps + (i64)rate */
+static int struct_sum(weft_task *t) {
+    struct { int64_t id; double rate; int64_t steps; } in;
+    if (weft_input_size(t) != sizeof in) return weft_fail(t, "expected a 24-byte item");
+    memcpy(&in, weft_input(t), sizeof in);
+    int64_t s = in.id + in.steps + (int64_t)in.rate;
+    return weft_output(t, &s, sizeof s);
+}
+WEFT_TASK(struct_sum)
+
 static void test_debug(const char *location) {
     weft_memory_options o = WEFT_MEMORY_OPTIONS_INIT;
     o.debug = 1;
@@ -789,6 +799,21 @@ static void test_debug(const char *location) {
     weft_bytes_free(&out, 1);
     CHECK_HAS(weft_memory_last_explanation(m), "same arguments");
     weft_args_free(a);
+
+    /* a map of plain structs: a miss names the bytes of the item that changed */
+    struct item { int64_t id; double rate; int64_t steps; } items[4];
+    memset(items, 0, sizeof items); /* no padding here, but zeroed as the README asks */
+    for (int i = 0; i < 4; i++) items[i] = (struct item){i, 0.5 + i, 100};
+    weft_options so = {.backend = "sequential", .memory = m};
+    weft_pool *sp = NULL;
+    CHECK_EQ(weft_pool_open(&sp, &so), 0);
+    int64_t sums[4];
+    CHECK_EQ(weft_map(sp, WEFT_FN(struct_sum), items, sizeof items[0], 4, sums, sizeof sums[0]), 0);
+    items[2].rate = 7.25;
+    CHECK_EQ(weft_map(sp, WEFT_FN(struct_sum), items, sizeof items[0], 4, sums, sizeof sums[0]), 0);
+    CHECK_HAS(weft_memory_last_explanation(m), "input: bytes: ");
+    CHECK_HAS(weft_memory_last_explanation(m), "of 24 bytes differ, at offsets ");
+    weft_pool_close(sp);
     weft_memory_close(m);
 
     /* WEFT_DEBUG=1 turns it on; map items that are args encodings are journaled too */
