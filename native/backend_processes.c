@@ -232,7 +232,15 @@ static int processes_start(void *state, int n_workers) {
     int cpus = weft_cpu_count();
     st->share = cpus / n_workers > 1 ? cpus / n_workers : 1;
     const char *idle = getenv("WEFT_IDLE_TIMEOUT");
-    long idle_s = idle && *idle ? strtol(idle, NULL, 10) : DEFAULT_IDLE_S;
+    int64_t idle_s = DEFAULT_IDLE_S;
+    if (idle && *idle && weft__parse_i64(idle, 0, 1999999, &idle_s) != 0) {
+        char why[160];
+        int n = snprintf(why, sizeof why, "weft: WEFT_IDLE_TIMEOUT='%.40s' is not whole seconds "
+                                          "(0: never): using %d\n",
+                         idle, DEFAULT_IDLE_S);
+        weft_plat_write_stderr(why, n > 0 && (size_t)n < sizeof why ? (size_t)n : sizeof why - 1);
+        idle_s = DEFAULT_IDLE_S;
+    }
     st->idle_ms = idle_s > 0 && idle_s < 2000000 ? (int)(idle_s * 1000) : 0;
     st->w = calloc((size_t)n_workers, sizeof *st->w);
     st->polls = calloc((size_t)n_workers, sizeof *st->polls);
