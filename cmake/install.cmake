@@ -3,7 +3,7 @@
 include(CMakePackageConfigHelpers)
 
 # weft_wasm.h: what a task asks of the JavaScript side (natively: no shared data).
-install(FILES core/include/weft.h wasm/include/weft_wasm.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(FILES core/include/weft.h core/include/weft_memory.h wasm/include/weft_wasm.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 if(WEFT_HAVE_MPI)
   install(FILES mpi/include/weft_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 endif()

@@ -20,7 +20,7 @@ rm -rf "$stage"
 mkdir -p "$stage/dist" "$stage/include" "$stage/lib" "$stage/cmake" "$out"
 cp -r wasm/package.json wasm/README.md wasm/js wasm/bin LICENSE "$stage/"
 cp "$module.node.cjs" "$module.node.wasm" "$module.mjs" "$module.wasm" "$stage/dist/"
-cp core/include/weft.h wasm/include/weft_wasm.h "$stage/include/"
+cp core/include/weft.h core/include/weft_memory.h wasm/include/weft_wasm.h "$stage/include/"
 cp "$build/libweft.a" "$stage/lib/"
 cp cmake/WeftWasm.cmake cmake/weft-emcc-flags.json "$stage/cmake/"
 # a private npm cache: packing reads nothing from the network or the user's cache

@@ -15,7 +15,7 @@ if [ -n "$so" ]; then
   if [ -n "$leaked" ]; then
     echo "FAIL: libweft.so exports internal symbols:"; printf '  %s\n' $leaked; fail=1
   fi
-  declared=$(grep -oE 'WEFT_API [^(]*\bweft_[a-z0-9_]+\(' "$src/core/include/weft.h" | grep -oE 'weft_[a-z0-9_]+\($' | tr -d '(')
+  declared=$(grep -ohE 'WEFT_API [^(]*\bweft_[a-z0-9_]+\(' "$src"/core/include/weft*.h | grep -oE 'weft_[a-z0-9_]+\($' | tr -d '(')
   for f in $declared; do
     printf '%s\n' "$exported" | grep -qx "$f" || { echo "FAIL: $f is declared in weft.h but not exported"; fail=1; }
   done

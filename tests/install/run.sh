@@ -34,14 +34,14 @@ cmake --install "$build" --prefix "$prefix" > "$tmp/install.log" || { cat "$tmp/
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' "$build/CMakeCache.txt")
 [ -n "$libdir" ] || fail "no CMAKE_INSTALL_LIBDIR in $build/CMakeCache.txt"
 case $libdir in /*) fail "absolute CMAKE_INSTALL_LIBDIR ($libdir) cannot be relocated" ;; esac
-for f in include/weft.h include/weft_wasm.h "$libdir/libweft.a" "$libdir/pkgconfig/weft.pc" \
+for f in include/weft.h include/weft_memory.h include/weft_wasm.h "$libdir/libweft.a" "$libdir/pkgconfig/weft.pc" \
          "$libdir/cmake/weft/weftConfig.cmake" "$libdir/cmake/weft/weftConfigVersion.cmake" \
          "$libdir/cmake/weft/weftTargets.cmake" "$libdir/cmake/weft/WeftWasm.cmake"; do
     [ -f "$prefix/$f" ] || { cat "$tmp/install.log"; fail "not installed: $f"; }
 done
 if ls "$prefix/$libdir"/libweft.so* > /dev/null 2>&1; then shared=1; else shared=0; fi
 # only the public headers are installed (and weft_mpi.h where the mpi backend was built)
-[ "$(find "$prefix/include" -type f ! -name weft_mpi.h | wc -l)" -eq 2 ] || fail "headers other than weft.h and weft_wasm.h installed"
+[ "$(find "$prefix/include" -type f ! -name weft_mpi.h | wc -l)" -eq 3 ] || fail "headers other than weft.h, weft_memory.h and weft_wasm.h installed"
 
 check_output() { # name, output
     case $2 in
