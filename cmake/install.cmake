@@ -19,7 +19,7 @@ install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftC
 
 set(WEFT_PC_LIBS_PRIVATE "")
 if(WEFT_HOST STREQUAL "posix")
-  set(WEFT_PC_LIBS_PRIVATE "-pthread -lxxhash -lm")
+  set(WEFT_PC_LIBS_PRIVATE "-pthread -lxxhash -lsqlite3 -lm")
 endif()
 # The prefix is the one the install actually uses (`cmake --install --prefix P` included),
 # so the file is written at install time; everything else is filled in now and the

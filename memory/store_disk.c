@@ -201,7 +201,9 @@ static int any_entry(const char *name, int is_dir, void *user) {
 }
 
 /* Make the folder a weft cache, or check that it is one and writable. */
-static int prepare_folder(const char *dir) {
+static int prepare_folder(const char *dir) { return weft__disk_prepare(dir, WEFT__DISK_MARKER_TEXT); }
+
+int weft__disk_prepare(const char *dir, const char *marker_text) {
     int rc = make_dirs(dir);
     if (rc)
         return weft__set_error(WEFT_ESYS, "cannot create the cache folder '%s': %s", dir, weft_plat_strerror(rc));
@@ -218,7 +220,7 @@ static int prepare_folder(const char *dir) {
         char marker[4096];
         if ((size_t)snprintf(marker, sizeof marker, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof marker)
             return weft__set_error(WEFT_EINVAL, "the cache path '%.64s...' is too long", dir);
-        rc = weft__disk_write_file(marker, WEFT__DISK_MARKER_TEXT, sizeof WEFT__DISK_MARKER_TEXT - 1, NULL, 0, 0);
+        rc = weft__disk_write_file(marker, marker_text, strlen(marker_text), NULL, 0, 0);
         if (rc)
             return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
     } else if (!weft_plat_dir_writable(dir)) {
