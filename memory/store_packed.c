@@ -123,13 +123,19 @@ static int open_db(packed_state *s, const char *path) {
     sqlite3_extended_result_codes(s->db, 1);
     /* WAL: readers never wait for the writer; NORMAL: a commit survives the process
      * being killed (it is in the WAL file), fsync'd at checkpoints (FULL when asked) */
-    rc = exec(s, "PRAGMA journal_mode = WAL");
-    if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL");
-    if (!rc) rc = exec(s, "BEGIN IMMEDIATE");
-    if (!rc) {
-        rc = exec(s, SCHEMA);
-        int rc2 = exec(s, rc ? "ROLLBACK" : "COMMIT");
-        if (!rc) rc = rc2;
+    /* switching a new database to WAL takes a lock the busy handler does not wait for:
+     * processes opening a new folder at once retry */
+    for (int attempt = 0; attempt < 500; attempt++) {
+        rc = exec(s, "PRAGMA journal_mode = WAL");
+        if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL");
+        if (!rc) rc = exec(s, "BEGIN IMMEDIATE");
+        if (!rc) {
+            rc = exec(s, SCHEMA);
+            int rc2 = exec(s, rc ? "ROLLBACK" : "COMMIT");
+            if (!rc) rc = rc2;
+        }
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        weft_plat_sleep_ns(10000000);
     }
     if (!rc) rc = prepare_all(s);
     return rc;
