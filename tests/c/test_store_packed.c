@@ -248,6 +248,31 @@ static void test_migrate(const char *base) {
     CHECK_EQ(moved, 0);
 }
 
+/* The tool: stats from the index with the size on disk; migrate. */
+static void test_tool(const char *base) {
+    const char *tool = getenv("WEFT_TOOL");
+    if (!tool) {
+        SKIP("the weft tool on a packed cache: WEFT_TOOL is not set");
+        return;
+    }
+    char dir[4200], cmd[9000], out[8192];
+    snprintf(dir, sizeof dir, "%s/tool", base);
+    setenv("WEFT_CACHE_STORE", "file", 1);
+    CHECK_EQ(cached_map(dir, 120, 0, NULL), 120);
+    unsetenv("WEFT_CACHE_STORE");
+    const char *runs_of[] = {"migrate", "stats"};
+    const char *want[] = {"120 entries moved into the packed store", "1 tasks, 120 entries"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' 2>&1", tool, runs_of[i], dir);
+        FILE *p = popen(cmd, "r");
+        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = '\0';
+        CHECK(p && pclose(p) == 0);
+        CHECK(strstr(out, want[i]) != NULL);
+        if (i == 1) CHECK(strstr(out, "on disk") != NULL);
+    }
+}
+
 int main(void) {
     char *base = temp_dir("packed");
     unsetenv("WEFT_CACHE_STORE");
@@ -257,6 +282,7 @@ int main(void) {
     test_damaged_db(base);
     test_kill_mid_write(base);
     test_migrate(base);
+    test_tool(base);
     rm_rf(base);
     free(base);
     weft_shutdown();
