@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" >/dev/null
 mkdir -p build/bench
-cc -O2 -std=c11 -Icore/include bench/memory.c build/release/libweft.a -lxxhash -lm -lpthread \
+cc -O2 -std=c11 -Icore/include bench/memory.c build/release/libweft.a -lxxhash -lsqlite3 -lm -lpthread \
   -o build/bench/memory
 weft=$(./build/bench/memory build/bench/weft-cache)
 if /usr/bin/python3 -c 'import joblib, numpy' 2>/dev/null; then
@@ -41,3 +41,22 @@ row miss_store_small "miss + store, small result" us lower "<= 100 us (no fsync)
 row miss_store_small_fsync "miss + store, with fsync" us lower ""
 row hit_small_arg_memory_store "hit, small arg, in-memory store" us lower ""
 row miss_store_small_memory_store "miss + store, in-memory store" us lower ""
+
+# Memory at scale (bench/memory_scale.c): a cache grown to N entries of ~170 bytes by a
+# cached map, on the packed store (the default) and the file-per-entry store side by side.
+#   WEFT_SCALE="10000 100000 1000000" bash bench/run_memory.sh   (the sizes; default 10^4 10^5)
+cc -O2 -std=c11 -Icore/include bench/memory_scale.c build/release/libweft.a -lxxhash -lsqlite3 -lm \
+  -lpthread -o build/bench/memory_scale
+tool=build/release/native/cli/weft
+printf '\n%s\n' "Memory at scale: packed (SQLite WAL) | file per entry"
+printf '%-10s %-16s %14s %14s\n' entries measure packed file
+for n in ${WEFT_SCALE:-10000 100000}; do
+  rm -rf build/bench/scale-packed build/bench/scale-file
+  p=$(WEFT_CACHE_STORE=packed ./build/bench/memory_scale build/bench/scale-packed "$n" "$tool")
+  f=$(WEFT_CACHE_STORE=file ./build/bench/memory_scale build/bench/scale-file "$n" "$tool")
+  for k in disk_per_entry miss_store hit stats prune_1pct; do
+    printf '%-10s %-16s %14s %14s\n' "$n" "$k" "$(echo "$p" | awk -v k=$k '$1 == k { print $2, $3 }')" \
+      "$(echo "$f" | awk -v k=$k '$1 == k { print $2, $3 }')"
+  done
+done
+rm -rf build/bench/scale-packed build/bench/scale-file
