@@ -2,9 +2,12 @@
  * (one task, an i64 in, 64 bytes out), on the store WEFT_CACHE_STORE picks for a new
  * folder. Prints "name value unit" lines for bench/run_memory.sh's scale table:
  * bytes on disk per entry, entry bytes per entry, miss + store per item (batched, from a
- * map), hit per item (an all-hit map of 10^5), stats (the tool's command), prune of 1%.
+ * map), hit per item (an all-hit map of 10^5), stats (the tool's command), prune of 1%;
+ * and the store alone, through its vtable: a put per transaction, puts and gets in
+ * batches of 256 (what a map's lookups use), on 20 000 more entries of the same size.
  *   memory_scale DIR N TOOL */
 #define _POSIX_C_SOURCE 200809L
+#include "store.h"
 #include "weft.h"
 
 #include <stdio.h>
@@ -37,6 +40,40 @@ static double map_range(weft_pool *p, int64_t first, int64_t n) {
     double t = now() - t0;
     free(in), free(out);
     return t;
+}
+
+/* The store alone, on DIR: seconds per entry of a put each, puts of 256, gets of 256. */
+static void store_alone(const char *dir, double *put_one, double *put_batch, double *get_batch) {
+    enum { N = 10240, B = 256 };
+    const weft_store *s = weft__store_for(dir);
+    void *st = calloc(1, s->state_size);
+    if (s->open(st, dir) != 0) exit(1);
+    static uint8_t keys[2 * N][16], head[100], value[64];
+    for (int i = 0; i < 2 * N; i++) {
+        memset(keys[i], 0xab, 16);
+        memcpy(keys[i], &i, sizeof i);
+    }
+    double t0 = now();
+    for (int i = 0; i < N; i++) s->put(st, "alone", keys[i], head, sizeof head, value, sizeof value, 0);
+    *put_one = (now() - t0) / N;
+    weft__store_put puts[B];
+    t0 = now();
+    for (int at = N; at < 2 * N; at += B) {
+        for (int i = 0; i < B; i++) puts[i] = (weft__store_put){"alone", keys[at + i], head, value, sizeof head, sizeof value, 0};
+        weft__store_put_many(s, st, puts, B, 0);
+    }
+    *put_batch = (now() - t0) / N;
+    weft__store_get gets[B];
+    t0 = now();
+    for (int at = 0; at < 2 * N; at += B) {
+        for (int i = 0; i < B; i++) gets[i] = (weft__store_get){.task = "alone", .key = keys[at + i]};
+        weft__store_get_many(s, st, gets, B);
+        for (int i = 0; i < B; i++) free(gets[i].head.data), free(gets[i].value.data);
+    }
+    *get_batch = (now() - t0) / (2 * N);
+    s->clear(st, "alone");
+    s->close(st);
+    free(st);
 }
 
 static double run(const char *cmd) {
@@ -80,6 +117,11 @@ int main(int argc, char **argv) {
     double stats = run(cmd);
     snprintf(cmd, sizeof cmd, "'%s' cache prune '%s' --max-items %lld > /dev/null", tool, dir, (long long)(n - n / 100));
     double prune = run(cmd);
+    double put_one, put_batch, get_batch;
+    store_alone(dir, &put_one, &put_batch, &get_batch);
+    printf("store_put_one %.2f us\n", put_one * 1e6);
+    printf("store_put_256 %.2f us\n", put_batch * 1e6);
+    printf("store_get_256 %.2f us\n", get_batch * 1e6);
     printf("disk_per_entry %.0f B\n", kb * 1024.0 / (double)n);
     printf("miss_store %.2f us\n", grow / (double)n * 1e6);
     printf("hit %.2f us\n", hit / (double)hits * 1e6);

@@ -45,7 +45,7 @@ row miss_store_small_memory_store "miss + store, in-memory store" us lower ""
 # Memory at scale (bench/memory_scale.c): a cache grown to N entries of ~170 bytes by a
 # cached map, on the packed store (the default) and the file-per-entry store side by side.
 #   WEFT_SCALE="10000 100000 1000000" bash bench/run_memory.sh   (the sizes; default 10^4 10^5)
-cc -O2 -std=c11 -Icore/include bench/memory_scale.c build/release/libweft.a -lxxhash -lsqlite3 -lm \
+cc -O2 -std=c11 -Icore/include -Icore -Imemory bench/memory_scale.c build/release/libweft.a -lxxhash -lsqlite3 -lm \
   -lpthread -o build/bench/memory_scale
 tool=build/release/native/cli/weft
 printf '\n%s\n' "Memory at scale: packed (SQLite WAL) | file per entry"
@@ -54,7 +54,7 @@ for n in ${WEFT_SCALE:-10000 100000}; do
   rm -rf build/bench/scale-packed build/bench/scale-file
   p=$(WEFT_CACHE_STORE=packed ./build/bench/memory_scale build/bench/scale-packed "$n" "$tool")
   f=$(WEFT_CACHE_STORE=file ./build/bench/memory_scale build/bench/scale-file "$n" "$tool")
-  for k in disk_per_entry miss_store hit stats prune_1pct; do
+  for k in disk_per_entry miss_store hit stats prune_1pct store_put_one store_put_256 store_get_256; do
     printf '%-10s %-16s %14s %14s\n' "$n" "$k" "$(echo "$p" | awk -v k=$k '$1 == k { print $2, $3 }')" \
       "$(echo "$f" | awk -v k=$k '$1 == k { print $2, $3 }')"
   done

@@ -213,6 +213,8 @@ int weft__disk_prepare(const char *dir, const char *marker_text) {
     if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
     if (!weft__disk_is_cache(dir)) {
         rc = weft_plat_list_dir(dir, any_entry, NULL);
+        /* another process may have made it a cache (marker, then files) since we looked */
+        if (rc == 1 && weft__disk_is_cache(dir)) return 0;
         if (rc == 1)
             return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
         if (rc < 0)

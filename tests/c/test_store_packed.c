@@ -49,7 +49,9 @@ static int cached_map(const char *dir, int64_t n, int64_t first, const weft_memo
 static const weft_store *open_store(const char *dir, void **state) {
     const weft_store *s = weft__store_for(dir);
     *state = calloc(1, s->state_size);
-    CHECK_EQ(s->open(*state, dir), 0);
+    int rc = s->open(*state, dir);
+    if (rc) fprintf(stderr, "cannot open %s: %s\n", dir, weft_last_error()->message);
+    CHECK_EQ(rc, 0);
     return s;
 }
 
