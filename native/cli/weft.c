@@ -151,7 +151,28 @@ static double now_s(void) {
 
 /* ---- commands */
 
+static int print_task_line(const char *task, int64_t n, int64_t bytes, int64_t compute_ns,
+                           int64_t newest_ns, void *user) {
+    char b[32], t[32];
+    (void)compute_ns;
+    human_bytes((double)bytes, b, sizeof b);
+    human_secs(now_s() - newest_ns * 1e-9, t, sizeof t);
+    printf("%-32s %8lld %10s %12s\n", task, (long long)n, b, strcat(t, " ago"));
+    ++*(int64_t *)user;
+    return 0;
+}
+
 static int cmd_ls(weft_memory *m, const char *task) {
+    void *state;
+    weft__store_summary_method summary = weft__store_summary_of(weft__memory_store(m, &state));
+    if (!task && summary) { /* from the store's index: no entry is read */
+        int64_t tasks = 0;
+        printf("%-32s %8s %10s %12s\n", "task", "entries", "bytes", "last used");
+        if (summary(state, print_task_line, &tasks, NULL) != 0)
+            return die("cannot read the cache's index: %s%s", weft_last_error()->message, "");
+        if (!tasks) printf("(empty)\n");
+        return 0;
+    }
     items l;
     int rc = list_all(m, task, &l);
     if (rc) return rc;

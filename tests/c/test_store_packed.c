@@ -262,9 +262,9 @@ static void test_tool(const char *base) {
     setenv("WEFT_CACHE_STORE", "file", 1);
     CHECK_EQ(cached_map(dir, 120, 0, NULL), 120);
     unsetenv("WEFT_CACHE_STORE");
-    const char *runs_of[] = {"migrate", "stats"};
-    const char *want[] = {"120 entries moved into the packed store", "1 tasks, 120 entries"};
-    for (int i = 0; i < 2; i++) {
+    const char *runs_of[] = {"migrate", "stats", "ls"};
+    const char *want[] = {"120 entries moved into the packed store", "1 tasks, 120 entries", "cube"};
+    for (int i = 0; i < 3; i++) {
         snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' 2>&1", tool, runs_of[i], dir);
         FILE *p = popen(cmd, "r");
         size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
@@ -272,6 +272,7 @@ static void test_tool(const char *base) {
         CHECK(p && pclose(p) == 0);
         CHECK(strstr(out, want[i]) != NULL);
         if (i == 1) CHECK(strstr(out, "on disk") != NULL);
+        if (i == 2) CHECK(strstr(out, " 120 ") != NULL && strstr(out, " ago") != NULL);
     }
 }
 
