@@ -25,6 +25,7 @@
 
 #define BUSY_TIMEOUT_MS 60000    /* how long a writer waits for another process's transaction */
 #define LIST_PAGE 1024           /* rows read per listing step (callbacks run between steps) */
+#define TOUCH_BUFFER 256         /* uses recorded per transaction */
 
 typedef struct task_id {
     char *name;
@@ -40,6 +41,14 @@ typedef struct packed_state {
     task_id *tasks;       /* task ids seen (ids never change: rows of tasks are never deleted) */
     size_t n_tasks;
     sqlite3_stmt *get, *upsert, *del, *touch, *task_find, *task_add, *total_add;
+    /* uses to record, written in one transaction when full, with the next batch of
+     * puts, or on close: a use costs no commit of its own (the LRU clock is approximate;
+     * a kill loses at most these) */
+    struct {
+        int64_t tid, at_ns;
+        uint8_t key[16];
+    } touched[TOUCH_BUFFER];
+    size_t n_touched;
 } packed_state;
 
 static const char *SCHEMA =
@@ -208,8 +217,32 @@ static int packed_open(void *state, const char *location) {
     return 0;
 }
 
+/* Write the recorded uses, inside the caller's write transaction (lock held). */
+static void write_touches(packed_state *s) {
+    for (size_t i = 0; i < s->n_touched; i++) {
+        sqlite3_bind_int64(s->touch, 1, s->touched[i].tid);
+        sqlite3_bind_blob(s->touch, 2, s->touched[i].key, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(s->touch, 3, s->touched[i].at_ns);
+        sqlite3_step(s->touch);
+        sqlite3_reset(s->touch);
+    }
+    s->n_touched = 0;
+}
+
+/* The same in a transaction of their own (lock held); best effort. */
+static void flush_touches(packed_state *s) {
+    if (!s->n_touched) return;
+    if (exec(s, "BEGIN IMMEDIATE") != 0) {
+        s->n_touched = 0;
+        return;
+    }
+    write_touches(s);
+    if (exec(s, "COMMIT") != 0) exec(s, "ROLLBACK");
+}
+
 static void packed_close(void *state) {
     packed_state *s = state;
+    flush_touches(s);
     close_db(s);
     for (size_t i = 0; i < s->n_tasks; i++) free(s->tasks[i].name);
     free(s->tasks);
@@ -363,6 +396,7 @@ static void packed_put_many(void *state, weft__store_put *puts, size_t n, int fs
     weft_plat_mutex_lock(&s->lock);
     set_sync(s, fsync);
     int rc = exec(s, "BEGIN IMMEDIATE"), err = 0;
+    if (!rc) write_touches(s);
     for (size_t i = 0; !rc && i < n; i++) {
         weft__store_put *p = &puts[i];
         if (p->rc) continue;
@@ -422,17 +456,14 @@ static int packed_touch(void *state, const char *task, const uint8_t key[16], in
     packed_state *s = state;
     weft_plat_mutex_lock(&s->lock);
     int64_t tid = task_of(s, task, 0);
-    int rc = WEFT_ENOTFOUND;
     if (tid > 0) {
-        sqlite3_bind_int64(s->touch, 1, tid);
-        sqlite3_bind_blob(s->touch, 2, key, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(s->touch, 3, now_ns);
-        int step = sqlite3_step(s->touch);
-        sqlite3_reset(s->touch);
-        rc = step == SQLITE_DONE && sqlite3_changes(s->db) ? 0 : WEFT_ENOTFOUND;
+        if (s->n_touched == TOUCH_BUFFER) flush_touches(s);
+        s->touched[s->n_touched].tid = tid;
+        s->touched[s->n_touched].at_ns = now_ns;
+        memcpy(s->touched[s->n_touched++].key, key, 16);
     }
     weft_plat_mutex_unlock(&s->lock);
-    return rc; /* best effort, like the disk store's */
+    return tid > 0 ? 0 : WEFT_ENOTFOUND; /* best effort, like the disk store's */
 }
 
 /* ---- listing: a page of rows at a time, read under the lock, reported outside it, so
@@ -487,6 +518,7 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
     size_t n_names = 0;
     sqlite3_stmt *st = NULL;
     weft_plat_mutex_lock(&s->lock);
+    flush_touches(s);
     int64_t only = task ? task_of(s, task, 0) : -1;
     int rc = only < -1 ? (int)-only : load_names(s, &names, &n_names);
     if (!rc)
@@ -494,8 +526,8 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
                                 "SELECT tid, key, atime, size, head IS NULL FROM entries"
                                 " WHERE (tid, key) > (?1, ?2) AND (?3 < 0 OR tid = ?3)"
                                 " ORDER BY tid, key LIMIT ?4", -1, &st, NULL);
-    weft_plat_mutex_unlock(&s->lock);
     int out = rc ? db_error(s, rc, "cannot list") : 0;
+    weft_plat_mutex_unlock(&s->lock);
     row last = {0};
     while (!out && only != 0) {
         size_t n = 0;
@@ -514,8 +546,8 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
             r->large = sqlite3_column_int(st, 4);
         }
         sqlite3_reset(st);
-        weft_plat_mutex_unlock(&s->lock);
         if (rc != SQLITE_DONE) out = db_error(s, rc, "cannot list");
+        weft_plat_mutex_unlock(&s->lock);
         for (size_t i = 0; !out && i < n; i++) {
             const char *name = task_name(s, page[i].tid, names, n_names);
             if (!name) continue;
@@ -529,7 +561,9 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
         if (n < LIST_PAGE) break;
         last = page[n - 1];
     }
+    weft_plat_mutex_lock(&s->lock);
     sqlite3_finalize(st);
+    weft_plat_mutex_unlock(&s->lock);
     free_names(names, n_names);
     free(page);
     /* files a killed writer left behind (large values) */
@@ -545,7 +579,7 @@ static int packed_clear(void *state, const char *task) {
     packed_state *s = state;
     weft_plat_mutex_lock(&s->lock);
     int64_t tid = task ? task_of(s, task, 0) : -1;
-    int rc = tid < -1 ? (int)-tid : 0;
+    int rc = tid < -1 ? db_error(s, (int)-tid, "cannot clear") : 0;
     if (!rc && tid != 0) {
         sqlite3_stmt *st;
         rc = exec(s, "BEGIN IMMEDIATE");
@@ -559,10 +593,10 @@ static int packed_clear(void *state, const char *task) {
             }
         }
         if (!rc) rc = exec(s, "COMMIT");
-        if (rc) exec(s, "ROLLBACK");
+        if (rc) rc = db_error(s, rc, "cannot clear"), exec(s, "ROLLBACK");
     }
     weft_plat_mutex_unlock(&s->lock);
-    if (rc) return db_error(s, rc, "cannot clear");
+    if (rc) return rc;
     return weft__store_disk.clear(s->files, task); /* large values, litter, the journal */
 }
 
@@ -634,9 +668,10 @@ static int packed_summary(void *state, weft__store_summary_fn fn, void *user, in
                      sqlite3_column_int64(st, 4), user);
     }
     sqlite3_finalize(st);
+    if (rc) rc = db_error(s, rc, "cannot read the totals");
     weft_plat_mutex_unlock(&s->lock);
     free_names(names, n_names);
-    if (rc) return db_error(s, rc, "cannot read the totals");
+    if (rc) return rc;
     if (out || !disk_bytes) return out;
     /* the database, its WAL, and every file under the folder (large values, journal) */
     *disk_bytes = weft__packed_folder_bytes(s->root);
@@ -710,6 +745,9 @@ static int packed_evict(void *state, int64_t max_bytes, int64_t max_items, int64
                         weft__store_evicted *out) {
     packed_state *s = state;
     memset(out, 0, sizeof *out);
+    weft_plat_mutex_lock(&s->lock);
+    flush_touches(s); /* what was used lately is not the least recently used */
+    weft_plat_mutex_unlock(&s->lock);
     int rc = 0;
     if (before_ns > 0) rc = evict_some(s, before_ns, INT64_MAX, 0, &out->expired, &out->expired_bytes);
     if (rc) return rc;

@@ -111,6 +111,34 @@ static int collect_key(const weft__store_item *it, void *user) {
     return 0;
 }
 
+/* Uses recorded by touch (buffered, written in batches) count before an eviction. */
+static void test_touch_then_evict(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/lru", base);
+    void *st;
+    const weft_store *s = open_store(dir, &st);
+    uint8_t key[100][16], head[40] = {0}, value[8] = {0};
+    for (int i = 0; i < 100; i++) {
+        memset(key[i], 0, 16);
+        key[i][0] = (uint8_t)i;
+        CHECK_EQ(s->put(st, "lru", key[i], head, sizeof head, value, sizeof value, 0), 0);
+    }
+    for (int i = 0; i < 10; i++) CHECK_EQ(s->touch(st, "lru", key[i], weft_plat_wall_ns() + 1000000), 0);
+    weft__store_evicted e;
+    CHECK_EQ(s->evict(st, 0, 90, 0, &e), 0);
+    CHECK_EQ(e.evicted, 10);
+    CHECK_EQ(e.items_left, 90);
+    for (int i = 0; i < 20; i++) { /* 0..9 were used last: 10..19 went */
+        weft_bytes h, v;
+        int64_t at;
+        int rc = s->get(st, "lru", key[i], &h, &v, &at);
+        CHECK_EQ(rc, i < 10 ? 0 : WEFT_ENOTFOUND);
+        if (!rc) free(h.data), free(v.data);
+    }
+    s->close(st);
+    free(st);
+}
+
 /* A row whose value fails its checksum is reported, removed and recomputed. */
 static void test_bad_row(const char *base) {
     char dir[4200];
@@ -281,6 +309,7 @@ int main(void) {
     unsetenv("WEFT_CACHE_STORE");
     test_is_default(base);
     test_evict(base);
+    test_touch_then_evict(base);
     test_bad_row(base);
     test_damaged_db(base);
     test_kill_mid_write(base);
