@@ -21,6 +21,14 @@ static double now(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of this process (user + system): what a phase costs when other programs
+ * share the cores (wall times then inflate with the load). */
+static double cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int widen(weft_task *t) {
     int64_t x, out[8];
     memcpy(&x, weft_input(t), 8);
@@ -29,21 +37,25 @@ static int widen(weft_task *t) {
 }
 WEFT_TASK(widen)
 
+static double last_cpu; /* the CPU seconds of the latest map_range */
+
 static double map_range(weft_pool *p, int64_t first, int64_t n) {
     int64_t *in = malloc((size_t)n * 8), *out = malloc((size_t)n * 64);
     for (int64_t i = 0; i < n; i++) in[i] = first + i;
-    double t0 = now();
+    double t0 = now(), c0 = cpu();
     if (weft_map(p, WEFT_FN(widen), in, 8, (size_t)n, out, 64) != 0) {
         fprintf(stderr, "map: %s\n", weft_last_error()->message);
         exit(1);
     }
     double t = now() - t0;
+    last_cpu = cpu() - c0;
     free(in), free(out);
     return t;
 }
 
 /* The store alone, on DIR: seconds per entry of a put each, puts of 256, gets of 256. */
-static void store_alone(const char *dir, double *put_one, double *put_batch, double *get_batch) {
+static void store_alone(const char *dir, double *put_one, double *put_batch, double *get_batch,
+                        double *put_batch_cpu, double *get_batch_cpu) {
     enum { N = 10240, B = 256 };
     const weft_store *s = weft__store_for(dir);
     void *st = calloc(1, s->state_size);
@@ -58,19 +70,23 @@ static void store_alone(const char *dir, double *put_one, double *put_batch, dou
     *put_one = (now() - t0) / N;
     weft__store_put puts[B];
     t0 = now();
+    double c0 = cpu();
     for (int at = N; at < 2 * N; at += B) {
         for (int i = 0; i < B; i++) puts[i] = (weft__store_put){"alone", keys[at + i], head, value, sizeof head, sizeof value, 0};
         weft__store_put_many(s, st, puts, B, 0);
     }
     *put_batch = (now() - t0) / N;
+    *put_batch_cpu = (cpu() - c0) / N;
     weft__store_get gets[B];
     t0 = now();
+    c0 = cpu();
     for (int at = 0; at < 2 * N; at += B) {
         for (int i = 0; i < B; i++) gets[i] = (weft__store_get){.task = "alone", .key = keys[at + i]};
         weft__store_get_many(s, st, gets, B);
         for (int i = 0; i < B; i++) free(gets[i].head.data), free(gets[i].value.data);
     }
     *get_batch = (now() - t0) / (2 * N);
+    *get_batch_cpu = (cpu() - c0) / (2 * N);
     s->clear(st, "alone");
     s->close(st);
     free(st);
@@ -98,11 +114,14 @@ int main(int argc, char **argv) {
     o.memory = m;
     weft_pool *p;
     weft_pool_open(&p, &o);
-    double grow = 0;
-    for (int64_t at = 0; at < n; at += 100000) grow += map_range(p, at, n - at < 100000 ? n - at : 100000);
+    double grow = 0, grow_cpu = 0;
+    for (int64_t at = 0; at < n; at += 100000) {
+        grow += map_range(p, at, n - at < 100000 ? n - at : 100000);
+        grow_cpu += last_cpu;
+    }
     int64_t hits = n < 100000 ? n : 100000;
     map_range(p, 0, hits); /* warm */
-    double hit = map_range(p, 0, hits);
+    double hit = map_range(p, 0, hits), hit_cpu = last_cpu;
     weft_pool_close(p);
     weft_memory_close(m);
     char cmd[9000];
@@ -117,14 +136,18 @@ int main(int argc, char **argv) {
     double stats = run(cmd);
     snprintf(cmd, sizeof cmd, "'%s' cache prune '%s' --max-items %lld > /dev/null", tool, dir, (long long)(n - n / 100));
     double prune = run(cmd);
-    double put_one, put_batch, get_batch;
-    store_alone(dir, &put_one, &put_batch, &get_batch);
+    double put_one, put_batch, get_batch, put_batch_cpu, get_batch_cpu;
+    store_alone(dir, &put_one, &put_batch, &get_batch, &put_batch_cpu, &get_batch_cpu);
     printf("store_put_one %.2f us\n", put_one * 1e6);
     printf("store_put_256 %.2f us\n", put_batch * 1e6);
+    printf("store_put_256_cpu %.2f us\n", put_batch_cpu * 1e6);
     printf("store_get_256 %.2f us\n", get_batch * 1e6);
+    printf("store_get_256_cpu %.2f us\n", get_batch_cpu * 1e6);
     printf("disk_per_entry %.0f B\n", kb * 1024.0 / (double)n);
     printf("miss_store %.2f us\n", grow / (double)n * 1e6);
+    printf("miss_store_cpu %.2f us\n", grow_cpu / (double)n * 1e6);
     printf("hit %.2f us\n", hit / (double)hits * 1e6);
+    printf("hit_cpu %.2f us\n", hit_cpu / (double)hits * 1e6);
     printf("stats %.0f ms\n", stats * 1e3);
     printf("prune_1pct %.0f ms\n", prune * 1e3);
     return 0;

@@ -44,6 +44,8 @@ row miss_store_small_memory_store "miss + store, in-memory store" us lower ""
 
 # Memory at scale (bench/memory_scale.c): a cache grown to N entries of ~170 bytes by a
 # cached map, on the packed store (the default) and the file-per-entry store side by side.
+# Wall times, and the process's CPU time (_cpu rows) for when other programs load the
+# machine. joblib is not in this table: it keeps a folder per call, like the file store.
 #   WEFT_SCALE="10000 100000 1000000" bash bench/run_memory.sh   (the sizes; default 10^4 10^5)
 cc -O2 -std=c11 -Icore/include -Icore -Imemory bench/memory_scale.c build/release/libweft.a -lxxhash -lsqlite3 -lm \
   -lpthread -o build/bench/memory_scale
@@ -54,7 +56,8 @@ for n in ${WEFT_SCALE:-10000 100000}; do
   rm -rf build/bench/scale-packed build/bench/scale-file
   p=$(WEFT_CACHE_STORE=packed ./build/bench/memory_scale build/bench/scale-packed "$n" "$tool")
   f=$(WEFT_CACHE_STORE=file ./build/bench/memory_scale build/bench/scale-file "$n" "$tool")
-  for k in disk_per_entry miss_store hit stats prune_1pct store_put_one store_put_256 store_get_256; do
+  for k in disk_per_entry miss_store miss_store_cpu hit hit_cpu stats prune_1pct store_put_one \
+           store_put_256 store_put_256_cpu store_get_256 store_get_256_cpu; do
     printf '%-10s %-16s %14s %14s\n' "$n" "$k" "$(echo "$p" | awk -v k=$k '$1 == k { print $2, $3 }')" \
       "$(echo "$f" | awk -v k=$k '$1 == k { print $2, $3 }')"
   done

@@ -138,9 +138,11 @@ static int open_db(packed_state *s, const char *path) {
         rc = exec(s, "PRAGMA journal_mode = WAL");
         if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL");
         /* keys are hashes: inserts land on random pages; a larger cache and fewer,
-         * larger checkpoints write each page once for many entries */
+         * larger checkpoints write each page once for many entries. Reads through a
+         * mapping save a pread per page (weft never shrinks the file: no VACUUM, no
+         * auto_vacuum, so a mapped page never vanishes under a reader) */
         if (!rc) rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;"
-                              " PRAGMA journal_size_limit = 67108864");
+                              " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 1073741824");
         if (!rc) rc = exec(s, "BEGIN IMMEDIATE");
         if (!rc) {
             rc = exec(s, SCHEMA);
