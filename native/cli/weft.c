@@ -509,8 +509,8 @@ static int cmd_info(void) {
         printf(" %s (%s%s%s)", weft_backend_name(i), caps & WEFT_CAP_PARALLEL ? "parallel" : "one at a time",
                caps & WEFT_CAP_SHARED_MEMORY ? ", shared memory" : "", caps & WEFT_CAP_NESTED ? ", nested" : "");
     }
-    printf("\nstores: %s (folders), %s (in-process); entry format %d\n", weft__store_disk.name,
-           weft__store_memory.name, WEFT__ENTRY_VERSION);
+    printf("\nstores: %s (new folders; %s=file for a file per entry), %s (folders), %s (in-process); entry format %d\n",
+           weft__store_packed.name, WEFT__STORE_ENV, weft__store_disk.name, weft__store_memory.name, WEFT__ENTRY_VERSION);
     printf("hashing: %s\n", weft__hash_impl());
     const char *vars[] = {"WEFT_BACKEND", "WEFT_N_JOBS", "WEFT_VERBOSE", "WEFT_DEBUG", "WEFT_CACHE_DIR"};
     for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
@@ -527,7 +527,11 @@ int main(int argc, char **argv) {
         return argc < 2 ? 0 : 2;
     }
     const char *cmd = argv[2], *dir = argv[3];
-    if (strcmp(cmd, "migrate") == 0 && argc == 4) return cmd_migrate(dir);
+    if (strcmp(cmd, "migrate") == 0) {
+        if (argc == 4) return cmd_migrate(dir);
+        fputs(usage, stderr);
+        return 2;
+    }
     static const char *known[] = {"ls", "show", "stats", "diff", "verify", "prune", "clear", "export", "import"};
     int ok = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(cmd, known[i]) == 0;
