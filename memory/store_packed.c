@@ -26,6 +26,7 @@
 #define BUSY_TIMEOUT_MS 60000    /* how long a writer waits for another process's transaction */
 #define LIST_PAGE 1024           /* rows read per listing step (callbacks run between steps) */
 #define TOUCH_BUFFER 256         /* uses recorded per transaction */
+#define USES_FOLD 1000000        /* the uses log is folded at least every this many rows */
 
 typedef struct task_id {
     char *name;
@@ -62,6 +63,10 @@ static const char *SCHEMA =
     "  atime INTEGER NOT NULL, size INTEGER NOT NULL, compute INTEGER NOT NULL,"
     "  head BLOB, value BLOB, PRIMARY KEY(tid, key)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS entries_by_atime ON entries(atime);"
+    /* uses, appended (a page per ~100), folded into entries.atime before an eviction or
+     * a listing: a use is not a random page write of its own */
+    "CREATE TABLE IF NOT EXISTS uses(id INTEGER PRIMARY KEY, tid INTEGER NOT NULL,"
+    "  key BLOB NOT NULL, at INTEGER NOT NULL);"
     "CREATE TRIGGER IF NOT EXISTS entries_ins AFTER INSERT ON entries BEGIN"
     "  UPDATE totals SET n = n + 1, bytes = bytes + NEW.size, compute = compute + NEW.compute,"
     "    newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
@@ -112,7 +117,7 @@ static int prepare_all(packed_state *s) {
                      " atime = excluded.atime, size = excluded.size, compute = excluded.compute,"
                      " head = excluded.head, value = excluded.value"},
         {&s->del, "DELETE FROM entries WHERE tid = ?1 AND key = ?2 RETURNING head IS NULL"},
-        {&s->touch, "UPDATE entries SET atime = ?3 WHERE tid = ?1 AND key = ?2"},
+        {&s->touch, "INSERT INTO uses(tid, key, at) VALUES(?1, ?2, ?3)"},
         {&s->task_find, "SELECT id FROM tasks WHERE name = ?1"},
         {&s->task_add, "INSERT OR IGNORE INTO tasks(name) VALUES(?1)"},
         {&s->total_add, "INSERT OR IGNORE INTO totals VALUES(?1, 0, 0, 0, 0)"},
@@ -219,15 +224,27 @@ static int packed_open(void *state, const char *location) {
     return 0;
 }
 
-/* Write the recorded uses, inside the caller's write transaction (lock held). */
+/* Fold the uses log into the entries' last-use times (inside a write transaction, lock
+ * held): each entry's page is written once for all its uses since the last fold. */
+static int fold_uses(packed_state *s) {
+    int rc = exec(s, "UPDATE entries SET atime = u.at FROM (SELECT tid, key, max(at) AS at FROM uses"
+                     " GROUP BY tid, key) AS u WHERE entries.tid = u.tid AND entries.key = u.key"
+                     " AND entries.atime < u.at");
+    return rc ? rc : exec(s, "DELETE FROM uses");
+}
+
+/* Write the recorded uses, inside the caller's write transaction (lock held); a log
+ * grown past USES_FOLD rows is folded (its size stays bounded without evictions). */
 static void write_touches(packed_state *s) {
+    int64_t last = 0;
     for (size_t i = 0; i < s->n_touched; i++) {
         sqlite3_bind_int64(s->touch, 1, s->touched[i].tid);
         sqlite3_bind_blob(s->touch, 2, s->touched[i].key, 16, SQLITE_STATIC);
         sqlite3_bind_int64(s->touch, 3, s->touched[i].at_ns);
-        sqlite3_step(s->touch);
+        if (sqlite3_step(s->touch) == SQLITE_DONE) last = sqlite3_last_insert_rowid(s->db);
         sqlite3_reset(s->touch);
     }
+    if (s->n_touched && last / USES_FOLD != (last - (int64_t)s->n_touched) / USES_FOLD) fold_uses(s);
     s->n_touched = 0;
 }
 
@@ -240,6 +257,14 @@ static void flush_touches(packed_state *s) {
     }
     write_touches(s);
     if (exec(s, "COMMIT") != 0) exec(s, "ROLLBACK");
+}
+
+/* Every use, buffered or logged, into the entries' last-use times (lock held). */
+static void settle_uses(packed_state *s) {
+    if (exec(s, "BEGIN IMMEDIATE") != 0) return;
+    write_touches(s);
+    if (fold_uses(s) == 0 && exec(s, "COMMIT") == 0) return;
+    exec(s, "ROLLBACK");
 }
 
 static void packed_close(void *state) {
@@ -520,7 +545,7 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
     size_t n_names = 0;
     sqlite3_stmt *st = NULL;
     weft_plat_mutex_lock(&s->lock);
-    flush_touches(s);
+    settle_uses(s); /* the listing reports last uses */
     int64_t only = task ? task_of(s, task, 0) : -1;
     int rc = only < -1 ? (int)-only : load_names(s, &names, &n_names);
     if (!rc)
@@ -748,7 +773,7 @@ static int packed_evict(void *state, int64_t max_bytes, int64_t max_items, int64
     packed_state *s = state;
     memset(out, 0, sizeof *out);
     weft_plat_mutex_lock(&s->lock);
-    flush_touches(s); /* what was used lately is not the least recently used */
+    settle_uses(s); /* what was used lately is not the least recently used */
     weft_plat_mutex_unlock(&s->lock);
     int rc = 0;
     if (before_ns > 0) rc = evict_some(s, before_ns, INT64_MAX, 0, &out->expired, &out->expired_bytes);
