@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" >/dev/null
 mkdir -p build/bench
-cc -O2 -std=c11 -Icore/include bench/memory.c build/release/libweft.a -lxxhash -lm -lpthread \
+cc -O2 -std=c11 -Icore/include bench/memory.c build/release/libweft.a -lsqlite3 -lm -lpthread \
   -o build/bench/memory
-cc -O2 -std=c11 -Icore/include bench/memory_map.c build/release/libweft.a -lxxhash -lm -lpthread \
+cc -O2 -std=c11 -Icore/include bench/memory_map.c build/release/libweft.a -lsqlite3 -lm -lpthread \
   -o build/bench/memory_map
 weft=$(./build/bench/memory build/bench/weft-cache)
 maps=$(./build/bench/memory_map build/bench/map-cache)
@@ -63,3 +63,25 @@ printf '%-12s %9s %11s %9s\n' joblib - "$(val "$joblib" map_joblib_miss)" "$(val
 echo "target: all hits <= 1 us per item on every backend (nothing is dispatched). 'mem:' is the"
 echo "in-memory store: the layer's own cost. The disk store reads one file per hit (issue: a packed"
 echo "store for many small entries)."
+
+# Memory at scale (bench/memory_scale.c): a cache grown to N entries of ~170 bytes by a
+# cached map, on the packed store (the default) and the file-per-entry store side by side.
+# Wall times, and the process's CPU time (_cpu rows) for when other programs load the
+# machine. joblib is not in this table: it keeps a folder per call, like the file store.
+#   WEFT_SCALE="10000 100000 1000000" bash bench/run_memory.sh   (the sizes; default 10^4 10^5)
+cc -O2 -std=c11 -Icore/include -Icore -Imemory bench/memory_scale.c build/release/libweft.a -lsqlite3 -lm \
+  -lpthread -o build/bench/memory_scale
+tool=build/release/native/cli/weft
+printf '\n%s\n' "Memory at scale: packed (SQLite WAL) | file per entry"
+printf '%-10s %-16s %14s %14s\n' entries measure packed file
+for n in ${WEFT_SCALE:-10000 100000}; do
+  rm -rf build/bench/scale-packed build/bench/scale-file
+  p=$(WEFT_CACHE_STORE=packed ./build/bench/memory_scale build/bench/scale-packed "$n" "$tool")
+  f=$(WEFT_CACHE_STORE=file ./build/bench/memory_scale build/bench/scale-file "$n" "$tool")
+  for k in disk_per_entry miss_store miss_store_cpu hit hit_cpu stats prune_1pct store_put_one \
+           store_put_256 store_put_256_cpu store_get_256 store_get_256_cpu; do
+    printf '%-10s %-16s %14s %14s\n' "$n" "$k" "$(echo "$p" | awk -v k=$k '$1 == k { print $2, $3 }')" \
+      "$(echo "$f" | awk -v k=$k '$1 == k { print $2, $3 }')"
+  done
+done
+rm -rf build/bench/scale-packed build/bench/scale-file

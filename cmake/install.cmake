@@ -25,7 +25,7 @@ install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftC
 # shared library names its own libxxhash, so neither needs -lxxhash.
 set(WEFT_PC_LIBS_PRIVATE "")
 if(WEFT_HOST STREQUAL "posix")
-  set(WEFT_PC_LIBS_PRIVATE "-pthread -lm")
+  set(WEFT_PC_LIBS_PRIVATE "-pthread -lsqlite3 -lm")
   foreach(lib IN LISTS CMAKE_DL_LIBS)
     string(APPEND WEFT_PC_LIBS_PRIVATE " -l${lib}")
   endforeach()

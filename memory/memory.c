@@ -879,6 +879,21 @@ static int by_access(const void *a, const void *b) {
     return x->access_ns < y->access_ns ? -1 : x->access_ns > y->access_ns;
 }
 
+/* A store with an index of last uses evicts by itself, at a cost in what it removes. */
+static int prune_by_index(weft_memory *m, weft__store_evict_method evict, int64_t max_bytes,
+                          int64_t max_items, double max_age_s, int64_t slack_ns, int64_t *removed) {
+    int64_t before = max_age_s > 0 ? weft_plat_wall_ns() - slack_ns - (int64_t)(max_age_s * 1e9) : 0;
+    weft__store_evicted e;
+    int rc = evict(m->state, max_bytes, max_items, before, &e);
+    if (rc == 0 && e.expired + e.evicted) bump_generation(m);
+    atomic_fetch_add(&m->expired, rc ? 0 : e.expired);
+    atomic_fetch_add(&m->evicted, rc ? 0 : e.evicted);
+    atomic_store(&m->est_bytes, rc ? 0 : e.bytes_left);
+    atomic_store(&m->est_items, rc ? 0 : e.items_left);
+    if (removed) *removed = rc ? 0 : e.expired + e.evicted;
+    return rc;
+}
+
 /* slack_ns: how much older than max_age_s an entry's last use must look before it goes.
  * Pruning on writes allows for file systems whose times are coarse (Emscripten's are
  * whole seconds, FAT's two): there a just-written entry can look a second old. Reads
@@ -892,6 +907,8 @@ static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double ma
     if (!max_bytes) max_bytes = m->o.max_bytes;
     if (!max_items) max_items = m->o.max_items;
     if (!(max_age_s > 0)) max_age_s = m->o.max_age_s;
+    weft__store_evict_method evict = weft__store_evict_of(m->store);
+    if (evict) return prune_by_index(m, evict, max_bytes, max_items, max_age_s, slack_ns, removed);
     prune_list l = {NULL, 0, 0, m, weft_plat_wall_ns(), 0};
     int rc = m->store->list(m->state, NULL, prune_collect, &l);
     int64_t bytes = 0, items = (int64_t)l.n, gone = 0;

@@ -1,6 +1,9 @@
 /* The store registry (a store per location scheme; a folder when none matches) and the
  * wrappers that give optional methods their defaults, so Memory calls every store alike. */
 #include "store.h"
+#ifdef WEFT_HAVE_PACKED
+#include "store_packed.h"
+#endif
 
 #include <string.h>
 
@@ -28,6 +31,12 @@ const weft_store *weft__store_for(const char *location) {
     for (int i = 0; i < n_registered; i++)
         if (strncmp(location, registry[i].scheme, strlen(registry[i].scheme)) == 0)
             return registry[i].store;
+#ifdef WEFT_HAVE_PACKED
+    /* a folder: its marker says which store made it; a new or empty one gets the default */
+    if (weft__packed_is_packed(location)) return &weft__store_packed;
+    if (weft__disk_is_cache(location)) return &weft__store_disk;
+    if (weft__packed_is_default()) return &weft__store_packed;
+#endif
     return &weft__store_disk;
 }
 
@@ -66,5 +75,13 @@ int weft__store_side_path(const weft_store *s, void *state, const char *name, ch
 }
 
 int weft__store_read_only(const weft_store *s, void *state) {
-    return has_v2(s) && s->read_only ? s->read_only(state) : 0;
+    return s->version >= 3 && s->read_only ? s->read_only(state) : 0;
+}
+
+weft__store_summary_method weft__store_summary_of(const weft_store *s) {
+    return s->version >= 3 ? s->summary : NULL;
+}
+
+weft__store_evict_method weft__store_evict_of(const weft_store *s) {
+    return s->version >= 3 ? s->evict : NULL;
 }

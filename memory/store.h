@@ -12,7 +12,7 @@
 
 #include "memory_internal.h"
 
-#define WEFT_STORE_VERSION 2 /* 2: get_many, put_many, side_path */
+#define WEFT_STORE_VERSION 3 /* 2: get_many, put_many, side_path; 3: summary, evict */
 
 typedef struct weft__store_item {
     const char *task; /* the task name (decoded) */
@@ -43,6 +43,13 @@ typedef struct weft__store_put {
 
 /* A list callback: 0 goes on, anything else stops the listing and is returned. */
 typedef int (*weft__store_list_fn)(const weft__store_item *item, void *user);
+/* A summary callback, once per task with entries: 0 goes on. */
+typedef int (*weft__store_summary_fn)(const char *task, int64_t entries, int64_t bytes,
+                                      int64_t compute_ns, int64_t newest_access_ns, void *user);
+/* What an eviction removed, and what is left. */
+typedef struct weft__store_evicted {
+    int64_t expired, expired_bytes, evicted, evicted_bytes, items_left, bytes_left;
+} weft__store_evicted;
 
 typedef struct weft_store {
     int version;       /* WEFT_STORE_VERSION */
@@ -80,9 +87,18 @@ typedef struct weft_store {
     /* Optional: where a side file of Memory's lives (the journal, the shared generation
      * counter), for stores on a file system. 0, or WEFT_ENOSYS when there is none. */
     int (*side_path)(void *state, const char *name, char *buf, size_t size);
+    /* ---- version 3 */
     /* Optional: non-zero when the store can serve reads but not take writes (a cache
      * folder this process may not write to). */
     int (*read_only)(void *state);
+    /* Optional: per-task totals from an index, without reading entries, and the bytes
+     * the store takes on disk (*disk_bytes, when not NULL). */
+    int (*summary)(void *state, weft__store_summary_fn fn, void *user, int64_t *disk_bytes);
+    /* Optional: remove the entries last used before before_ns (when > 0), then the least
+     * recently used until at most max_items / max_bytes are left (0: no limit), at a cost
+     * in the entries removed, not in those kept. */
+    int (*evict)(void *state, int64_t max_bytes, int64_t max_items, int64_t before_ns,
+                 weft__store_evicted *out);
 } weft_store;
 
 /* ---- store.c: the registry and the thin wrappers Memory calls stores through */
@@ -98,6 +114,11 @@ void weft__store_put_many(const weft_store *s, void *state, weft__store_put *put
 int weft__store_side_path(const weft_store *s, void *state, const char *name, char *buf,
                           size_t size);
 int weft__store_read_only(const weft_store *s, void *state);
+/* The optional version-3 methods, or NULL (older vtables, stores without them). */
+typedef int (*weft__store_summary_method)(void *, weft__store_summary_fn, void *, int64_t *);
+typedef int (*weft__store_evict_method)(void *, int64_t, int64_t, int64_t, weft__store_evicted *);
+weft__store_summary_method weft__store_summary_of(const weft_store *s);
+weft__store_evict_method weft__store_evict_of(const weft_store *s);
 
 extern const weft_store weft__store_memory;
 extern const weft_store weft__store_disk;
@@ -118,6 +139,10 @@ size_t weft__disk_escape(const char *task, char *out, size_t size);
 size_t weft__disk_unescape(const char *folder, char *out, size_t size);
 /* Non-zero when the folder carries the weft marker. */
 int weft__disk_is_cache(const char *dir);
+/* Make `dir` a weft cache with this marker text, or check that it is one; *read_only:
+ * one this process cannot write to. A folder holding other files is refused
+ * (WEFT_EFOREIGN). 0 or WEFT_E*. */
+int weft__disk_prepare(const char *dir, const char *marker_text, int *read_only);
 /* Write a file atomically: a temporary file in the same folder holding a then b (b may
  * be NULL), fsync'd when asked, renamed over `path`. 0 or a negative errno. */
 int weft__disk_write_file(const char *path, const void *a, size_t a_size, const void *b,

@@ -202,8 +202,12 @@ static int any_entry(const char *name, int is_dir, void *user) {
 }
 
 /* Make the folder a weft cache, or check that it is one; *read_only: one this process
- * cannot write to. */
+ * cannot write to (its hits are still served). */
 static int prepare_folder(const char *dir, int *read_only) {
+    return weft__disk_prepare(dir, WEFT__DISK_MARKER_TEXT, read_only);
+}
+
+int weft__disk_prepare(const char *dir, const char *marker_text, int *read_only) {
     *read_only = 0;
     int rc = make_dirs(dir);
     if (rc)
@@ -214,7 +218,8 @@ static int prepare_folder(const char *dir, int *read_only) {
     if (!st.is_dir) return weft__set_error(WEFT_ESYS, "the cache location '%s' is not a folder", dir);
     if (!weft__disk_is_cache(dir)) {
         rc = weft_plat_list_dir(dir, any_entry, NULL);
-        if (rc == 1 && weft__disk_is_cache(dir)) return 0; /* another process just made it */
+        /* another process may have made it a cache (marker, then files) since we looked */
+        if (rc == 1 && weft__disk_is_cache(dir)) return 0;
         if (rc == 1)
             return weft__set_error(WEFT_EFOREIGN, "'%s' holds files but is not a weft cache (no %s from weft): give an empty or new folder", dir, WEFT__DISK_MARKER);
         if (rc < 0)
@@ -222,7 +227,7 @@ static int prepare_folder(const char *dir, int *read_only) {
         char marker[4096];
         if ((size_t)snprintf(marker, sizeof marker, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof marker)
             return weft__set_error(WEFT_EINVAL, "the cache path '%.64s...' is too long", dir);
-        rc = weft__disk_write_file(marker, WEFT__DISK_MARKER_TEXT, sizeof WEFT__DISK_MARKER_TEXT - 1, NULL, 0, 0);
+        rc = weft__disk_write_file(marker, marker_text, strlen(marker_text), NULL, 0, 0);
         if (rc)
             return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s", dir, weft_plat_strerror(rc));
     } else if (!weft_plat_dir_writable(dir)) {

@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-native=(cmake make gcc g++ clang pkg-config libxxhash-dev)
+native=(cmake make gcc g++ clang pkg-config libxxhash-dev libsqlite3-dev)
 extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm
   node-typescript clang-format python3-joblib python3-numpy python3-pytest python3-pip chromium
   openmpi-bin libopenmpi-dev slurm-wlm munge python3-mpi4py)

@@ -15,6 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "store.h"
+#include "store_packed.h"
 
 #ifdef WEFT_CLI_MPI
 #include "weft_mpi.h"
@@ -38,7 +39,8 @@ static const char *usage =
     "       weft cache prune  DIR [--max-bytes N[k|M|G]] [--max-items N] [--max-age N[s|m|h|d]]\n"
     "       weft cache clear  DIR [TASK]\n"
     "       weft cache export DIR FILE [TASK]\n"
-    "       weft cache import DIR FILE\n";
+    "       weft cache import DIR FILE\n"
+    "       weft cache migrate DIR   (a file-per-entry cache into a packed one)\n";
 
 static int die(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "weft: ");
@@ -160,7 +162,28 @@ static double now_s(void) {
 
 /* ---- commands */
 
+static int print_task_line(const char *task, int64_t n, int64_t bytes, int64_t compute_ns,
+                           int64_t newest_ns, void *user) {
+    char b[32], t[32];
+    (void)compute_ns;
+    human_bytes((double)bytes, b, sizeof b);
+    human_secs(now_s() - newest_ns * 1e-9, t, sizeof t);
+    printf("%-32s %8lld %10s %12s\n", task, (long long)n, b, strcat(t, " ago"));
+    ++*(int64_t *)user;
+    return 0;
+}
+
 static int cmd_ls(weft_memory *m, const char *task) {
+    void *state;
+    weft__store_summary_method summary = weft__store_summary_of(weft__memory_store(m, &state));
+    if (!task && summary) { /* from the store's index: no entry is read */
+        int64_t tasks = 0;
+        printf("%-32s %8s %10s %12s\n", "task", "entries", "bytes", "last used");
+        if (summary(state, print_task_line, &tasks, NULL) != 0)
+            return die("cannot read the cache's index: %s%s", weft_last_error()->message, "");
+        if (!tasks) printf("(empty)\n");
+        return 0;
+    }
     items l;
     int rc = list_all(m, task, &l);
     if (rc) return rc;
@@ -289,7 +312,48 @@ static int cmd_show(weft_memory *m, const char *task, const char *prefix) {
     return 0;
 }
 
+/* ---- stats from a store's index (the packed store): no entry is read */
+
+static int print_task_total(const char *task, int64_t n, int64_t bytes, int64_t compute_ns,
+                            int64_t newest_ns, void *user) {
+    int64_t *t = user;
+    char b[32], s[32];
+    (void)newest_ns;
+    human_bytes((double)bytes, b, sizeof b);
+    human_secs(compute_ns * 1e-9, s, sizeof s);
+    printf("%-32s %8lld %10s %14s\n", task, (long long)n, b, s);
+    t[0]++, t[1] += n, t[2] += bytes, t[3] += compute_ns;
+    return 0;
+}
+
+static int stats_from_index(weft_memory *m, weft__store_summary_method summary) {
+    void *state;
+    weft__memory_store(m, &state);
+    int64_t t[4] = {0}, disk = 0;
+    char b[32], s[32], d[32];
+    printf("%-32s %8s %10s %14s\n", "task", "entries", "bytes", "compute kept");
+    if (summary(state, print_task_total, t, &disk) != 0)
+        return die("cannot read the cache's index: %s%s", weft_last_error()->message, "");
+    human_bytes((double)t[2], b, sizeof b);
+    human_secs(t[3] * 1e-9, s, sizeof s);
+    human_bytes((double)disk, d, sizeof d);
+    printf("total: %lld tasks, %lld entries, %s, %s of computation kept; %s on disk\n", (long long)t[0],
+           (long long)t[1], b, s, d);
+    return 0;
+}
+
+static int cmd_migrate(const char *dir) {
+    int64_t moved, dropped;
+    if (weft__store_migrate(dir, &moved, &dropped) != 0) return die("%s%s", weft_last_error()->message, "");
+    printf("migrated %s: %lld entries moved into the packed store, %lld damaged ones dropped\n", dir,
+           (long long)moved, (long long)dropped);
+    return 0;
+}
+
 static int cmd_stats(weft_memory *m) {
+    void *state;
+    weft__store_summary_method summary = weft__store_summary_of(weft__memory_store(m, &state));
+    if (summary) return stats_from_index(m, summary);
     items l;
     int rc = list_all(m, NULL, &l);
     if (rc) return rc;
@@ -483,8 +547,8 @@ static int cmd_info(void) {
         printf(" %s (%s%s%s)", weft_backend_name(i), caps & WEFT_CAP_PARALLEL ? "parallel" : "one at a time",
                caps & WEFT_CAP_SHARED_MEMORY ? ", shared memory" : "", caps & WEFT_CAP_NESTED ? ", nested" : "");
     }
-    printf("\nstores: %s (folders), %s (in-process); entry format %d\n", weft__store_disk.name,
-           weft__store_memory.name, WEFT__ENTRY_VERSION);
+    printf("\nstores: %s (new folders; %s=file for a file per entry), %s (folders), %s (in-process); entry format %d\n",
+           weft__store_packed.name, WEFT__STORE_ENV, weft__store_disk.name, weft__store_memory.name, WEFT__ENTRY_VERSION);
     printf("hashing: %s\n", weft__hash_impl());
 #ifdef WEFT_CLI_MPI
     if (!launched) {
@@ -523,6 +587,11 @@ int main(int argc, char **argv) {
         return argc < 2 ? 0 : 2;
     }
     const char *cmd = argv[2], *dir = argv[3];
+    if (strcmp(cmd, "migrate") == 0) {
+        if (argc == 4) return cmd_migrate(dir);
+        fputs(usage, stderr);
+        return 2;
+    }
     static const char *known[] = {"ls", "show", "stats", "diff", "verify", "prune", "clear", "export", "import"};
     int ok = 0;
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++) ok |= strcmp(cmd, known[i]) == 0;

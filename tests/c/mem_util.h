@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store.h"
+
 static inline void rm_rf(const char *path) {
     struct stat st;
     if (lstat(path, &st) != 0) return;
@@ -91,5 +93,24 @@ static inline void flip_byte(const char *path, long at) {
     fseek(f, at, SEEK_SET);
     fputc(c ^ 0x5a, f);
     fclose(f);
+}
+/* How many entries a cache folder holds, whichever store it is (temporary files not
+ * counted); -1 when it cannot be opened. */
+static inline int count_entries_cb(const weft__store_item *it, void *user) {
+    if (!it->is_temp) ++*(int *)user;
+    return 0;
+}
+
+static inline int count_entries(const char *dir) {
+    const weft_store *s = weft__store_for(dir);
+    void *state = calloc(1, s->state_size);
+    int n = -1;
+    if (state && s->open(state, dir) == 0) {
+        n = 0;
+        if (s->list(state, NULL, count_entries_cb, &n) != 0) n = -1;
+        s->close(state);
+    }
+    free(state);
+    return n;
 }
 #endif

@@ -886,10 +886,21 @@ int main(void) {
     test_calls(dir);
     snprintf(dir, sizeof dir, "%s/expiry", base);
     test_expiry_validation(dir);
+    /* these two damage and age entry files by hand: the file-per-entry store's (the
+     * packed store's own are in test_store_packed) */
+    const char *store = getenv("WEFT_CACHE_STORE");
+    static char saved_buf[64];
+    char *saved = store ? saved_buf : NULL;
+    if (saved) snprintf(saved_buf, sizeof saved_buf, "%s", store);
+    setenv("WEFT_CACHE_STORE", "file", 1);
     snprintf(dir, sizeof dir, "%s/corrupt", base);
     test_corruption(dir);
     snprintf(dir, sizeof dir, "%s/limits", base);
     test_limits(dir);
+    if (saved)
+        setenv("WEFT_CACHE_STORE", saved, 1);
+    else
+        unsetenv("WEFT_CACHE_STORE");
     test_open_errors(base);
     snprintf(dir, sizeof dir, "%s/hot", base);
     test_hot_invalidation(dir);

@@ -1,0 +1,824 @@
+/* The packed store (native builds): a cache folder whose entries are rows of one SQLite
+ * database, ROOT/weft.db, in WAL mode; a value over WEFT__PACKED_MAX_INLINE bytes is kept as
+ * a file exactly where the disk store keeps it (ROOT/<task>/<kk>/<hex>.wfe) and the
+ * database holds its index row. Why SQLite: bench/run_memory.sh's scale table and
+ * docs/cache-format.md.
+ *
+ * Every entry, small or large, has a row (task id, key, last use, size, compute time), so
+ * listing, stats and eviction read the index alone: an index on the last use makes
+ * evicting k entries O(k log n), and triggers keep per-task totals that answer `weft
+ * cache stats` without a scan. Safety comes from SQLite: a write is one transaction
+ * (BEGIN IMMEDIATE, a batch of puts in one), readers see the old rows or the new ones,
+ * many processes share the file through its locks (a busy writer is waited for), and a
+ * killed process leaves at most its uncommitted transaction, which the next opener rolls
+ * back. The entries keep their own checksums (memory/entry.c), checked on every read: a
+ * damaged row is reported corrupt, removed and recomputed; a database that SQLite
+ * cannot read at all is moved aside on open and a fresh one made. */
+#include "store.h"
+#include "store_packed.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUSY_TIMEOUT_MS 60000    /* how long a writer waits for another process's transaction */
+#define LIST_PAGE 1024           /* rows read per listing step (callbacks run between steps) */
+#define TOUCH_BUFFER 256         /* uses recorded per transaction */
+#define USES_FOLD 1000000        /* the uses log is folded at least every this many rows */
+
+typedef struct task_id {
+    char *name;
+    int64_t id;
+} task_id;
+
+typedef struct packed_state {
+    sqlite3 *db;
+    weft_plat_mutex lock; /* one connection, shared by this process's threads */
+    void *files;          /* the disk store's state on the same folder: large values */
+    char *root;
+    int fsync_full;       /* PRAGMA synchronous is FULL (a put asked for fsync) */
+    task_id *tasks;       /* task ids seen (ids never change: rows of tasks are never deleted) */
+    size_t n_tasks;
+    sqlite3_stmt *get, *upsert, *del, *touch, *task_find, *task_add, *total_add;
+    /* uses to record, written in one transaction when full, with the next batch of
+     * puts, or on close: a use costs no commit of its own (the LRU clock is approximate;
+     * a kill loses at most these) */
+    struct {
+        int64_t tid, at_ns;
+        uint8_t key[16];
+    } touched[TOUCH_BUFFER];
+    size_t n_touched;
+} packed_state;
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS totals(tid INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
+    "  bytes INTEGER NOT NULL, compute INTEGER NOT NULL, newest INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS meta(tid INTEGER, name TEXT, value TEXT,"
+    "  PRIMARY KEY(tid, name)) WITHOUT ROWID;"
+    /* head NULL: the entry is a file (a large value) */
+    "CREATE TABLE IF NOT EXISTS entries(tid INTEGER NOT NULL, key BLOB NOT NULL,"
+    "  atime INTEGER NOT NULL, size INTEGER NOT NULL, compute INTEGER NOT NULL,"
+    "  head BLOB, value BLOB, PRIMARY KEY(tid, key)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS entries_by_atime ON entries(atime);"
+    /* uses, appended (a page per ~100), folded into entries.atime before an eviction or
+     * a listing: a use is not a random page write of its own */
+    "CREATE TABLE IF NOT EXISTS uses(id INTEGER PRIMARY KEY, tid INTEGER NOT NULL,"
+    "  key BLOB NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TRIGGER IF NOT EXISTS entries_ins AFTER INSERT ON entries BEGIN"
+    "  UPDATE totals SET n = n + 1, bytes = bytes + NEW.size, compute = compute + NEW.compute,"
+    "    newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_upd AFTER UPDATE OF size, compute ON entries BEGIN"
+    "  UPDATE totals SET bytes = bytes + NEW.size - OLD.size,"
+    "    compute = compute + NEW.compute - OLD.compute WHERE tid = NEW.tid; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_use AFTER UPDATE OF atime ON entries BEGIN"
+    "  UPDATE totals SET newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
+    "CREATE TRIGGER IF NOT EXISTS entries_del AFTER DELETE ON entries BEGIN"
+    "  UPDATE totals SET n = n - 1, bytes = bytes - OLD.size, compute = compute - OLD.compute"
+    "    WHERE tid = OLD.tid; END;";
+
+/* ---- errors */
+
+static int is_damage(int rc) {
+    rc &= 0xff;
+    return rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB;
+}
+
+static int db_error(packed_state *s, int rc, const char *what) {
+    int code = is_damage(rc) ? WEFT_ECORRUPT : (rc & 0xff) == SQLITE_NOMEM ? WEFT_ENOMEM : WEFT_ESYS;
+    return weft__set_error(code, "cache database %s/" WEFT__PACKED_DB ": %s: %s", s->root, what,
+                           s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
+}
+
+static int exec(packed_state *s, const char *sql) {
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+}
+
+/* ---- opening */
+
+static void finalize_all(packed_state *s) {
+    sqlite3_stmt **all[] = {&s->get, &s->upsert, &s->del, &s->touch, &s->task_find, &s->task_add, &s->total_add};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        sqlite3_finalize(*all[i]);
+        *all[i] = NULL;
+    }
+}
+
+static int prepare_all(packed_state *s) {
+    struct {
+        sqlite3_stmt **st;
+        const char *sql;
+    } all[] = {
+        {&s->get, "SELECT head, value, atime, size FROM entries WHERE tid = ?1 AND key = ?2"},
+        {&s->upsert, "INSERT INTO entries(tid, key, atime, size, compute, head, value)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(tid, key) DO UPDATE SET"
+                     " atime = excluded.atime, size = excluded.size, compute = excluded.compute,"
+                     " head = excluded.head, value = excluded.value"},
+        {&s->del, "DELETE FROM entries WHERE tid = ?1 AND key = ?2 RETURNING head IS NULL"},
+        {&s->touch, "INSERT INTO uses(tid, key, at) VALUES(?1, ?2, ?3)"},
+        {&s->task_find, "SELECT id FROM tasks WHERE name = ?1"},
+        {&s->task_add, "INSERT OR IGNORE INTO tasks(name) VALUES(?1)"},
+        {&s->total_add, "INSERT OR IGNORE INTO totals VALUES(?1, 0, 0, 0, 0)"},
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int rc = sqlite3_prepare_v3(s->db, all[i].sql, -1, SQLITE_PREPARE_PERSISTENT, all[i].st, NULL);
+        if (rc) return rc;
+    }
+    return 0;
+}
+
+/* Open the database and make its schema: an SQLite status. */
+static int open_db(packed_state *s, const char *path) {
+    int rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc) return rc;
+    sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(s->db, 1);
+    /* WAL: readers never wait for the writer; NORMAL: a commit survives the process
+     * being killed (it is in the WAL file), fsync'd at checkpoints (FULL when asked) */
+    /* switching a new database to WAL takes a lock the busy handler does not wait for:
+     * processes opening a new folder at once retry */
+    for (int attempt = 0; attempt < 500; attempt++) {
+        rc = exec(s, "PRAGMA journal_mode = WAL");
+        if (!rc) rc = exec(s, "PRAGMA synchronous = NORMAL");
+        /* keys are hashes: inserts land on random pages; a larger cache and fewer,
+         * larger checkpoints write each page once for many entries. Reads through a
+         * mapping save a pread per page (weft never shrinks the file: no VACUUM, no
+         * auto_vacuum, so a mapped page never vanishes under a reader) */
+        if (!rc) rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;"
+                              " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 1073741824");
+        if (!rc) rc = exec(s, "BEGIN IMMEDIATE");
+        if (!rc) {
+            rc = exec(s, SCHEMA);
+            int rc2 = exec(s, rc ? "ROLLBACK" : "COMMIT");
+            if (!rc) rc = rc2;
+        }
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) break;
+        weft_plat_sleep_ns(10000000);
+    }
+    if (!rc) rc = prepare_all(s);
+    return rc;
+}
+
+static void close_db(packed_state *s) {
+    finalize_all(s);
+    sqlite3_close_v2(s->db);
+    s->db = NULL;
+}
+
+/* A database SQLite cannot read is kept aside (weft.db.damaged-<time>) for a post
+ * mortem, with its WAL; its entries are lost and get recomputed. */
+static void move_damaged_aside(const char *root) {
+    char from[4200], to[4300];
+    long long now = (long long)(weft_plat_wall_ns() / 1000000000);
+    static const char *suffix[] = {"", "-wal"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(from, sizeof from, "%s/" WEFT__PACKED_DB "%s", root, suffix[i]);
+        snprintf(to, sizeof to, "%s/" WEFT__PACKED_DB ".damaged-%lld%s", root, now, suffix[i]);
+        weft_plat_rename(from, to);
+    }
+    snprintf(from, sizeof from, "%s/" WEFT__PACKED_DB "-shm", root);
+    weft_plat_unlink(from);
+}
+
+static int packed_open(void *state, const char *location) {
+    packed_state *s = state;
+    int rc = weft__packed_env_check();
+    if (rc) return rc;
+    int read_only;
+    rc = weft__disk_prepare(location, WEFT__PACKED_MARKER_TEXT, &read_only);
+    if (rc) return rc;
+    /* SQLite's write-ahead log needs to write beside the database even to read it */
+    if (read_only)
+        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (a packed cache needs write access; check its permissions)", location, weft_plat_strerror(-13));
+    if (!weft__packed_is_packed(location))
+        return weft__set_error(WEFT_EINVAL, "'%s' is a file-per-entry weft cache: open it as it is, or convert it with `weft cache migrate %s`", location, location);
+    size_t n = strlen(location);
+    while (n > 1 && location[n - 1] == '/') n--;
+    if (!(s->root = malloc(n + 1)) || !(s->files = calloc(1, weft__store_disk.state_size))) {
+        free(s->root);
+        return WEFT_ENOMEM;
+    }
+    memcpy(s->root, location, n);
+    s->root[n] = '\0';
+    rc = weft__store_disk.open(s->files, s->root);
+    if (rc) {
+        free(s->files);
+        free(s->root);
+        return rc;
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/" WEFT__PACKED_DB, s->root);
+    rc = open_db(s, path);
+    if (is_damage(rc)) {
+        close_db(s);
+        move_damaged_aside(s->root);
+        rc = open_db(s, path);
+    }
+    if (rc) {
+        int err = db_error(s, rc, "cannot open");
+        close_db(s);
+        weft__store_disk.close(s->files);
+        free(s->files);
+        free(s->root);
+        return err;
+    }
+    weft_plat_mutex_init(&s->lock);
+    return 0;
+}
+
+/* Fold the uses log into the entries' last-use times (inside a write transaction, lock
+ * held): each entry's page is written once for all its uses since the last fold. */
+static int fold_uses(packed_state *s) {
+    int rc = exec(s, "UPDATE entries SET atime = u.at FROM (SELECT tid, key, max(at) AS at FROM uses"
+                     " GROUP BY tid, key) AS u WHERE entries.tid = u.tid AND entries.key = u.key"
+                     " AND entries.atime < u.at");
+    return rc ? rc : exec(s, "DELETE FROM uses");
+}
+
+/* Write the recorded uses, inside the caller's write transaction (lock held); a log
+ * grown past USES_FOLD rows is folded (its size stays bounded without evictions). */
+static void write_touches(packed_state *s) {
+    int64_t last = 0;
+    for (size_t i = 0; i < s->n_touched; i++) {
+        sqlite3_bind_int64(s->touch, 1, s->touched[i].tid);
+        sqlite3_bind_blob(s->touch, 2, s->touched[i].key, 16, SQLITE_STATIC);
+        sqlite3_bind_int64(s->touch, 3, s->touched[i].at_ns);
+        if (sqlite3_step(s->touch) == SQLITE_DONE) last = sqlite3_last_insert_rowid(s->db);
+        sqlite3_reset(s->touch);
+    }
+    if (s->n_touched && last / USES_FOLD != (last - (int64_t)s->n_touched) / USES_FOLD) fold_uses(s);
+    s->n_touched = 0;
+}
+
+/* The same in a transaction of their own (lock held); best effort. */
+static void flush_touches(packed_state *s) {
+    if (!s->n_touched) return;
+    if (exec(s, "BEGIN IMMEDIATE") != 0) {
+        s->n_touched = 0;
+        return;
+    }
+    write_touches(s);
+    if (exec(s, "COMMIT") != 0) exec(s, "ROLLBACK");
+}
+
+/* Every use, buffered or logged, into the entries' last-use times (lock held). */
+static void settle_uses(packed_state *s) {
+    if (exec(s, "BEGIN IMMEDIATE") != 0) return;
+    write_touches(s);
+    if (fold_uses(s) == 0 && exec(s, "COMMIT") == 0) return;
+    exec(s, "ROLLBACK");
+}
+
+static void packed_close(void *state) {
+    packed_state *s = state;
+    flush_touches(s);
+    close_db(s);
+    for (size_t i = 0; i < s->n_tasks; i++) free(s->tasks[i].name);
+    free(s->tasks);
+    weft__store_disk.close(s->files);
+    free(s->files);
+    free(s->root);
+    weft_plat_mutex_destroy(&s->lock);
+}
+
+/* ---- task ids (lock held) */
+
+/* The task's id: > 0, 0 when it has none yet (and `create` is 0), or -(SQLite status). */
+static int64_t task_of(packed_state *s, const char *task, int create) {
+    for (size_t i = 0; i < s->n_tasks; i++)
+        if (strcmp(s->tasks[i].name, task) == 0) return s->tasks[i].id;
+    int rc;
+    if (create) {
+        sqlite3_bind_text(s->task_add, 1, task, -1, SQLITE_STATIC);
+        rc = sqlite3_step(s->task_add);
+        sqlite3_reset(s->task_add);
+        if (rc != SQLITE_DONE) return -rc;
+    }
+    sqlite3_bind_text(s->task_find, 1, task, -1, SQLITE_STATIC);
+    rc = sqlite3_step(s->task_find);
+    int64_t id = rc == SQLITE_ROW ? sqlite3_column_int64(s->task_find, 0) : 0;
+    sqlite3_reset(s->task_find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return -rc;
+    if (!id) return 0;
+    if (create) {
+        sqlite3_bind_int64(s->total_add, 1, id);
+        rc = sqlite3_step(s->total_add);
+        sqlite3_reset(s->total_add);
+        if (rc != SQLITE_DONE) return -rc;
+    }
+    task_id *v = realloc(s->tasks, (s->n_tasks + 1) * sizeof *v);
+    if (!v) return id;
+    s->tasks = v;
+    size_t len = strlen(task) + 1;
+    if ((v[s->n_tasks].name = malloc(len))) {
+        memcpy(v[s->n_tasks].name, task, len);
+        v[s->n_tasks++].id = id;
+    }
+    return id;
+}
+
+/* ---- reads */
+
+/* One read, inside the caller's transaction (lock held). */
+static int get_one(packed_state *s, weft__store_get *g) {
+    g->head = g->value = (weft_bytes){NULL, 0};
+    g->last_access_ns = -1;
+    int64_t tid = task_of(s, g->task, 0);
+    if (tid < 0) return db_error(s, (int)-tid, "cannot read");
+    if (tid == 0) return WEFT_ENOTFOUND;
+    sqlite3_bind_int64(s->get, 1, tid);
+    sqlite3_bind_blob(s->get, 2, g->key, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(s->get), out = WEFT_ENOTFOUND;
+    if (rc == SQLITE_ROW && sqlite3_column_type(s->get, 0) == SQLITE_NULL) {
+        out = 1; /* a large value: its file */
+    } else if (rc == SQLITE_ROW) {
+        size_t hs = (size_t)sqlite3_column_bytes(s->get, 0), vs = (size_t)sqlite3_column_bytes(s->get, 1);
+        const void *h = sqlite3_column_blob(s->get, 0), *v = sqlite3_column_blob(s->get, 1);
+        g->head.data = malloc(hs ? hs : 1);
+        g->value.data = malloc(vs ? vs : 1);
+        if (!g->head.data || !g->value.data) {
+            free(g->head.data), free(g->value.data);
+            g->head.data = g->value.data = NULL;
+            out = WEFT_ENOMEM;
+        } else {
+            if (hs) memcpy(g->head.data, h, hs);
+            if (vs) memcpy(g->value.data, v, vs);
+            g->head.size = hs;
+            g->value.size = vs;
+            g->last_access_ns = sqlite3_column_int64(s->get, 2);
+            out = 0;
+        }
+    } else if (rc != SQLITE_DONE) {
+        out = db_error(s, rc, "cannot read");
+    }
+    sqlite3_reset(s->get);
+    return out;
+}
+
+static void packed_get_many(void *state, weft__store_get *gets, size_t n) {
+    packed_state *s = state;
+    weft_plat_mutex_lock(&s->lock);
+    int rc = exec(s, "BEGIN"); /* one snapshot, one lock for the batch */
+    for (size_t i = 0; i < n; i++) gets[i].rc = rc ? db_error(s, rc, "cannot read") : get_one(s, &gets[i]);
+    if (!rc) exec(s, "COMMIT");
+    weft_plat_mutex_unlock(&s->lock);
+    for (size_t i = 0; i < n; i++) { /* large values, outside the lock */
+        weft__store_get *g = &gets[i];
+        if (g->rc != 1) continue;
+        g->rc = weft__store_disk.get(s->files, g->task, g->key, &g->head, &g->value, &g->last_access_ns);
+    }
+}
+
+static int packed_get(void *state, const char *task, const uint8_t key[16], weft_bytes *head,
+                      weft_bytes *value, int64_t *last_access_ns) {
+    weft__store_get g = {.task = task, .key = key};
+    packed_get_many(state, &g, 1);
+    *head = g.head;
+    *value = g.value;
+    *last_access_ns = g.last_access_ns;
+    return g.rc;
+}
+
+/* ---- writes */
+
+static int64_t compute_of(const void *head, size_t size) {
+    weft__entry e;
+    return weft__entry_parse(head, size, &e) == 0 ? e.compute_ns : 0;
+}
+
+/* Head and value in two columns, bound without copies. */
+static int put_row(packed_state *s, int64_t tid, const weft__store_put *p, int large) {
+    sqlite3_stmt *st = s->upsert;
+    sqlite3_bind_int64(st, 1, tid);
+    sqlite3_bind_blob(st, 2, p->key, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, weft_plat_wall_ns());
+    sqlite3_bind_int64(st, 4, (int64_t)(p->head_size + p->value_size));
+    sqlite3_bind_int64(st, 5, compute_of(p->head, p->head_size));
+    if (large) {
+        sqlite3_bind_null(st, 6);
+        sqlite3_bind_null(st, 7);
+    } else {
+        sqlite3_bind_blob64(st, 6, p->head, p->head_size, SQLITE_STATIC);
+        sqlite3_bind_blob64(st, 7, p->value_size ? p->value : "", p->value_size, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static void set_sync(packed_state *s, int fsync) {
+    if (!!fsync == s->fsync_full) return;
+    if (exec(s, fsync ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL") == 0) s->fsync_full = !!fsync;
+}
+
+static void packed_put_many(void *state, weft__store_put *puts, size_t n, int fsync) {
+    packed_state *s = state;
+    /* large values first, as files; their index rows then join the batch's transaction
+     * (a kill in between leaves a file no row names: space, never a wrong value) */
+    for (size_t i = 0; i < n; i++) {
+        weft__store_put *p = &puts[i];
+        p->rc = 0;
+        if (p->value_size > WEFT__PACKED_MAX_INLINE)
+            p->rc = weft__store_disk.put(s->files, p->task, p->key, p->head, p->head_size, p->value,
+                                         p->value_size, fsync);
+    }
+    weft_plat_mutex_lock(&s->lock);
+    set_sync(s, fsync);
+    int rc = exec(s, "BEGIN IMMEDIATE"), err = 0;
+    if (!rc) write_touches(s);
+    for (size_t i = 0; !rc && i < n; i++) {
+        weft__store_put *p = &puts[i];
+        if (p->rc) continue;
+        int64_t tid = task_of(s, p->task, 1);
+        rc = tid < 0 ? (int)-tid : tid == 0 ? SQLITE_ERROR : put_row(s, tid, p, p->value_size > WEFT__PACKED_MAX_INLINE);
+    }
+    if (!rc) rc = exec(s, "COMMIT");
+    if (rc) {
+        err = db_error(s, rc, "cannot store entries");
+        exec(s, "ROLLBACK");
+        for (size_t i = 0; i < s->n_tasks; i++) free(s->tasks[i].name);
+        s->n_tasks = 0; /* ids made in the rolled-back transaction are gone */
+    }
+    weft_plat_mutex_unlock(&s->lock);
+    for (size_t i = 0; err && i < n; i++)
+        if (!puts[i].rc) puts[i].rc = err;
+}
+
+static int packed_put(void *state, const char *task, const uint8_t key[16], const void *head,
+                      size_t head_size, const void *value, size_t value_size, int fsync) {
+    weft__store_put p = {task, key, head, value, head_size, value_size, 0};
+    packed_put_many(state, &p, 1, fsync);
+    return p.rc;
+}
+
+/* Delete a row (lock held): 0 (and *large), WEFT_ENOTFOUND, or an error. */
+static int delete_row(packed_state *s, const char *task, const uint8_t key[16], int *large) {
+    *large = 0;
+    int64_t tid = task_of(s, task, 0);
+    if (tid < 0) return db_error(s, (int)-tid, "cannot remove an entry");
+    if (tid == 0) return WEFT_ENOTFOUND;
+    sqlite3_bind_int64(s->del, 1, tid);
+    sqlite3_bind_blob(s->del, 2, key, 16, SQLITE_STATIC);
+    int rc = sqlite3_step(s->del), out = WEFT_ENOTFOUND;
+    if (rc == SQLITE_ROW) {
+        *large = sqlite3_column_int(s->del, 0);
+        out = 0;
+        rc = sqlite3_step(s->del);
+    }
+    if (rc != SQLITE_DONE) out = db_error(s, rc, "cannot remove an entry");
+    sqlite3_reset(s->del);
+    return out;
+}
+
+static int packed_remove(void *state, const char *task, const uint8_t key[16]) {
+    packed_state *s = state;
+    int large;
+    weft_plat_mutex_lock(&s->lock);
+    int rc = delete_row(s, task, key, &large);
+    weft_plat_mutex_unlock(&s->lock);
+    /* the row goes first: a file no row names is never read */
+    if (rc == 0 && large) weft__store_disk.remove(s->files, task, key);
+    return rc;
+}
+
+static int packed_touch(void *state, const char *task, const uint8_t key[16], int64_t now_ns) {
+    packed_state *s = state;
+    weft_plat_mutex_lock(&s->lock);
+    int64_t tid = task_of(s, task, 0);
+    if (tid > 0) {
+        if (s->n_touched == TOUCH_BUFFER) flush_touches(s);
+        s->touched[s->n_touched].tid = tid;
+        s->touched[s->n_touched].at_ns = now_ns;
+        memcpy(s->touched[s->n_touched++].key, key, 16);
+    }
+    weft_plat_mutex_unlock(&s->lock);
+    return tid > 0 ? 0 : WEFT_ENOTFOUND; /* best effort, like the disk store's */
+}
+
+/* ---- listing: a page of rows at a time, read under the lock, reported outside it, so
+ * callbacks may remove what they are shown */
+
+typedef struct row {
+    int64_t tid, atime, size;
+    uint8_t key[16];
+    int large;
+} row;
+
+static const char *task_name(packed_state *s, int64_t tid, char **names, size_t n_names) {
+    (void)s;
+    return tid > 0 && (size_t)tid <= n_names ? names[tid - 1] : NULL;
+}
+
+/* Every task name by id (ids are dense from 1: SQLite's rowids); NULL-padded. */
+static int load_names(packed_state *s, char ***out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT id, name FROM tasks ORDER BY id", -1, &st, NULL);
+    if (rc) return rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (id < 1 || id > 1000000) continue;
+        if ((size_t)id > *n) {
+            char **v = realloc(*out, (size_t)id * sizeof *v);
+            if (!v) break;
+            for (size_t i = *n; i < (size_t)id; i++) v[i] = NULL;
+            *out = v;
+            *n = (size_t)id;
+        }
+        const char *name = (const char *)sqlite3_column_text(st, 1);
+        size_t len = name ? strlen(name) + 1 : 0;
+        if (len && ((*out)[id - 1] = malloc(len))) memcpy((*out)[id - 1], name, len);
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+static void free_names(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}
+
+static int packed_list(void *state, const char *task, weft__store_list_fn fn, void *user) {
+    packed_state *s = state;
+    row *page = malloc(LIST_PAGE * sizeof *page);
+    if (!page) return WEFT_ENOMEM;
+    char **names = NULL;
+    size_t n_names = 0;
+    sqlite3_stmt *st = NULL;
+    weft_plat_mutex_lock(&s->lock);
+    settle_uses(s); /* the listing reports last uses */
+    int64_t only = task ? task_of(s, task, 0) : -1;
+    int rc = only < -1 ? (int)-only : load_names(s, &names, &n_names);
+    if (!rc)
+        rc = sqlite3_prepare_v2(s->db,
+                                "SELECT tid, key, atime, size, head IS NULL FROM entries"
+                                " WHERE (tid, key) > (?1, ?2) AND (?3 < 0 OR tid = ?3)"
+                                " ORDER BY tid, key LIMIT ?4", -1, &st, NULL);
+    int out = rc ? db_error(s, rc, "cannot list") : 0;
+    weft_plat_mutex_unlock(&s->lock);
+    row last = {0};
+    while (!out && only != 0) {
+        size_t n = 0;
+        weft_plat_mutex_lock(&s->lock);
+        sqlite3_bind_int64(st, 1, last.tid);
+        sqlite3_bind_blob(st, 2, last.key, 16, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(st, 3, only);
+        sqlite3_bind_int(st, 4, LIST_PAGE);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            row *r = &page[n++];
+            r->tid = sqlite3_column_int64(st, 0);
+            memset(r->key, 0, 16);
+            if (sqlite3_column_bytes(st, 1) == 16) memcpy(r->key, sqlite3_column_blob(st, 1), 16);
+            r->atime = sqlite3_column_int64(st, 2);
+            r->size = sqlite3_column_int64(st, 3);
+            r->large = sqlite3_column_int(st, 4);
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) out = db_error(s, rc, "cannot list");
+        weft_plat_mutex_unlock(&s->lock);
+        for (size_t i = 0; !out && i < n; i++) {
+            const char *name = task_name(s, page[i].tid, names, n_names);
+            if (!name) continue;
+            char path[4200];
+            weft__store_item it = {.task = name, .size = page[i].size, .last_access_ns = page[i].atime};
+            memcpy(it.key, page[i].key, 16);
+            if (page[i].large && weft__packed_file_path(s->root, name, page[i].key, path, sizeof path) == 0)
+                it.path = path;
+            out = fn(&it, user);
+        }
+        if (n < LIST_PAGE) break;
+        last = page[n - 1];
+    }
+    weft_plat_mutex_lock(&s->lock);
+    sqlite3_finalize(st);
+    weft_plat_mutex_unlock(&s->lock);
+    free_names(names, n_names);
+    free(page);
+    /* files a killed writer left behind (large values) */
+    if (!out) out = weft__store_disk.list(s->files, task, weft__packed_temps_only, &(weft__packed_filter){fn, user});
+    return out;
+}
+
+static int packed_remove_temp(void *state, const weft__store_item *item) {
+    return weft__store_disk.remove_temp(((packed_state *)state)->files, item);
+}
+
+static int packed_clear(void *state, const char *task) {
+    packed_state *s = state;
+    weft_plat_mutex_lock(&s->lock);
+    int64_t tid = task ? task_of(s, task, 0) : -1;
+    int rc = tid < -1 ? db_error(s, (int)-tid, "cannot clear") : 0;
+    if (!rc && tid != 0) {
+        sqlite3_stmt *st;
+        rc = exec(s, "BEGIN IMMEDIATE");
+        const char *sql[] = {"DELETE FROM entries WHERE ?1 < 0 OR tid = ?1", "DELETE FROM meta WHERE ?1 < 0 OR tid = ?1"};
+        for (int i = 0; !rc && i < 2; i++) {
+            rc = sqlite3_prepare_v2(s->db, sql[i], -1, &st, NULL);
+            if (!rc) {
+                sqlite3_bind_int64(st, 1, tid);
+                rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite3_errcode(s->db);
+                sqlite3_finalize(st);
+            }
+        }
+        if (!rc) rc = exec(s, "COMMIT");
+        if (rc) rc = db_error(s, rc, "cannot clear"), exec(s, "ROLLBACK");
+    }
+    weft_plat_mutex_unlock(&s->lock);
+    if (rc) return rc;
+    return weft__store_disk.clear(s->files, task); /* large values, litter, the journal */
+}
+
+static int packed_get_meta(void *state, const char *task, const char *name, char *buf, size_t size) {
+    packed_state *s = state;
+    weft_plat_mutex_lock(&s->lock);
+    int64_t tid = task_of(s, task, 0);
+    int out = WEFT_ENOTFOUND;
+    sqlite3_stmt *st;
+    if (tid > 0 && sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE tid = ?1 AND name = ?2", -1, &st, NULL) == 0) {
+        sqlite3_bind_int64(st, 1, tid);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW && size) {
+            snprintf(buf, size, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+            out = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    weft_plat_mutex_unlock(&s->lock);
+    return out;
+}
+
+static int packed_put_meta(void *state, const char *task, const char *name, const char *value) {
+    packed_state *s = state;
+    weft_plat_mutex_lock(&s->lock);
+    int rc = exec(s, "BEGIN IMMEDIATE");
+    int64_t tid = rc ? 0 : task_of(s, task, 1);
+    sqlite3_stmt *st;
+    if (!rc && tid <= 0) rc = tid < 0 ? (int)-tid : SQLITE_ERROR;
+    if (!rc) rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO meta VALUES(?1, ?2, ?3)", -1, &st, NULL);
+    if (!rc) {
+        sqlite3_bind_int64(st, 1, tid);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st) == SQLITE_DONE ? 0 : sqlite3_errcode(s->db);
+        sqlite3_finalize(st);
+    }
+    if (!rc) rc = exec(s, "COMMIT");
+    int err = rc ? db_error(s, rc, "cannot write a task's version") : 0;
+    if (rc) {
+        exec(s, "ROLLBACK");
+        for (size_t i = 0; i < s->n_tasks; i++) free(s->tasks[i].name);
+        s->n_tasks = 0;
+    }
+    weft_plat_mutex_unlock(&s->lock);
+    return err;
+}
+
+static int packed_side_path(void *state, const char *name, char *buf, size_t size) {
+    packed_state *s = state;
+    return (size_t)snprintf(buf, size, "%s/%s", s->root, name) >= size ? WEFT_EINVAL : 0;
+}
+
+/* ---- version 3: the index answers stats and eviction */
+
+static int packed_summary(void *state, weft__store_summary_fn fn, void *user, int64_t *disk_bytes) {
+    packed_state *s = state;
+    char **names = NULL;
+    size_t n_names = 0;
+    sqlite3_stmt *st = NULL;
+    weft_plat_mutex_lock(&s->lock);
+    int rc = load_names(s, &names, &n_names);
+    if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, n, bytes, compute, newest FROM totals WHERE n > 0 ORDER BY tid", -1, &st, NULL);
+    int out = 0;
+    while (!rc && !out && sqlite3_step(st) == SQLITE_ROW) {
+        const char *name = task_name(s, sqlite3_column_int64(st, 0), names, n_names);
+        if (name)
+            out = fn(name, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
+                     sqlite3_column_int64(st, 4), user);
+    }
+    sqlite3_finalize(st);
+    if (rc) rc = db_error(s, rc, "cannot read the totals");
+    weft_plat_mutex_unlock(&s->lock);
+    free_names(names, n_names);
+    if (rc) return rc;
+    if (out || !disk_bytes) return out;
+    /* the database, its WAL, and every file under the folder (large values, journal) */
+    *disk_bytes = weft__packed_folder_bytes(s->root);
+    return 0;
+}
+
+/* Remove up to `limit` of the least recently used entries whose last use is before
+ * `before_ns` (or any, when before_ns < 0): the count removed, their bytes, or an error. */
+static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t need_bytes,
+                      int64_t *count, int64_t *bytes) {
+    *count = *bytes = 0;
+    enum { BATCH = 512 };
+    row *v = malloc(BATCH * sizeof *v);
+    if (!v) return WEFT_ENOMEM;
+    char **names = NULL;
+    size_t n_names = 0;
+    int rc = 0;
+    while (!rc && (limit > 0 || need_bytes > 0)) {
+        sqlite3_stmt *st = NULL;
+        size_t n = 0;
+        weft_plat_mutex_lock(&s->lock);
+        rc = exec(s, "BEGIN IMMEDIATE");
+        if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, key, size, head IS NULL FROM entries"
+                                                " WHERE ?1 < 0 OR atime < ?1 ORDER BY atime LIMIT ?2", -1, &st, NULL);
+        if (!rc) {
+            sqlite3_bind_int64(st, 1, before_ns);
+            int64_t want = limit > 0 ? (limit < BATCH ? limit : BATCH) : BATCH;
+            sqlite3_bind_int64(st, 2, want);
+            int step;
+            while ((step = sqlite3_step(st)) == SQLITE_ROW && n < BATCH) {
+                row *r = &v[n++];
+                r->tid = sqlite3_column_int64(st, 0);
+                memcpy(r->key, sqlite3_column_blob(st, 1), 16);
+                r->size = sqlite3_column_int64(st, 2);
+                r->large = sqlite3_column_int(st, 3);
+            }
+            if (step != SQLITE_ROW && step != SQLITE_DONE) rc = step;
+            sqlite3_finalize(st);
+        }
+        size_t done = 0;
+        for (; !rc && done < n && (limit > 0 || need_bytes > 0); done++) {
+            int large;
+            sqlite3_bind_int64(s->del, 1, v[done].tid);
+            sqlite3_bind_blob(s->del, 2, v[done].key, 16, SQLITE_STATIC);
+            int step = sqlite3_step(s->del);
+            large = step == SQLITE_ROW;
+            while (step == SQLITE_ROW) step = sqlite3_step(s->del);
+            sqlite3_reset(s->del);
+            if (step != SQLITE_DONE) rc = step;
+            v[done].large = v[done].large && large;
+            limit--, need_bytes -= v[done].size;
+            (*count)++, *bytes += v[done].size;
+        }
+        if (!rc) rc = exec(s, "COMMIT");
+        if (rc) exec(s, "ROLLBACK");
+        if (!rc && !names) rc = load_names(s, &names, &n_names);
+        weft_plat_mutex_unlock(&s->lock);
+        for (size_t i = 0; !rc && i < done; i++) {
+            const char *name = task_name(s, v[i].tid, names, n_names);
+            if (v[i].large && name) weft__store_disk.remove(s->files, name, v[i].key);
+        }
+        if (n < BATCH && (size_t)done == n) break; /* nothing older is left */
+        if (n == 0) break;
+    }
+    free_names(names, n_names);
+    free(v);
+    return rc ? db_error(s, rc, "cannot evict") : 0;
+}
+
+static int packed_evict(void *state, int64_t max_bytes, int64_t max_items, int64_t before_ns,
+                        weft__store_evicted *out) {
+    packed_state *s = state;
+    memset(out, 0, sizeof *out);
+    weft_plat_mutex_lock(&s->lock);
+    settle_uses(s); /* what was used lately is not the least recently used */
+    weft_plat_mutex_unlock(&s->lock);
+    int rc = 0;
+    if (before_ns > 0) rc = evict_some(s, before_ns, INT64_MAX, 0, &out->expired, &out->expired_bytes);
+    if (rc) return rc;
+    int64_t items = 0, bytes = 0;
+    sqlite3_stmt *st;
+    weft_plat_mutex_lock(&s->lock);
+    rc = sqlite3_prepare_v2(s->db, "SELECT total(n), total(bytes) FROM totals", -1, &st, NULL);
+    if (!rc && sqlite3_step(st) == SQLITE_ROW) {
+        items = (int64_t)sqlite3_column_double(st, 0);
+        bytes = (int64_t)sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+    weft_plat_mutex_unlock(&s->lock);
+    if (rc) return db_error(s, rc, "cannot read the totals");
+    int64_t over_items = max_items && items > max_items ? items - max_items : 0;
+    int64_t over_bytes = max_bytes && bytes > max_bytes ? bytes - max_bytes : 0;
+    if (over_items || over_bytes) rc = evict_some(s, -1, over_items, over_bytes, &out->evicted, &out->evicted_bytes);
+    out->items_left = items - out->evicted;
+    out->bytes_left = bytes - out->evicted_bytes;
+    return rc;
+}
+
+const weft_store weft__store_packed = {
+    .version = WEFT_STORE_VERSION,
+    .name = "packed",
+    .state_size = sizeof(packed_state),
+    .open = packed_open,
+    .close = packed_close,
+    .get = packed_get,
+    .put = packed_put,
+    .remove = packed_remove,
+    .touch = packed_touch,
+    .list = packed_list,
+    .remove_temp = packed_remove_temp,
+    .clear = packed_clear,
+    .get_meta = packed_get_meta,
+    .put_meta = packed_put_meta,
+    .get_many = packed_get_many,
+    .put_many = packed_put_many,
+    .side_path = packed_side_path,
+    .summary = packed_summary,
+    .evict = packed_evict,
+};

@@ -1,0 +1,46 @@
+/* The packed store (memory/store_packed.c, native builds only): what the registry, the
+ * weft tool and `weft cache migrate` need to know of it. */
+#ifndef WEFT_STORE_PACKED_H
+#define WEFT_STORE_PACKED_H
+
+#include "store.h"
+
+/* The database of a packed cache folder, and its marker: the disk store's marker text
+ * plus the words that tell a packed folder from a file-per-entry one. */
+#define WEFT__PACKED_DB "weft.db"
+#define WEFT__PACKED_WORDS "packed store: " WEFT__PACKED_DB
+#define WEFT__PACKED_MARKER_TEXT                                                           \
+    "Signature: 8a477f597d28d172789f06886806bc55\n"                                       \
+    "# This folder is a weft cache (entry format 1, " WEFT__PACKED_WORDS "): see docs/cache-format.md.\n" \
+    "# Backup tools that honour CACHEDIR.TAG skip it.\n"
+/* Larger values are files, as in the disk store (read without SQLite's copies). */
+#define WEFT__PACKED_MAX_INLINE 32768
+/* Chooses the store of new cache folders: "packed" (the default) or "file". */
+#define WEFT__STORE_ENV "WEFT_CACHE_STORE"
+
+extern const weft_store weft__store_packed;
+
+/* ---- store_folder.c */
+/* Non-zero when the folder's marker says it is a packed cache. */
+int weft__packed_is_packed(const char *dir);
+/* Non-zero when new folders get the packed store (WEFT_CACHE_STORE unset or "packed"). */
+int weft__packed_is_default(void);
+/* 0, or WEFT_EINVAL with a message when WEFT_CACHE_STORE is neither "packed" nor "file". */
+int weft__packed_env_check(void);
+/* Where the disk store keeps an entry's file: 0, or WEFT_EINVAL when it does not fit. */
+int weft__packed_file_path(const char *root, const char *task, const uint8_t key[16], char *buf,
+                           size_t size);
+/* A list callback that passes only temporary files on to the filter's callback. */
+typedef struct weft__packed_filter {
+    weft__store_list_fn fn;
+    void *user;
+} weft__packed_filter;
+int weft__packed_temps_only(const weft__store_item *item, void *filter);
+/* The bytes the folder takes on disk (allocated blocks of every file under it). */
+int64_t weft__packed_folder_bytes(const char *dir);
+
+/* ---- store_migrate.c: `weft cache migrate` */
+/* Convert a file-per-entry cache folder into a packed one, in place: 0 (*moved: entries
+ * moved into the database; *dropped: damaged ones left to be recomputed), or WEFT_E*. */
+int weft__store_migrate(const char *dir, int64_t *moved, int64_t *dropped);
+#endif

@@ -1,0 +1,322 @@
+/* The packed store (memory/store_packed.c) on its own: eviction from its index, a damaged
+ * row and a damaged database (detected, recomputed, never returned), a writer killed
+ * mid-transaction, `weft cache migrate` of a file-per-entry folder, and the tool's stats
+ * from the index. The conformance of the store under Memory is the other Memory suites,
+ * which run on it by default (and on the file store with WEFT_CACHE_STORE=file). */
+#define _DEFAULT_SOURCE
+#include "check.h"
+#include "mem_util.h"
+#include "store_packed.h"
+#include "weft.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+static atomic_int runs;
+
+static int cube(weft_task *t) {
+    int64_t x;
+    memcpy(&x, weft_input(t), 8);
+    x = x * x * x;
+    atomic_fetch_add(&runs, 1);
+    return weft_output(t, &x, 8);
+}
+WEFT_TASK(cube)
+
+/* A map of cube over in[0..n) with the cache at dir: how many items ran; out checked. */
+static int cached_map(const char *dir, int64_t n, int64_t first, const weft_memory_options *mo) {
+    weft_memory *m;
+    if (weft_memory_open(&m, dir, mo) != 0) return -1;
+    weft_options o;
+    weft_options_init(&o);
+    o.backend = "sequential";
+    o.memory = m;
+    weft_pool *pool;
+    CHECK_EQ(weft_pool_open(&pool, &o), 0);
+    int64_t *in = malloc((size_t)n * 8), *out = malloc((size_t)n * 8);
+    for (int64_t i = 0; i < n; i++) in[i] = first + i;
+    atomic_store(&runs, 0);
+    CHECK_EQ(weft_map(pool, WEFT_FN(cube), in, 8, (size_t)n, out, 8), 0);
+    int64_t bad = 0;
+    for (int64_t i = 0; i < n; i++) bad += out[i] != in[i] * in[i] * in[i];
+    CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+    weft_memory_close(m);
+    free(in), free(out);
+    return atomic_load(&runs);
+}
+
+static const weft_store *open_store(const char *dir, void **state) {
+    const weft_store *s = weft__store_for(dir);
+    *state = calloc(1, s->state_size);
+    int rc = s->open(*state, dir);
+    if (rc) fprintf(stderr, "cannot open %s: %s\n", dir, weft_last_error()->message);
+    CHECK_EQ(rc, 0);
+    return s;
+}
+
+static void test_is_default(const char *base) {
+    char dir[4200], db[4300];
+    snprintf(dir, sizeof dir, "%s/new", base);
+    CHECK_EQ(cached_map(dir, 100, 0, NULL), 100);
+    CHECK(weft__packed_is_packed(dir));
+    snprintf(db, sizeof db, "%s/" WEFT__PACKED_DB, dir);
+    CHECK_EQ(access(db, F_OK), 0);
+    CHECK_EQ(cached_map(dir, 100, 0, NULL), 0);
+    CHECK_EQ(count_entries(dir), 100);
+    /* a bad choice of store is refused, clearly */
+    setenv("WEFT_CACHE_STORE", "lmdb", 1);
+    weft_memory *m;
+    snprintf(dir, sizeof dir, "%s/bad-env", base);
+    CHECK_EQ(weft_memory_open(&m, dir, NULL), WEFT_EINVAL);
+    CHECK(strstr(weft_last_error()->message, "WEFT_CACHE_STORE") != NULL);
+    unsetenv("WEFT_CACHE_STORE");
+}
+
+/* Limits evict the least recently used from the index; max_age expires. */
+static void test_evict(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/evict", base);
+    CHECK_EQ(cached_map(dir, 1000, 0, NULL), 1000);
+    weft_memory *m;
+    CHECK_EQ(weft_memory_open(&m, dir, NULL), 0);
+    int64_t removed;
+    CHECK_EQ(weft_memory_prune(m, 0, 990, 0, &removed), 0);
+    CHECK_EQ(removed, 10);
+    CHECK_EQ(count_entries(dir), 990);
+    weft_memory_close(m);
+    CHECK_EQ(cached_map(dir, 10, 0, NULL), 10); /* the oldest ten were the ones to go */
+    CHECK_EQ(cached_map(dir, 990, 10, NULL), 0);
+    /* a cache with max_items stays within it as a map writes */
+    weft_memory_options mo = WEFT_MEMORY_OPTIONS_INIT;
+    mo.max_items = 500;
+    CHECK_EQ(cached_map(dir, 2000, 5000, &mo), 2000);
+    CHECK(count_entries(dir) <= 500 + 64);
+    CHECK_EQ(weft_memory_open(&m, dir, NULL), 0);
+    usleep(20000);
+    CHECK_EQ(weft_memory_prune(m, 0, 0, 0.01, &removed), 0); /* unused for 10 ms: all */
+    CHECK(removed > 0);
+    CHECK_EQ(count_entries(dir), 0);
+    weft_memory_close(m);
+}
+
+typedef struct keys {
+    uint8_t v[4096][16];
+    int n;
+} keys;
+
+static int collect_key(const weft__store_item *it, void *user) {
+    keys *k = user;
+    if (!it->is_temp && k->n < 4096) memcpy(k->v[k->n++], it->key, 16);
+    return 0;
+}
+
+/* Uses recorded by touch (buffered, written in batches) count before an eviction. */
+static void test_touch_then_evict(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/lru", base);
+    void *st;
+    const weft_store *s = open_store(dir, &st);
+    uint8_t key[100][16], head[40] = {0}, value[8] = {0};
+    for (int i = 0; i < 100; i++) {
+        memset(key[i], 0, 16);
+        key[i][0] = (uint8_t)i;
+        CHECK_EQ(s->put(st, "lru", key[i], head, sizeof head, value, sizeof value, 0), 0);
+    }
+    for (int i = 0; i < 10; i++) CHECK_EQ(s->touch(st, "lru", key[i], weft_plat_wall_ns() + 1000000), 0);
+    weft__store_evicted e;
+    CHECK_EQ(s->evict(st, 0, 90, 0, &e), 0);
+    CHECK_EQ(e.evicted, 10);
+    CHECK_EQ(e.items_left, 90);
+    for (int i = 0; i < 20; i++) { /* 0..9 were used last: 10..19 went */
+        weft_bytes h, v;
+        int64_t at;
+        int rc = s->get(st, "lru", key[i], &h, &v, &at);
+        CHECK_EQ(rc, i < 10 ? 0 : WEFT_ENOTFOUND);
+        if (!rc) free(h.data), free(v.data);
+    }
+    s->close(st);
+    free(st);
+}
+
+/* A row whose value fails its checksum is reported, removed and recomputed. */
+static void test_bad_row(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/bad-row", base);
+    CHECK_EQ(cached_map(dir, 50, 0, NULL), 50);
+    void *st;
+    const weft_store *s = open_store(dir, &st);
+    CHECK(s == &weft__store_packed);
+    static keys k;
+    CHECK_EQ(s->list(st, "cube", collect_key, &k), 0);
+    CHECK_EQ(k.n, 50);
+    for (int i = 0; i < k.n; i++) {
+        weft_bytes head, value;
+        int64_t at;
+        CHECK_EQ(s->get(st, "cube", k.v[i], &head, &value, &at), 0);
+        ((unsigned char *)value.data)[i % value.size] ^= 0x10;
+        CHECK_EQ(s->put(st, "cube", k.v[i], head.data, head.size, value.data, value.size, 0), 0);
+        free(head.data), free(value.data);
+    }
+    s->close(st);
+    free(st);
+    CHECK_EQ(cached_map(dir, 50, 0, NULL), 50); /* every one recomputed, none returned */
+    CHECK_EQ(cached_map(dir, 50, 0, NULL), 0);
+}
+
+static void overwrite(const char *path, long at, long n) {
+    FILE *f = fopen(path, "r+b");
+    CHECK(f != NULL);
+    if (!f) return;
+    fseek(f, at, SEEK_SET);
+    for (long i = 0; i < n; i++) fputc((int)(i * 131 + 7) & 0xff, f);
+    fclose(f);
+}
+
+/* A damaged database: its header (SQLite cannot open it: moved aside, a fresh one made)
+ * or pages in its middle (rows unreadable: misses, recomputed). Never a wrong value. */
+static void test_damaged_db(const char *base) {
+    for (int kind = 0; kind < 2; kind++) {
+        char dir[4200], db[4300];
+        snprintf(dir, sizeof dir, "%s/damaged-%d", base, kind);
+        CHECK_EQ(cached_map(dir, 3000, 0, NULL), 3000);
+        snprintf(db, sizeof db, "%s/" WEFT__PACKED_DB, dir);
+        long size = file_size(db);
+        CHECK(size > 64 * 1024);
+        if (kind == 0) overwrite(db, 0, 100);
+        if (kind == 1) overwrite(db, size / 2, 3 * 4096);
+        int ran = cached_map(dir, 3000, 0, NULL); /* checks every value */
+        printf("damaged database (%s): %d of 3000 recomputed\n", kind ? "middle pages" : "header", ran);
+        CHECK(ran > 0);
+        if (kind == 0) CHECK_EQ(ran, 3000);
+    }
+}
+
+/* A writer killed at a random point of its transactions: every entry the store then
+ * holds is whole and right (those of the last, uncommitted batch are simply absent). */
+static void fill(uint8_t *b, size_t n, const uint8_t key[16]) {
+    for (size_t i = 0; i < n; i++) b[i] = (uint8_t)(key[i % 16] * 31 + i);
+}
+
+static void test_kill_mid_write(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/killed", base);
+    for (int round = 0; round < 3; round++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            void *st;
+            const weft_store *s = open_store(dir, &st);
+            weft__store_put puts[256];
+            static uint8_t k[256][16], head[256][40], value[256][100];
+            for (uint32_t batch = 0;; batch++) {
+                for (int i = 0; i < 256; i++) {
+                    uint32_t id = (uint32_t)round << 24 | batch << 8 | (uint32_t)i;
+                    memset(k[i], 0, 16);
+                    memcpy(k[i], &id, 4);
+                    fill(head[i], 40, k[i]);
+                    fill(value[i], 100, k[i]);
+                    puts[i] = (weft__store_put){"killed", k[i], head[i], value[i], 40, 100, 0};
+                }
+                s->put_many(st, puts, 256, 0);
+            }
+        }
+        /* once this round's first batches are in, at a point that varies by round */
+        int before = round ? count_entries(dir) : 0;
+        for (int waited = 0; count_entries(dir) <= before && waited < 20000; waited += 10) usleep(10000);
+        usleep(30000 + round * 40000);
+        kill(pid, SIGKILL);
+        int status;
+        waitpid(pid, &status, 0);
+        CHECK(WIFSIGNALED(status));
+        void *st;
+        const weft_store *s = open_store(dir, &st);
+        static keys k;
+        k.n = 0;
+        CHECK_EQ(s->list(st, "killed", collect_key, &k), 0);
+        int bad = 0;
+        for (int i = 0; i < k.n; i++) {
+            weft_bytes head, value;
+            int64_t at;
+            uint8_t want[100];
+            if (s->get(st, "killed", k.v[i], &head, &value, &at) != 0) {
+                bad++;
+                continue;
+            }
+            fill(want, 100, k.v[i]);
+            bad += value.size != 100 || memcmp(value.data, want, 100) != 0 || head.size != 40;
+            free(head.data), free(value.data);
+        }
+        printf("killed writer, round %d: %d entries listed, %d bad\n", round, k.n, bad);
+        CHECK(k.n > 0);
+        CHECK_EQ(bad, 0);
+        s->close(st);
+        free(st);
+    }
+}
+
+/* A file-per-entry cache keeps working as it is; `weft cache migrate` packs it. */
+static void test_migrate(const char *base) {
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/old", base);
+    setenv("WEFT_CACHE_STORE", "file", 1);
+    CHECK_EQ(cached_map(dir, 300, 0, NULL), 300);
+    unsetenv("WEFT_CACHE_STORE");
+    CHECK(weft__store_for(dir) == &weft__store_disk);
+    CHECK_EQ(cached_map(dir, 300, 0, NULL), 0);
+    static char paths[512][4096];
+    CHECK_EQ(find_entries(dir, paths, 512), 300);
+    int64_t moved, dropped;
+    flip_byte(paths[7], file_size(paths[7]) - 1); /* one damaged entry: dropped */
+    CHECK_EQ(weft__store_migrate(dir, &moved, &dropped), 0);
+    CHECK_EQ(moved, 299);
+    CHECK_EQ(dropped, 1);
+    CHECK(weft__store_for(dir) == &weft__store_packed);
+    CHECK_EQ(find_entries(dir, paths, 512), 0);
+    CHECK_EQ(count_entries(dir), 299);
+    CHECK_EQ(cached_map(dir, 300, 0, NULL), 1);
+    CHECK_EQ(weft__store_migrate(dir, &moved, &dropped), 0); /* twice: nothing to do */
+    CHECK_EQ(moved, 0);
+}
+
+/* The tool: stats from the index with the size on disk; migrate. */
+static void test_tool(const char *base) {
+    const char *tool = getenv("WEFT_TOOL");
+    if (!tool) {
+        SKIP("the weft tool on a packed cache: WEFT_TOOL is not set");
+        return;
+    }
+    char dir[4200], cmd[9000], out[8192];
+    snprintf(dir, sizeof dir, "%s/tool", base);
+    setenv("WEFT_CACHE_STORE", "file", 1);
+    CHECK_EQ(cached_map(dir, 120, 0, NULL), 120);
+    unsetenv("WEFT_CACHE_STORE");
+    const char *runs_of[] = {"migrate", "stats", "ls"};
+    const char *want[] = {"120 entries moved into the packed store", "1 tasks, 120 entries", "cube"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' 2>&1", tool, runs_of[i], dir);
+        FILE *p = popen(cmd, "r");
+        size_t n = p ? fread(out, 1, sizeof out - 1, p) : 0;
+        out[n] = '\0';
+        CHECK(p && pclose(p) == 0);
+        CHECK(strstr(out, want[i]) != NULL);
+        if (i == 1) CHECK(strstr(out, "on disk") != NULL);
+        if (i == 2) CHECK(strstr(out, " 120 ") != NULL && strstr(out, " ago") != NULL);
+    }
+}
+
+int main(void) {
+    char *base = temp_dir("packed");
+    unsetenv("WEFT_CACHE_STORE");
+    test_is_default(base);
+    test_evict(base);
+    test_touch_then_evict(base);
+    test_bad_row(base);
+    test_damaged_db(base);
+    test_kill_mid_write(base);
+    test_migrate(base);
+    test_tool(base);
+    rm_rf(base);
+    free(base);
+    weft_shutdown();
+    return CHECK_DONE();
+}
