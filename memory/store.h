@@ -129,6 +129,16 @@ extern const weft_store weft__store_disk;
     "Signature: 8a477f597d28d172789f06886806bc55\n"                               \
     "# This folder is a weft cache (entry format 1): see docs/cache-format.md.\n" \
     "# Backup tools that honour CACHEDIR.TAG skip it.\n"
+/* The database of a packed cache folder, and its marker: the disk store's marker text
+ * plus the words that tell a packed folder from a file-per-entry one. */
+#define WEFT__PACKED_DB "weft.db"
+#define WEFT__PACKED_WORDS "packed store: " WEFT__PACKED_DB
+#define WEFT__PACKED_MARKER_TEXT                                                                          \
+    "Signature: 8a477f597d28d172789f06886806bc55\n"                                                       \
+    "# This folder is a weft cache (entry format 1, " WEFT__PACKED_WORDS "): see docs/cache-format.md.\n" \
+    "# Backup tools that honour CACHEDIR.TAG skip it.\n"
+/* Non-zero when a cache folder's marker says the packed store made it. */
+int weft__disk_marker_is_packed(const char *dir);
 #define WEFT__DISK_SUFFIX ".wfe"
 #define WEFT__DISK_TEMP_PREFIX ".tmp-"
 /* A temporary file untouched this long is a killed writer's litter, safe to remove. */

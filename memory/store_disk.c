@@ -236,7 +236,26 @@ int weft__disk_prepare(const char *dir, const char *marker_text, int *read_only)
     return 0;
 }
 
+int weft__disk_marker_is_packed(const char *dir) {
+    char path[4200], buf[512];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof path) return 0;
+    int fd = weft_plat_open_read(path);
+    if (fd < 0) return 0;
+    int64_t n = weft_plat_read(fd, buf, sizeof buf - 1);
+    weft_plat_close(fd);
+    if (n < 0) return 0;
+    buf[n] = '\0';
+    return strstr(buf, "weft cache") && strstr(buf, WEFT__PACKED_WORDS);
+}
+
 static int disk_open(void *state, const char *location) {
+#ifndef WEFT_HAVE_PACKED
+    /* natively the registry opens such a folder with the packed store (which keeps its
+     * large values through this store); a build without it (WASI, Emscripten) must not
+     * mix its files into it, nor miss silently */
+    if (weft__disk_marker_is_packed(location))
+        return weft__set_error(WEFT_EFOREIGN, "'%s' is a packed weft cache (SQLite), which this build cannot read: share a folder made with WEFT_CACHE_STORE=file, or move entries with `weft cache export` and `import`", location);
+#endif
     disk_state *s = state;
     int rc = prepare_folder(location, &s->read_only);
     if (rc) return rc;

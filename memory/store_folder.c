@@ -9,17 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-int weft__packed_is_packed(const char *dir) {
-    char path[4200], buf[512];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof path) return 0;
-    int fd = weft_plat_open_read(path);
-    if (fd < 0) return 0;
-    int64_t n = weft_plat_read(fd, buf, sizeof buf - 1);
-    weft_plat_close(fd);
-    if (n < 0) return 0;
-    buf[n] = '\0';
-    return strstr(buf, "weft cache") && strstr(buf, WEFT__PACKED_WORDS);
-}
+int weft__packed_is_packed(const char *dir) { return weft__disk_marker_is_packed(dir); }
 
 int weft__packed_is_default(void) {
     const char *s = weft_plat_getenv(WEFT__STORE_ENV);

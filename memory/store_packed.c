@@ -23,10 +23,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BUSY_TIMEOUT_MS 60000    /* how long a writer waits for another process's transaction */
-#define LIST_PAGE 1024           /* rows read per listing step (callbacks run between steps) */
-#define TOUCH_BUFFER 256         /* uses recorded per transaction */
-#define USES_FOLD 1000000        /* the uses log is folded at least every this many rows */
+#define BUSY_TIMEOUT_MS 60000 /* how long a writer waits for another process's transaction */
+#define LIST_PAGE 1024        /* rows read per listing step (callbacks run between steps) */
+#define TOUCH_BUFFER 256      /* uses recorded per transaction */
+#define USES_FOLD 1000000     /* the uses log is folded at least every this many rows */
 
 typedef struct task_id {
     char *name;
@@ -38,8 +38,8 @@ typedef struct packed_state {
     weft_plat_mutex lock; /* one connection, shared by this process's threads */
     void *files;          /* the disk store's state on the same folder: large values */
     char *root;
-    int fsync_full;       /* PRAGMA synchronous is FULL (a put asked for fsync) */
-    task_id *tasks;       /* task ids seen (ids never change: rows of tasks are never deleted) */
+    int fsync_full; /* PRAGMA synchronous is FULL (a put asked for fsync) */
+    task_id *tasks; /* task ids seen (ids never change: rows of tasks are never deleted) */
     size_t n_tasks;
     sqlite3_stmt *get, *upsert, *del, *touch, *task_find, *task_add, *total_add;
     /* uses to record, written in one transaction when full, with the next batch of
@@ -87,7 +87,8 @@ static int is_damage(int rc) {
 }
 
 static int db_error(packed_state *s, int rc, const char *what) {
-    int code = is_damage(rc) ? WEFT_ECORRUPT : (rc & 0xff) == SQLITE_NOMEM ? WEFT_ENOMEM : WEFT_ESYS;
+    int code = is_damage(rc) ? WEFT_ECORRUPT : (rc & 0xff) == SQLITE_NOMEM ? WEFT_ENOMEM
+                                                                           : WEFT_ESYS;
     return weft__set_error(code, "cache database %s/" WEFT__PACKED_DB ": %s: %s", s->root, what,
                            s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(rc));
 }
@@ -432,7 +433,8 @@ static void packed_put_many(void *state, weft__store_put *puts, size_t n, int fs
         weft__store_put *p = &puts[i];
         if (p->rc) continue;
         int64_t tid = task_of(s, p->task, 1);
-        rc = tid < 0 ? (int)-tid : tid == 0 ? SQLITE_ERROR : put_row(s, tid, p, p->value_size > WEFT__PACKED_MAX_INLINE);
+        rc = tid < 0 ? (int)-tid : tid == 0 ? SQLITE_ERROR
+                                            : put_row(s, tid, p, p->value_size > WEFT__PACKED_MAX_INLINE);
     }
     if (!rc) rc = exec(s, "COMMIT");
     if (rc) {
@@ -556,7 +558,8 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT tid, key, atime, size, head IS NULL FROM entries"
                                 " WHERE (tid, key) > (?1, ?2) AND (?3 < 0 OR tid = ?3)"
-                                " ORDER BY tid, key LIMIT ?4", -1, &st, NULL);
+                                " ORDER BY tid, key LIMIT ?4",
+                                -1, &st, NULL);
     int out = rc ? db_error(s, rc, "cannot list") : 0;
     weft_plat_mutex_unlock(&s->lock);
     row last = {0};
@@ -726,7 +729,8 @@ static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t
         weft_plat_mutex_lock(&s->lock);
         rc = exec(s, "BEGIN IMMEDIATE");
         if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, key, size, head IS NULL FROM entries"
-                                                " WHERE ?1 < 0 OR atime < ?1 ORDER BY atime LIMIT ?2", -1, &st, NULL);
+                                                " WHERE ?1 < 0 OR atime < ?1 ORDER BY atime LIMIT ?2",
+                                         -1, &st, NULL);
         if (!rc) {
             sqlite3_bind_int64(st, 1, before_ns);
             int64_t want = limit > 0 ? (limit < BATCH ? limit : BATCH) : BATCH;

@@ -5,14 +5,6 @@
 
 #include "store.h"
 
-/* The database of a packed cache folder, and its marker: the disk store's marker text
- * plus the words that tell a packed folder from a file-per-entry one. */
-#define WEFT__PACKED_DB "weft.db"
-#define WEFT__PACKED_WORDS "packed store: " WEFT__PACKED_DB
-#define WEFT__PACKED_MARKER_TEXT                                                           \
-    "Signature: 8a477f597d28d172789f06886806bc55\n"                                       \
-    "# This folder is a weft cache (entry format 1, " WEFT__PACKED_WORDS "): see docs/cache-format.md.\n" \
-    "# Backup tools that honour CACHEDIR.TAG skip it.\n"
 /* Larger values are files, as in the disk store (read without SQLite's copies). */
 #define WEFT__PACKED_MAX_INLINE 32768
 /* Chooses the store of new cache folders: "packed" (the default) or "file". */

@@ -38,7 +38,9 @@ export function nativeMap(t, task, input, inSize, outSize, extra = []) {
   const dir = tempDir(t);
   const inPath = join(dir, 'in'), outPath = join(dir, 'out');
   writeFileSync(inPath, new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEFT_')));
+  // the native side makes file-per-entry folders, the kind Node's build shares (a packed
+  // folder is native only: docs/cache-format.md)
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('WEFT_'))), WEFT_CACHE_STORE: 'file' };
   const r = spawnSync(mapFile, [task, inPath, String(inSize), String(outSize), outPath, ...extra], { env, encoding: 'utf8' });
   if (r.status !== 0 && r.status !== 1) assert.fail(`weft_map_file failed (${r.status}): ${r.stderr}`);
   const result = JSON.parse(r.stdout);

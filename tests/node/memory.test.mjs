@@ -1,7 +1,7 @@
 // Memory in Node: the Node build caches on the real file system with the native keys and
 // entry format, so a cache written by either build is hit by the other, on both backends.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { bytes, loadTestModule, nativeMap, tempDir } from './helpers.mjs';
@@ -97,4 +97,13 @@ test('a cache path under a regular file, or a file, says "Not a directory"', asy
   for (const memory of [join(file, 'cache'), file])
     await assert.rejects(weft.map('pi_darts', seeds(4), { backend: 'sequential', out: Uint8Array, outSize: 8, memory }),
       e => e.code === 'WEFT_ESYS' && /Not a directory/.test(e.message) && !/File exists/.test(e.message));
+});
+
+test('a packed cache folder (native only) is refused by name, not missed silently', async t => {
+  const dir = join(tempDir(t), 'packed');
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'CACHEDIR.TAG'), 'Signature: 8a477f597d28d172789f06886806bc55\n' +
+    '# This folder is a weft cache (entry format 1, packed store: weft.db): see docs/cache-format.md.\n');
+  await assert.rejects(weft.map('pi_darts', seeds(2), { backend: 'sequential', out: Uint8Array, outSize: 8, memory: dir }),
+    e => e.code === 'WEFT_EFOREIGN' && /packed weft cache/.test(e.message) && /WEFT_CACHE_STORE=file/.test(e.message));
 });
