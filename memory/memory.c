@@ -422,12 +422,30 @@ static void debug_record(call *c, int hit) {
         weft__journal_record(j, c->task->name, c->version, c->key, c->args,
                              (const uint8_t(*)[16])c->fps, hit, text, sizeof text);
     } else {
-        /* a plain map item (a struct, a number): journaled as one bytes argument named
-         * "input", so a miss names the bytes that changed, as for any argument */
+        /* a plain map item (a struct, numbers): journaled as its 8-byte words, each a bytes
+         * argument named by its offsets, so the nearest earlier call is the one with the
+         * most equal words and a miss names the fields that changed; a long item is one
+         * argument */
+        enum { WORD = 8,
+               MAX_WORDS = 32 };
+        size_t words = (c->raw_size + WORD - 1) / WORD, k = 0;
+        const unsigned char *raw = c->raw;
         weft_args *a = weft_args_new();
-        uint8_t fp[1][16];
-        if (a && weft_args_bytes(a, "input", c->raw, c->raw_size) == 0 &&
-            weft__arg_fingerprint(&a->v[0], fp[0]) == 0)
+        uint8_t fp[MAX_WORDS][16];
+        int ok = a != NULL;
+        if (ok && (words > MAX_WORDS || words == 0)) {
+            ok = weft_args_bytes(a, "input", raw, c->raw_size) == 0;
+            words = 1;
+        } else {
+            for (; ok && k < words; k++) {
+                char name[48];
+                size_t at = k * WORD, n = c->raw_size - at < WORD ? c->raw_size - at : WORD;
+                snprintf(name, sizeof name, "input bytes %03zu-%03zu", at, at + n - 1);
+                ok = weft_args_bytes(a, name, raw + at, n) == 0;
+            }
+        }
+        for (k = 0; ok && k < words; k++) ok = weft__arg_fingerprint(&a->v[k], fp[k]) == 0;
+        if (ok)
             weft__journal_record(j, c->task->name, c->version, c->key, a,
                                  (const uint8_t(*)[16])fp, hit, text, sizeof text);
         weft_args_free(a);

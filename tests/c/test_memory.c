@@ -810,8 +810,10 @@ static void test_debug(const char *location) {
     CHECK_EQ(weft_map(sp, WEFT_FN(struct_sum), items, sizeof items[0], 4, sums, sizeof sums[0]), 0);
     items[2].rate = 7.25;
     CHECK_EQ(weft_map(sp, WEFT_FN(struct_sum), items, sizeof items[0], 4, sums, sizeof sums[0]), 0);
-    CHECK_HAS(weft_memory_last_explanation(m), "input: bytes: ");
-    CHECK_HAS(weft_memory_last_explanation(m), "of 24 bytes differ, at offsets ");
+    /* compared with the same item of the first map: only the rate's bytes changed */
+    CHECK_HAS(weft_memory_last_explanation(m), "input bytes 008-015: bytes: ");
+    CHECK(!strstr(weft_memory_last_explanation(m), "input bytes 000-007"));
+    CHECK(!strstr(weft_memory_last_explanation(m), "input bytes 016-023"));
     weft_pool_close(sp);
     weft_memory_close(m);
 
