@@ -8,6 +8,7 @@
 #include "weft.h"
 
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,8 +21,13 @@
 
 /* int64 -> int64 after 4 ms; appends its index to the run's log when done */
 static int slow_square(weft_task *t) {
-    static int log_fd = -1;
-    if (log_fd < 0 && getenv(LOG_ENV)) log_fd = open(getenv(LOG_ENV), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    static _Atomic int shared_fd = -1; /* opened once per process, by whichever task is first */
+    int log_fd = atomic_load(&shared_fd);
+    if (log_fd < 0 && getenv(LOG_ENV)) {
+        int fd = open(getenv(LOG_ENV), O_WRONLY | O_CREAT | O_APPEND, 0644), none = -1;
+        if (atomic_compare_exchange_strong(&shared_fd, &none, fd)) log_fd = fd;
+        else close(fd), log_fd = none;
+    }
     int64_t v = *(const int64_t *)weft_input(t), r = v * v;
     usleep(4000);
     char line[32];
