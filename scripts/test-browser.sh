@@ -20,10 +20,13 @@ if ! cmake --preset emscripten >"$log" 2>&1; then
   exit 1
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake --build --preset emscripten -j "$jobs" --target example_tasks --target web_tasks
+cmake --build --preset emscripten -j "$jobs" --target example_tasks --target web_tasks --target pyodide_tasks
 # tests/browser/memory.test.mjs makes and reads native caches: the weft tool, weft_map_file
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs" --target weft --target weft_map_file
+# tests/browser/pyodide.test.mjs: the page installs the weft-parallel wheel from python/dist
+# (pyodide itself comes from tests/pyodide/node_modules, which scripts/setup.sh all installs)
+/usr/bin/python3 python/build_wheel.py >/dev/null
 echo "test-browser: node --test tests/browser/"
 node --test tests/browser/
 echo "test-browser: passed in ${SECONDS} s (screenshots in build/browser-artifacts/)"
