@@ -160,9 +160,9 @@ int weft__job_execute(weft__job *job, weft_pool *pool, const weft_options *call)
  * its pool, level, deadline and Ctrl-C watch, with `call` options, reporting no progress.
  * As weft__job_execute. */
 int weft__job_execute_part(weft__job *job, const weft__job *whole, const weft_options *call);
-/* Hand `v` (malloc'd; taken over, *v emptied) to item `index` of a BYTES job as its
- * output: into the job's reused buffer when it keeps them (out_caps). 0 or WEFT_ENOMEM. */
-int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v);
+/* Hand `v` (malloc'd; taken over, *v emptied) to slot `index` of a BYTES call's outputs:
+ * into its reused buffer when the call keeps them (caps, else NULL). 0 or WEFT_ENOMEM. */
+int weft__take_output(weft_bytes *outs, size_t *caps, size_t index, weft_bytes *v);
 /* Non-zero once the job must stop; notices a passed deadline or a Ctrl-C and stops it. */
 int weft__job_check_stop(weft__job *job);
 /* Once job->failed is set: its failure as this thread's last error, with the failing

@@ -89,11 +89,12 @@ int weft_fail(weft_task *t, const char *fmt, ...) {
     return WEFT_ETASK;
 }
 
-/* A variable-size output into item `index`'s buffer: a fresh one, or the reused one of
- * capacity job->call.out_caps[index] (grown when too small). 0 or WEFT_ENOMEM. */
-static int store_bytes(weft__job *job, size_t index, const void *data, size_t size) {
-    weft_bytes *out = &job->call.out_bytes[index];
-    size_t *cap = job->call.out_caps ? &job->call.out_caps[index] : NULL;
+/* A variable-size output into slot `index` of `outs`: a fresh buffer, or the reused one of
+ * capacity caps[index] (grown when too small) when the caller keeps buffers (caps set).
+ * 0 or WEFT_ENOMEM. */
+static int store_bytes(weft_bytes *outs, size_t *caps, size_t index, const void *data, size_t size) {
+    weft_bytes *out = &outs[index];
+    size_t *cap = caps ? &caps[index] : NULL;
     if (!cap || size > *cap || !out->data) {
         void *grown = cap ? realloc(out->data, size ? size : 1) : malloc(size ? size : 1);
         if (!grown) return WEFT_ENOMEM;
@@ -105,13 +106,13 @@ static int store_bytes(weft__job *job, size_t index, const void *data, size_t si
     return 0;
 }
 
-int weft__job_take_output(weft__job *job, size_t index, weft_bytes *v) {
-    if (!job->call.out_caps) {
-        job->call.out_bytes[index] = *v; /* a fresh slot: weft_map_bytes zeroed it */
+int weft__take_output(weft_bytes *outs, size_t *caps, size_t index, weft_bytes *v) {
+    if (!caps) {
+        outs[index] = *v; /* a fresh slot: weft_map_bytes zeroed it */
         *v = (weft_bytes){NULL, 0};
         return 0;
     }
-    int rc = store_bytes(job, index, v->data, v->size);
+    int rc = store_bytes(outs, caps, index, v->data, v->size);
     weft_bytes_free(v, 1);
     return rc;
 }
@@ -120,7 +121,7 @@ int weft_output(weft_task *t, const void *data, size_t size) {
     if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
     if (t->out_bytes) {
-        if (store_bytes(t->job, t->index, data, size))
+        if (store_bytes(t->job->call.out_bytes, t->job->call.out_caps, t->index, data, size))
             return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
     } else {
         if (size != t->job->call.out_size) {
@@ -458,7 +459,7 @@ int weft__job_execute_part(weft__job *job, const weft__job *whole, const weft_op
 void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
                              size_t size, const char *message) {
     char why[128];
-    if (code == 0 && job->call.kind == WEFT__JOB_BYTES && store_bytes(job, index, out, size)) {
+    if (code == 0 && job->call.kind == WEFT__JOB_BYTES && store_bytes(job->call.out_bytes, job->call.out_caps, index, out, size)) {
         code = WEFT_ENOMEM;
         message = "out of memory for a task's output";
     } else if (code == 0 && job->call.kind == WEFT__JOB_MAP) {

@@ -98,11 +98,8 @@ static void on_item(weft__job *job, size_t j, int code, const char *message) {
             it.out = st->outputs + k * job->call.out_size;
         }
         if (st->index_of && job->call.kind == WEFT__JOB_BYTES) {
-            /* the caller's view of the job: its own outputs and reused buffers */
-            weft__job caller = *job;
-            caller.call.out_bytes = st->out_bytes;
-            caller.call.out_caps = st->out_caps;
-            if (weft__job_take_output(&caller, k, &job->call.out_bytes[j]) != 0) {
+            /* into the caller's own outputs and reused buffers */
+            if (weft__take_output(st->out_bytes, st->out_caps, k, &job->call.out_bytes[j]) != 0) {
                 code = WEFT_ENOMEM;
                 message = "out of memory for a task's output";
             }
@@ -145,7 +142,7 @@ static int serve_hits(weft__job *job, narrowed *st, unsigned char *found, size_t
             if (job->call.kind == WEFT__JOB_MAP) {
                 if (job->call.out_size) memcpy(st->outputs + k * job->call.out_size, values[i].data, job->call.out_size);
                 weft_bytes_free(&values[i], 1);
-            } else if (weft__job_take_output(job, k, &values[i]) != 0) {
+            } else if (weft__take_output(job->call.out_bytes, job->call.out_caps, k, &values[i]) != 0) {
                 weft_bytes_free(&values[i], 1);
                 found[k] = 0; /* no room to hand it over: run it */
                 (*misses)++;
