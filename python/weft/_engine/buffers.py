@@ -4,6 +4,8 @@ bytes-likes. No copy where the memory is already C-contiguous; numpy is optional
 """
 import ctypes
 
+from .rows import item_layout
+
 try:
     import numpy as np
 except ImportError:  # numpy is optional
@@ -71,18 +73,7 @@ def rows(obj, item_size=None, what="inputs", writable=False):
         if writable:
             raise ValueError(f"{what} must be C-contiguous to be written in place")
         view = memoryview(view.tobytes())
-    if item_size is not None:
-        if not isinstance(item_size, int) or item_size <= 0:
-            raise ValueError(f"{what}: item_size must be a positive int, got {item_size!r}")
-        if view.nbytes % item_size:
-            raise ValueError(f"{what}: {view.nbytes} bytes is not a whole number of "
-                             f"{item_size}-byte items")
-        size, n = item_size, view.nbytes // item_size
-    elif view.ndim == 0:
-        size, n = view.nbytes, 1
-    else:
-        n = view.shape[0]
-        size = view.nbytes // n if n else view.itemsize
+    size, n = item_layout(view, item_size, what)
     address, keep = _address_of_buffer(view, writable)
     return Rows(address, size, n, (obj, keep))
 

@@ -4,6 +4,7 @@ outputs go. Checks and messages follow the native engine's (buffers.py)."""
 import array
 
 from .. import errors
+from .rows import item_layout
 
 try:
     import numpy as np
@@ -58,18 +59,7 @@ def rows(inputs, item_size):
                         f"numbers or a list of bytes, got {type(inputs).__name__}") from None
     if not view.c_contiguous:
         view = memoryview(view.tobytes())
-    if item_size is not None:
-        if not isinstance(item_size, int) or item_size <= 0:
-            raise ValueError(f"inputs: item_size must be a positive int, got {item_size!r}")
-        if view.nbytes % item_size:
-            raise ValueError(f"inputs: {view.nbytes} bytes is not a whole number of "
-                             f"{item_size}-byte items")
-        size, n = item_size, view.nbytes // item_size
-    elif view.ndim == 0:
-        size, n = view.nbytes, 1
-    else:
-        n = view.shape[0]
-        size = view.nbytes // n if n else view.itemsize
+    size, n = item_layout(view, item_size, "inputs")
     return view.cast("B") if view.nbytes else memoryview(b""), size, n
 
 
