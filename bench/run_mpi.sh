@@ -17,21 +17,4 @@ for part in tasks shared; do
   mpirun -np 3 /usr/bin/python3 -m mpi4py.futures bench/mpi4py_peer.py "$part" "$@" >>"$out"
 done
 echo "weft mpi vs mpi4py MPIPoolExecutor, mpirun -np 3 (rank 0 schedules, 2 ranks compute), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg)"
-/usr/bin/python3 - "$out" <<'PY'
-import sys
-rows, order = {}, []
-for line in open(sys.argv[1]):
-    name, who, value, unit = line.rstrip("\n").split("\t")
-    if name not in rows:
-        rows[name] = {"unit": unit}
-        order.append(name)
-    rows[name][who] = float(value)
-def cell(r, who):
-    return f"{r[who]:.4g} {r['unit']}" if who in r else "-"
-print(f"| {'row':38} | {'mpi4py':>12} | {'weft mpi':>12} | {'weft processes':>14} | {'mpi4py / mpi':>12} |")
-print(f"|{'-' * 40}|{'-' * 14}|{'-' * 14}|{'-' * 16}|{'-' * 14}|")
-for name in order:
-    r = rows[name]
-    ratio = f"{r['mpi4py'] / r['mpi']:.1f}x" if "mpi4py" in r and "mpi" in r and r["mpi"] > 0 else "-"
-    print(f"| {name:38} | {cell(r, 'mpi4py'):>12} | {cell(r, 'mpi'):>12} | {cell(r, 'processes'):>14} | {ratio:>12} |")
-PY
+/usr/bin/python3 bench/table.py "$out" 38 mpi4py/mpi mpi4py=mpi4py "mpi=weft mpi" "processes=weft processes"

@@ -22,21 +22,4 @@ best = min((lambda t: (subprocess.run([sys.argv[1], "--cold", sys.argv[2]], chec
 print(f"cold start incl. program start\tprocesses\t{best * 1e3:.4g}\tms")
 PY
 echo "weft processes vs joblib loky, n_jobs=$n_jobs, $(nproc) CPUs, $(uname -m)"
-/usr/bin/python3 - "$out" <<'PY'
-import sys
-rows, order = {}, []
-for line in open(sys.argv[1]):
-    name, who, value, unit = line.rstrip("\n").split("\t")
-    if name not in rows:
-        rows[name] = {"unit": unit}
-        order.append(name)
-    rows[name][who] = float(value)
-def cell(r, who):
-    return f"{r[who]:.4g} {r['unit']}" if who in r else "-"
-print(f"| {'row':44} | {'loky':>12} | {'weft processes':>14} | {'weft threads':>12} | {'loky / processes':>16} |")
-print(f"|{'-' * 46}|{'-' * 14}|{'-' * 16}|{'-' * 14}|{'-' * 18}|")
-for name in order:
-    r = rows[name]
-    ratio = f"{r['loky'] / r['processes']:.1f}x" if "loky" in r and "processes" in r else "-"
-    print(f"| {name:44} | {cell(r, 'loky'):>12} | {cell(r, 'processes'):>14} | {cell(r, 'threads'):>12} | {ratio:>16} |")
-PY
+/usr/bin/python3 bench/table.py "$out" 44 loky/processes loky=loky "processes=weft processes" "threads=weft threads"
