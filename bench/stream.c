@@ -112,8 +112,8 @@ static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size
     weft_iter_options io = {ordered, 0, 0};
     counter_source src = {n, 0, 0};
     weft_source source = {next_counter, &src};
-    int rc = from_source ? weft_imap(pool, WEFT_FN(square), &source, &io, &it)
-                         : weft_imap_array(pool, WEFT_FN(square), in, 8, n, &io, &it);
+    int rc = from_source ? weft_imap(&it, pool, WEFT_FN(square), &source, &io)
+                         : weft_imap_array(&it, pool, WEFT_FN(square), in, 8, n, &io);
     if (rc) {
         fprintf(stderr, "%s: %s\n", name, weft_last_error()->message);
         exit(1);

@@ -399,8 +399,8 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
     return 0;
 }
 
-int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
-              const weft_iter_options *options, weft_iter **out) {
+int weft_imap(weft_iter **out, weft_pool *pool, const weft_task_def *task, const weft_source *source,
+              const weft_iter_options *options) {
     if (!source || !source->next) {
         if (out) *out = NULL;
         return weft__set_error(WEFT_EINVAL, "weft_imap: the source needs a next function");
@@ -411,8 +411,8 @@ int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *sou
     return open_iter(pool, task, options, out, &proto);
 }
 
-int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
-                    size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out) {
+int weft_imap_array(weft_iter **out, weft_pool *pool, const weft_task_def *task, const void *inputs,
+                    size_t in_size, size_t n, const weft_iter_options *options) {
     int rc = weft__check_map_args("weft_imap_array", task, inputs, in_size, n, NULL, 0);
     if (rc) {
         if (out) *out = NULL;

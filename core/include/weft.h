@@ -3,6 +3,12 @@
  * The one public header. Every call returns 0 on success or a negative WEFT_E* code;
  * weft_last_error() then tells the calling thread what failed, including the index and
  * message of a failing task.
+ *
+ * Argument order, everywhere: a call that creates a handle (weft_pool_open, weft_imap,
+ * weft_memory_open, weft_checkpoint_open, weft_shared_alloc) takes the new handle's
+ * address first; every other call takes the object it works on first and its results
+ * last. (weft_args_new, which can fail only for lack of memory, returns its handle or
+ * NULL, like malloc.) Each handle has one matching _close or _free.
  */
 #ifndef WEFT_H
 #define WEFT_H
@@ -257,10 +263,10 @@ typedef struct weft_iter weft_iter;
 /* Start streaming `task` over a source (weft_imap) or an array (weft_imap_array). At
  * most `window` tasks are in flight or waiting to be read, so memory stays flat and a
  * slow reader holds the workers back. `options` may be NULL (ordered, automatic). */
-WEFT_API int weft_imap(weft_pool *pool, const weft_task_def *task, const weft_source *source,
-                       const weft_iter_options *options, weft_iter **out);
-WEFT_API int weft_imap_array(weft_pool *pool, const weft_task_def *task, const void *inputs,
-                             size_t in_size, size_t n, const weft_iter_options *options, weft_iter **out);
+WEFT_API int weft_imap(weft_iter **out, weft_pool *pool, const weft_task_def *task, const weft_source *source,
+                       const weft_iter_options *options);
+WEFT_API int weft_imap_array(weft_iter **out, weft_pool *pool, const weft_task_def *task, const void *inputs,
+                             size_t in_size, size_t n, const weft_iter_options *options);
 /* 1 and *r filled; 0 at the end; or a negative WEFT_E* code (fail-fast failure,
  * cancellation, timeout, source error) with weft_last_error() set. */
 WEFT_API int weft_next(weft_iter *it, weft_result *r);

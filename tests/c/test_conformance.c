@@ -188,10 +188,10 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     CHECK_EQ(weft_map(pool, WEFT_FN(square), ints, SIZE_MAX / 2, 4, o8, 8), WEFT_EINVAL);
     /* weft_imap_array checks its inputs the same way (n * in_size overflowing too) */
     weft_iter *it = (weft_iter *)&it;
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), ints, SIZE_MAX / 2, 4, NULL, &it), WEFT_EINVAL);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(square), ints, SIZE_MAX / 2, 4, NULL), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "overflows");
     CHECK(it == NULL);
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), NULL, 8, 4, NULL, &it), WEFT_EINVAL);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(square), NULL, 8, 4, NULL), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "inputs is NULL");
     CHECK_EQ(weft_for(pool, 5, 4, times3, arr), WEFT_EINVAL);
     CHECK_EQ(weft_for(pool, 0, 4, NULL, arr), WEFT_EINVAL);

@@ -184,7 +184,7 @@ static void check_iterators(weft_pool *cached) {
         weft_iter_options io = {.ordered = run != 1, .window = 64};
         weft_iter *it = NULL;
         long before = runs_so_far();
-        CHECK_EQ(weft_imap_array(cached, WEFT_FN(tagged), in, sizeof in[0], N, &io, &it), 0);
+        CHECK_EQ(weft_imap_array(&it, cached, WEFT_FN(tagged), in, sizeof in[0], N, &io), 0);
         weft_result r;
         int got = 0, bad = 0;
         size_t expect = 0;

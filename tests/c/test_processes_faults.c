@@ -181,7 +181,7 @@ static void test_retries_run_once(void) {
             } else if (kind == 2) {
                 weft_iter *it;
                 weft_iter_options io = {1, 512, 0};
-                CHECK_EQ(weft_imap_array(pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, &io, &it), 0);
+                CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(count_runs), in, sizeof in[0], N_COUNTED, &io), 0);
                 weft_result r;
                 size_t got = 0;
                 while (weft_next(it, &r) == 1)
@@ -264,7 +264,7 @@ static void test_iterator_crashes(void) {
         plan(ABORT_ONCE, crashing, 4);
         weft_iter_options io = {ordered, 16, 0};
         weft_iter *it;
-        CHECK_EQ(weft_imap_array(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, &io, &it), 0);
+        CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, &io), 0);
         unsigned char seen[N] = {0};
         size_t count = 0, bad = 0;
         weft_result r;
@@ -287,7 +287,7 @@ static void test_iterator_crashes(void) {
     plan(ABORT_ALWAYS, at17, 1);
     weft_iter_options io = {0, 8, 1};
     weft_iter *it;
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, &io, &it), 0);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(crash_once), inputs, sizeof inputs[0], N, &io), 0);
     size_t count = 0, crashed = 0;
     weft_result r;
     int rc;

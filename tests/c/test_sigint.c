@@ -61,7 +61,7 @@ static int child(const char *backend, const char *mode, int fd) {
         rc = weft_map(pool, WEFT_FN(wait_for_ctrl_c), fds, 4, 64, out, 4);
     } else if (strcmp(mode, "iter") == 0) {
         weft_iter *it;
-        if (weft_imap_array(pool, WEFT_FN(wait_for_ctrl_c), fds, 4, 64, NULL, &it)) return 11;
+        if (weft_imap_array(&it, pool, WEFT_FN(wait_for_ctrl_c), fds, 4, 64, NULL)) return 11;
         weft_result r;
         while ((rc = weft_next(it, &r)) == 1) {
         }

@@ -146,7 +146,7 @@ static void check_iterators(weft_pool *pool) {
             for (size_t w = 0; w < 4; w++) {
                 weft_iter_options io = {ordered, windows[w], 0};
                 weft_iter *it = NULL;
-                CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), in, 8, sizes[s], &io, &it), 0);
+                CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(square), in, 8, sizes[s], &io), 0);
                 static unsigned char seen[10000];
                 memset(seen, 0, sizeof seen);
                 size_t count = 0, bad = 0;
@@ -170,7 +170,7 @@ static void check_iterators(weft_pool *pool) {
     weft_source source = {next_text, &src};
     weft_iter_options io = {1, 64, 0};
     weft_iter *it = NULL;
-    CHECK_EQ(weft_imap(pool, WEFT_FN(repeat), &source, &io, &it), 0);
+    CHECK_EQ(weft_imap(&it, pool, WEFT_FN(repeat), &source, &io), 0);
     weft_result r;
     for (int k = 0; k < 10; k++) {
         CHECK_EQ(weft_next(it, &r), 1);
@@ -186,7 +186,7 @@ static void check_iterators(weft_pool *pool) {
     counting_source bad_src = {1000, 0, 50, ""};
     weft_source bad_source = {next_text, &bad_src};
     io.window = 16;
-    CHECK_EQ(weft_imap(pool, WEFT_FN(repeat), &bad_source, &io, &it), 0);
+    CHECK_EQ(weft_imap(&it, pool, WEFT_FN(repeat), &bad_source, &io), 0);
     size_t good = 0;
     int rc;
     while ((rc = weft_next(it, &r)) == 1) good++;
@@ -199,7 +199,7 @@ static void check_iterators(weft_pool *pool) {
     int32_t ints[200];
     for (int i = 0; i < 200; i++) ints[i] = i;
     io.window = 8;
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(fail_at_13), ints, 4, 200, &io, &it), 0);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(fail_at_13), ints, 4, 200, &io), 0);
     size_t before = 0;
     while ((rc = weft_next(it, &r)) == 1) CHECK_EQ(r.index, before++);
     CHECK_EQ(rc, WEFT_ETASK);
@@ -214,7 +214,7 @@ static void check_iterators(weft_pool *pool) {
     io.collect = 1;
     io.ordered = 0;
     for (int round = 0; round < 200; round++) {
-        CHECK_EQ(weft_imap_array(pool, WEFT_FN(fail_at_13), ints, 4, 200, &io, &it), 0);
+        CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(fail_at_13), ints, 4, 200, &io), 0);
         size_t total = 0, failures = 0;
         while ((rc = weft_next(it, &r)) == 1) {
             total++;
@@ -232,11 +232,11 @@ static void check_iterators(weft_pool *pool) {
     }
 
     /* bad input */
-    CHECK_EQ(weft_imap_array(pool, NULL, ints, 4, 10, NULL, &it), WEFT_EINVAL);
+    CHECK_EQ(weft_imap_array(&it, pool, NULL, ints, 4, 10, NULL), WEFT_EINVAL);
     CHECK(it == NULL);
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), NULL, 8, 10, NULL, &it), WEFT_EINVAL);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(square), NULL, 8, 10, NULL), WEFT_EINVAL);
     weft_source empty = {NULL, NULL};
-    CHECK_EQ(weft_imap(pool, WEFT_FN(square), &empty, NULL, &it), WEFT_EINVAL);
+    CHECK_EQ(weft_imap(&it, pool, WEFT_FN(square), &empty, NULL), WEFT_EINVAL);
     CHECK_EQ(weft_next(NULL, &r), WEFT_EINVAL);
     weft_iter_close(NULL);
 }
@@ -249,7 +249,7 @@ static void check_ordered_failure(weft_pool *pool, int rounds) {
     size_t wrong_end = 0, wrong_order = 0;
     for (int round = 0; round < rounds; round++) {
         weft_iter *it;
-        CHECK_EQ(weft_imap_array(pool, WEFT_FN(slow_but_13), NULL, 0, 64, &io, &it), 0);
+        CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(slow_but_13), NULL, 0, 64, &io), 0);
         weft_result r;
         size_t before = 0;
         int rc;

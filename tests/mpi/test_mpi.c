@@ -250,7 +250,7 @@ static void test_iterators(int ordered) {
     for (int i = 0; i < N; i++) in[i] = i;
     weft_iter_options io = {.ordered = ordered, .window = 64};
     weft_iter *it = NULL;
-    CHECK_EQ(weft_imap_array(pool, WEFT_FN(square), in, sizeof in[0], N, &io, &it), 0);
+    CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(square), in, sizeof in[0], N, &io), 0);
     static char seen[N];
     memset(seen, 0, sizeof seen);
     int got = 0, bad = 0, r;

@@ -304,7 +304,7 @@ def _iterate(call, open_fn, open_args, decode, ordered, on_error=None, keep=None
     """weft_imap(_array) + weft_next as a generator; closing it cancels what is left."""
     it = c_void_p()
     try:
-        hook = call.open(open_fn, *open_args, byref(it))
+        hook = call.open(open_fn, byref(it), *open_args)
     except errors.WeftError as err:
         if on_error is not None:
             on_error(err)
