@@ -12,13 +12,23 @@
 enum {
     TAG_REGION = 101, /* msg_region, then its bytes in TAG_REGION_DATA pieces */
     TAG_REGION_DATA,
-    TAG_FORGET, /* uint64 id: a region is gone */
-    TAG_JOB,    /* msg_job + task name + fold image name + the reducer's identity */
-    TAG_BATCH,  /* msg_batch + [indices] + inputs */
-    TAG_STOP,   /* uint64 job sequence: the call stopped, skip the rest */
-    TAG_EXIT,   /* leave */
-    TAG_DONE,   /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_FORGET,     /* uint64 id: a region is gone */
+    TAG_JOB,        /* a rank's first batch of a call: msg_batch + the call's description
+                   (msg_job + task name + fold image name + the reducer's identity) + the
+                   batch's [indices] + inputs */
+    TAG_BATCH,      /* msg_batch + [indices] + inputs */
+    TAG_STOP,       /* uint64 job sequence: the call stopped, skip the rest */
+    TAG_EXIT,       /* leave */
+    TAG_DONE,       /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_WINDOW,     /* msg_region: make its window on rank 0's node (window.c) */
+    TAG_REGION_MAP, /* msg_region_map: map rank 0's memory of a region */
+    TAG_UNWINDOW,   /* uint64 id: free its window */
 };
+
+/* A rank waiting for a message polls, yielding the CPU between looks, this long before
+ * it sleeps: replies to small batches come within microseconds on a node, and a sleep
+ * costs a scheduler wake-up (tens of microseconds) on top. */
+#define WEFT_MPI_YIELD_NS 2000000u
 
 /* Region data moves in pieces of at most this many bytes (MPI counts are ints). */
 #define WEFT_MPI_PIECE ((size_t)1 << 28)
@@ -26,6 +36,11 @@ enum {
 typedef struct msg_region {
     uint64_t id, size;
 } msg_region;
+
+typedef struct msg_region_map {
+    uint64_t id, size;
+    int32_t pid, fd; /* rank 0's process and the region's file descriptor there */
+} msg_region_map;
 
 typedef struct msg_job {
     uint64_t seq;
@@ -64,7 +79,8 @@ typedef struct msg_status {
 /* ---- world.c */
 typedef struct weft__mpi_rank {
     int32_t pid;
-    char host[60];
+    int32_t share; /* how regions reach this rank: SHARE_ (window.c) */
+    char host[56];
 } weft__mpi_rank;
 
 extern MPI_Comm weft__mpi_comm;
@@ -75,6 +91,27 @@ extern int weft__mpi_broken;
 
 /* ---- server.c: the other ranks' loop; returns when rank 0 says so. */
 void weft__mpi_serve(int rank);
+
+/* ---- window.c: regions once per node */
+enum {
+    SHARE_SEND,   /* messages with the region's bytes (TAG_REGION) */
+    SHARE_WINDOW, /* an MPI-3 shared window on rank 0's node (TAG_WINDOW) */
+    SHARE_MAP,    /* rank 0's own memory, mapped (TAG_REGION_MAP) */
+};
+extern MPI_Comm weft__mpi_node;
+/* Every rank, at init: how regions reach this rank. 0 or -1. */
+int weft__mpi_windows_start(int *share);
+/* Rank `pid`'s file descriptor `fd`, opened here; -1 when refused. */
+int weft__mpi_open_region(int pid, int fd);
+/* Rank 0, between calls: a window for each new region of the user, for the ranks `near`
+ * (of rank 0's node); the windows of regions freed are freed. 0 or a WEFT_ error. */
+int weft__mpi_windows_sync(const int *near, int n_near);
+int weft__mpi_window_has(uint64_t id);
+/* The other ranks of rank 0's node: their part of TAG_WINDOW and TAG_UNWINDOW. */
+void weft__mpi_window_adopt(int rank, const unsigned char *p, size_t len);
+void weft__mpi_window_forget(const unsigned char *p, size_t len);
+/* Every rank, at the end: the windows left, then the node's communicator. */
+void weft__mpi_windows_end(void);
 
 /* ---- symbols.c: a function of the program, the same on every rank */
 /* Where `fn` lies: its image's path (static storage) and its offset there; 0 or -1. */

@@ -66,6 +66,7 @@ static int gather_ranks(void) {
     weft__mpi_rank me;
     memset(&me, 0, sizeof me);
     me.pid = (int32_t)getpid();
+    if (weft__mpi_windows_start(&me.share) != 0) return -1;
     if (gethostname(me.host, sizeof me.host - 1) != 0) snprintf(me.host, sizeof me.host, "?");
     ranks = calloc(my_rank == 0 ? (size_t)world_size : 1, sizeof *ranks);
     if (!ranks) return -1;
@@ -86,6 +87,7 @@ void weft_mpi_finalize(void) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     for (int r = 1; r < world_size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_EXIT, weft__mpi_comm);
+    weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
     if (started_mpi) MPI_Finalize();
 }
@@ -113,6 +115,7 @@ int weft_mpi_init(int *argc, char ***argv) {
         return 0;
     }
     weft__mpi_serve(my_rank);
+    weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
     if (started_mpi) {
         MPI_Finalize();
