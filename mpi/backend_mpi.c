@@ -37,13 +37,20 @@
 typedef struct sent {
     uint64_t begin, end;
     unsigned char *buf;
+    size_t cap;
     MPI_Request req;
 } sent;
+
+/* Batch buffers a rank's sent batches handed back, for its next ones (see weft__mpi_inbox). */
+#define SPARES 4
 
 typedef struct peer {
     int rank;
     sent q[MAX_DEPTH];
     int q_head, q_len;
+    unsigned char *spare[SPARES];
+    size_t spare_cap[SPARES];
+    int n_spare;
     int job_sent, dead;
     const weft_task_def *task; /* of the rank's last call: `batch` was learnt on it */
     size_t batch;
@@ -77,6 +84,7 @@ static struct world {
     int *near, n_near;              /* the ranks on rank 0's node that see regions through windows */
     const weft_task_def *root_task; /* rank 0's own batches: as a peer's */
     size_t root_batch;
+    weft__mpi_inbox inbox; /* replies */
 } world = {.lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
 
 typedef struct mpi_pool {
@@ -288,6 +296,20 @@ static int next_range(call *c, size_t size, uint64_t *b, uint64_t *e) {
     return 1;
 }
 
+/* A buffer of at least `len` bytes for a batch to `p` (*cap: its size), or NULL. */
+static unsigned char *buffer(peer *p, size_t len, size_t *cap) {
+    unsigned char *m = p->n_spare ? p->spare[--p->n_spare] : NULL;
+    *cap = m ? p->spare_cap[p->n_spare] : 0;
+    if (*cap >= len) return m;
+    unsigned char *grown = realloc(m, len);
+    if (!grown) {
+        free(m);
+        return NULL;
+    }
+    *cap = len;
+    return grown;
+}
+
 static int give(call *c, peer *p) {
     uint64_t b, e;
     if (!next_range(c, p->batch, &b, &e)) return 0;
@@ -299,8 +321,8 @@ static int give(call *c, peer *p) {
     }
     size_t count = e - b, idx = job->call.index_of ? count * sizeof(uint64_t) : 0;
     size_t desc = first ? c->desc_len : 0;
-    size_t len = sizeof(msg_batch) + desc + idx + input_bytes(job, b, e);
-    unsigned char *m = len <= INT_MAX ? malloc(len) : NULL;
+    size_t len = sizeof(msg_batch) + desc + idx + input_bytes(job, b, e), cap = 0;
+    unsigned char *m = len <= INT_MAX ? buffer(p, len, &cap) : NULL;
     if (!m) {
         weft__job_abort(job, WEFT_ENOMEM, "mpi: an item is too big for one message, or out of memory");
         return 0;
@@ -334,6 +356,7 @@ static int give(call *c, peer *p) {
     s->begin = b;
     s->end = e;
     s->buf = m;
+    s->cap = cap;
     MPI_Isend(m, (int)len, MPI_BYTE, p->rank, first ? TAG_JOB : TAG_BATCH, weft__mpi_comm, &s->req);
     return 1;
 }
@@ -370,7 +393,12 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
     memcpy(&d, m, sizeof d);
     sent *s = &p->q[p->q_head];
     MPI_Wait(&s->req, MPI_STATUS_IGNORE);
-    free(s->buf);
+    if (p->n_spare < SPARES) {
+        p->spare[p->n_spare] = s->buf;
+        p->spare_cap[p->n_spare++] = s->cap;
+    } else {
+        free(s->buf);
+    }
     p->q_head = (p->q_head + 1) % MAX_DEPTH;
     p->q_len--;
     const unsigned char *at = m + sizeof d, *end = m + len;
@@ -478,11 +506,10 @@ static int read_replies(call *c, uint64_t wait_ns) {
         MPI_Status st;
         if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, weft__mpi_comm, &flag, &st) != MPI_SUCCESS) flag = 0;
         if (flag) {
-            unsigned char *m;
             size_t len;
             peer *p = peer_of(st.MPI_SOURCE);
-            if (weft__mpi_recv(&st, &m, &len) == 0 && p && !p->dead) on_done(c, p, m, len);
-            free(m);
+            unsigned char *m = weft__mpi_recv(&st, &world.inbox, &len);
+            if (m && p && !p->dead) on_done(c, p, m, len);
             got = 1;
             continue;
         }

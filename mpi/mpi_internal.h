@@ -119,8 +119,17 @@ int weft__mpi_locate(const void *fn, const char **image, uint64_t *offset);
 /* The function at `offset` of `image` in this process, or NULL. */
 void *weft__mpi_resolve(const char *image, uint64_t offset);
 
-/* Receive the message `st` describes into a malloc'd buffer (*len bytes). 0 or -1. */
-int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len);
+/* A receive buffer kept from one message to the next: fresh memory costs a page fault
+ * per page, which dwarfs the copy of a batch. */
+typedef struct weft__mpi_inbox {
+    unsigned char *p;
+    size_t cap;
+} weft__mpi_inbox;
+/* `n` bytes of `box`, grown as needed, or NULL. */
+void *weft__mpi_grow(weft__mpi_inbox *box, size_t n);
+/* Receive the message `st` describes into `box`, grown as needed: its bytes (*len of
+ * them, valid until the next receive into `box`), or NULL. */
+unsigned char *weft__mpi_recv(const MPI_Status *st, weft__mpi_inbox *box, size_t *len);
 
 extern const weft_backend weft__backend_mpi;
 #endif

@@ -52,6 +52,7 @@ typedef struct server {
     uint64_t deadline_ns; /* the call's, on this rank's clock; 0 none */
     weft_pool *nested;    /* what a task's own weft_map(NULL, ...) runs on */
     outbuf out;
+    weft__mpi_inbox ok_buf, outputs_buf; /* a batch's, kept for the next */
 } server;
 
 static server *self;
@@ -76,10 +77,10 @@ static void poll_stop(weft__job *job, size_t index) {
     MPI_Status st;
     MPI_Iprobe(0, TAG_STOP, weft__mpi_comm, &flag, &st);
     if (!flag) return;
-    unsigned char *p;
+    static weft__mpi_inbox box; /* not the batch's, which is running */
     size_t len;
-    if (weft__mpi_recv(&st, &p, &len) == 0) read_stop(self, p, len);
-    free(p);
+    unsigned char *p = weft__mpi_recv(&st, &box, &len);
+    if (p) read_stop(self, p, len);
     if (self->stopped) atomic_store(&job->stop, 1);
 }
 
@@ -249,14 +250,15 @@ static void run_batch(server *s, const unsigned char *p, size_t len, size_t skip
         }
         weft_status *statuses = s->j.collect ? calloc(count + 1, sizeof *statuses) : NULL;
         job.call.statuses = statuses;
-        unsigned char *ok = calloc(count + 1, 1);
+        unsigned char *ok = weft__mpi_grow(&s->ok_buf, count + 1);
+        if (ok) memset(ok, 0, count);
         item_ok = ok;
         job.on_item = note_item;
         unsigned char *outputs = NULL;
         weft_bytes *in = NULL, *outb = NULL;
         if (s->j.kind == WEFT__JOB_MAP) {
             job.call.inputs = at;
-            outputs = malloc(count * s->j.out_size + 1);
+            outputs = weft__mpi_grow(&s->outputs_buf, count * s->j.out_size + 1);
             job.call.outputs = outputs;
         } else {
             in = calloc(count + 1, sizeof *in);
@@ -300,8 +302,6 @@ static void run_batch(server *s, const unsigned char *p, size_t len, size_t skip
         free(statuses);
         free(outb);
         free(in);
-        free(outputs);
-        free(ok);
         free(idx);
     }
     (void)len;
@@ -378,12 +378,13 @@ void weft__mpi_serve(int rank) {
     o.backend = "sequential";
     o.n_jobs = 1;
     weft_pool_open(&s.nested, &o);
+    weft__mpi_inbox box = {0};
     for (;;) {
         MPI_Status st;
         wait_message(&st);
-        unsigned char *p;
         size_t len;
-        if (weft__mpi_recv(&st, &p, &len) != 0) {
+        unsigned char *p = weft__mpi_recv(&st, &box, &len);
+        if (!p) {
             fprintf(stderr, "weft: mpi: rank %d could not receive from rank 0\n", rank);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
@@ -411,10 +412,12 @@ void weft__mpi_serve(int rank) {
         case TAG_EXIT: leave = 1; break;
         default: break;
         }
-        free(p);
         if (leave) break;
     }
+    free(box.p);
     weft_pool_close(s.nested);
     free(s.identity);
     free(s.out.p);
+    free(s.ok_buf.p);
+    free(s.outputs_buf.p);
 }

@@ -21,16 +21,25 @@ const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
 int weft_mpi_rank(void) { return my_rank; }
 int weft_mpi_size(void) { return world_size; }
 
-int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len) {
+void *weft__mpi_grow(weft__mpi_inbox *box, size_t n) {
+    if (box->cap < n || !box->p) {
+        unsigned char *grown = realloc(box->p, n ? n : 1);
+        if (!grown) return NULL;
+        box->p = grown;
+        box->cap = n ? n : 1;
+    }
+    return box->p;
+}
+
+unsigned char *weft__mpi_recv(const MPI_Status *st, weft__mpi_inbox *box, size_t *len) {
     int count = 0;
     MPI_Get_count(st, MPI_BYTE, &count);
     *len = count > 0 ? (size_t)count : 0;
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf) return -1;
-    return MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm,
-                    MPI_STATUS_IGNORE) == MPI_SUCCESS
-               ? 0
-               : -1;
+    if (!weft__mpi_grow(box, *len)) return NULL;
+    return MPI_Recv(box->p, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm, MPI_STATUS_IGNORE) ==
+                   MPI_SUCCESS
+               ? box->p
+               : NULL;
 }
 
 /* Append a line to buf (terminated, cut when full); returns the line's length. */
