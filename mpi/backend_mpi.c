@@ -199,7 +199,8 @@ static int sync_regions(peer *p, outgoing *o) {
         }
         p->known[p->n_known++] = list[j].id;
         if (share == SHARE_MAP) { /* on rank 0's node: its memory itself */
-            msg_region_map r = {list[j].id, list[j].size, weft__mpi_ranks()[0].pid, list[j].fd};
+            msg_region_map r = {list[j].id, list[j].size, weft__mpi_inode(list[j].fd), weft__mpi_ranks()[0].pid,
+                                list[j].fd};
             rc = post(o, &r, sizeof r, p->rank, TAG_REGION_MAP, 1);
             continue;
         }

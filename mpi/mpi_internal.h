@@ -39,6 +39,7 @@ typedef struct msg_region {
 
 typedef struct msg_region_map {
     uint64_t id, size;
+    uint64_t ino;    /* its file's, to know it is still the same file when opened */
     int32_t pid, fd; /* rank 0's process and the region's file descriptor there */
 } msg_region_map;
 
@@ -101,8 +102,11 @@ enum {
 extern MPI_Comm weft__mpi_node;
 /* Every rank, at init: how regions reach this rank. 0 or -1. */
 int weft__mpi_windows_start(int *share);
-/* Rank `pid`'s file descriptor `fd`, opened here; -1 when refused. */
-int weft__mpi_open_region(int pid, int fd);
+/* Rank `pid`'s file descriptor `fd`, opened here, when it is still the file `ino` (0: any);
+ * -1 when refused or another file. */
+int weft__mpi_open_region(int pid, int fd, uint64_t ino);
+/* The inode number of file descriptor `fd` here (0 unknown). */
+uint64_t weft__mpi_inode(int fd);
 /* Rank 0, between calls: a window for each new region of the user, for the ranks `near`
  * (of rank 0's node); the windows of regions freed are freed. 0 or a WEFT_ error. */
 int weft__mpi_windows_sync(const int *near, int n_near);

@@ -342,7 +342,7 @@ static void map_region(server *s, const unsigned char *p, size_t len) {
     msg_region_map r;
     if (len < sizeof r) return;
     memcpy(&r, p, sizeof r);
-    int fd = weft__mpi_open_region(r.pid, r.fd);
+    int fd = weft__mpi_open_region(r.pid, r.fd, r.ino);
     if (fd < 0 || weft__shared_adopt(r.id, fd, r.size) != 0)
         fprintf(stderr, "weft: mpi: rank %d could not map region %llu of rank 0 (pid %d)\n", s->rank,
                 (unsigned long long)r.id, (int)r.pid);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 MPI_Comm weft__mpi_node = MPI_COMM_NULL;
@@ -30,10 +31,20 @@ static window *wins;
 static size_t n_wins, cap_wins;
 static uint64_t synced_gen; /* rank 0: the region generation the windows match */
 
-int weft__mpi_open_region(int pid, int fd) {
+uint64_t weft__mpi_inode(int fd) {
+    struct stat st;
+    return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+int weft__mpi_open_region(int pid, int fd, uint64_t ino) {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/fd/%d", pid, fd);
-    return open(path, O_RDWR | O_CLOEXEC);
+    int mine = open(path, O_RDWR | O_CLOEXEC);
+    if (mine >= 0 && ino && weft__mpi_inode(mine) != ino) { /* rank 0 closed it meanwhile */
+        close(mine);
+        mine = -1;
+    }
+    return mine;
 }
 
 int weft__mpi_windows_start(int *share) {
@@ -60,7 +71,7 @@ int weft__mpi_windows_start(int *share) {
     if (me == 0) {
         can = probe[1] >= 0;
     } else if (probe[1] >= 0) {
-        int fd = weft__mpi_open_region(probe[0], probe[1]);
+        int fd = weft__mpi_open_region(probe[0], probe[1], 0);
         can = fd >= 0;
         if (fd >= 0) close(fd);
     }
