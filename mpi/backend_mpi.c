@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,7 +63,6 @@ typedef struct call {
     weft__job *job;
     uint64_t seq, next, done;
     int stop_sent;
-    uint64_t checked_ns; /* when the ranks' processes were last looked at */
     unsigned char *desc; /* the call's description (msg_job and what follows it) */
     size_t desc_len;
     int rc, ended;
@@ -85,6 +83,8 @@ static struct world {
     const weft_task_def *root_task; /* rank 0's own batches: as a peer's */
     size_t root_batch;
     weft__mpi_inbox inbox; /* replies */
+    uint64_t checked_ns;   /* when the ranks' processes were last looked at (not every call:
+                              it costs system calls) */
 } world = {.lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
 
 typedef struct mpi_pool {
@@ -515,14 +515,12 @@ static int read_replies(call *c, uint64_t wait_ns) {
             continue;
         }
         uint64_t now = weft_plat_now_ns();
-        if (!got && now - c->checked_ns >= LIVENESS_NS) {
-            c->checked_ns = now;
+        if (!got && now - world.checked_ns >= LIVENESS_NS) {
+            world.checked_ns = now;
             check_liveness(c);
         }
         if (got || now - start >= wait_ns) return got;
-        if (now - start < WEFT_MPI_YIELD_NS) {
-            sched_yield();
-        } else {
+        if (now - start >= WEFT_MPI_POLL_NS) {
             struct timespec ts = {0, nap_ns};
             nanosleep(&ts, NULL);
             if (nap_ns < 500000) nap_ns += nap_ns / 2;

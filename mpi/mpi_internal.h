@@ -25,10 +25,12 @@ enum {
     TAG_UNWINDOW,   /* uint64 id: free its window */
 };
 
-/* A rank waiting for a message polls, yielding the CPU between looks, this long before
- * it sleeps: replies to small batches come within microseconds on a node, and a sleep
- * costs a scheduler wake-up (tens of microseconds) on top. */
-#define WEFT_MPI_YIELD_NS 2000000u
+/* A rank waiting for a message polls (MPI_Iprobe) this long before it sleeps: replies to
+ * small batches come within microseconds on a node, and a sleep costs a scheduler wake-up
+ * (tens of microseconds) on top. When ranks outnumber cores, Open MPI's
+ * mpi_yield_when_idle (on by itself then) yields the CPU inside each MPI_Iprobe that finds
+ * nothing; a yield of weft's own on top doubled the round trip's wait there. */
+#define WEFT_MPI_POLL_NS 2000000u
 
 /* Region data moves in pieces of at most this many bytes (MPI counts are ints). */
 #define WEFT_MPI_PIECE ((size_t)1 << 28)

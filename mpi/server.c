@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "mpi_internal.h"
 
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,9 +347,8 @@ static void map_region(server *s, const unsigned char *p, size_t len) {
                 (unsigned long long)r.id, (int)r.pid);
 }
 
-/* Wait for rank 0's next message: poll, yielding the CPU between two looks (ranks may
- * outnumber cores, and a rank that spins would hold up the one it waits for), then after
- * YIELD_NS sleep in growing steps (up to 1 ms) so an idle rank costs nothing. */
+/* Wait for rank 0's next message: poll for WEFT_MPI_POLL_NS, then sleep in growing
+ * steps (up to 1 ms) so an idle rank costs nothing. */
 static void wait_message(MPI_Status *st) {
     uint64_t since = weft_plat_now_ns();
     long nap_ns = 20000;
@@ -358,10 +356,7 @@ static void wait_message(MPI_Status *st) {
         int flag = 0;
         MPI_Iprobe(0, MPI_ANY_TAG, weft__mpi_comm, &flag, st);
         if (flag) return;
-        if (weft_plat_now_ns() - since < WEFT_MPI_YIELD_NS) {
-            sched_yield();
-            continue;
-        }
+        if (weft_plat_now_ns() - since < WEFT_MPI_POLL_NS) continue;
         struct timespec ts = {0, nap_ns};
         nanosleep(&ts, NULL);
         if (nap_ns < 1000000) nap_ns += nap_ns / 2;
