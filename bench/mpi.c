@@ -7,6 +7,8 @@
 #include "weft.h"
 #include "weft_mpi.h"
 
+#include <mpi.h>
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,12 +67,45 @@ static double map_us_per_task(weft_pool *pool, size_t n) {
     return us;
 }
 
-static double round_trip_us(weft_pool *pool, int reps) {
+/* Latency rows: the median and the 99th percentile of `n` samples (us). */
+static void latency_rows(const char *row, const char *who, double *us, int n) {
+    printf("%s, p50\t%s\t%.4g\tus\n", row, who, bench_quantile(us, (size_t)n, 0.5));
+    printf("%s, p99\t%s\t%.4g\tus\n", row, who, bench_quantile(us, (size_t)n, 0.99));
+}
+
+static void round_trip_rows(const char *who, weft_pool *pool, int reps) {
     int64_t x = 41, y = 0;
-    uint64_t t0 = bench_now_ns();
-    for (int r = 0; r < reps; r++)
+    double *us = malloc((size_t)reps * sizeof *us);
+    for (int r = 0; r < reps; r++) {
+        uint64_t t0 = bench_now_ns();
         if (weft_map(pool, WEFT_FN(inc), &x, sizeof x, 1, &y, sizeof y) != 0 || y != 42) exit(1);
-    return (double)(bench_now_ns() - t0) / 1e3 / reps;
+        us[r] = (double)(bench_now_ns() - t0) / 1e3;
+    }
+    latency_rows("submit + result round trip", who, us, reps);
+    free(us);
+}
+
+/* The floor under any round trip here: a bare MPI ping-pong of 16 bytes between ranks 0
+ * and 1 of the same mpirun, before weft starts (rank 2 waits in the barrier). */
+static void ping_pong_rows(int reps) {
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    double *us = malloc((size_t)reps * sizeof *us);
+    char buf[16] = {0};
+    for (int r = 0; r < reps && rank <= 1; r++) {
+        uint64_t t0 = bench_now_ns();
+        if (rank == 0) {
+            MPI_Send(buf, sizeof buf, MPI_BYTE, 1, 7, MPI_COMM_WORLD);
+            MPI_Recv(buf, sizeof buf, MPI_BYTE, 1, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        } else {
+            MPI_Recv(buf, sizeof buf, MPI_BYTE, 0, 7, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            MPI_Send(buf, sizeof buf, MPI_BYTE, 0, 7, MPI_COMM_WORLD);
+        }
+        us[r] = (double)(bench_now_ns() - t0) / 1e3;
+    }
+    if (rank == 0) latency_rows("submit + result round trip", "pingpong", us, reps);
+    free(us);
+    MPI_Barrier(MPI_COMM_WORLD);
 }
 
 /* A 200 MB region every task reads: the first call sends it (to each rank once). */
@@ -107,7 +142,7 @@ static void rows(const char *who, int quick) {
     weft_pool *pool = open_pool(who, 0);
     map_us_per_task(pool, 1000);
     printf("per task, automatic batches\t%s\t%.4g\tus\n", who, map_us_per_task(pool, quick ? 100000 : 2000000));
-    printf("submit + result round trip\t%s\t%.4g\tus\n", who, round_trip_us(pool, quick ? 200 : 3000));
+    round_trip_rows(who, pool, quick ? 200 : 3000);
     shared_rows(who, pool);
     weft_pool_close(pool);
     weft_pool *one = open_pool(who, 1);
@@ -115,12 +150,27 @@ static void rows(const char *who, int quick) {
     weft_pool_close(one);
 }
 
+/*   bench_mpi [--quick] [mpi|processes]: every row, or one backend's */
 int main(int argc, char **argv) {
     setenv("WEFT_MPI_ROOT_WORKS", "0", 1); /* rank 0 schedules only, as mpi4py's does */
-    if (weft_mpi_init(&argc, &argv) != 0) return 1;
-    int quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    int provided;
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+    int quick = 0;
+    const char *only = NULL;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0)
+            quick = 1;
+        else
+            only = argv[a];
+    }
+    ping_pong_rows(quick ? 200 : 3000);
+    int rc = weft_mpi_init(&argc, &argv);
+    if (rc == WEFT_MPI_SERVED) return MPI_Finalize();
+    if (rc != 0) return 1;
     if (weft_mpi_size() != 3) fprintf(stderr, "note: %d ranks (the table assumes mpirun -np 3)\n", weft_mpi_size());
-    rows("mpi", quick);
-    rows("processes", quick);
+    if (!only || strcmp(only, "mpi") == 0) rows("mpi", quick);
+    if (!only || strcmp(only, "processes") == 0) rows("processes", quick);
+    weft_mpi_finalize();
+    MPI_Finalize();
     return 0;
 }

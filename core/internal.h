@@ -189,6 +189,9 @@ typedef struct weft__region {
 int weft__shared_alloc(weft_shared *out, size_t size, const void *owner, void **base);
 /* In a worker process: a region its parent made, mapped on first use; takes the fd. */
 int weft__shared_adopt(uint64_t id, int fd, size_t size);
+/* A region whose memory another layer owns (an MPI shared window): never released here.
+ * WEFT_EINVAL when `id` is known already. */
+int weft__shared_adopt_at(uint64_t id, void *base, size_t size);
 /* Worker processes number their own regions from `base` so they never clash with the
  * parent's handles. */
 void weft__shared_set_id_base(uint64_t base);

@@ -13,6 +13,7 @@ typedef struct region {
     size_t size;
     void *base; /* NULL until mapped (adopted regions) */
     const void *owner;
+    int borrowed; /* the memory is another layer's (weft__shared_adopt_at) */
 } region;
 
 static region *regions;
@@ -91,6 +92,14 @@ int weft__shared_adopt(uint64_t id, int fd, size_t size) {
     return rc;
 }
 
+int weft__shared_adopt_at(uint64_t id, void *base, size_t size) {
+    take();
+    region r = {.id = id, .fd = -1, .size = size, .base = base, .borrowed = 1};
+    int rc = find(id) ? WEFT_EINVAL : append(&r);
+    give();
+    return rc;
+}
+
 void *weft_shared_ptr(weft_shared h) {
     take();
     region *r = find(h.id);
@@ -122,7 +131,7 @@ void weft_shared_free(weft_shared h) {
         atomic_fetch_add(&generation, 1);
     }
     give();
-    if (gone.id) weft_plat_shm_release(gone.base, gone.size, gone.fd);
+    if (gone.id && !gone.borrowed) weft_plat_shm_release(gone.base, gone.size, gone.fd);
 }
 
 int weft__shared_find(const void *p, size_t len, uint64_t *id, size_t *offset) {

@@ -36,14 +36,22 @@
 typedef struct sent {
     uint64_t begin, end;
     unsigned char *buf;
+    size_t cap;
     MPI_Request req;
 } sent;
+
+/* Batch buffers a rank's sent batches handed back, for its next ones (see weft__mpi_inbox). */
+#define SPARES 4
 
 typedef struct peer {
     int rank;
     sent q[MAX_DEPTH];
     int q_head, q_len;
+    unsigned char *spare[SPARES];
+    size_t spare_cap[SPARES];
+    int n_spare;
     int job_sent, dead;
+    const weft_task_def *task; /* of the rank's last call: `batch` was learnt on it */
     size_t batch;
     uint64_t recent_ns;
     uint64_t synced_gen;
@@ -54,9 +62,9 @@ typedef struct peer {
 typedef struct call {
     weft__job *job;
     uint64_t seq, next, done;
-    size_t root_batch;
     int stop_sent;
-    uint64_t checked_ns; /* when the ranks' processes were last looked at */
+    unsigned char *desc; /* the call's description (msg_job and what follows it) */
+    size_t desc_len;
     int rc, ended;
     unsigned char *identity; /* REDUCE: a fresh accumulator for the ranks */
     const char *image;
@@ -71,6 +79,12 @@ static struct world {
     call *active;
     uint64_t seq;
     int root_works;
+    int *near, n_near;              /* the ranks on rank 0's node that see regions through windows */
+    const weft_task_def *root_task; /* rank 0's own batches: as a peer's */
+    size_t root_batch;
+    weft__mpi_inbox inbox; /* replies */
+    uint64_t checked_ns;   /* when the ranks' processes were last looked at (not every call:
+                              it costs system calls) */
 } world = {.lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
 
 typedef struct mpi_pool {
@@ -90,6 +104,10 @@ static int mpi_start(void *state, int n_workers) {
         world.peers = calloc((size_t)(size > 1 ? size - 1 : 1), sizeof *world.peers);
         if (!world.peers) return WEFT_ENOMEM;
         for (int k = 0; k < world.n_peers; k++) world.peers[k].rank = k + 1;
+        world.near = calloc((size_t)(size > 1 ? size - 1 : 1), sizeof *world.near);
+        if (!world.near) return WEFT_ENOMEM;
+        for (int k = 0; k < world.n_peers; k++)
+            if (weft__mpi_ranks()[k + 1].share == SHARE_WINDOW) world.near[world.n_near++] = k + 1;
         const char *v = getenv("WEFT_MPI_ROOT_WORKS");
         world.root_works = !(v && strcmp(v, "0") == 0) || world.n_peers == 0;
     }
@@ -166,8 +184,9 @@ static int sync_regions(peer *p, outgoing *o) {
         p->known[i] = p->known[--p->n_known];
     }
     int rc = 0;
+    int share = weft__mpi_ranks()[p->rank].share;
     for (size_t j = 0; j < n && rc == 0; j++) {
-        if (knows(p, list[j].id)) continue;
+        if (knows(p, list[j].id) || (share == SHARE_WINDOW && weft__mpi_window_has(list[j].id))) continue;
         if (p->n_known == p->cap_known) {
             size_t cap = p->cap_known ? 2 * p->cap_known : 16;
             uint64_t *grown = realloc(p->known, cap * sizeof *grown);
@@ -178,6 +197,13 @@ static int sync_regions(peer *p, outgoing *o) {
             p->known = grown;
             p->cap_known = cap;
         }
+        p->known[p->n_known++] = list[j].id;
+        if (share == SHARE_MAP) { /* on rank 0's node: its memory itself */
+            msg_region_map r = {list[j].id, list[j].size, weft__mpi_inode(list[j].fd), weft__mpi_ranks()[0].pid,
+                                list[j].fd};
+            rc = post(o, &r, sizeof r, p->rank, TAG_REGION_MAP, 1);
+            continue;
+        }
         const unsigned char *base = weft_shared_ptr((weft_shared){list[j].id});
         msg_region r = {list[j].id, base ? list[j].size : 0};
         rc = post(o, &r, sizeof r, p->rank, TAG_REGION, 1);
@@ -185,7 +211,6 @@ static int sync_regions(peer *p, outgoing *o) {
             size_t piece = r.size - at < WEFT_MPI_PIECE ? r.size - at : WEFT_MPI_PIECE;
             rc = post(o, base + at, piece, p->rank, TAG_REGION_DATA, 0);
         }
-        p->known[p->n_known++] = list[j].id;
     }
     free(list);
     if (rc == 0) p->synced_gen = gen;
@@ -194,11 +219,8 @@ static int sync_regions(peer *p, outgoing *o) {
 
 /* ---- sending work */
 
-static int send_job(call *c, peer *p) {
-    outgoing o = {0};
-    int rc = sync_regions(p, &o);
-    send_all(&o);
-    if (rc) return rc;
+/* The call's description, sent once to each rank inside its first batch (TAG_JOB). */
+static int describe_call(call *c) {
     weft__job *job = c->job;
     msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .name_len = (uint32_t)strlen(job->call.task->name)};
     uint64_t now = weft_plat_now_ns();
@@ -215,19 +237,31 @@ static int send_job(call *c, peer *p) {
             j.user_offset = offset;
         }
     }
-    size_t len = sizeof j + j.name_len + j.image_len + acc;
-    unsigned char *m = malloc(len);
+    c->desc_len = sizeof j + j.name_len + j.image_len + acc;
+    unsigned char *m = c->desc = malloc(c->desc_len);
     if (!m) return WEFT_ENOMEM;
     memcpy(m, &j, sizeof j);
     memcpy(m + sizeof j, job->call.task->name, j.name_len);
     if (j.image_len) memcpy(m + sizeof j + j.name_len, c->image, j.image_len);
     if (acc) memcpy(m + sizeof j + j.name_len + j.image_len, c->identity, acc);
-    rc = MPI_Send(m, (int)len, MPI_BYTE, p->rank, TAG_JOB, weft__mpi_comm) == MPI_SUCCESS ? 0 : WEFT_ESYS;
-    free(m);
+    return 0;
+}
+
+/* A rank's first batch of a call: its learnt batch size stays when the task is the one it
+ * ran last (a call rarely changes what a task costs, and a wrong guess is halved after one
+ * batch), so a call of many items does not start again from one item. */
+static int first_batch(call *c, peer *p) {
+    outgoing o = {0};
+    int rc = sync_regions(p, &o);
+    send_all(&o);
+    if (rc) return rc;
     p->job_sent = 1;
-    p->batch = 1;
-    p->recent_ns = 0;
-    return rc;
+    if (p->task != c->job->call.task) {
+        p->task = c->job->call.task;
+        p->batch = 1;
+        p->recent_ns = 0;
+    }
+    return 0;
 }
 
 /* REDUCE items are tasks, or chunks of them (deterministic): the tasks of items [b, e). */
@@ -253,9 +287,9 @@ static int next_range(call *c, size_t size, uint64_t *b, uint64_t *e) {
     weft__job *job = c->job;
     uint64_t n = job->call.n;
     if (c->next >= n || weft__job_stopping(job)) return 0;
-    int live = 1;
+    int live = world.root_works; /* the workers that share what is left */
     for (int k = 0; k < world.n_peers; k++) live += !world.peers[k].dead;
-    uint64_t want = job->batch_size ? (uint64_t)job->batch_size : weft__batch_tail(size, n - c->next, (size_t)live);
+    uint64_t want = job->batch_size ? (uint64_t)job->batch_size : weft__batch_tail(size, n - c->next, (size_t)(live ? live : 1));
     *b = c->next;
     *e = n - c->next < want ? n : c->next + want;
     while (*e > *b + 1 && input_bytes(job, *b, *e) > BATCH_BYTES) *e = *b + (*e - *b) / 2;
@@ -263,24 +297,41 @@ static int next_range(call *c, size_t size, uint64_t *b, uint64_t *e) {
     return 1;
 }
 
+/* A buffer of at least `len` bytes for a batch to `p` (*cap: its size), or NULL. */
+static unsigned char *buffer(peer *p, size_t len, size_t *cap) {
+    unsigned char *m = p->n_spare ? p->spare[--p->n_spare] : NULL;
+    *cap = m ? p->spare_cap[p->n_spare] : 0;
+    if (*cap >= len) return m;
+    unsigned char *grown = realloc(m, len);
+    if (!grown) {
+        free(m);
+        return NULL;
+    }
+    *cap = len;
+    return grown;
+}
+
 static int give(call *c, peer *p) {
     uint64_t b, e;
     if (!next_range(c, p->batch, &b, &e)) return 0;
     weft__job *job = c->job;
-    if (!p->job_sent && send_job(c, p) != 0) {
-        weft__job_abort(job, WEFT_ESYS, "mpi: could not send the call to a rank");
+    int first = !p->job_sent;
+    if (first && first_batch(c, p) != 0) {
+        weft__job_abort(job, WEFT_ESYS, "mpi: could not send the shared regions to a rank");
         return 0;
     }
     size_t count = e - b, idx = job->call.index_of ? count * sizeof(uint64_t) : 0;
-    size_t len = sizeof(msg_batch) + idx + input_bytes(job, b, e);
-    unsigned char *m = len <= INT_MAX ? malloc(len) : NULL;
+    size_t desc = first ? c->desc_len : 0;
+    size_t len = sizeof(msg_batch) + desc + idx + input_bytes(job, b, e), cap = 0;
+    unsigned char *m = len <= INT_MAX ? buffer(p, len, &cap) : NULL;
     if (!m) {
         weft__job_abort(job, WEFT_ENOMEM, "mpi: an item is too big for one message, or out of memory");
         return 0;
     }
     msg_batch h = {c->seq, b, e};
     memcpy(m, &h, sizeof h);
-    unsigned char *at = m + sizeof h;
+    if (desc) memcpy(m + sizeof h, c->desc, desc);
+    unsigned char *at = m + sizeof h + desc;
     for (size_t k = 0; idx && k < count; k++) {
         uint64_t call_index = weft__job_call_index(job, b + k);
         memcpy(at + k * sizeof call_index, &call_index, sizeof call_index);
@@ -306,7 +357,8 @@ static int give(call *c, peer *p) {
     s->begin = b;
     s->end = e;
     s->buf = m;
-    MPI_Isend(m, (int)len, MPI_BYTE, p->rank, TAG_BATCH, weft__mpi_comm, &s->req);
+    s->cap = cap;
+    MPI_Isend(m, (int)len, MPI_BYTE, p->rank, first ? TAG_JOB : TAG_BATCH, weft__mpi_comm, &s->req);
     return 1;
 }
 
@@ -342,7 +394,12 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
     memcpy(&d, m, sizeof d);
     sent *s = &p->q[p->q_head];
     MPI_Wait(&s->req, MPI_STATUS_IGNORE);
-    free(s->buf);
+    if (p->n_spare < SPARES) {
+        p->spare[p->n_spare] = s->buf;
+        p->spare_cap[p->n_spare++] = s->cap;
+    } else {
+        free(s->buf);
+    }
     p->q_head = (p->q_head + 1) % MAX_DEPTH;
     p->q_len--;
     const unsigned char *at = m + sizeof d, *end = m + len;
@@ -450,21 +507,20 @@ static int read_replies(call *c, uint64_t wait_ns) {
         MPI_Status st;
         if (MPI_Iprobe(MPI_ANY_SOURCE, TAG_DONE, weft__mpi_comm, &flag, &st) != MPI_SUCCESS) flag = 0;
         if (flag) {
-            unsigned char *m;
             size_t len;
             peer *p = peer_of(st.MPI_SOURCE);
-            if (weft__mpi_recv(&st, &m, &len) == 0 && p && !p->dead) on_done(c, p, m, len);
-            free(m);
+            unsigned char *m = weft__mpi_recv(&st, &world.inbox, &len);
+            if (m && p && !p->dead) on_done(c, p, m, len);
             got = 1;
             continue;
         }
         uint64_t now = weft_plat_now_ns();
-        if (!got && now - c->checked_ns >= LIVENESS_NS) {
-            c->checked_ns = now;
+        if (!got && now - world.checked_ns >= LIVENESS_NS) {
+            world.checked_ns = now;
             check_liveness(c);
         }
         if (got || now - start >= wait_ns) return got;
-        if (now - start > 100000u) { /* replies to small batches come within microseconds */
+        if (now - start >= WEFT_MPI_POLL_NS) {
             struct timespec ts = {0, nap_ns};
             nanosleep(&ts, NULL);
             if (nap_ns < 500000) nap_ns += nap_ns / 2;
@@ -490,11 +546,11 @@ static int step(call *c, int max_wait_ms) {
                 MPI_Send(&c->seq, sizeof c->seq, MPI_BYTE, world.peers[k].rank, TAG_STOP, weft__mpi_comm);
     }
     uint64_t b, e;
-    if (world.root_works && next_range(c, c->root_batch, &b, &e)) {
+    if (world.root_works && next_range(c, world.root_batch, &b, &e)) {
         uint64_t t0 = weft_plat_now_ns();
         weft__job_run(job, b, e, 0);
-        if (!job->batch_size && e - b == c->root_batch)
-            c->root_batch = weft__batch_next(c->root_batch, weft_plat_now_ns() - t0);
+        if (!job->batch_size && e - b == world.root_batch)
+            world.root_batch = weft__batch_next(world.root_batch, weft_plat_now_ns() - t0);
         c->done += e - b;
         read_replies(c, 0);
     } else {
@@ -514,7 +570,9 @@ static void complete(call *c) {
     }
     for (int k = 0; k < world.n_peers; k++) world.peers[k].job_sent = 0;
     free(c->identity);
+    free(c->desc);
     c->identity = NULL;
+    c->desc = NULL;
     world.active = NULL;
     c->ended = 1;
 }
@@ -525,9 +583,13 @@ static int start_call(call *c) {
         return weft__set_error(WEFT_ECRASHED, "mpi: a rank died during an earlier call: this MPI job "
                                               "cannot run more calls (rerun it; a Memory keeps what was done)");
     c->seq = ++world.seq;
-    c->root_batch = 1;
-    outgoing o = {0}; /* new regions to every rank at once */
-    int rc = 0;
+    if (world.root_task != job->call.task) { /* as first_batch does for the other ranks */
+        world.root_task = job->call.task;
+        world.root_batch = 1;
+    }
+    int rc = weft__mpi_windows_sync(world.near, world.n_near);
+    if (rc) return weft__set_error(rc, "mpi: could not make a shared window for a region on rank 0's node");
+    outgoing o = {0}; /* new regions to the other ranks at once */
     for (int k = 0; k < world.n_peers && rc == 0; k++)
         if (!world.peers[k].dead) rc = sync_regions(&world.peers[k], &o);
     send_all(&o);
@@ -543,6 +605,7 @@ static int start_call(call *c) {
             return weft__set_error(WEFT_EINVAL, "weft_reduce on backend 'mpi': the reducer's fold is not "
                                                 "in a loaded image of the program, so other ranks cannot find it");
     }
+    if (describe_call(c) != 0) return weft__set_error(WEFT_ENOMEM, "mpi: out of memory");
     return 0;
 }
 

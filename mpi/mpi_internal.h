@@ -12,13 +12,25 @@
 enum {
     TAG_REGION = 101, /* msg_region, then its bytes in TAG_REGION_DATA pieces */
     TAG_REGION_DATA,
-    TAG_FORGET, /* uint64 id: a region is gone */
-    TAG_JOB,    /* msg_job + task name + fold image name + the reducer's identity */
-    TAG_BATCH,  /* msg_batch + [indices] + inputs */
-    TAG_STOP,   /* uint64 job sequence: the call stopped, skip the rest */
-    TAG_EXIT,   /* leave */
-    TAG_DONE,   /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_FORGET,     /* uint64 id: a region is gone */
+    TAG_JOB,        /* a rank's first batch of a call: msg_batch + the call's description
+                   (msg_job + task name + fold image name + the reducer's identity) + the
+                   batch's [indices] + inputs */
+    TAG_BATCH,      /* msg_batch + [indices] + inputs */
+    TAG_STOP,       /* uint64 job sequence: the call stopped, skip the rest */
+    TAG_EXIT,       /* leave */
+    TAG_DONE,       /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_WINDOW,     /* msg_region: make its window on rank 0's node (window.c) */
+    TAG_REGION_MAP, /* msg_region_map: map rank 0's memory of a region */
+    TAG_UNWINDOW,   /* uint64 id: free its window */
 };
+
+/* A rank waiting for a message polls (MPI_Iprobe) this long before it sleeps: replies to
+ * small batches come within microseconds on a node, and a sleep costs a scheduler wake-up
+ * (tens of microseconds) on top. When ranks outnumber cores, Open MPI's
+ * mpi_yield_when_idle (on by itself then) yields the CPU inside each MPI_Iprobe that finds
+ * nothing; a yield of weft's own on top doubled the round trip's wait there. */
+#define WEFT_MPI_POLL_NS 2000000u
 
 /* Region data moves in pieces of at most this many bytes (MPI counts are ints). */
 #define WEFT_MPI_PIECE ((size_t)1 << 28)
@@ -26,6 +38,12 @@ enum {
 typedef struct msg_region {
     uint64_t id, size;
 } msg_region;
+
+typedef struct msg_region_map {
+    uint64_t id, size;
+    uint64_t ino;    /* its file's, to know it is still the same file when opened */
+    int32_t pid, fd; /* rank 0's process and the region's file descriptor there */
+} msg_region_map;
 
 typedef struct msg_job {
     uint64_t seq;
@@ -64,7 +82,8 @@ typedef struct msg_status {
 /* ---- world.c */
 typedef struct weft__mpi_rank {
     int32_t pid;
-    char host[60];
+    int32_t share; /* how regions reach this rank: SHARE_ (window.c) */
+    char host[56];
 } weft__mpi_rank;
 
 extern MPI_Comm weft__mpi_comm;
@@ -76,14 +95,47 @@ extern int weft__mpi_broken;
 /* ---- server.c: the other ranks' loop; returns when rank 0 says so. */
 void weft__mpi_serve(int rank);
 
+/* ---- window.c: regions once per node */
+enum {
+    SHARE_SEND,   /* messages with the region's bytes (TAG_REGION) */
+    SHARE_WINDOW, /* an MPI-3 shared window on rank 0's node (TAG_WINDOW) */
+    SHARE_MAP,    /* rank 0's own memory, mapped (TAG_REGION_MAP) */
+};
+extern MPI_Comm weft__mpi_node;
+/* Every rank, at init: how regions reach this rank. 0 or -1. */
+int weft__mpi_windows_start(int *share);
+/* Rank `pid`'s file descriptor `fd`, opened here, when it is still the file `ino` (0: any);
+ * -1 when refused or another file. */
+int weft__mpi_open_region(int pid, int fd, uint64_t ino);
+/* The inode number of file descriptor `fd` here (0 unknown). */
+uint64_t weft__mpi_inode(int fd);
+/* Rank 0, between calls: a window for each new region of the user, for the ranks `near`
+ * (of rank 0's node); the windows of regions freed are freed. 0 or a WEFT_ error. */
+int weft__mpi_windows_sync(const int *near, int n_near);
+int weft__mpi_window_has(uint64_t id);
+/* The other ranks of rank 0's node: their part of TAG_WINDOW and TAG_UNWINDOW. */
+void weft__mpi_window_adopt(int rank, const unsigned char *p, size_t len);
+void weft__mpi_window_forget(const unsigned char *p, size_t len);
+/* Every rank, at the end: the windows left, then the node's communicator. */
+void weft__mpi_windows_end(void);
+
 /* ---- symbols.c: a function of the program, the same on every rank */
 /* Where `fn` lies: its image's path (static storage) and its offset there; 0 or -1. */
 int weft__mpi_locate(const void *fn, const char **image, uint64_t *offset);
 /* The function at `offset` of `image` in this process, or NULL. */
 void *weft__mpi_resolve(const char *image, uint64_t offset);
 
-/* Receive the message `st` describes into a malloc'd buffer (*len bytes). 0 or -1. */
-int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len);
+/* A receive buffer kept from one message to the next: fresh memory costs a page fault
+ * per page, which dwarfs the copy of a batch. */
+typedef struct weft__mpi_inbox {
+    unsigned char *p;
+    size_t cap;
+} weft__mpi_inbox;
+/* `n` bytes of `box`, grown as needed, or NULL. */
+void *weft__mpi_grow(weft__mpi_inbox *box, size_t n);
+/* Receive the message `st` describes into `box`, grown as needed: its bytes (*len of
+ * them, valid until the next receive into `box`), or NULL. */
+unsigned char *weft__mpi_recv(const MPI_Status *st, weft__mpi_inbox *box, size_t *len);
 
 extern const weft_backend weft__backend_mpi;
 #endif

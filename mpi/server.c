@@ -45,11 +45,13 @@ typedef struct server {
     unsigned char *identity; /* REDUCE: a fresh accumulator, as rank 0 made it */
     int missing;             /* why this call cannot run here, or 0 */
     char why[256];
-    int stopped; /* a STOP came for this call */
+    int stopped;      /* a STOP came for this call */
+    uint64_t started; /* tasks started: the clock is read every 64th */
     uint64_t polled_ns;
     uint64_t deadline_ns; /* the call's, on this rank's clock; 0 none */
     weft_pool *nested;    /* what a task's own weft_map(NULL, ...) runs on */
     outbuf out;
+    weft__mpi_inbox ok_buf, outputs_buf; /* a batch's, kept for the next */
 } server;
 
 static server *self;
@@ -66,6 +68,7 @@ static void read_stop(server *s, unsigned char *p, size_t len) {
  * order, so looking for TAG_STOP alone skips the batches queued before it.) */
 static void poll_stop(weft__job *job, size_t index) {
     (void)index;
+    if (++self->started % 64) return; /* the clock itself costs as much as a tiny task */
     uint64_t now = weft_plat_now_ns();
     if (now - self->polled_ns < STOP_POLL_NS) return;
     self->polled_ns = now;
@@ -73,14 +76,15 @@ static void poll_stop(weft__job *job, size_t index) {
     MPI_Status st;
     MPI_Iprobe(0, TAG_STOP, weft__mpi_comm, &flag, &st);
     if (!flag) return;
-    unsigned char *p;
+    static weft__mpi_inbox box; /* not the batch's, which is running */
     size_t len;
-    if (weft__mpi_recv(&st, &p, &len) == 0) read_stop(self, p, len);
-    free(p);
+    unsigned char *p = weft__mpi_recv(&st, &box, &len);
+    if (p) read_stop(self, p, len);
     if (self->stopped) atomic_store(&job->stop, 1);
 }
 
-static void start_job(server *s, const unsigned char *p, size_t len) {
+/* The call described at `p` (len bytes at most); returns the description's length. */
+static size_t start_job(server *s, const unsigned char *p, size_t len) {
     memset(&s->j, 0, sizeof s->j);
     if (len >= sizeof s->j) memcpy(&s->j, p, sizeof s->j);
     const msg_job *j = &s->j;
@@ -91,10 +95,11 @@ static void start_job(server *s, const unsigned char *p, size_t len) {
     s->identity = NULL;
     size_t name_len = j->name_len < sizeof s->name - 1 ? j->name_len : sizeof s->name - 1;
     const unsigned char *at = p + sizeof *j;
-    if (len < sizeof *j + j->name_len + j->image_len + (j->kind == WEFT__JOB_REDUCE ? j->acc_size : 0)) {
+    size_t used = sizeof *j + j->name_len + j->image_len + (j->kind == WEFT__JOB_REDUCE ? j->acc_size : 0);
+    if (len < used) {
         s->missing = WEFT_ESYS;
         snprintf(s->why, sizeof s->why, "rank %d got a damaged call message", s->rank);
-        return;
+        return len;
     }
     memcpy(s->name, at, name_len);
     s->name[name_len] = '\0';
@@ -105,9 +110,9 @@ static void start_job(server *s, const unsigned char *p, size_t len) {
         snprintf(s->why, sizeof s->why, "task '%.64s' is not registered on rank %d (host %s): every rank "
                                         "must run the same program, with the task registered before weft_mpi_init",
                  s->name, s->rank, weft__mpi_ranks()[0].host);
-        return;
+        return used;
     }
-    if (j->kind != WEFT__JOB_REDUCE) return;
+    if (j->kind != WEFT__JOB_REDUCE) return used;
     char image[4096];
     size_t image_len = j->image_len < sizeof image - 1 ? j->image_len : sizeof image - 1;
     memcpy(image, at, image_len);
@@ -131,6 +136,7 @@ static void start_job(server *s, const unsigned char *p, size_t len) {
         s->missing = WEFT_ENOMEM;
         snprintf(s->why, sizeof s->why, "rank %d could not set up the reduction", s->rank);
     }
+    return used;
 }
 
 /* A local job over `n` items of the call, its item 0 being the call's item `first`. */
@@ -189,11 +195,12 @@ static void note_item(weft__job *job, size_t index, int code, const char *messag
     item_ok[index] = code == 0;
 }
 
-static void run_batch(server *s, const unsigned char *p, size_t len) {
+/* The batch at `p`; its items start `skip` bytes after its header. */
+static void run_batch(server *s, const unsigned char *p, size_t len, size_t skip) {
     msg_batch b;
     memcpy(&b, p, sizeof b);
     size_t count = b.end - b.begin;
-    const unsigned char *at = p + sizeof b;
+    const unsigned char *at = p + sizeof b + skip;
     msg_done d = {.seq = b.seq, .begin = b.begin, .end = b.end, .ran_to = b.begin};
     s->out.len = 0;
     s->out.oom = 0;
@@ -242,14 +249,15 @@ static void run_batch(server *s, const unsigned char *p, size_t len) {
         }
         weft_status *statuses = s->j.collect ? calloc(count + 1, sizeof *statuses) : NULL;
         job.call.statuses = statuses;
-        unsigned char *ok = calloc(count + 1, 1);
+        unsigned char *ok = weft__mpi_grow(&s->ok_buf, count + 1);
+        if (ok) memset(ok, 0, count);
         item_ok = ok;
         job.on_item = note_item;
         unsigned char *outputs = NULL;
         weft_bytes *in = NULL, *outb = NULL;
         if (s->j.kind == WEFT__JOB_MAP) {
             job.call.inputs = at;
-            outputs = malloc(count * s->j.out_size + 1);
+            outputs = weft__mpi_grow(&s->outputs_buf, count * s->j.out_size + 1);
             job.call.outputs = outputs;
         } else {
             in = calloc(count + 1, sizeof *in);
@@ -293,8 +301,6 @@ static void run_batch(server *s, const unsigned char *p, size_t len) {
         free(statuses);
         free(outb);
         free(in);
-        free(outputs);
-        free(ok);
         free(idx);
     }
     (void)len;
@@ -330,8 +336,19 @@ static void adopt_region(server *s, const unsigned char *p, size_t len) {
     weft__shared_adopt(r.id, fd, r.size);
 }
 
-/* Wait for rank 0's next message: spin briefly, then sleep in growing steps (up to 1 ms),
- * so an idle rank leaves the CPU to the others. */
+/* A region of rank 0 on this node: its memory, mapped on first use (window.c). */
+static void map_region(server *s, const unsigned char *p, size_t len) {
+    msg_region_map r;
+    if (len < sizeof r) return;
+    memcpy(&r, p, sizeof r);
+    int fd = weft__mpi_open_region(r.pid, r.fd, r.ino);
+    if (fd < 0 || weft__shared_adopt(r.id, fd, r.size) != 0)
+        fprintf(stderr, "weft: mpi: rank %d could not map region %llu of rank 0 (pid %d)\n", s->rank,
+                (unsigned long long)r.id, (int)r.pid);
+}
+
+/* Wait for rank 0's next message: poll for WEFT_MPI_POLL_NS, then sleep in growing
+ * steps (up to 1 ms) so an idle rank costs nothing. */
 static void wait_message(MPI_Status *st) {
     uint64_t since = weft_plat_now_ns();
     long nap_ns = 20000;
@@ -339,7 +356,7 @@ static void wait_message(MPI_Status *st) {
         int flag = 0;
         MPI_Iprobe(0, MPI_ANY_TAG, weft__mpi_comm, &flag, st);
         if (flag) return;
-        if (weft_plat_now_ns() - since < 200000u) continue;
+        if (weft_plat_now_ns() - since < WEFT_MPI_POLL_NS) continue;
         struct timespec ts = {0, nap_ns};
         nanosleep(&ts, NULL);
         if (nap_ns < 1000000) nap_ns += nap_ns / 2;
@@ -356,12 +373,13 @@ void weft__mpi_serve(int rank) {
     o.backend = "sequential";
     o.n_jobs = 1;
     weft_pool_open(&s.nested, &o);
+    weft__mpi_inbox box = {0};
     for (;;) {
         MPI_Status st;
         wait_message(&st);
-        unsigned char *p;
         size_t len;
-        if (weft__mpi_recv(&st, &p, &len) != 0) {
+        unsigned char *p = weft__mpi_recv(&st, &box, &len);
+        if (!p) {
             fprintf(stderr, "weft: mpi: rank %d could not receive from rank 0\n", rank);
             MPI_Abort(MPI_COMM_WORLD, 1);
         }
@@ -375,18 +393,26 @@ void weft__mpi_serve(int rank) {
                 weft_shared_free(h);
             }
             break;
-        case TAG_JOB: start_job(&s, p, len); break;
+        case TAG_WINDOW: weft__mpi_window_adopt(rank, p, len); break;
+        case TAG_REGION_MAP: map_region(&s, p, len); break;
+        case TAG_UNWINDOW: weft__mpi_window_forget(p, len); break;
+        case TAG_JOB:
+            if (len >= sizeof(msg_batch))
+                run_batch(&s, p, len, start_job(&s, p + sizeof(msg_batch), len - sizeof(msg_batch)));
+            break;
         case TAG_BATCH:
-            if (len >= sizeof(msg_batch)) run_batch(&s, p, len);
+            if (len >= sizeof(msg_batch)) run_batch(&s, p, len, 0);
             break;
         case TAG_STOP: read_stop(&s, p, len); break;
         case TAG_EXIT: leave = 1; break;
         default: break;
         }
-        free(p);
         if (leave) break;
     }
+    free(box.p);
     weft_pool_close(s.nested);
     free(s.identity);
     free(s.out.p);
+    free(s.ok_buf.p);
+    free(s.outputs_buf.p);
 }

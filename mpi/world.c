@@ -21,16 +21,25 @@ const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
 int weft_mpi_rank(void) { return my_rank; }
 int weft_mpi_size(void) { return world_size; }
 
-int weft__mpi_recv(const MPI_Status *st, unsigned char **buf, size_t *len) {
+void *weft__mpi_grow(weft__mpi_inbox *box, size_t n) {
+    if (box->cap < n || !box->p) {
+        unsigned char *grown = realloc(box->p, n ? n : 1);
+        if (!grown) return NULL;
+        box->p = grown;
+        box->cap = n ? n : 1;
+    }
+    return box->p;
+}
+
+unsigned char *weft__mpi_recv(const MPI_Status *st, weft__mpi_inbox *box, size_t *len) {
     int count = 0;
     MPI_Get_count(st, MPI_BYTE, &count);
     *len = count > 0 ? (size_t)count : 0;
-    *buf = malloc(*len ? *len : 1);
-    if (!*buf) return -1;
-    return MPI_Recv(*buf, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm,
-                    MPI_STATUS_IGNORE) == MPI_SUCCESS
-               ? 0
-               : -1;
+    if (!weft__mpi_grow(box, *len)) return NULL;
+    return MPI_Recv(box->p, count, MPI_BYTE, st->MPI_SOURCE, st->MPI_TAG, weft__mpi_comm, MPI_STATUS_IGNORE) ==
+                   MPI_SUCCESS
+               ? box->p
+               : NULL;
 }
 
 /* Append a line to buf (terminated, cut when full); returns the line's length. */
@@ -66,6 +75,7 @@ static int gather_ranks(void) {
     weft__mpi_rank me;
     memset(&me, 0, sizeof me);
     me.pid = (int32_t)getpid();
+    if (weft__mpi_windows_start(&me.share) != 0) return -1;
     if (gethostname(me.host, sizeof me.host - 1) != 0) snprintf(me.host, sizeof me.host, "?");
     ranks = calloc(my_rank == 0 ? (size_t)world_size : 1, sizeof *ranks);
     if (!ranks) return -1;
@@ -86,6 +96,7 @@ void weft_mpi_finalize(void) {
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     for (int r = 1; r < world_size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_EXIT, weft__mpi_comm);
+    weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
     if (started_mpi) MPI_Finalize();
 }
@@ -113,6 +124,7 @@ int weft_mpi_init(int *argc, char ***argv) {
         return 0;
     }
     weft__mpi_serve(my_rank);
+    weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
     if (started_mpi) {
         MPI_Finalize();

@@ -10,7 +10,12 @@
  * itself gets weft_mpi_init returning WEFT_MPI_SERVED there instead, once rank 0 has
  * called weft_mpi_finalize: it then goes on with its own MPI code, e.g. MPI_Finalize.) So
  * the code of main before weft_mpi_init runs on every rank, the code after it on rank 0
- * only. */
+ * only.
+ *
+ * weft_shared regions reach each rank once and stay there until freed: ranks on rank 0's
+ * node map rank 0's memory itself (or, where that is refused, share one copy in an MPI-3
+ * window), ranks on other nodes get a copy in messages. Treat a region as read-only once
+ * a call has used it. WEFT_MPI_REGIONS=window|send forces the window or the messages. */
 #ifndef WEFT_MPI_H
 #define WEFT_MPI_H
 
