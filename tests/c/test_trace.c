@@ -1,7 +1,8 @@
 /* The trace (weft_trace_start/stop): a nested map three levels deep, a cached map and a
  * retried task, traced on one backend into a file that tests/c/check_trace.py then checks
  * (schema, one track per worker, nesting, flows). Also the API's refusals.
- *   test_trace BACKEND TRACE.json */
+ *   test_trace BACKEND TRACE.json
+ *   WEFT_TRACE=TRACE.json test_trace BACKEND -   (the same maps, traced from the environment) */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
 #include "test_tasks.h"
@@ -64,6 +65,9 @@ int main(int argc, char **argv) {
     const char *backend = argv[1], *path = argv[2];
     if (skip_backend(backend, "a traced nested map")) return CHECK_DONE();
 
+    int from_env = strcmp(path, "-") == 0;
+    if (from_env) goto run;
+
     /* refusals, with messages */
     CHECK_EQ(weft_trace_stop(), WEFT_EINVAL);
     CHECK_EQ(weft_trace_start(NULL), WEFT_EINVAL);
@@ -75,6 +79,7 @@ int main(int argc, char **argv) {
     CHECK_EQ(weft_trace_start(path), WEFT_EINVAL);
     CHECK_HAS(weft_last_error()->message, "already recording");
 
+run:;
     weft_options o = {.backend = backend, .n_jobs = 2};
     weft_pool *pool = NULL;
     CHECK_EQ(weft_pool_open(&pool, &o), 0);
@@ -107,6 +112,13 @@ int main(int argc, char **argv) {
     weft_pool_close(retrying);
     CHECK_EQ(out[2], 20);
 
+    if (from_env) {
+        /* WEFT_TRACE started one at the first call: it is written at exit */
+        CHECK_EQ(weft_trace_start("other.json"), WEFT_EINVAL);
+        weft_pool_close(pool);
+        weft_memory_close(m);
+        return CHECK_DONE();
+    }
     CHECK_EQ(weft_trace_stop(), 0);
     CHECK_EQ(weft_trace_stop(), WEFT_EINVAL);
     weft_pool_close(pool);
