@@ -103,11 +103,12 @@ static void emit(const char *fmt, ...) {
 #define US_FMT "%llu.%03llu"
 #define US(ns) (unsigned long long)((ns) / 1000u), (unsigned long long)((ns) % 1000u)
 
-/* A name as a JSON string body (quotes and control characters dropped: names are ours). */
+/* A name as a JSON string body: quotes, backslashes and control characters dropped, other
+ * than ASCII shown as '?' (a name cut short must not end inside a UTF-8 sequence). */
 static const char *clean(const char *s, char *out, size_t size) {
     size_t j = 0;
     for (; s && *s && j + 1 < size; s++)
-        if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) out[j++] = *s;
+        if (*s != '"' && *s != '\\' && (unsigned char)*s >= 0x20) out[j++] = (unsigned char)*s < 0x7f ? *s : '?';
     out[j] = '\0';
     return out;
 }
@@ -235,6 +236,18 @@ static void stop_at_exit(void) {
     }
 }
 
+void weft__trace_in_worker(void) {
+    /* a worker forked straight from a tracing parent holds a copy of its state: the
+     * parent's file descriptor and buffer are not this process's to write */
+    tr.env_done = 1;
+    weft__tracing = 0;
+    if (tr.lock_ready) weft_plat_mutex_init(&tr.lock);
+    tr.fd = -1;
+    tr.len = 0;
+    tr.n_parts = 0;
+    tr.path = tr.tmp = NULL;
+}
+
 void weft__trace_env_done(void) { tr.env_done = 1; }
 
 void weft__trace_from_env(void) {
@@ -272,8 +285,8 @@ void weft__trace_flush(void) {
 
 const char *weft__trace_part_for(int pid) {
     if (!weft__tracing || tr.part) return NULL;
-    char name[64];
-    snprintf(name, sizeof name, ".part-%d", pid);
+    char name[64]; /* the generation: a trace restarted under the same name gets new parts */
+    snprintf(name, sizeof name, ".part-%u-%d", tr.generation, pid);
     size_t len = strlen(tr.tmp) + strlen(name) + 1;
     weft_plat_mutex_lock(&tr.lock);
     const char *found = NULL;

@@ -22,8 +22,11 @@ extern int weft__tracing;
 
 /* Start the trace from WEFT_TRACE, once per process (the first call does it). */
 void weft__trace_from_env(void);
-/* In a worker process: WEFT_TRACE is its parent's business, never its own. */
+/* WEFT_TRACE is someone else's business here (an MPI serving rank): never start it. */
 void weft__trace_env_done(void);
+/* First thing in a worker process: forget a parent's trace (a worker forked straight
+ * from a tracing parent inherits its state) and never start WEFT_TRACE's. */
+void weft__trace_in_worker(void);
 /* Name the calling thread's track ("threads worker 2"), and this process's. Cheap; the
  * names are written once per trace, when the thread first records. */
 void weft__trace_name_thread(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

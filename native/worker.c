@@ -45,7 +45,8 @@ typedef struct worker {
     int retries;
     uint64_t spent_task; /* from the batch running now */
     uint32_t spent;
-    uint64_t trace_call; /* the parent's id of the next call, while it traces */
+    uint64_t trace_call;   /* the parent's id of the next call, while it traces */
+    char trace_part[4096]; /* the part file it records into */
 } worker;
 
 static worker *self; /* for the on_start hook */
@@ -361,8 +362,11 @@ static void trace(worker *w, const unsigned char *p, size_t len) {
     w->trace_call = n ? t.call : 0;
     if (!n) {
         if (weft__tracing) weft__trace_begin_part(NULL);
-    } else if (!weft__tracing) {
-        weft__trace_begin_part(path); /* a part that cannot be written leaves a gap, no failure */
+        w->trace_part[0] = '\0';
+    } else if (!weft__tracing || strcmp(path, w->trace_part) != 0) {
+        /* a part that cannot be written leaves a gap in the trace, not a failure */
+        weft__trace_begin_part(path);
+        memcpy(w->trace_part, path, n + 1);
     }
 }
 
@@ -398,7 +402,7 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     }
     set_budget(a->share);
-    weft__trace_env_done();
+    weft__trace_in_worker();
     weft__trace_name_process("weft worker process %d", a->id);
     weft__trace_name_thread("worker process %d", a->id);
     open_nested_pool(&w);

@@ -2,6 +2,7 @@
  * retried task, traced on one backend into a file that tests/c/check_trace.py then checks
  * (schema, one track per worker, nesting, flows). Also the API's refusals.
  *   test_trace BACKEND TRACE.json
+ *   test_trace                  (threads, a scratch file, removed after)
  *   WEFT_TRACE=TRACE.json test_trace BACKEND -   (the same maps, traced from the environment) */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -58,11 +59,15 @@ static int flaky(weft_task *t) {
 WEFT_TASK(flaky)
 
 int main(int argc, char **argv) {
-    if (argc != 3) {
-        fprintf(stderr, "usage: test_trace BACKEND TRACE.json\n");
+    if (argc != 1 && argc != 3) {
+        fprintf(stderr, "usage: test_trace [BACKEND TRACE.json]\n");
         return 2;
     }
-    const char *backend = argv[1], *path = argv[2];
+    /* alone (ctest's test_trace): threads, into a scratch file; trace_test.sh checks files */
+    char scratch[256];
+    snprintf(scratch, sizeof scratch, "%s/weft_test_trace_%d.json", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid());
+    const char *backend = argc == 3 ? argv[1] : "threads", *path = argc == 3 ? argv[2] : scratch;
     if (skip_backend(backend, "a traced nested map")) return CHECK_DONE();
 
     int from_env = strcmp(path, "-") == 0;
@@ -124,5 +129,6 @@ run:;
     weft_pool_close(pool);
     weft_memory_close(m);
     CHECK(access(path, R_OK) == 0);
+    if (argc == 1) unlink(path);
     return CHECK_DONE();
 }
