@@ -310,8 +310,10 @@ static size_t run_traced(weft__job *job, weft_task *t, size_t begin, size_t end,
             uint64_t s = weft_plat_now_ns();
             size_t to = run_items(job, t, i, i + 1, worker);
             if (to == i) break; /* stopped before it */
-            int failed = job->call.statuses ? job->call.statuses[i].code : (atomic_load(&job->failed) && job->failure.index == (int64_t)i);
-            weft__trace_task(job, i, s, weft_plat_now_ns(), failed);
+            int code = job->call.statuses                                              ? job->call.statuses[i].code
+                       : atomic_load(&job->failed) && job->failure.index == (int64_t)i ? job->failure.code
+                                                                                       : 0;
+            weft__trace_task(job, i, s, weft_plat_now_ns(), code);
             i = to;
         }
     } else {

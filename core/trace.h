@@ -48,7 +48,7 @@ void weft__trace_call_begin(weft__job *job);
 void weft__trace_call_end(weft__job *job, uint64_t t0);
 /* Items [begin, end) of `job` ran on this thread from t0 to t1. */
 void weft__trace_batch(weft__job *job, size_t begin, size_t end, uint64_t t0, uint64_t t1);
-/* Item `index` (the job's) ran from t0 to t1 and ended with `code`. */
+/* Item `index` (the job's) ran from t0 to t1 and ended with `code` (0, or a WEFT_E* code). */
 void weft__trace_task(const weft__job *job, size_t index, uint64_t t0, uint64_t t1, int code);
 /* Counters of a call: items no worker has claimed yet, items done. */
 void weft__trace_progress(const weft__job *job, size_t queued, size_t done);
