@@ -14,6 +14,7 @@
  * 30-50 us) and then sleep on a condition variable. */
 #include "batching.h"
 #include "internal.h"
+#include "trace.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,7 @@ typedef struct threads_state {
     atomic_uint epoch; /* bumped whenever a run is published */
     int sleepers;
     int stopping;
+    int serial; /* names its threads' trace tracks */
 } threads_state;
 
 typedef struct worker_arg {
@@ -189,6 +191,7 @@ static void worker_main(void *p) {
     threads_state *st = a->st;
     my_pool = st;
     my_id = a->id;
+    weft__trace_name_thread("threads pool %d worker %d", st->serial, a->id);
     for (;;) {
         unsigned seen = atomic_load_explicit(&st->epoch, memory_order_acquire);
         run *r = enter_any(st);
@@ -333,7 +336,9 @@ static void threads_stop(void *state) {
 
 static int threads_start(void *state, int n_workers) {
     threads_state *st = state;
+    static atomic_int pools;
     st->n_workers = n_workers;
+    st->serial = atomic_fetch_add(&pools, 1) + 1;
     weft_plat_mutex_init(&st->lock);
     weft_plat_cond_init(&st->wake);
     weft_plat_mutex_init(&st->done_lock);

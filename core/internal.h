@@ -125,6 +125,15 @@ struct weft__job {
     void *layer_state; /* that layer's, between its begin and end */
     int dispatched;    /* a backend was handed the job (submit ran or started it) */
 
+    /* the trace (core/trace.c), set when a call starts while one records: this call's id,
+     * and the call, item and thread (track) of the task that opened it */
+    uint64_t trace_call, trace_parent;
+    int64_t trace_opener_index;
+    int trace_opener_tid;
+    int trace_by_caller;                     /* 1: a worker process traces the batch around weft__job_run,
+                            which traces tasks only; 2: neither */
+    atomic_size_t trace_claimed, trace_done; /* items, for the counters */
+
     void *backend_data;  /* the backend's, between submit and finish */
     size_t cursor;       /* next item for backends that run a job inline */
     size_t inline_batch; /* and their current batch size */
@@ -175,8 +184,10 @@ int weft__job_submit(weft__job *job);
 int weft__job_help(weft__job *job);
 int weft__job_finish(weft__job *job);
 
-/* The job whose task this thread is running, NULL outside any task. */
+/* The job whose task this thread is running, NULL outside any task; and that task's item
+ * (the job's index j, valid only inside a task). */
 weft__job *weft__current_job(void);
+size_t weft__current_index(void);
 
 /* ---- shared.c: the shared regions this process knows */
 typedef struct weft__region {

@@ -2,6 +2,7 @@
  * a failure does (stop the job, or be collected per task). */
 #include "batching.h"
 #include "internal.h"
+#include "trace.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,7 +24,9 @@ struct weft_task {
 
 /* The job whose task this thread is running, so a nested call knows its level and pool. */
 static _Thread_local weft__job *current_job;
+static _Thread_local const weft_task *current_task;
 weft__job *weft__current_job(void) { return current_job; }
+size_t weft__current_index(void) { return current_task ? current_task->index : 0; }
 
 /* ---- limits that stop a whole job: cancellation, call timeout, Ctrl-C */
 
@@ -191,18 +194,27 @@ static void set_status(weft__job *job, size_t index, int code, int status, const
     if (s->message) memcpy(s->message, message, len);
 }
 
+static void trace_failure(const char *what, const weft__job *job, const weft_task *t, int code, int attempt) {
+    char args[96];
+    snprintf(args, sizeof args, "\"index\":%zu,\"code\":%d,\"attempt\":%d", weft__job_call_index(job, t->index),
+             code, attempt);
+    weft__trace_instant(what, "failure", args);
+}
+
 /* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
     if (job->on_start) job->on_start(job, t->index);
     int status = 0, code = attempt(job, t, &status);
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
+        if (weft__tracing) trace_failure("retry", job, t, code, again + 1);
         drop_output(job, t);
         weft_plat_sleep_ns(pause);
         pause = pause < 60000000000ull ? pause * 2 : pause;
         code = attempt(job, t, &status);
     }
     if (code != 0) {
+        if (weft__tracing) trace_failure("task failed", job, t, code, job->options.retries + 1);
         drop_output(job, t);
         if (job->call.statuses) {
             set_status(job, t->index, code, status, t->message);
@@ -249,50 +261,85 @@ static void run_reduce(weft__job *job, weft_task *t, size_t begin, size_t end, i
     if (scratch != small) free(scratch);
 }
 
-size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
-    weft_task t;
-    t.job = job;
-    t.worker = worker;
-    t.out_bytes = NULL;
-    t.output = NULL;
-    weft__job *outer = current_job;
-    current_job = job;
+/* Items [begin, end): returns where it stopped (end, or the first item not run). */
+static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, int worker) {
     size_t i = begin;
     /* limits are checked per batch; a task polls them itself through weft_cancelled */
     int stopped = weft__job_check_stop(job);
     switch (job->call.kind) {
     case WEFT__JOB_MAP:
         for (; i < end && !stopped; i++) {
-            t.index = i;
-            t.input = job->call.inputs + i * job->call.in_size;
-            t.input_size = job->call.in_size;
-            t.output = job->call.outputs + i * job->call.out_size;
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+            t->index = i;
+            t->input = job->call.inputs + i * job->call.in_size;
+            t->input_size = job->call.in_size;
+            t->output = job->call.outputs + i * job->call.out_size;
+            if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
         for (; i < end && !stopped; i++) {
-            t.index = i;
-            t.input = job->call.in_bytes[i].data;
-            t.input_size = job->call.in_bytes[i].size;
-            t.out_bytes = &job->call.out_bytes[i];
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+            t->index = i;
+            t->input = job->call.in_bytes[i].data;
+            t->input_size = job->call.in_bytes[i].size;
+            t->out_bytes = &job->call.out_bytes[i];
+            if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_FOR:
         for (; i < end && !stopped; i++) {
-            t.index = i;
-            if (run_item(job, &t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+            t->index = i;
+            if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_REDUCE:
-        run_reduce(job, &t, begin, end, worker);
+        run_reduce(job, t, begin, end, worker);
         i = end; /* a reduction reports no items one by one */
         break;
     }
+    return i;
+}
+
+/* The same, traced: a slice for the batch, and one per task when the batch is small. */
+static size_t run_traced(weft__job *job, weft_task *t, size_t begin, size_t end, int worker) {
+    atomic_fetch_add_explicit(&job->trace_claimed, end - begin, memory_order_relaxed);
+    uint64_t t0 = weft_plat_now_ns();
+    size_t i = begin;
+    if (job->trace_by_caller == 2) return run_items(job, t, begin, end, worker);
+    if (end - begin <= WEFT__TRACE_SMALL_BATCH && job->call.kind != WEFT__JOB_REDUCE) {
+        while (i < end) {
+            uint64_t s = weft_plat_now_ns();
+            size_t to = run_items(job, t, i, i + 1, worker);
+            if (to == i) break; /* stopped before it */
+            int code = job->call.statuses                                              ? job->call.statuses[i].code
+                       : atomic_load(&job->failed) && job->failure.index == (int64_t)i ? job->failure.code
+                                                                                       : 0;
+            weft__trace_task(job, i, s, weft_plat_now_ns(), code);
+            i = to;
+        }
+    } else {
+        i = run_items(job, t, begin, end, worker);
+    }
+    if (!job->trace_by_caller) weft__trace_batch(job, begin, end, t0, weft_plat_now_ns());
+    return i;
+}
+
+size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
+    weft_task t;
+    t.job = job;
+    t.worker = worker;
+    t.out_bytes = NULL;
+    t.output = NULL;
+    t.index = begin;
+    weft__job *outer = current_job;
+    const weft_task *outer_task = current_task;
+    current_job = job;
+    current_task = &t;
+    /* the one branch a trace costs when none records */
+    size_t i = weft__tracing ? run_traced(job, &t, begin, end, worker) : run_items(job, &t, begin, end, worker);
     skip_rest(job, i, end);
     if (job->on_batch) job->on_batch(job);
     current_job = outer;
+    current_task = outer_task;
     return end - begin; /* skipped items count as gone through */
 }
 
@@ -354,6 +401,10 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     job->interrupts_seen = weft_plat_interrupt_count();
     job->cursor = 0;
     job->inline_batch = 1;
+    weft__trace_from_env();
+    job->trace_call = job->trace_parent = 0;
+    job->trace_opener_tid = job->trace_by_caller = 0;
+    if (weft__tracing) weft__trace_call_begin(job);
     job->backend_data = NULL;
     atomic_init(&job->stop, 0);
     atomic_init(&job->failed, 0);
@@ -424,6 +475,7 @@ int weft__job_failure_error(weft__job *job) {
 /* Run a prepared job to its end through the layer and the backend. */
 static int run_prepared(weft__job *job) {
     const weft_backend *b = weft__pool_backend(job->pool);
+    uint64_t traced = job->trace_call ? weft_plat_now_ns() : 0;
     int rc = layer_begin(job);
     if (rc) return rc;
     if (job->call.n) {
@@ -434,6 +486,7 @@ static int run_prepared(weft__job *job) {
         if (job->watch_interrupts) weft_plat_interrupt_end();
     }
     layer_end(job);
+    if (traced && weft__tracing) weft__trace_call_end(job, traced);
     weft__progress_end(&job->progress, job->call.n);
     if (rc) return weft__set_error(rc, "backend '%s' failed to run the job", b->name);
     if (atomic_load(&job->failed)) return weft__job_failure_error(job);

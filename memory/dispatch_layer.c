@@ -9,7 +9,9 @@
  * the caller's arrays as the backend reports them (on_item), and stored, one batched
  * write per finished batch (on_batch). */
 #include "memory_internal.h"
+#include "../core/trace.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,6 +61,11 @@ static void store_pending(void) {
     if (!pending.n) return;
     narrowed *st = pending.job->layer_state;
     weft__memory_store_items(st->m, pending.job->call.task, pending.items, pending.n);
+    if (weft__tracing) {
+        char args[48];
+        snprintf(args, sizeof args, "\"stored\":%zu", pending.n);
+        weft__trace_instant("cache store", "cache", args);
+    }
     pending.n = 0;
 }
 
@@ -241,6 +248,11 @@ static int begin(weft__job *job) {
         *st = (narrowed){.m = job->options.memory, .n = job->call.n, .inputs = job->call.inputs, .outputs = job->call.outputs, .in_bytes = job->call.in_bytes, .out_bytes = job->call.out_bytes, .out_caps = job->call.out_caps, .statuses = job->call.statuses, .on_item = job->on_item, .on_batch = job->on_batch};
         size_t misses;
         rc = serve_hits(job, st, found, &misses);
+        if (rc == 0 && weft__tracing) {
+            char args[64];
+            snprintf(args, sizeof args, "\"hits\":%zu,\"misses\":%zu", st->n - misses, misses);
+            weft__trace_instant(misses ? "cache miss" : "cache hit", "cache", args);
+        }
         if (rc == 0) {
             job->served = st->n - misses;
             if (misses > 0 && misses < st->n)

@@ -3,6 +3,7 @@
  * its outputs. Tasks are found by name: every rank runs the same program. */
 #define _GNU_SOURCE
 #include "mpi_internal.h"
+#include "../core/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,6 +365,7 @@ static void wait_message(MPI_Status *st) {
 }
 
 void weft__mpi_serve(int rank) {
+    weft__trace_env_done(); /* WEFT_TRACE is the root rank's: serving ranks record nothing */
     static server s;
     self = &s;
     s.rank = rank;

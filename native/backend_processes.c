@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "../core/batching.h"
 #include "native.h"
+#include "../core/trace.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -64,6 +65,7 @@ typedef struct proc_worker {
     uint64_t killed_index, killed_task;
     size_t batch;
     uint64_t recent_ns; /* how long its recent batches ran, as it measured */
+    int traced;         /* it was told to trace */
 } proc_worker;
 
 enum { KILLED_TIMEOUT = 1,
@@ -177,6 +179,7 @@ static int spawn(proc_state *st, int k) {
     w->q_head = w->q_len = 0;
     w->job_sent = 0;
     w->killed = 0;
+    w->traced = 0;
     return 0;
 }
 
@@ -496,6 +499,15 @@ static int reports_each(const weft__job *job) {
     return job->options.retries > 0 || job->call.statuses;
 }
 
+/* A worker traces while its parent does, into a part file of the parent's trace. */
+static int tell_trace(proc_worker *w, const weft__job *job) {
+    const char *part = weft__tracing ? weft__trace_part_for(w->pid) : NULL;
+    if (!part && !w->traced) return 0;
+    w->traced = part != NULL;
+    wire_trace t = {.call = job->trace_call};
+    return weft__wire_put(&w->wire, WIRE_TRACE, &t, sizeof t, part, part ? strlen(part) : 0);
+}
+
 static int send_job(call *c, proc_worker *w) {
     int rc = sync_regions(c->st, w);
     if (rc) return rc;
@@ -515,6 +527,7 @@ static int send_job(call *c, proc_worker *w) {
         if (job->call.reducer->user) weft__shared_find(job->call.reducer->user, 1, &j.user_region, &j.user_offset);
     }
     atomic_store(&w->ctrl->job.stop, weft__job_stopping(job));
+    if ((rc = tell_trace(w, job)) != 0) return rc;
     w->job_sent = 1;
     w->batch = 1;
     w->recent_ns = 0;
@@ -587,6 +600,8 @@ static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len)
     }
     copy_out(c, d.begin, ok_to);
     c->done += d.end - d.begin;
+    if (weft__tracing && c->job->level == 0)
+        weft__trace_progress(c->job, c->job->call.n - c->next, c->done + c->job->served);
     if (c->job->on_batch) c->job->on_batch(c->job);
     uint64_t took = d.run_ns;
     w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
@@ -659,6 +674,12 @@ static void on_death(call *c, int k) {
                      (unsigned long long)weft__job_call_index(job, task), (int)pid, tries);
         }
         weft__job_finish_remote(job, task, code, 0, NULL, 0, message);
+    }
+    if (weft__tracing) {
+        char args[96];
+        snprintf(args, sizeof args, "\"worker\":%d,\"pid\":%d,\"task\":%lld,\"retried\":%d", k, (int)pid,
+                 blamed == WEFT__IDLE ? -1LL : (long long)weft__job_call_index(job, task), retried);
+        weft__trace_instant(killed == KILLED_TIMEOUT ? "worker killed (task timeout)" : "worker crashed", "failure", args);
     }
     /* items the dead worker finished before: a map's outputs and a reduction's folds are
      * in shared memory already; variable-size outputs and collected statuses came back

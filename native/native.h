@@ -51,7 +51,13 @@ enum {
     WIRE_OUTPUT,     /* worker -> parent: {index} + bytes: a BYTES item's output */
     WIRE_DONE,       /* wire_done [+ message]: a batch went through */
     WIRE_STATUS,     /* wire_status + message: a failed item, in collect-all mode */
+    WIRE_TRACE,      /* parent -> worker, before WIRE_JOB: wire_trace + part file path
+                        (empty: stop tracing) */
 };
+
+typedef struct wire_trace {
+    uint64_t call; /* the parent's id of the call (core/trace.c) */
+} wire_trace;
 
 typedef struct wire_region {
     uint64_t id, size;

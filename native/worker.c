@@ -4,6 +4,7 @@
  * the control page the parent also maps, so the core's own weft__job_run runs the items. */
 #define _GNU_SOURCE
 #include "native.h"
+#include "../core/trace.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -44,6 +45,8 @@ typedef struct worker {
     int retries;
     uint64_t spent_task; /* from the batch running now */
     uint32_t spent;
+    uint64_t trace_call;   /* the parent's id of the next call, while it traces */
+    char trace_part[4096]; /* the part file it records into */
 } worker;
 
 static worker *self; /* for the on_start hook */
@@ -193,6 +196,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
         job->call.task = &w->counted;
     }
     job->on_start = note_task;
+    job->trace_call = w->trace_call;
     job->call.in_size = j.in_size;
     job->call.out_size = j.out_size;
     job->level = (int)j.level;
@@ -304,6 +308,7 @@ static void run_batch(worker *w, const unsigned char *p) {
     }
     int timed = w->timeout_ms > 0;
     uint64_t i = b.begin, t0 = weft_plat_now_ns();
+    job->trace_by_caller = b.end - b.begin <= WEFT__TRACE_SMALL_BATCH ? 1 : 2;
     for (; i < b.end && !atomic_load_explicit(&job->stop, memory_order_relaxed); i++) {
         if (job->call.kind == WEFT__JOB_BYTES) {
             w->in_bytes[i].data = w->bytes_base + w->items[i].offset;
@@ -330,6 +335,10 @@ static void run_batch(worker *w, const unsigned char *p) {
     for (uint64_t k = b.begin; !each_item && (job->call.kind == WEFT__JOB_BYTES || w->statuses) && k < i; k++)
         report_item(w, k, k < ok_to);
     wire_done d = {.begin = b.begin, .end = b.end, .ran_to = i, .run_ns = weft_plat_now_ns() - t0};
+    if (weft__tracing) { /* on disk before the parent hears of the batch, which may stop the trace */
+        weft__trace_batch(job, b.begin, b.end, t0, t0 + d.run_ns);
+        weft__trace_flush();
+    }
     if (report || job->call.kind == WEFT__JOB_REDUCE) w->must_flush = 1;
     if (report) {
         w->failure_sent = 1;
@@ -337,6 +346,27 @@ static void run_batch(worker *w, const unsigned char *p) {
                      job->failure.message);
     } else {
         weft__wire_put(&w->wire, WIRE_DONE, &d, sizeof d, NULL, 0);
+    }
+}
+
+/* The parent traces (a part file to write, and the id of the call that follows) or
+ * stopped (no path). */
+static void trace(worker *w, const unsigned char *p, size_t len) {
+    wire_trace t;
+    if (len < sizeof t) return;
+    memcpy(&t, p, sizeof t);
+    char path[4096];
+    size_t n = len - sizeof t < sizeof path - 1 ? len - sizeof t : sizeof path - 1;
+    memcpy(path, p + sizeof t, n);
+    path[n] = '\0';
+    w->trace_call = n ? t.call : 0;
+    if (!n) {
+        if (weft__tracing) weft__trace_begin_part(NULL);
+        w->trace_part[0] = '\0';
+    } else if (!weft__tracing || strcmp(path, w->trace_part) != 0) {
+        /* a part that cannot be written leaves a gap in the trace, not a failure */
+        weft__trace_begin_part(path);
+        memcpy(w->trace_part, path, n + 1);
     }
 }
 
@@ -372,6 +402,9 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     }
     set_budget(a->share);
+    weft__trace_in_worker();
+    weft__trace_name_process("weft worker process %d", a->id);
+    weft__trace_name_thread("worker process %d", a->id);
     open_nested_pool(&w);
     for (;;) {
         if (w.wire.out_len) {
@@ -413,6 +446,7 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
                 weft_shared_free(h);
                 break;
             }
+            case WIRE_TRACE: trace(&w, p, len); break;
             case WIRE_JOB: start_job(&w, p, len); break;
             case WIRE_BATCH: run_batch(&w, p); break;
             case WIRE_EXIT:

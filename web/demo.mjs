@@ -1,8 +1,9 @@
 // The demo page: an SIR parameter sweep (web_tasks) on weft's Web Workers, with a live
-// progress bar, a per-worker timeline, a heatmap of the results and cache counters.
+// progress bar, a per-worker timeline drawn from the run's trace (which "download trace"
+// saves for Perfetto UI), a heatmap of the results and cache counters.
 // URL parameters: backend=sequential, noworker=1 (hide Worker: the fallback), fail=1,
 // grid=N, reps=N, jobs=N, autorun=0. window.demo holds the page's state for tests.
-import { load } from '../wasm/js/browser/load.mjs';
+import { load, WeftTrace } from '../wasm/js/browser/load.mjs';
 import { sweepInputs, POINT_SIZE, RESULT_SIZE } from './sweep.mjs';
 import { drawHeatmap, Timeline } from './view.mjs';
 
@@ -14,6 +15,17 @@ if (params.get('fail') === '1') $('fail').checked = true;
 
 const demo = window.demo = { done: false, runs: 0, error: null, result: null, workers: [], backend: null };
 const timeline = new Timeline($('timeline'));
+let trace = null; // the last run's
+
+/** Save the last run's trace as a file (Perfetto UI, chrome://tracing, `weft trace summary`). */
+$('download-trace').onclick = () => {
+  const url = URL.createObjectURL(new Blob([trace.toString()], { type: 'application/json' }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: 'weft-trace.json' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+};
 
 function showError(e) {
   // a task's failure names the item (its grid point) and the task's own message
@@ -39,7 +51,9 @@ async function run(weft) {
   Object.assign(demo, { done: false, error: null, result: null, workers: [], percent: 0 });
   $('error').hidden = true;
   $('run').disabled = true;
+  $('download-trace').disabled = true;
   timeline.reset();
+  trace = new WeftTrace({ label: 'weft demo page' });
   setProgress(0, n, 0);
   // the IndexedDB Memory only where this build of weft offers it (feature check)
   // ?cache=0 runs without the cache (to compare backends on fresh work)
@@ -54,13 +68,14 @@ async function run(weft) {
       if (p.hits !== undefined) $('hits').textContent = p.hits, $('misses').textContent = p.misses;
       hits = p.hits ?? 0;
     },
-    onBatch: b => timeline.add(b),
+    onBatch: () => timeline.changed(),
+    trace,
   };
   let hits = 0;
   const t0 = performance.now();
   try {
     const inputs = sweepInputs({ grid, replicates, failAt: $('fail').checked ? Math.floor(n / 2) : -1 });
-    timeline.start(t0);
+    timeline.start(trace, t0);
     const out = await weft.map('simulate_sir', inputs, options);
     drawHeatmap($('heatmap'), out, grid);
     $('heatmap-note').hidden = true;
@@ -78,9 +93,11 @@ async function run(weft) {
     demo.fromCache = !demo.error && hits === n;
     demo.workers = timeline.workers();
     demo.ms = performance.now() - t0;
+    demo.trace = trace.toJSON();
     demo.runs++;
     demo.done = true;
     $('run').disabled = false;
+    $('download-trace').disabled = false;
   }
 }
 

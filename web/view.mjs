@@ -12,28 +12,38 @@ export function drawHeatmap(canvas, out, grid) {
   ctx.putImageData(img, 0, 0);
 }
 
-/** One lane per worker, one block per batch, laid out on the run's time span. */
+/**
+ * One lane per worker, one block per batch, drawn from a WeftTrace's events (the same
+ * trace-event JSON that "download trace" saves and Perfetto opens): batch slices (ph X,
+ * cat batch) by track (tid: 0 the page's thread, N worker N), on the run's time span.
+ */
 export class Timeline {
   constructor(el) { this.el = el; this.reset(); }
 
   reset() {
-    this.batches = [];
+    this.trace = null;
     this.t0 = performance.now();
     this.note('No batches yet.');
   }
 
-  start(t0) { this.t0 = t0; }
+  /** Draw `trace`'s batches from t0 (ms, performance.now()) on. */
+  start(trace, t0) { this.trace = trace; this.t0 = t0; }
 
-  add(b) {
-    this.batches.push(b);
-    // redraw at most once a frame, however many batches finish
+  /** A batch finished: redraw at most once a frame, however many batches finish. */
+  changed() {
     this.frame ||= requestAnimationFrame(() => { this.frame = 0; this.render(); });
   }
 
-  workers() { return [...new Set(this.batches.map(b => b.worker))].sort((a, b) => a - b); }
+  batches() {
+    return (this.trace?.events ?? []).filter(e => e.ph === 'X' && e.cat === 'batch');
+  }
+
+  workers() { return [...new Set(this.batches().map(b => b.tid))].sort((a, b) => a - b); }
 
   render() {
-    const end = Math.max(1, ...this.batches.map(b => b.endMs - this.t0));
+    const t0 = this.t0 * 1000, batches = this.batches();
+    if (!batches.length) return;
+    const end = Math.max(1, ...batches.map(b => b.ts + b.dur - t0));
     const lanes = this.workers().map(w => {
       const lane = document.createElement('div');
       lane.className = 'lane';
@@ -43,12 +53,12 @@ export class Timeline {
       label.textContent = w === 0 ? 'page' : `worker ${w}`;
       const track = document.createElement('div');
       track.className = 'track';
-      for (const b of this.batches.filter(x => x.worker === w)) {
+      for (const b of batches.filter(x => x.tid === w)) {
         const block = document.createElement('div');
         block.className = 'batch';
-        block.style.left = `${(100 * Math.max(0, b.startMs - this.t0)) / end}%`;
-        block.style.width = `${Math.max(0.3, (100 * b.ms) / end)}%`;
-        block.title = `items ${b.start}–${b.start + b.count - 1}: ${b.ms.toFixed(1)} ms`;
+        block.style.left = `${(100 * Math.max(0, b.ts - t0)) / end}%`;
+        block.style.width = `${Math.max(0.3, (100 * b.dur) / end)}%`;
+        block.title = `items ${b.args.first_index}–${b.args.first_index + b.args.end - b.args.begin - 1}: ${(b.dur / 1000).toFixed(1)} ms`;
         track.append(block);
       }
       lane.append(label, track);

@@ -22,6 +22,8 @@
 #endif
 
 #include <errno.h>
+#include "trace_summary.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,8 @@ static const char *usage =
     "       weft cache clear  DIR [TASK]\n"
     "       weft cache export DIR FILE [TASK]\n"
     "       weft cache import DIR FILE\n"
-    "       weft cache migrate DIR   (a file-per-entry cache into a packed one)\n";
+    "       weft cache migrate DIR   (a file-per-entry cache into a packed one)\n"
+    "       weft trace summary TRACE.json   (busy workers, critical path, longest tasks)\n";
 
 static int die(const char *fmt, const char *a, const char *b) {
     fprintf(stderr, "weft: ");
@@ -581,6 +584,11 @@ int main(int argc, char **argv) {
     if (argc == 2 && strcmp(argv[1], "--version") == 0) {
         printf("weft %s\n", weft_version());
         return 0;
+    }
+    if (argc >= 2 && strcmp(argv[1], "trace") == 0) {
+        if (argc == 4 && strcmp(argv[2], "summary") == 0) return weft_cli_trace_summary(argv[3]);
+        fprintf(stderr, "weft: wrong arguments for 'trace'\n%s", usage);
+        return 2;
     }
     if (argc < 4 || strcmp(argv[1], "cache") != 0) {
         fputs(usage, argc < 2 ? stdout : stderr);

@@ -2,11 +2,14 @@
 // sweep on >= 2 workers with the sequential backend's (and Node's) results, the progress
 // bar reaches 100 %, a reload is served from IndexedDB and shows it, a failing point shows
 // its index and message, and without Worker the page falls back to the sequential backend
-// and says so. Screenshots: build/browser-artifacts.
+// and says so; the timeline is the run's trace, which "download trace" saves as a valid
+// trace file. Screenshots: build/browser-artifacts.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { repoRoot, screenshot, useBrowser } from './harness.mjs';
+import { artifactsDir, repoRoot, screenshot, useBrowser } from './harness.mjs';
 import { load as loadNode } from '../../wasm/js/index.mjs';
 import { sweepInputs } from '../../web/sweep.mjs';
 
@@ -67,6 +70,25 @@ test('the demo runs on >= 2 workers with the sequential backend\'s and Node\'s r
   const want = await node.map('simulate_sir', sweepInputs({ grid: 12, replicates: 10 }),
     { inSize: 32, outSize: 32, out: Float64Array, backend: 'sequential' });
   assert.deepEqual(par.result, [...want]);
+});
+
+test('the timeline is drawn from the trace, and "download trace" saves it as a valid trace', { timeout: TIMEOUT }, async () => {
+  const r = await openDemo(`${SIZE}&jobs=2&cache=0`);
+  const { page } = env.browser;
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-trace')]);
+  assert.equal(download.suggestedFilename(), 'weft-trace.json');
+  const file = join(artifactsDir, 'demo-trace.json');
+  await mkdir(artifactsDir, { recursive: true });
+  await download.saveAs(file);
+  const saved = JSON.parse(await readFile(file, 'utf8'));
+  assert.deepEqual(saved, r.trace, 'the file is the run\'s trace');
+  // the same checks as native traces: schema, named tracks, nesting, counters
+  const check = spawnSync('/usr/bin/python3', [join(repoRoot, 'tests/c/check_trace.py'), file, '--workers', '2'], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  const batches = saved.traceEvents.filter(e => e.ph === 'X' && e.cat === 'batch');
+  assert.equal(batches.reduce((s, b) => s + b.args.end - b.args.begin, 0), 144, 'every point in one batch');
+  assert.deepEqual(r.lanes, [...new Set(batches.map(b => b.tid))].sort((a, b) => a - b), 'one lane per track');
+  assert.equal(r.blocks, batches.length, 'one block per batch slice');
 });
 
 test('a failing point shows its index and the task\'s message', { timeout: TIMEOUT }, async () => {

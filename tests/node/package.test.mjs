@@ -98,7 +98,7 @@ weft_add_wasm_module(my_tasks SOURCES my_tasks.c)
 });
 
 // The types say what the code does: tsc --strict accepts what works and refuses the rest.
-const tsGood = `import { load, WeftError } from '${pkgName}';
+const tsGood = `import { load, WeftError, WeftTrace } from '${pkgName}';
 const weft = await load({ module: './my_tasks' });
 const f64: Float64Array = await weft.map('t', new Float64Array(4));
 const i32: Int32Array = await weft.map('t', new Int32Array(4));            // the inputs' type
@@ -112,7 +112,10 @@ for await (const { index, value } of weft.imap('t', new Int32Array(4), { ordered
 const sum: number = await weft.reduce('t', new Float64Array(4), { fold: (a: number, v: Float64Array) => a + v[0], initial: 0 });
 try { await weft.map('t', f64, { memory: 'cache', nJobs: -1, signal: new AbortController().signal }); }
 catch (e) { if (e instanceof WeftError) console.log(e.index, e.task, e.code); }
-console.log(i32, bytes, none, f32, sum);
+const trace = new WeftTrace();
+await weft.map('t', f64, { trace });
+await weft.map('t', f64, { trace: 'call.json' });
+console.log(i32, bytes, none, f32, sum, trace.toJSON().traceEvents.length);
 `;
 const tsBad = {
   'the default out is the inputs\' type, not Float64Array':
@@ -121,6 +124,7 @@ const tsBad = {
   'browser-only load options are not Node\'s': `await load({ moduleUrl: 'x.mjs' });`,
   'workers: false is the browser\'s': `await load({ workers: false });`,
   'a misspelt option': `await weft.map('t', new Int32Array(4), { nJbos: 2 });`,
+  'trace is a WeftTrace or a path': `await weft.map('t', new Int32Array(4), { trace: 5 });`,
   'imap values have the out type': `for await (const { value } of weft.imap('t', new Int32Array(4))) { const v: Float64Array = value; }`,
 };
 

@@ -32,6 +32,10 @@ export interface BatchInfo {
   startMs: number;
   endMs: number;
   ms: number;
+  /** Items of the call no worker has been given yet. */
+  queued: number;
+  /** With `memory`: the index in the call of item `start` (the call runs its misses only). */
+  firstIndex?: number;
 }
 
 export interface BackendInfo {
@@ -63,6 +67,19 @@ export interface CallOptions<T extends TypedArray = TypedArray> {
   memory?: string;
   /** Read-only data for tasks (weft_wasm_shared), sent once per worker. */
   shared?: ArrayBufferLike | ArrayBufferView;
+  /** Record the call in a WeftTrace, or (Node) write its trace to this file when it ends
+   * (Chrome trace-event JSON: Perfetto UI, chrome://tracing; docs/tracing.md). */
+  trace?: WeftTrace | string;
+}
+
+/** Chrome trace-event JSON of the calls given it as options.trace (docs/tracing.md). */
+export declare class WeftTrace {
+  constructor(options?: { label?: string });
+  /** The events so far (trace-event objects). */
+  readonly events: object[];
+  /** {traceEvents, displayTimeUnit, otherData}: what Perfetto UI and chrome://tracing open. */
+  toJSON(): { traceEvents: object[]; displayTimeUnit: string; otherData: object };
+  toString(): string;
 }
 
 export interface ImapOptions<T extends TypedArray = TypedArray> extends CallOptions<T> {

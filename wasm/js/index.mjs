@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadModuleFiles, instantiate } from './node/load.mjs';
 import { spawnNodeWorker } from './node/spawn.mjs';
-import { Weft, WeftError } from './weft.mjs';
+import { writeFile } from 'node:fs/promises';
+import { Weft, WeftError, WeftTrace } from './weft.mjs';
 
 const BUNDLED = fileURLToPath(new URL('../dist/example_tasks', import.meta.url));
 
@@ -24,7 +25,8 @@ export async function load(options = {}) {
     workerInit: { type: 'init', glue: files.glue, compiled: files.compiled },
     cpus: availableParallelism(),
     resolvePath: p => resolve(p),
+    writeFile: (p, text) => writeFile(p, text),
   });
 }
 
-export { Weft, WeftError };
+export { Weft, WeftError, WeftTrace };

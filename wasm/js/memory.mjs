@@ -122,6 +122,7 @@ export async function* memoryBatches(cache, plan, run) {
   const misses = [];
   for (let i = 0; i < n; i++) if (!found[i]) misses.push(i);
   const hits = n - misses.length, t0 = performance.now();
+  plan.traceCall && plan.trace.lookup(plan.traceCall, hits, misses.length);
   const report = done => plan.onProgress?.({ done: hits + done, total: n, elapsedMs: performance.now() - t0, hits, misses: done });
   const compact = new Uint8Array(misses.length * inSize);
   if (inSize) misses.forEach((i, k) => compact.set(itemIn(i), k * inSize));
@@ -153,6 +154,7 @@ export async function* memoryBatches(cache, plan, run) {
     });
     // a result that could not be kept is still right: say so once, as natively
     const ns = (ms ?? 0) * 1e6 / Math.max(count, 1);
+    plan.traceCall && plan.trace.instant('cache store', 'cache', { stored: items.length });
     writes.push(Promise.resolve().then(() => cache.store(task, items, ns))
       .catch(e => { if (!warned) warned = true, console.warn(`weft: could not store results of '${task}' in ${cache.label}: ${e.message}`); }));
     return idx;
@@ -162,7 +164,8 @@ export async function* memoryBatches(cache, plan, run) {
     if (hits && plan.onProgress) report(0);
     yield* plan.ordered ? prefix() : runs(Array.from({ length: n }, (_, i) => i).filter(i => found[i]));
     if (!misses.length) return;
-    const inner = { ...plan, input: compact, n: misses.length, memory: null, onProgress: plan.onProgress && (p => report(p.done)) };
+    const inner = { ...plan, input: compact, n: misses.length, memory: null, onProgress: plan.onProgress && (p => report(p.done)),
+      onBatch: plan.onBatch && (b => plan.onBatch({ ...b, firstIndex: misses[b.start] })) };
     try {
       for await (const b of run(inner)) {
         const idx = keep(b.start, b.count, b.output, b.ms);

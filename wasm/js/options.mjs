@@ -3,7 +3,7 @@
 import { parseMemory } from './memory.mjs';
 
 const KNOWN = new Set(['inSize', 'outSize', 'n', 'out', 'nJobs', 'backend', 'batchSize',
-  'signal', 'onProgress', 'onBatch', 'memory', 'shared', 'ordered', 'fold', 'initial']);
+  'signal', 'onProgress', 'onBatch', 'memory', 'shared', 'ordered', 'fold', 'initial', 'trace']);
 const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array,
   Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array];
 
@@ -99,5 +99,11 @@ export function makePlan(call, task, inputs, options, { tasks, cpus, resolvePath
   const ordered = options.ordered ?? true;
   if (typeof ordered !== 'boolean') throw new TypeError(`weft.${call}: ordered must be true or false`);
 
-  return { task, input, n, inSize, outSize, Out, backend, nJobs, batchSize, signal, onProgress, onBatch, memory, shared, ordered };
+  // trace: a WeftTrace that records the call, or (Node) a file the call's trace is written to
+  const trace = options.trace ?? null;
+  if (trace !== null && typeof trace !== 'string' && typeof trace?.beginCall !== 'function')
+    throw new TypeError(`weft.${call}: trace must be a WeftTrace or a file path, not ${describe(trace)}`);
+  if (trace === '') throw new TypeError(`weft.${call}: trace must be a WeftTrace or a file path, not an empty string`);
+
+  return { task, input, n, inSize, outSize, Out, backend, nJobs, batchSize, signal, onProgress, onBatch, memory, shared, ordered, trace };
 }

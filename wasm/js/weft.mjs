@@ -6,6 +6,7 @@ import { runBatches, macrotask, Slot } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
 import { Memories, memoryBatches, supportsIndexedDB } from './memory.mjs';
+import { WeftTrace } from './trace.mjs';
 
 export class Weft {
   /**
@@ -109,6 +110,7 @@ export class Weft {
   }
 
   async *batches(plan) {
+    if (plan.trace && !plan.traceCall) return yield* this.traced(plan);
     if (plan.n === 0) {
       if (plan.signal?.aborted) throw plan.signal.reason;
       return;
@@ -127,6 +129,27 @@ export class Weft {
       // a long task cannot be interrupted: after an abort its worker is replaced instead
       const onAbandon = (s, failure) => { if (failure && failure.name === 'AbortError') this.pool.stopBusy(s, call); };
       yield* runBatches(plan, slots, { batchOf, onAbandon, policy: this.info.batching });
+    }
+  }
+
+  /** A call with options.trace: its slice, batches, cache events and failure recorded in
+   * the WeftTrace, or (a path, Node) in one written to the file when the call ends. */
+  async *traced(plan) {
+    let trace = plan.trace;
+    if (typeof trace === 'string' && !this.env.writeFile)
+      throw new TypeError('weft: trace as a file path needs Node; here pass a WeftTrace and save trace.toJSON()');
+    if (typeof trace === 'string') trace = new WeftTrace();
+    const call = trace.beginCall(plan.task, plan.n, plan.backend);
+    const inner = { ...plan, trace, traceCall: call, onBatch: b => { trace.batch(call, b); plan.onBatch?.(b); } };
+    let error = null;
+    try {
+      yield* this.batches(inner);
+    } catch (e) {
+      error = e;
+      throw e;
+    } finally {
+      trace.endCall(call, error);
+      if (typeof plan.trace === 'string') await this.env.writeFile(plan.trace, trace.toString());
     }
   }
 
@@ -175,4 +198,4 @@ export class Weft {
   }
 }
 
-export { WeftError };
+export { WeftError, WeftTrace };

@@ -5,7 +5,7 @@
 //   weft.backendInfo  // {backend: 'workers' | 'sequential', reason}
 // No SharedArrayBuffer is used, so ordinary static hosting works (no COOP/COEP headers).
 import { Instance } from '../instance.mjs';
-import { Weft, WeftError } from '../weft.mjs';
+import { Weft, WeftError, WeftTrace } from '../weft.mjs';
 import { spawnWebWorker } from './spawn.mjs';
 
 const BUNDLED = new URL('../../dist/example_tasks.mjs', import.meta.url);
@@ -94,4 +94,4 @@ export async function load(options = {}) {
   return weft;
 }
 
-export { Weft, WeftError };
+export { Weft, WeftError, WeftTrace };

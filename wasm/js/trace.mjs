@@ -1,0 +1,85 @@
+// A trace of JS calls in the Chrome trace-event JSON format the C library writes
+// (core/trace.c; docs/tracing.md), so Perfetto UI, chrome://tracing and
+// `weft trace summary` read both: one track per worker (tid 0 is the calling thread),
+// a slice per call and per batch (args: its index range), a task slice for one-item
+// batches (workers time batches, not items), cache lookups and stores, failures, and
+// counters of queued and finished items. Times are µs on the calling thread's
+// performance.now() clock; workers' batches arrive already converted to it.
+
+const PID = 1; // one JS realm: one process in the trace
+
+export class WeftTrace {
+  /** `label`: the process's name in viewers. */
+  constructor({ label = 'weft (JavaScript)' } = {}) {
+    this.events = [];
+    this.label = label;
+    this.named = new Set();
+    this.nextCall = 1;
+    this.meta('process_name', 0, label);
+  }
+
+  meta(name, tid, value) {
+    this.events.push({ ph: 'M', name, pid: PID, tid, args: { name: value } });
+  }
+
+  track(worker) {
+    if (!this.named.has(worker)) {
+      this.named.add(worker);
+      this.meta('thread_name', worker, worker === 0 ? 'calling thread' : `worker ${worker}`);
+    }
+    return worker;
+  }
+
+  /** A call starts on the calling thread; returns its handle for the other methods. */
+  beginCall(task, n, backend) {
+    return { id: this.nextCall++, task, n, backend, t0: performance.now(), done: 0 };
+  }
+
+  /** A batch finished: b is runBatches' onBatch record ({start, count, worker, startMs,
+   * endMs, queued}); firstIndex: its first item's index in the call (a cached call runs
+   * only its misses). */
+  batch(call, b) {
+    const tid = this.track(b.worker ?? 0);
+    let ts = b.startMs * 1000, end = b.endMs * 1000;
+    if (tid === 0) ts = Math.max(ts, call.t0 * 1000); // the calling thread's slices nest in the call
+    end = Math.max(end, ts);
+    const first = b.firstIndex ?? b.start;
+    const args = { call: call.id, begin: b.start, end: b.start + b.count, first_index: first, level: 0 };
+    this.events.push({ ph: 'X', cat: 'batch', name: `${call.task} [${b.start}, ${b.start + b.count})`, pid: PID, tid, ts, dur: end - ts, args });
+    if (b.count === 1)
+      this.events.push({ ph: 'X', cat: 'task', name: `${call.task} #${first}`, pid: PID, tid, ts, dur: end - ts, args: { call: call.id, index: first, code: 0 } });
+    call.done += b.count;
+    const now = end;
+    this.events.push({ ph: 'C', name: 'queue depth', pid: PID, tid: 0, ts: now, args: { queued: b.queued ?? 0 } });
+    this.events.push({ ph: 'C', name: 'items done', pid: PID, tid: 0, ts: now, args: { done: call.done + (call.hits ?? 0) } });
+  }
+
+  /** A cache lookup found `hits` of the call's items. */
+  lookup(call, hits, misses) {
+    call.hits = hits;
+    this.instant(hits && !misses ? 'cache hit' : 'cache miss', 'cache', { hits, misses });
+  }
+
+  instant(name, cat, args, tid = 0) {
+    this.track(tid);
+    this.events.push({ ph: 'i', s: 't', cat, name, pid: PID, tid, ts: performance.now() * 1000, args });
+  }
+
+  /** The call ended (error: why it failed, or null). */
+  endCall(call, error) {
+    this.track(0);
+    if (error?.name === 'WeftError')
+      this.instant(error.code === 'WEFT_ECRASHED' ? 'worker crashed' : 'task failed', 'failure',
+        { index: error.index, code: error.errno ?? 0, message: String(error.message).slice(0, 200) });
+    const t1 = performance.now();
+    this.events.push({ ph: 'X', cat: 'call', name: `map ${call.task}`, pid: PID, tid: 0, ts: call.t0 * 1000, dur: (t1 - call.t0) * 1000,
+      args: { call: call.id, parent: 0, opened_by: -1, items: call.n, served: call.hits ?? 0, level: 0, backend: call.backend } });
+  }
+
+  /** The trace as Chrome's JSON object format. */
+  toJSON() {
+    return { displayTimeUnit: 'ms', otherData: { producer: 'weft-js' }, traceEvents: this.events };
+  }
+
+  toString() { return JSON.stringify(this.toJSON()); }
+}
