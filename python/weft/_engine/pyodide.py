@@ -398,6 +398,11 @@ class Imap:
             return _blocking(self.__anext__(), "imap", "async for x in weft.imap(...)")
         except StopAsyncIteration:
             raise StopIteration from None
+        except errors.NotSupportedError:
+            if not self.done:  # no JSPI: the call never started; free its proxies
+                self.done = True
+                self.call.close()
+            raise
 
     def close(self):
         if not self.done:
