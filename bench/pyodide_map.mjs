@@ -7,8 +7,9 @@
 //      written into Pyodide's in-memory file system), a plain Python loop, and the C task on
 //      weft's sequential backend: target >= 1.8x for 2 workers vs joblib, and the 2-worker
 //      vs 1-thread speed-up of the C task is shown beside it.
-// Best of 5 runs each (A: of 10, JS and Python interleaved; the slow Python sides of B: one run). Needs scripts/test-pyodide.sh's builds (pyodide_tasks, web_tasks,
-// the wheel in python/dist).
+// Best of 5 runs each (A: of 20, JS and Python interleaved; the slow Python sides of B: one
+// run). Needs scripts/test-pyodide.sh's builds (pyodide_tasks, web_tasks, the wheel in
+// python/dist).
 //   node bench/pyodide_map.mjs [--quick]
 import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -74,7 +75,7 @@ await tiny()
 `);
 const timedTiny = pyodide.globals.get('timed_tiny');
 let jsMs = Infinity, pyMs = Infinity;
-for (let i = 0; i < 2 * RUNS; i++) { // interleaved: both sides see the same machine load
+for (let i = 0; i < 4 * RUNS; i++) { // interleaved: both sides see the same machine load
   const t0 = performance.now();
   await weft.map('py_square', xs, jsOpts);
   jsMs = Math.min(jsMs, performance.now() - t0);
@@ -116,7 +117,7 @@ const us = ms => (ms * 1000).toFixed(3);
 const verdict = ok => (ok ? 'met' : 'NOT MET');
 const row = (...c) => console.log(c.map((x, i) => String(x).padEnd([56, 12, 12, 26][i] ?? 10)).join(''));
 console.log(`weft Python package on Pyodide ${pyodide.version} in Node ${process.version}; ${availableParallelism()} CPUs ` +
-  `(${cpus()[0]?.model.trim()}), load ${loadavg().map(x => x.toFixed(2)).join(' ')}; best of ${RUNS} (Python sides of B: one run)${quick ? ' (quick)' : ''}`);
+  `(${cpus()[0]?.model.trim()}), load ${loadavg().map(x => x.toFixed(2)).join(' ')}; best of ${RUNS} (A: of ${4 * RUNS}; Python sides of B: one run)${quick ? ' (quick)' : ''}`);
 console.log();
 row('A. per item, py_square, 2 workers', 'us/item', 'total ms', 'target');
 row(`   weft.map from JS (${N_TINY} items)`, us(jsMs / N_TINY), jsMs.toFixed(1), '');
