@@ -21,7 +21,8 @@ const env = useBrowser('build/emscripten/web/web_tasks');
 async function openPage(query) {
   const { page } = env.browser;
   env.browser.errors.length = 0;
-  await page.goto(`${env.server.url}/web/pyodide.html?grid=${GRID}&reps=${REPS}&${query}`);
+  // workers start beside Pyodide's own start: give them time on a loaded machine
+  await page.goto(`${env.server.url}/web/pyodide.html?grid=${GRID}&reps=${REPS}&worker_start_ms=${TIMEOUT / 2}&${query}`);
   await page.waitForFunction(() => window.pyDemo?.done === true, null, { timeout: TIMEOUT });
   return page.evaluate(() => ({
     ...window.pyDemo,

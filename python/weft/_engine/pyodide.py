@@ -49,7 +49,7 @@ def use_module(module):
             raise ImportError(f"weft.use_module: no JS module is registered as {module!r} "
                               f"(in JS: pyodide.registerJsModule({module!r}, await load(...)))"
                               ) from None
-    for attr in ("map", "imap", "tasks"):
+    for attr in ("map", "imap", "plan", "batches", "tasks"):
         if not hasattr(module, attr):
             raise TypeError(f"weft.use_module: {module!r} is not a weft module (the object "
                             f"weft's JavaScript load() returns): it has no '{attr}'")
@@ -358,7 +358,17 @@ class Imap:
         self.decode = buffers.decoder(out_dtype, out_shape)
         self.ordered = ordered
         self.call = _JsCall(task, size, n, each, opts, memory, ordered=ordered)
-        self.it = _js().imap(task, _js_bytes(view, n), self.call.options)
+        # whole batches (what the JS imap iterates): one await and one copy per batch,
+        # not a promise and proxies per item
+        weft_js = _js()
+        try:
+            self.it = weft_js.batches(weft_js.plan("imap", task, _js_bytes(view, n),
+                                                   self.call.options))
+        except JsException as e:  # the JS API's argument checks
+            self.call.close()
+            raise from_js(e) from None
+        self.each = each
+        self.raw, self.start, self.count, self.pos = b"", 0, 0, 0
         self.done = False
 
     def __aiter__(self):
@@ -367,18 +377,27 @@ class Imap:
     async def __anext__(self):
         if self.done:
             raise StopAsyncIteration
-        try:
-            step = await _await(self.call, self.it.next())
-        except BaseException:
-            await self.aclose()
-            raise
-        if step.done:
-            self.done = True
-            self.call.close()
-            raise StopAsyncIteration
-        item = step.value
-        value = self.decode(item.value.to_bytes())
-        return value if self.ordered else (int(item.index), value)
+        while self.pos == self.count:  # the next batch
+            try:
+                step = await _await(self.call, self.it.next())
+            except BaseException:
+                await self.aclose()
+                raise
+            if step.done:
+                self.done = True
+                self.call.close()
+                raise StopAsyncIteration
+            b = step.value
+            self.start, self.count, self.pos = int(b.start), int(b.count), 0
+            self.raw = js.Uint8Array.new(b.output, 0, self.count * self.each).to_bytes()
+        return self._take()
+
+    def _take(self):
+        """The next item of the batch at hand."""
+        i = self.pos
+        self.pos += 1
+        value = self.decode(self.raw[i * self.each:(i + 1) * self.each])
+        return value if self.ordered else (self.start + i, value)
 
     async def aclose(self):
         if not self.done:
@@ -394,6 +413,8 @@ class Imap:
         return self
 
     def __next__(self):
+        if not self.done and self.pos < self.count:
+            return self._take()  # no need to block: the batch is here
         try:
             return _blocking(self.__anext__(), "imap", "async for x in weft.imap(...)")
         except StopAsyncIteration:
