@@ -1,6 +1,7 @@
 // weft's Python package under Pyodide in Node (python/weft/_engine/pyodide.py), in one table:
 //   A. per-item overhead of `await weft.map_async` on 100 000 tiny items (py_square, 8-byte
-//      doubles, 2 workers) vs the same call made from JS (weft.map): target <= 1.5x;
+//      doubles, 2 workers) vs the same call made from JS (weft.map): target <= 1.5x; and
+//      `async for` over weft.imap vs `for await` over the JS imap (no target);
 //   B. a CPU-bound sweep (the demo's SIR model) inside Pyodide: weft.map_async of the C task
 //      on 2 workers vs joblib.Parallel(n_jobs=2) of the same model in Python (Debian's
 //      joblib 1.2.0; Python 3.13 has no distutils, so a 12-line distutils.version shim is
@@ -71,15 +72,25 @@ async def timed_tiny():  # ms, timed in Python around the await, as a user sees 
     t = time.perf_counter()
     await tiny()
     return (time.perf_counter() - t) * 1000
+async def timed_imap():  # every item of an async for over weft.imap
+    t = time.perf_counter()
+    async for _ in weft.imap("py_square", xs, n_jobs=2):
+        pass
+    return (time.perf_counter() - t) * 1000
 await tiny()
 `);
-const timedTiny = pyodide.globals.get('timed_tiny');
-let jsMs = Infinity, pyMs = Infinity;
+const timedTiny = pyodide.globals.get('timed_tiny'), timedImap = pyodide.globals.get('timed_imap');
+let jsMs = Infinity, pyMs = Infinity, jsImapMs = Infinity, pyImapMs = Infinity;
 for (let i = 0; i < 4 * RUNS; i++) { // interleaved: both sides see the same machine load
-  const t0 = performance.now();
+  let t0 = performance.now();
   await weft.map('py_square', xs, jsOpts);
   jsMs = Math.min(jsMs, performance.now() - t0);
   pyMs = Math.min(pyMs, await timedTiny());
+  if (i % 4) continue; // imap: a quarter of the runs
+  t0 = performance.now();
+  for await (const _ of weft.imap('py_square', xs, jsOpts));
+  jsImapMs = Math.min(jsImapMs, performance.now() - t0);
+  pyImapMs = Math.min(pyImapMs, await timedImap());
 }
 const same = await pyodide.runPythonAsync(`bytes(await tiny()) == bytes(${'__import__("array").array("d", [x * x + 1 for x in xs])'})`);
 
@@ -124,6 +135,9 @@ row(`   weft.map from JS (${N_TINY} items)`, us(jsMs / N_TINY), jsMs.toFixed(1),
 row(`   await weft.map_async from Python`, us(pyMs / N_TINY), pyMs.toFixed(1),
   `<= 1.5x JS: ${(pyMs / jsMs).toFixed(2)}x ${verdict(pyMs / jsMs <= 1.5)}`);
 row('   same results (bits)', same ? 'yes' : 'NO', '', '');
+row(`   for await of weft.imap from JS`, us(jsImapMs / N_TINY), jsImapMs.toFixed(1), '');
+row(`   async for over weft.imap from Python`, us(pyImapMs / N_TINY), pyImapMs.toFixed(1),
+  `(no target): ${(pyImapMs / jsImapMs).toFixed(2)}x`);
 console.log();
 row(`B. SIR sweep, ${N_SIR} points x ${REPS_SIR} runs`, 'ms', 'vs joblib', 'target');
 row(haveJoblib ? `   joblib.Parallel(n_jobs=2), Python (joblib ${joblibVersion})` : '   joblib: not installed (python3-joblib)', joblibMs.toFixed(1), '1.00x', '');
