@@ -149,3 +149,7 @@ row('   weft.map_async, C task, workers n_jobs=2', cWorkers.toFixed(1), speed.to
 row('   2 workers vs 1 thread (same C task)', (cSeq / cWorkers).toFixed(2) + 'x', '', '');
 row('   C and Python results identical (bits)', sameSweep ? 'yes' : 'NO', '', '');
 await weft.close(), await sir.close();
+if (!same || !sameSweep) {
+  console.error('pyodide_map: results differ (see the "identical" rows)');
+  process.exit(1);
+}
