@@ -1,14 +1,16 @@
 // weft's Python package under Pyodide in Node (python/weft/_engine/pyodide.py), in one table:
 //   A. per-item overhead of `await weft.map_async` on 100 000 tiny items (py_square, 8-byte
-//      doubles, 2 workers) vs the same call made from JS (weft.map): target <= 1.5x;
+//      doubles, 2 workers) vs the same call made from JS (weft.map): target <= 1.5x; and
+//      `async for` over weft.imap vs `for await` over the JS imap (no target);
 //   B. a CPU-bound sweep (the demo's SIR model) inside Pyodide: weft.map_async of the C task
 //      on 2 workers vs joblib.Parallel(n_jobs=2) of the same model in Python (Debian's
 //      joblib 1.2.0; Python 3.13 has no distutils, so a 12-line distutils.version shim is
 //      written into Pyodide's in-memory file system), a plain Python loop, and the C task on
 //      weft's sequential backend: target >= 1.8x for 2 workers vs joblib, and the 2-worker
 //      vs 1-thread speed-up of the C task is shown beside it.
-// Best of 5 runs each (A: of 10, JS and Python interleaved; the slow Python sides of B: one run). Needs scripts/test-pyodide.sh's builds (pyodide_tasks, web_tasks,
-// the wheel in python/dist).
+// Best of 5 runs each (A: of 20, JS and Python interleaved; the slow Python sides of B: one
+// run). Needs scripts/test-pyodide.sh's builds (pyodide_tasks, web_tasks, the wheel in
+// python/dist).
 //   node bench/pyodide_map.mjs [--quick]
 import { readFileSync, existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -70,15 +72,25 @@ async def timed_tiny():  # ms, timed in Python around the await, as a user sees 
     t = time.perf_counter()
     await tiny()
     return (time.perf_counter() - t) * 1000
+async def timed_imap():  # every item of an async for over weft.imap
+    t = time.perf_counter()
+    async for _ in weft.imap("py_square", xs, n_jobs=2):
+        pass
+    return (time.perf_counter() - t) * 1000
 await tiny()
 `);
-const timedTiny = pyodide.globals.get('timed_tiny');
-let jsMs = Infinity, pyMs = Infinity;
-for (let i = 0; i < 2 * RUNS; i++) { // interleaved: both sides see the same machine load
-  const t0 = performance.now();
+const timedTiny = pyodide.globals.get('timed_tiny'), timedImap = pyodide.globals.get('timed_imap');
+let jsMs = Infinity, pyMs = Infinity, jsImapMs = Infinity, pyImapMs = Infinity;
+for (let i = 0; i < 4 * RUNS; i++) { // interleaved: both sides see the same machine load
+  let t0 = performance.now();
   await weft.map('py_square', xs, jsOpts);
   jsMs = Math.min(jsMs, performance.now() - t0);
   pyMs = Math.min(pyMs, await timedTiny());
+  if (i % 4) continue; // imap: a quarter of the runs
+  t0 = performance.now();
+  for await (const _ of weft.imap('py_square', xs, jsOpts));
+  jsImapMs = Math.min(jsImapMs, performance.now() - t0);
+  pyImapMs = Math.min(pyImapMs, await timedImap());
 }
 const same = await pyodide.runPythonAsync(`bytes(await tiny()) == bytes(${'__import__("array").array("d", [x * x + 1 for x in xs])'})`);
 
@@ -116,13 +128,16 @@ const us = ms => (ms * 1000).toFixed(3);
 const verdict = ok => (ok ? 'met' : 'NOT MET');
 const row = (...c) => console.log(c.map((x, i) => String(x).padEnd([56, 12, 12, 26][i] ?? 10)).join(''));
 console.log(`weft Python package on Pyodide ${pyodide.version} in Node ${process.version}; ${availableParallelism()} CPUs ` +
-  `(${cpus()[0]?.model.trim()}), load ${loadavg().map(x => x.toFixed(2)).join(' ')}; best of ${RUNS} (Python sides of B: one run)${quick ? ' (quick)' : ''}`);
+  `(${cpus()[0]?.model.trim()}), load ${loadavg().map(x => x.toFixed(2)).join(' ')}; best of ${RUNS} (A: of ${4 * RUNS}; Python sides of B: one run)${quick ? ' (quick)' : ''}`);
 console.log();
 row('A. per item, py_square, 2 workers', 'us/item', 'total ms', 'target');
 row(`   weft.map from JS (${N_TINY} items)`, us(jsMs / N_TINY), jsMs.toFixed(1), '');
 row(`   await weft.map_async from Python`, us(pyMs / N_TINY), pyMs.toFixed(1),
   `<= 1.5x JS: ${(pyMs / jsMs).toFixed(2)}x ${verdict(pyMs / jsMs <= 1.5)}`);
 row('   same results (bits)', same ? 'yes' : 'NO', '', '');
+row(`   for await of weft.imap from JS`, us(jsImapMs / N_TINY), jsImapMs.toFixed(1), '');
+row(`   async for over weft.imap from Python`, us(pyImapMs / N_TINY), pyImapMs.toFixed(1),
+  `(no target): ${(pyImapMs / jsImapMs).toFixed(2)}x`);
 console.log();
 row(`B. SIR sweep, ${N_SIR} points x ${REPS_SIR} runs`, 'ms', 'vs joblib', 'target');
 row(haveJoblib ? `   joblib.Parallel(n_jobs=2), Python (joblib ${joblibVersion})` : '   joblib: not installed (python3-joblib)', joblibMs.toFixed(1), '1.00x', '');
@@ -134,3 +149,7 @@ row('   weft.map_async, C task, workers n_jobs=2', cWorkers.toFixed(1), speed.to
 row('   2 workers vs 1 thread (same C task)', (cSeq / cWorkers).toFixed(2) + 'x', '', '');
 row('   C and Python results identical (bits)', sameSweep ? 'yes' : 'NO', '', '');
 await weft.close(), await sir.close();
+if (!same || !sameSweep) {
+  console.error('pyodide_map: results differ (see the "identical" rows)');
+  process.exit(1);
+}

@@ -6,7 +6,10 @@
 #   1. node tests/pyodide/run-tests.mjs: the Python suite's portable part
 #      (tests/python/test_portable.py) and the Pyodide-only checks, in Node;
 #   2. node --test tests/browser/pyodide.test.mjs: the Pyodide page (web/pyodide.html) in
-#      headless chromium, compared with the native library (build/release).
+#      headless chromium, compared with the native library (build/release), and the
+#      portable suite with the blocking forms through JSPI
+#      (tests/browser/pages/pyodide-suite.html);
+#   3. node bench/pyodide_map.mjs --quick: the bench runs and its sides agree bit for bit.
 # Needs scripts/setup.sh all (emscripten, chromium, tests/pyodide and tests/browser node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,4 +38,6 @@ echo "test-pyodide: node tests/pyodide/run-tests.mjs $(basename "$wheel")"
 node tests/pyodide/run-tests.mjs "$wheel"
 echo "test-pyodide: node --test tests/browser/pyodide.test.mjs"
 node --test tests/browser/pyodide.test.mjs
+echo "test-pyodide: node bench/pyodide_map.mjs --quick (a smoke test: no timing checks)"
+node bench/pyodide_map.mjs --quick
 echo "test-pyodide: passed in ${SECONDS} s"

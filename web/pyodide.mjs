@@ -3,7 +3,8 @@
 // weft-parallel wheel from python/dist, the demo's tasks from build/emscripten/web. The
 // Python script (pyodide-sweep.py) does the work; this file only boots and draws.
 // URL parameters: grid, reps, jobs (as web/index.html), fail=1, cache=0, wheel=URL,
-// db=NAME (the IndexedDB cache, default weft-pyodide), archive=URL (import it first), export=1.
+// db=NAME (the IndexedDB cache, default weft-pyodide), archive=URL (import it first), export=1,
+// worker_start_ms (default 30000: past it the page's own thread runs the tasks).
 // window.pyDemo holds the page's state for tests/browser/pyodide.test.mjs.
 import { loadPyodide } from '../tests/pyodide/node_modules/pyodide/pyodide.mjs';
 import { load } from '../wasm/js/browser/load.mjs';
@@ -40,7 +41,7 @@ try {
   const archiveUrl = params.get('archive');
   const [pyodide, weft, wheel, script, archive] = await Promise.all([
     loadPyodide({ indexURL: new URL('../tests/pyodide/node_modules/pyodide/', import.meta.url).href }),
-    load({ moduleUrl: new URL('../build/emscripten/web/web_tasks.mjs', import.meta.url) }),
+    load({ moduleUrl: new URL('../build/emscripten/web/web_tasks.mjs', import.meta.url), workerStartTimeoutMs: int('worker_start_ms', 30000) }),
     fetch(wheelUrl).then(r => { if (!r.ok) throw new Error(`${wheelUrl}: HTTP ${r.status} (python3 python/build_wheel.py builds it)`); return r.arrayBuffer(); }),
     fetch(new URL('pyodide-sweep.py', import.meta.url)).then(r => r.text()),
     archiveUrl ? fetchBytes(new URL(archiveUrl, location.href)) : undefined, // None in Python

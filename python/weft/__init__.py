@@ -61,16 +61,34 @@ def imap(task, inputs, *, ordered=True, out_dtype=None, out_shape=(), item_size=
                                    timeout, progress))
 
 
-def reduce(task, inputs, reducer, *, out_size, item_size=None, deterministic=False,
-           dtype=None, n_jobs=None, backend=None, batch_size=None, verbose=None,
+def reduce(task, inputs, reducer, *, out_size=None, item_size=None, deterministic=False,
+           dtype=None, initial=None, n_jobs=None, backend=None, batch_size=None, verbose=None,
            retries=None, task_timeout=None, timeout=None, progress=None):
-    """Fold a C task's outputs (out_size bytes each) with a C reducer exported by a loaded
-    library as `weft_reducer weft_reducer_<name>`. The accumulator as bytes, or as a numpy
-    value of `dtype`. deterministic=True: bit-identical for any n_jobs and backend."""
-    return _engine.reduce(task, inputs, reducer, out_size=out_size, item_size=item_size,
-                          deterministic=deterministic, dtype=dtype,
-                          **_options(backend, n_jobs, batch_size, verbose, retries,
-                                     task_timeout, timeout, progress))
+    """Fold a C task's outputs. reducer: a C reducer's name (exported by a loaded library as
+    `weft_reducer weft_reducer_<name>`; out_size bytes per output; CPython only) -- the
+    accumulator as bytes, or a numpy value of `dtype`; deterministic=True: bit-identical for
+    any n_jobs and backend -- or a Python function reducer(acc, value) -> acc folded in
+    input order from `initial` (every engine; values as weft.imap gives them)."""
+    opts = _options(backend, n_jobs, batch_size, verbose, retries, task_timeout, timeout,
+                    progress)
+    if engine_name == "pyodide":
+        return _engine.reduce(task, inputs, reducer, out_size=out_size, item_size=item_size,
+                              deterministic=deterministic, dtype=dtype, initial=initial,
+                              **opts)
+    if isinstance(reducer, str):
+        if out_size is None:
+            raise TypeError(f"weft.reduce: reducer '{reducer}' is a C reducer: pass out_size= "
+                            f"(bytes per output of '{task}')")
+        return _engine.reduce(task, inputs, reducer, out_size=out_size, item_size=item_size,
+                              deterministic=deterministic, dtype=dtype, **opts)
+    if not callable(reducer):
+        raise TypeError(f"reducer must be a function (acc, value) -> acc or a C reducer's "
+                        f"name, got {reducer!r}")
+    acc = initial
+    for value in _engine.imap(task, inputs, ordered=True, out_dtype=dtype, out_shape=(),
+                              item_size=item_size, window=0, **opts):
+        acc = reducer(acc, value)
+    return acc
 
 
 async def map_async(task, inputs, out=None, *, out_dtype=None, out_shape=(), out_size=None,

@@ -2,7 +2,9 @@
 // chromium sweeps simulate_sir on Web Workers. Checks: >= 2 worker lanes, the results of
 // the native library (the same package on CPython, build/release), a task failure seen
 // from Python as weft.TaskError with its index, a reload served from IndexedDB, and
-// archives both ways with the native weft tool (Memory.export_async / import_async).
+// archives both ways with the native weft tool (Memory.export_async / import_async). Then
+// the Python suite's portable part and the blocking forms through JSPI in the page
+// (tests/browser/pages/pyodide-suite.html).
 // scripts/test-pyodide.sh builds what it needs (web_tasks, the wheel, libweft.so).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -19,7 +21,8 @@ const env = useBrowser('build/emscripten/web/web_tasks');
 async function openPage(query) {
   const { page } = env.browser;
   env.browser.errors.length = 0;
-  await page.goto(`${env.server.url}/web/pyodide.html?grid=${GRID}&reps=${REPS}&${query}`);
+  // workers start beside Pyodide's own start: give them time on a loaded machine
+  await page.goto(`${env.server.url}/web/pyodide.html?grid=${GRID}&reps=${REPS}&worker_start_ms=${TIMEOUT / 2}&${query}`);
   await page.waitForFunction(() => window.pyDemo?.done === true, null, { timeout: TIMEOUT });
   return page.evaluate(() => ({
     ...window.pyDemo,
@@ -101,4 +104,22 @@ test('archives: the page\'s export is read by the native weft tool; its export i
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
+});
+
+test('the portable suite and the blocking forms (weft.map through JSPI) pass in chromium', { timeout: TIMEOUT }, async () => {
+  const { page } = env.browser;
+  env.browser.errors.length = 0;
+  await page.goto(`${env.server.url}/tests/browser/pages/pyodide-suite.html`);
+  await page.waitForFunction(() => window.suite?.done === true, null, { timeout: TIMEOUT });
+  const r = await page.evaluate(() => window.suite);
+  const log = r.lines.join('\n');
+  assert.equal(r.error, null, `${r.error}\n${log}`);
+  assert.equal(r.jspi, true, 'chromium runs Python with JSPI (can_run_sync)');
+  assert.equal(r.failed, 0, log);
+  for (const name of ['test_portable::test_map_into_buffers_bit_for_bit', 'test_blocking::test_blocking_map_equals_map_async',
+    'test_blocking::test_blocking_map_reports_progress_and_errors', 'test_blocking::test_blocking_imap_and_reduce'])
+    assert.ok(r.lines.some(l => l.startsWith(`ok   ${name} `)), `${name} passed:\n${log}`);
+  const portable = readFileSync(join(repoRoot, 'tests/python/test_portable.py'), 'utf8').match(/^(async )?def test_/gm).length;
+  assert.equal(r.lines.filter(l => /^ok   test_portable::/.test(l)).length, portable - 1, 'every portable test but numpy\'s passed');
+  assert.equal(r.skipped, 2, 'only the no-JSPI error test and the numpy test skip');
 });

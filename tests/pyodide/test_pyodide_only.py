@@ -1,6 +1,6 @@
 """What only the Pyodide engine has (run by run-tests.mjs after tests/python/test_portable.py):
-the blocking forms without JSPI, asyncio cancellation, lists of numbers, weft.Memory as
-the JS API's `memory` option (a cache folder in Node), use_module's checks."""
+asyncio cancellation, lists of numbers, weft.Memory as the JS API's `memory` option (a
+cache folder in Node), use_module's checks. The blocking forms: test_blocking.py."""
 import array
 import asyncio
 import os
@@ -8,26 +8,6 @@ import struct
 
 import weft
 from test_portable import raises, squares
-
-
-async def test_blocking_forms_name_the_async_form_without_jspi():
-    from pyodide.ffi import can_run_sync
-    if can_run_sync():
-        out = weft.map("py_square", array.array("d", [2.0]), out_size=8)
-        assert bytes(out) == squares([2.0])
-        return
-    try:
-        weft.map("py_square", array.array("d", [2.0]), out_size=8)
-    except weft.NotSupportedError as e:
-        assert "await weft.map_async(" in str(e) and "JSPI" in str(e)
-    else:
-        raise AssertionError("weft.map blocked without JSPI")
-    try:
-        list(weft.imap("py_square", array.array("d", [2.0])))
-    except weft.NotSupportedError as e:
-        assert "async for" in str(e)
-    else:
-        raise AssertionError("iterating weft.imap with for blocked without JSPI")
 
 
 async def test_cancelling_the_task_stops_the_call_and_weft_stays_usable():

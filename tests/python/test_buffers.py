@@ -94,6 +94,21 @@ def test_reduce_with_c_reducer(backend):
     assert (count, total, lo, hi) == (1000, want, 1.0, 999.0 ** 2 + 1)
 
 
+def test_reduce_with_a_python_fold(backend):
+    """The blocking weft.reduce with a Python fold: as in Pyodide (tests/pyodide/test_blocking.py)."""
+    xs = array.array("d", [i * 0.37 - 5 for i in range(300)])
+    total = weft.reduce("py_square", xs, lambda acc, v: acc + struct.unpack("<d", v)[0],
+                        initial=0.0, backend=backend, n_jobs=2, batch_size=7)
+    want = 0.0
+    for x in xs:
+        want += x * x + 1
+    assert total == want
+    with pytest.raises(TypeError, match="reducer must be a function"):
+        weft.reduce("py_square", xs, 42, initial=0.0)
+    with pytest.raises(TypeError, match="pass out_size="):
+        weft.reduce("py_square", xs, "sum_f64")
+
+
 def test_reduce_unknown_reducer():
     with pytest.raises(weft.UnknownTaskError, match="weft_reducer_nope"):
         weft.reduce("py_square", array.array("d", [1.0]), "nope", out_size=8)

@@ -124,3 +124,44 @@ def test_gil_released_while_weft_runs():
         stop.set()
         t.join()
     assert len(ticks) > 50
+
+
+def test_pyodide_engine_reads_numpy_rows_as_the_native_engine():
+    """Pyodide offline has no numpy (npm `pyodide` ships no wheels), so the Pyodide
+    engine's numpy path (pyodide_buffers: rows in, out= rows, out_dtype decoding) is run
+    here, on CPython with Debian's numpy: the same bytes, item size and count as the native
+    engine hands to C, for every kind of array."""
+    import ctypes
+
+    from weft._engine import buffers as native, pyodide_buffers as pyo
+    pts = np.zeros(4, dtype=[("id", "<i4"), ("pad", "<i4"), ("x", "<f8")])
+    pts["id"], pts["x"] = np.arange(4), np.linspace(0, 1, 4)
+    wide = np.arange(60.0).reshape(6, 10)
+    for arr in (np.arange(7.5, dtype="<f4"), np.arange(12, dtype="<i8").reshape(4, 3),
+                pts, wide[:, ::3], wide.T, np.asfortranarray(wide), np.array([], "f8"),
+                np.arange(5, dtype=">u2")):
+        view, size, n = pyo.rows(arr, None)
+        r = native.rows(arr)
+        assert (size, n) == (r.size, r.n), arr
+        assert bytes(view) == (ctypes.string_at(r.address, r.size * r.n) if r.n else b""), arr
+        assert bytes(view) == np.ascontiguousarray(arr).tobytes()
+    for bad, err in ((np.float64(1.0), ValueError), (np.array([object()]), TypeError)):
+        with pytest.raises(err):
+            pyo.rows(np.asarray(bad), None)
+    with pytest.raises(ValueError, match="item_size"):
+        pyo.rows(wide, 16)
+    out = np.zeros((6, 2))
+    target, each = pyo.out_view(out, 6, None)
+    assert each == 16 and target.nbytes == out.nbytes and not target.readonly
+    target[:8] = np.float64(2.5).tobytes()  # written through: out= is filled in place
+    assert out[0, 0] == 2.5
+    with pytest.raises(ValueError, match="rows"):
+        pyo.out_view(out, 5, None)
+    with pytest.raises(ValueError, match="writable C-contiguous"):
+        pyo.out_view(out.T, 2, None)
+    dt = [("n", "<f8"), ("id", "<i8")]
+    assert pyo.out_size_of(dt, (), 8) == 16 and pyo.out_size_of("f4", (2, 3), 8) == 24
+    rec = np.array([(1.5, 7)], dtype=dt)
+    assert pyo.decoder(dt, ())(rec.tobytes()) == rec[0]
+    np.testing.assert_array_equal(pyo.decoder("<i4", 3)(b"\1\0\0\0\2\0\0\0\3\0\0\0"),
+                                  [1, 2, 3])

@@ -8,6 +8,7 @@ Expected values are computed here in Python, so equal results are equal bits.
 """
 import array
 import struct
+import unittest
 
 import weft
 
@@ -51,6 +52,29 @@ async def test_input_kinds_agree():
     if PYODIDE:  # lists of numbers: float64 items (Pyodide only: no to_js by the user)
         got = await weft.map_async("py_square", xs, out_size=8)
         assert bytes(got) == want
+
+
+async def test_buffer_rows_as_numpy_arrays_give_them():
+    """The buffer protocol numpy arrays speak, without numpy (Pyodide offline has none;
+    test_numpy.py runs the Pyodide engine's numpy path on CPython): a 2-D C-contiguous
+    buffer is rows, a strided one is copied into rows."""
+    flat = array.array("d", [i * 0.25 - 3 for i in range(24)])
+    rows = memoryview(flat).cast("B").cast("d", (12, 2))   # 12 items of 16 bytes
+    out = await weft.map_async("py_double_row", rows, out_size=16, n_jobs=2)
+    assert bytes(out) == struct.pack("<24d", *[2 * x for x in flat])
+    into = array.array("d", bytes(8 * 24))
+    got = await weft.map_async("py_double_row", rows, memoryview(into).cast("B").cast(
+        "d", (12, 2)), n_jobs=2)
+    assert into.tobytes() == bytes(out) and got.shape == (12, 2)
+    strided = memoryview(flat)[::2]                        # 12 items of 8 bytes, not contiguous
+    got = await weft.map_async("py_square", strided, out_size=8, n_jobs=2)
+    assert bytes(got) == squares(list(flat)[::2])
+    try:
+        await weft.map_async("py_square", rows, out_size=8, item_size=40)
+    except ValueError as e:
+        assert "40-byte items" in str(e)
+    else:
+        raise AssertionError("a 192-byte buffer split into 40-byte items")
 
 
 async def test_list_of_bytes_gives_list_of_bytes():
@@ -179,8 +203,8 @@ async def test_parallel_callables():
 async def test_numpy_rows_and_dtypes():
     try:
         import numpy as np
-    except ImportError:
-        return  # numpy is optional (Pyodide offline has none)
+    except ImportError:  # numpy is optional; Pyodide offline has none (see test_numpy.py)
+        raise unittest.SkipTest("no numpy here") from None
     pts = np.zeros(5, dtype=[("id", "<i4"), ("pad", "<i4"), ("x", "<f8"), ("y", "<f8")])
     pts["id"] = np.arange(5)
     pts["x"] = np.linspace(0, 1, 5)

@@ -109,6 +109,9 @@ export class Weft {
     return acc;
   }
 
+  /** The batches of a plan ({start, count, output: ArrayBuffer}), in input order when
+   * plan.ordered. map, imap and the Python package's Pyodide engine (one await per batch,
+   * not per item) read them: plan(call, task, inputs, options) then batches(plan). */
   async *batches(plan) {
     if (plan.trace && !plan.traceCall) return yield* this.traced(plan);
     if (plan.n === 0) {

@@ -69,11 +69,11 @@ def rows(obj, item_size=None, what="inputs", writable=False):
     except TypeError:
         raise TypeError(f"{what}: expected a numpy array, a bytes-like object or a list of "
                         f"bytes, got {type(obj).__name__}") from None
+    if not view.c_contiguous and writable:
+        raise ValueError(f"{what} must be C-contiguous to be written in place")
+    size, n = item_layout(view, item_size, what)  # of the view as given (its rows)
     if not view.c_contiguous:
-        if writable:
-            raise ValueError(f"{what} must be C-contiguous to be written in place")
-        view = memoryview(view.tobytes())
-    size, n = item_layout(view, item_size, what)
+        view = memoryview(view.tobytes())  # a strided buffer: one copy, in row order
     address, keep = _address_of_buffer(view, writable)
     return Rows(address, size, n, (obj, keep))
 

@@ -31,6 +31,7 @@ BACKENDS = ("workers", "sequential")
 PROGRESS_EVERY_S = 0.05  # as native weft: at most every 50 ms, and at the end
 
 _module = None     # the JS Weft object (weft's load()), set by use_module
+_task_names = ()   # its task names, read once (a module's tasks do not change)
 _scopes = []       # parallel_config scopes, innermost last
 
 
@@ -40,7 +41,7 @@ def use_module(module):
     """Give Python the weft module that the page or Node script loaded (weft's `load()`):
     the JS object itself, or the name it was registered under with
     pyodide.registerJsModule. Returns its task names."""
-    global _module
+    global _module, _task_names
     if isinstance(module, str):
         try:
             module = importlib.import_module(module)
@@ -48,11 +49,12 @@ def use_module(module):
             raise ImportError(f"weft.use_module: no JS module is registered as {module!r} "
                               f"(in JS: pyodide.registerJsModule({module!r}, await load(...)))"
                               ) from None
-    for attr in ("map", "imap", "tasks"):
+    for attr in ("map", "imap", "plan", "batches", "tasks"):
         if not hasattr(module, attr):
             raise TypeError(f"weft.use_module: {module!r} is not a weft module (the object "
                             f"weft's JavaScript load() returns): it has no '{attr}'")
     _module = module
+    _task_names = tuple(sorted(str(t) for t in module.tasks))
     return tasks()
 
 
@@ -67,7 +69,8 @@ def _js():
 
 
 def tasks():
-    return sorted(str(t) for t in _js().tasks)
+    _js()
+    return list(_task_names)
 
 
 def backends():
@@ -91,8 +94,9 @@ def resolve_n_jobs(n):
 def task_def(task):
     if not isinstance(task, str):
         raise TypeError(f"task must be a task name (str), got {type(task).__name__}")
-    known = tasks()
-    if task not in known:
+    _js()
+    if task not in _task_names:
+        known = _task_names
         raise errors.UnknownTaskError(
             f"no task is registered under the name '{task}' (this module has: "
             f"{', '.join(known) or 'none'}; build yours into a module with "
@@ -295,6 +299,17 @@ async def _await(call, promise):
 
 # ---------------------------------------------------------------- map / imap / reduce
 
+def _js_bytes(view, n):
+    """The input bytes as one new JS Uint8Array: a single memcpy out of Pyodide's heap
+    (to_js of a memoryview is several times slower). A copy, not a view of the heap: the
+    heap's ArrayBuffer is replaced when Python's memory grows during the call."""
+    if not n:
+        return None
+    u8 = js.Uint8Array.new(view.nbytes)
+    u8.assign(view)
+    return u8
+
+
 async def map_async(task, inputs, out=None, *, out_dtype=None, out_shape=(), out_size=None,
                     item_size=None, memory=None, **opts):
     view, size, n = buffers.rows(inputs, item_size)
@@ -309,19 +324,23 @@ async def map_async(task, inputs, out=None, *, out_dtype=None, out_shape=(), out
         each = size  # weft's JS API: outputs as large as the inputs unless told
     call = _JsCall(task, size, n, each, opts, memory)
     try:
-        result = await _await(call, _js().map(task, to_js(view) if n else None, call.options))
+        result = await _await(call, _js().map(task, _js_bytes(view, n), call.options))
     finally:
         call.close()
+    # the outputs: one JS Uint8Array, copied once (assign_to) into what the caller gets
     if out is not None:
         if n:
             result.assign_to(target)
         return out
-    raw = result.to_bytes()
-    if out_dtype is not None:
+    if out_dtype is not None or out_size is not None:
+        raw = bytearray(n * each)
+        if n:
+            result.assign_to(raw)
+        if out_size is not None and out_dtype is None:
+            return raw
         shape = (out_shape,) if isinstance(out_shape, int) else tuple(out_shape)
-        return np.frombuffer(bytearray(raw), dtype=out_dtype).reshape((n,) + shape)
-    if out_size is not None:
-        return bytearray(raw)
+        return np.frombuffer(raw, dtype=out_dtype).reshape((n,) + shape)
+    raw = result.to_bytes()
     return [raw[i * each:(i + 1) * each] for i in range(n)]
 
 
@@ -339,7 +358,17 @@ class Imap:
         self.decode = buffers.decoder(out_dtype, out_shape)
         self.ordered = ordered
         self.call = _JsCall(task, size, n, each, opts, memory, ordered=ordered)
-        self.it = _js().imap(task, to_js(view) if n else None, self.call.options)
+        # whole batches (what the JS imap iterates): one await and one copy per batch,
+        # not a promise and proxies per item
+        weft_js = _js()
+        try:
+            self.it = weft_js.batches(weft_js.plan("imap", task, _js_bytes(view, n),
+                                                   self.call.options))
+        except JsException as e:  # the JS API's argument checks
+            self.call.close()
+            raise from_js(e) from None
+        self.each = each
+        self.raw, self.start, self.count, self.pos = b"", 0, 0, 0
         self.done = False
 
     def __aiter__(self):
@@ -348,18 +377,27 @@ class Imap:
     async def __anext__(self):
         if self.done:
             raise StopAsyncIteration
-        try:
-            step = await _await(self.call, self.it.next())
-        except BaseException:
-            await self.aclose()
-            raise
-        if step.done:
-            self.done = True
-            self.call.close()
-            raise StopAsyncIteration
-        item = step.value
-        value = self.decode(item.value.to_bytes())
-        return value if self.ordered else (int(item.index), value)
+        while self.pos == self.count:  # the next batch
+            try:
+                step = await _await(self.call, self.it.next())
+            except BaseException:
+                await self.aclose()
+                raise
+            if step.done:
+                self.done = True
+                self.call.close()
+                raise StopAsyncIteration
+            b = step.value
+            self.start, self.count, self.pos = int(b.start), int(b.count), 0
+            self.raw = js.Uint8Array.new(b.output, 0, self.count * self.each).to_bytes()
+        return self._take()
+
+    def _take(self):
+        """The next item of the batch at hand."""
+        i = self.pos
+        self.pos += 1
+        value = self.decode(self.raw[i * self.each:(i + 1) * self.each])
+        return value if self.ordered else (self.start + i, value)
 
     async def aclose(self):
         if not self.done:
@@ -375,10 +413,17 @@ class Imap:
         return self
 
     def __next__(self):
+        if not self.done and self.pos < self.count:
+            return self._take()  # no need to block: the batch is here
         try:
             return _blocking(self.__anext__(), "imap", "async for x in weft.imap(...)")
         except StopAsyncIteration:
             raise StopIteration from None
+        except errors.NotSupportedError:
+            if not self.done:  # no JSPI: the call never started; free its proxies
+                self.done = True
+                self.call.close()
+            raise
 
     def close(self):
         if not self.done:

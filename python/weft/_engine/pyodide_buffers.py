@@ -57,9 +57,9 @@ def rows(inputs, item_size):
     except TypeError:
         raise TypeError(f"inputs: expected a numpy array, a bytes-like object, a list of "
                         f"numbers or a list of bytes, got {type(inputs).__name__}") from None
+    size, n = item_layout(view, item_size, "inputs")  # of the view as given (its rows)
     if not view.c_contiguous:
-        view = memoryview(view.tobytes())
-    size, n = item_layout(view, item_size, "inputs")
+        view = memoryview(view.tobytes())  # a strided buffer: one copy, in row order
     return view.cast("B") if view.nbytes else memoryview(b""), size, n
 
 
