@@ -751,6 +751,16 @@ static int kill_stragglers(call *c) {
     return 20;
 }
 
+struct poll_set {
+    struct pollfd *fds;
+    nfds_t n;
+};
+
+static int poll_now(void *arg) {
+    struct poll_set *set = arg;
+    return poll(set->fds, set->n, 0);
+}
+
 /* One round of a call: hand out batches, notice a stop, wait up to `max_wait_ms` (-1: as
  * long as needed) for replies and read them. 1 while batches are out, 0 once none is,
  * or WEFT_ESYS. */
@@ -783,10 +793,11 @@ static int step(call *c, int max_wait_ms) {
     int n_polls = 0;
     for (int k = 0; k < st->n; k++)
         if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
-    /* replies to small batches come within microseconds: look before sleeping */
-    int r = 0;
-    for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
-        r = poll(polls, (nfds_t)n_polls, 0);
+    /* replies to small batches come within microseconds: look before sleeping, giving
+       the CPU between looks to whoever waits for it (on a busy machine, often the worker
+       that is to reply) */
+    struct poll_set set = {polls, (nfds_t)n_polls};
+    int r = weft__spin_wait(poll_now, &set, SPIN_NS);
     if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
     for (int k = 0, i = 0; k < st->n && r > 0; k++) {
