@@ -14,7 +14,7 @@
  * handed out again.
  *
  * Batches: fixed, or automatic (doubling while a batch takes under half a millisecond);
- * each worker has up to two batches queued, or up to MAX_DEPTH while they take only
+ * each worker has up to two batches queued, or more (core/batching.h) while they take only
  * microseconds, so unbatched maps stream instead of paying a round trip per item. */
 #define _GNU_SOURCE
 #include "../core/batching.h"
@@ -31,8 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_DEPTH 256
-#define QUEUED_NS 200000u
+#define MAX_DEPTH WEFT__QUEUE_MAX
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
 #define DEFAULT_IDLE_S 300
@@ -521,11 +520,8 @@ static int send_job(call *c, proc_worker *w) {
     return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->call.task->name, strlen(job->call.task->name));
 }
 
-/* Batches a worker should have queued: about QUEUED_NS of work, at least two. */
-static int depth_of(const proc_worker *w) {
-    if (!w->recent_ns || w->recent_ns >= QUEUED_NS / 2) return 2;
-    return QUEUED_NS / w->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / w->recent_ns) : MAX_DEPTH;
-}
+/* Batches a worker should have queued (core/batching.h). */
+static int depth_of(const proc_worker *w) { return weft__queue_depth(w->recent_ns); }
 
 /* One batch to worker w; 0 when there was none to give. */
 static int give(call *c, proc_worker *w, int alive) {
@@ -589,7 +585,7 @@ static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len)
     c->done += d.end - d.begin;
     if (c->job->on_batch) c->job->on_batch(c->job);
     uint64_t took = d.run_ns;
-    w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
+    w->recent_ns = weft__batch_recent(w->recent_ns, took);
     if (!c->job->batch_size && d.end - d.begin == w->batch) w->batch = weft__batch_next(w->batch, took);
 }
 
