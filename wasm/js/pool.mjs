@@ -21,6 +21,7 @@ export class WorkerPool {
     while (this.workers.length < n) this.workers.push(new WorkerSlot(this.spawn(), this.init, this));
     const ws = this.workers.slice(0, n);
     await Promise.all(ws.map(w => w.ready));
+    for (const w of ws) w.idle();
     return ws;
   }
 
@@ -97,6 +98,18 @@ class WorkerSlot extends Slot {
     }
     if (this.outstanding === 0) this.port.setActive(false);
   }
+
+  /** A new call: an idle worker's depth is measured again (its last call's tasks may have
+   * been tiny, this one's long: they must not queue up behind one worker). */
+  idle() {
+    if (this.outstanding || this.dead) return;
+    this.recentNs = 0;
+    this.capacity = 2;
+    this.full = false;
+  }
+
+  /** Deep in small batches, it is refilled as it answers, before the consumer takes them. */
+  get window() { return this.capacity > 2 ? 2 * this.capacity : this.capacity; }
 
   /** Its batches took `ms` lately: how many it may hold now. */
   measured(ms, policy) {

@@ -41,18 +41,18 @@ export function batchRecent(recentNs, tookNs) {
 }
 
 /**
- * Yields {start, count, output: ArrayBuffer or Uint8Array (bytesView)} for every batch, in completion order or, with
- * plan.ordered, in input order. `slots` run batches: {run(batch) -> Promise, outstanding,
- * canTake(), whenFree(fn), measured?(ms, policy)} (Slot below). At most `capacity` batches
- * per slot run, and at most as many again wait for the consumer, so a slow consumer holds
- * the slots back. On abort or a failure the generator throws; batches
- * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
+ * Yields {start, count, output: ArrayBuffer or Uint8Array (bytesView)} for every batch, in
+ * completion order or, with plan.ordered, in input order. `slots` run batches:
+ * {run(batch) -> Promise, outstanding, capacity, window, canTake(), whenFree(fn),
+ * measured?(ms, policy)} (Slot below). At most `capacity` batches per slot run, and at most
+ * `window` per slot are dispatched and not yet consumed, so a slow consumer holds the slots
+ * back. On abort or a failure the generator throws; batches still running are left to
+ * finish and dropped (`onAbandon(slots)` may stop them).
  */
 export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, policy }) {
   const { n, signal, onProgress, onBatch } = plan;
-  // finished batches the consumer has not taken yet: while there are as many as the slots
-  // hold, no more are sent (the slots themselves say how many they take: canTake)
-  const limit = () => slots.reduce((s, x) => s + x.capacity, 0);
+  // batches dispatched and not yet consumed, at most (each slot's window)
+  const limit = () => slots.reduce((s, x) => s + x.window, 0);
   let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
   let size = plan.batchSize || 1;
   const ready = [], held = new Map(), t0 = performance.now();
@@ -81,7 +81,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
   }
 
   function dispatch() {
-    while (!failure && !over && next < n && ready.length + held.size < limit()) {
+    while (!failure && !over && next < n && pending < limit()) {
       let slot = null;
       for (const s of slots) if (s.canTake() && (!slot || s.outstanding < slot.outstanding)) slot = s;
       if (!slot && slots.every(s => s.dead)) return fail(new Error('weft: every worker of this call stopped'));
@@ -148,6 +148,9 @@ export class Slot {
     if (this.full && this.outstanding > this.capacity / 2) return false;
     return !(this.full = false);
   }
+
+  /** Batches it may have dispatched and not yet consumed. */
+  get window() { return this.capacity; }
 
   whenFree(fn) { if (!this.waiters.includes(fn)) this.waiters.push(fn); }
 
