@@ -32,7 +32,7 @@ async function best(reps, fn) { // the best of a few runs: the least disturbed b
   return t;
 }
 
-let cpuUs = NaN; // CPU time of the best run's process (every thread), us per task
+let cpuUs = NaN; // the least CPU time of the runs (the whole process: every thread), us per task
 
 async function perTask(n, options) {
   const input = new Float64Array(n);
@@ -102,5 +102,5 @@ console.log(`${'measure'.padEnd(44)} ${'size'.padEnd(26)} ${'us/task'.padStart(9
 const fmt = (x, w) => (Number.isNaN(x) ? '-' : x.toFixed(3)).padStart(w);
 for (const [what, size, us, cpu, target] of rows)
   console.log(`${what.padEnd(44)} ${size.padEnd(26)} ${fmt(us, 9)} ${fmt(cpu, 11)}  ${target}`);
-console.log('cpu us/task: CPU time of the whole process (calling thread and workers) over the best run, per task;\n' +
+console.log('cpu us/task: the least CPU time of the runs, of the whole process (calling thread and workers), per task;\n' +
   'on a loaded machine the wall time waits for CPUs, this does not');
