@@ -3,15 +3,20 @@
  * round trip, a cold pool, one 200 MB array passed to 16 tasks (a new array, the same one
  * again, one in a shared region).
  *
+ * The round trip's floor: a plain socket ping-pong between two processes.
+ *
  *   bench_processes [n_jobs]         one line per figure: row, backend, value, unit
  *   bench_processes --cold N         (internal) a whole program run: start, map, exit */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE
 #include "weft.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now_s(void) {
     struct timespec ts;
@@ -76,6 +81,11 @@ static void must(int rc, const char *what) {
     }
 }
 
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 static void row(const char *name, const char *backend, double value, const char *unit) {
     printf("%s\t%s\t%.4g\t%s\n", name, backend, value, unit);
     fflush(stdout);
@@ -100,11 +110,19 @@ static void bench_backend(const char *backend, int n_jobs) {
     }
     row("per-task overhead, batched", backend, best / (double)n * 1e6, "us");
 
-    /* one task, unbatched: submit and wait for the result */
-    int reps = 2000;
-    double t = now_s();
-    for (int r = 0; r < reps; r++) must(weft_map(pool, WEFT_FN(tiny), in, 8, 1, out, 8), "round trip");
-    row("unbatched round trip", backend, (now_s() - t) / reps * 1e6, "us");
+    /* one task, unbatched: submit and wait for the result; a latency, so p50 and p99 */
+    enum { reps = 5000 };
+    static double lat[reps];
+    for (int r = 0; r < 100; r++) must(weft_map(pool, WEFT_FN(tiny), in, 8, 1, out, 8), "warm-up");
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_s();
+        must(weft_map(pool, WEFT_FN(tiny), in, 8, 1, out, 8), "round trip");
+        lat[r] = now_s() - t0;
+    }
+    qsort(lat, reps, sizeof lat[0], by_value);
+    row("unbatched round trip, p50", backend, lat[reps / 2] * 1e6, "us");
+    row("unbatched round trip, p99", backend, lat[reps * 99 / 100] * 1e6, "us");
+    double t;
     weft_pool_close(pool);
 
     /* unbatched stream: batch_size 1 over 100k items */
@@ -190,6 +208,33 @@ static void bench_backend(const char *backend, int n_jobs) {
     free(big);
 }
 
+/* The floor of a round trip between two processes: 64 bytes over a unix socket pair to
+ * a process that sleeps in recv() and sends 48 back (no weft). */
+static void socket_ping_pong(void) {
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) return;
+    char buf[64] = {0};
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(sv[0]);
+        while (recv(sv[1], buf, sizeof buf, 0) > 0) send(sv[1], buf, 48, MSG_NOSIGNAL);
+        _exit(0);
+    }
+    close(sv[1]);
+    enum { reps = 5000, warm = 100 };
+    static double lat[reps];
+    for (int r = 0; r < reps + warm; r++) {
+        double t0 = now_s();
+        if (send(sv[0], buf, sizeof buf, 0) != sizeof buf || recv(sv[0], buf, 48, MSG_WAITALL) != 48) break;
+        if (r >= warm) lat[r - warm] = now_s() - t0;
+    }
+    close(sv[0]);
+    waitpid(pid, NULL, 0);
+    qsort(lat, reps, sizeof lat[0], by_value);
+    row("unbatched round trip, p50", "socket", lat[reps / 2] * 1e6, "us");
+    row("unbatched round trip, p99", "socket", lat[reps * 99 / 100] * 1e6, "us");
+}
+
 int main(int argc, char **argv) {
     if (argc > 2 && strcmp(argv[1], "--cold") == 0) {
         int n_jobs = atoi(argv[2]);
@@ -201,6 +246,7 @@ int main(int argc, char **argv) {
     }
     int n_jobs = argc > 1 ? atoi(argv[1]) : weft_cpu_count();
     if (n_jobs < 1) n_jobs = 1;
+    socket_ping_pong();
     bench_backend("processes", n_jobs);
     bench_backend("threads", n_jobs);
     return 0;

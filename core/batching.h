@@ -30,4 +30,20 @@ static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers) 
     return size < cap ? size : cap ? cap
                                    : 1;
 }
+
+/* How many batches a worker of another process may hold (running, queued, or on their
+ * way back): two, or while its batches take only microseconds, as many as make QUEUE_NS
+ * of work, so small batches stream instead of paying a round trip each. recent_ns: the
+ * worker's recent batch time (weft__batch_recent), 0 before its first. */
+#define WEFT__QUEUE_NS 200000u
+#define WEFT__QUEUE_MAX 256
+
+static inline uint64_t weft__batch_recent(uint64_t recent_ns, uint64_t took_ns) {
+    return recent_ns ? (3 * recent_ns + took_ns) / 4 : took_ns + 1;
+}
+
+static inline int weft__queue_depth(uint64_t recent_ns) {
+    if (!recent_ns || recent_ns >= WEFT__QUEUE_NS / 2) return 2;
+    return WEFT__QUEUE_NS / recent_ns < WEFT__QUEUE_MAX ? (int)(WEFT__QUEUE_NS / recent_ns) : WEFT__QUEUE_MAX;
+}
 #endif

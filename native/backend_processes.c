@@ -14,7 +14,7 @@
  * handed out again.
  *
  * Batches: fixed, or automatic (doubling while a batch takes under half a millisecond);
- * each worker has up to two batches queued, or up to MAX_DEPTH while they take only
+ * each worker has up to two batches queued, or more (core/batching.h) while they take only
  * microseconds, so unbatched maps stream instead of paying a round trip per item. */
 #define _GNU_SOURCE
 #include "../core/batching.h"
@@ -32,8 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define MAX_DEPTH 256
-#define QUEUED_NS 200000u
+#define MAX_DEPTH WEFT__QUEUE_MAX
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
 #define DEFAULT_IDLE_S 300
@@ -534,11 +533,8 @@ static int send_job(call *c, proc_worker *w) {
     return weft__wire_put(&w->wire, WIRE_JOB, &j, sizeof j, job->call.task->name, strlen(job->call.task->name));
 }
 
-/* Batches a worker should have queued: about QUEUED_NS of work, at least two. */
-static int depth_of(const proc_worker *w) {
-    if (!w->recent_ns || w->recent_ns >= QUEUED_NS / 2) return 2;
-    return QUEUED_NS / w->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / w->recent_ns) : MAX_DEPTH;
-}
+/* Batches a worker should have queued (core/batching.h). */
+static int depth_of(const proc_worker *w) { return weft__queue_depth(w->recent_ns); }
 
 /* One batch to worker w; 0 when there was none to give. */
 static int give(call *c, proc_worker *w, int alive) {
@@ -604,7 +600,7 @@ static void on_done(call *c, proc_worker *w, const unsigned char *p, size_t len)
         weft__trace_progress(c->job, c->job->call.n - c->next, c->done + c->job->served);
     if (c->job->on_batch) c->job->on_batch(c->job);
     uint64_t took = d.run_ns;
-    w->recent_ns = w->recent_ns ? (3 * w->recent_ns + took) / 4 : took + 1;
+    w->recent_ns = weft__batch_recent(w->recent_ns, took);
     if (!c->job->batch_size && d.end - d.begin == w->batch) w->batch = weft__batch_next(w->batch, took);
 }
 
@@ -772,6 +768,16 @@ static int kill_stragglers(call *c) {
     return 20;
 }
 
+struct poll_set {
+    struct pollfd *fds;
+    nfds_t n;
+};
+
+static int poll_now(void *arg) {
+    struct poll_set *set = arg;
+    return poll(set->fds, set->n, 0);
+}
+
 /* One round of a call: hand out batches, notice a stop, wait up to `max_wait_ms` (-1: as
  * long as needed) for replies and read them. 1 while batches are out, 0 once none is,
  * or WEFT_ESYS. */
@@ -804,10 +810,11 @@ static int step(call *c, int max_wait_ms) {
     int n_polls = 0;
     for (int k = 0; k < st->n; k++)
         if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
-    /* replies to small batches come within microseconds: look before sleeping */
-    int r = 0;
-    for (uint64_t until = weft_plat_now_ns() + SPIN_NS; r == 0 && weft_plat_now_ns() < until;)
-        r = poll(polls, (nfds_t)n_polls, 0);
+    /* replies to small batches come within microseconds: look before sleeping, giving
+       the CPU between looks to whoever waits for it (on a busy machine, often the worker
+       that is to reply) */
+    struct poll_set set = {polls, (nfds_t)n_polls};
+    int r = weft__spin_wait(poll_now, &set, SPIN_NS);
     if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
     for (int k = 0, i = 0; k < st->n && r > 0; k++) {

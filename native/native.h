@@ -41,6 +41,10 @@ int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload
 /* The oldest received fd, or -1. */
 int weft__wire_take_fd(weft__wire *w);
 
+/* ---- spin.c: `look(arg)` until it is non-zero (returned) or for up to spin_ns (0),
+ * giving the CPU to others between looks, and not at all while this CPU is in demand */
+int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns);
+
 /* ---- the protocol between a pool and its workers */
 enum {
     WIRE_REGION = 1, /* parent -> worker: {id, size} + fd: a shared region */

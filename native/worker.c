@@ -381,6 +381,17 @@ static void open_nested_pool(worker *w) {
     }
 }
 
+struct fill {
+    weft__wire *wire;
+    ssize_t got;
+};
+
+static int fill_now(void *arg) {
+    struct fill *f = arg;
+    f->got = weft__wire_fill_flags(f->wire, MSG_DONTWAIT);
+    return f->got != -EAGAIN;
+}
+
 void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fork_server) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (fork_server && getppid() == 1) _exit(0); /* the server went between fork and here */
@@ -413,11 +424,10 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
             if (weft__wire_flush(&w.wire) != 0) _exit(0);
         }
         /* a pool that just got an answer often sends more at once: look for a while
-           before sleeping, which costs a wake-up of tens of microseconds */
-        ssize_t got = -EAGAIN;
-        for (uint64_t until = weft_plat_now_ns() + SPIN_NS; got == -EAGAIN && weft_plat_now_ns() < until;)
-            got = weft__wire_fill_flags(&w.wire, MSG_DONTWAIT);
-        if (got == -EAGAIN) got = weft__wire_fill(&w.wire);
+           before sleeping (spin.c) */
+        struct fill f = {&w.wire, -EAGAIN};
+        weft__spin_wait(fill_now, &f, SPIN_NS);
+        ssize_t got = f.got == -EAGAIN ? weft__wire_fill(&w.wire) : f.got;
         /* the pool closed, the program is gone, or idle too long (the receive timeout):
            the pool starts another worker when it needs one */
         if (got <= 0) _exit(0);

@@ -135,6 +135,23 @@ for (const backend of ['sequential', 'workers']) {
   });
 }
 
+test('workers, batchSize 1: many batches per message; a trap deep in the stream; two calls at once', async () => {
+  const o = { backend: 'workers', nJobs: 2, batchSize: 1 };
+  const x = Int32Array.from({ length: 20000 }, (_, i) => i + 1);
+  x[15000] = -1; // many bundles in, on whichever worker gets it
+  await assert.rejects(weft.map('trap_if_negative', x, o), { code: 'WEFT_ECRASHED', index: 15000 });
+  x[15000] = 7;
+  // two calls with different tasks share the workers: one message may carry both
+  const [a, b] = await Promise.all([weft.map('trap_if_negative', x, o),
+    weft.map('index_of', null, { ...o, n: 20000, outSize: 8, out: Float64Array })]);
+  assert.deepEqual(a, x);
+  b.forEach((v, i) => { if (v !== i) assert.fail(`item ${i} saw index ${v}`); });
+  const seen = [];
+  for await (const { index, value } of weft.imap('trap_if_negative', x.subarray(0, 5000), o)) seen.push(value[0] === x[index]);
+  assert.equal(seen.length, 5000);
+  assert.ok(seen.every(Boolean));
+});
+
 test('empty calls and inputs given as ArrayBuffer, DataView and typed arrays of any type', async () => {
   assert.equal((await weft.map('logistic', new Float64Array(0))).length, 0);
   const x = Float64Array.of(3, 3.5);

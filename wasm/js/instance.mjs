@@ -12,6 +12,7 @@ export class Instance {
     this.scratch = 0;       // one heap buffer reused for every batch's input and output
     this.scratchSize = 0;
     this.memoryPath = null;
+    this.timeOrigin = performance.timeOrigin; // a getter that costs a call each time
   }
 
   get tasks() { return this.info.tasks; }
@@ -120,9 +121,10 @@ export class Instance {
    * Returns the outputs in a new ArrayBuffer (transferable) and the time taken. Throws a
    * WeftError when a task (or weft) fails; one that names an item of the batch carries
    * `partial`, the outputs of the items before it, which ran to completion (one instance
-   * runs a batch in order).
+   * runs a batch in order). With `into`, the outputs are copied there at byte `at`
+   * instead, and `output` is null (one buffer for many small batches).
    */
-  runBatch({ task, input, count, inSize, outSize, start }) {
+  runBatch({ task, input, count, inSize, outSize, start }, into = null, at = 0) {
     const t0 = performance.now();
     const inBytes = count * inSize, outBytes = count * outSize;
     const name = this.cString(task);
@@ -137,8 +139,10 @@ export class Instance {
         e.partial = { count: done, output: this.M.HEAPU8.slice(outPtr, outPtr + done * outSize).buffer, ms: performance.now() - t0 };
       throw e;
     }
-    const output = this.M.HEAPU8.slice(outPtr, outPtr + outBytes).buffer;
+    let output = null;
+    if (!into) output = this.M.HEAPU8.slice(outPtr, outPtr + outBytes).buffer;
+    else if (outBytes) into.set(this.M.HEAPU8.subarray(outPtr, outPtr + outBytes), at);
     // startedAt is on the epoch clock: worker and page clocks start at different times
-    return { output, ms: performance.now() - t0, startedAt: performance.timeOrigin + t0 };
+    return { output, ms: performance.now() - t0, startedAt: this.timeOrigin + t0 };
   }
 }

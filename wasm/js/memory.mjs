@@ -7,6 +7,7 @@
 // and the lookup's checks are the C core's either way.
 import { IdbStore } from './browser/idb-store.mjs';
 import { MemoryCodec } from './memory-codec.mjs';
+import { bytesView } from './scheduler.mjs';
 
 const PREFIX = 'indexeddb:';
 
@@ -145,7 +146,7 @@ export async function* memoryBatches(cache, plan, run) {
   }
   // finished items [start, start + count) of the compacted call: into place, and stored
   function keep(start, count, output, ms) {
-    const out = new Uint8Array(output), idx = misses.slice(start, start + count), items = [];
+    const out = bytesView(output), idx = misses.slice(start, start + count), items = [];
     idx.forEach((i, k) => {
       const value = out.subarray(k * outSize, (k + 1) * outSize);
       all.set(value, i * outSize);

@@ -4,7 +4,8 @@
 //   port.post(message, transfer)   port.onMessage(fn)   port.onExit(fn(error))
 //   port.terminate()               port.setActive(bool)   (may keep the process alive)
 import { WeftError } from './errors.mjs';
-import { Slot } from './scheduler.mjs';
+import { Slot, batchRecent, queueDepth } from './scheduler.mjs';
+import { BATCH, RESULT } from './worker-core.mjs';
 
 export class WorkerPool {
   /** `spawn()` returns a port; `init` is the first message every worker gets. */
@@ -20,6 +21,7 @@ export class WorkerPool {
     while (this.workers.length < n) this.workers.push(new WorkerSlot(this.spawn(), this.init, this));
     const ws = this.workers.slice(0, n);
     await Promise.all(ws.map(w => w.ready));
+    for (const w of ws) w.idle();
     return ws;
   }
 
@@ -42,15 +44,22 @@ export class WorkerPool {
   }
 }
 
+// A worker holds up to `capacity` batches (queueDepth: 2, or more while its batches take
+// only microseconds), refilled half a queue at a time (Slot.canTake), so it runs one
+// message's batches while the next is on its way. The batches handed to it in one turn
+// of the event loop go in one message, with their inputs in one transferred buffer, and
+// it answers each message with one message.
 class WorkerSlot extends Slot {
   constructor(port, init, pool) {
-    super(2); // one batch running, one waiting: no idle time between batches
+    super(2);
     this.port = port;
     this.pool = pool;
     this.id = ++pool.started;
     this.calls = new Map();
     this.nextId = 1;
     this.sharedId = 0;  // the shared data this worker holds (0: none)
+    this.recentNs = 0;  // its recent batch time
+    this.outbox = [];   // batches not sent yet
     this.dead = null;
     this.ready = new Promise((resolve, reject) => { this.onReady = { resolve, reject }; });
     this.ready.catch(() => {}); // a failed start is reported to the call that waits for it
@@ -66,37 +75,91 @@ class WorkerSlot extends Slot {
       return this.onReady.resolve();
     }
     if (m.type === 'fatal') return this.died(new Error(`weft: a worker could not start: ${m.message}`));
-    const call = this.calls.get(m.id);
-    if (!call) return;
-    this.calls.delete(m.id);
-    if (m.exiting) {
-      // a crash: the worker is leaving; out of the pool now, before its exit event, so
-      // no batch (of this call or the next) is sent to it in between
-      call.reject(WeftError.fromJSON(m.error));
-      return void this.stop(new Error('weft: a worker stopped after a crash'));
+    if (m.type !== 'results') return;
+    // rows of RESULT numbers; the outputs in m.output, each viewed where it is
+    const t = new Float64Array(m.table);
+    let failed = 0;
+    for (let i = 0; i < m.n; i++) {
+      const id = t[i * RESULT], bytes = t[i * RESULT + 3];
+      const f = bytes < 0 ? m.errors[failed++] : null;
+      const output = f ? null : m.n === 1 ? m.output : new Uint8Array(m.output, t[i * RESULT + 4], bytes);
+      const call = this.calls.get(id);
+      if (!call) continue;
+      this.calls.delete(id);
+      if (f?.exiting) {
+        // a crash: the worker is leaving; out of the pool now, before its exit event, so
+        // no batch (of this call or the next) is sent to it in between
+        call.reject(WeftError.fromJSON(f.error));
+        return void this.stop(new Error('weft: a worker stopped after a crash'));
+      }
+      this.freed();
+      if (!f) call.resolve({ output, ms: t[i * RESULT + 1], startedAt: t[i * RESULT + 2] });
+      else call.reject(Object.assign(WeftError.fromJSON(f.error), f.partial ? { partial: f.partial } : {}));
     }
-    this.freed();
     if (this.outstanding === 0) this.port.setActive(false);
-    if (m.type === 'done') call.resolve({ output: m.output, ms: m.ms, startedAt: m.startedAt });
-    else call.reject(Object.assign(WeftError.fromJSON(m.error), m.partial ? { partial: m.partial } : {}));
   }
 
-  /** Run a batch: its input bytes are copied once into a buffer that is transferred. */
+  /** A new call: an idle worker's depth is measured again (its last call's tasks may have
+   * been tiny, this one's long: they must not queue up behind one worker). */
+  idle() {
+    if (this.outstanding || this.dead) return;
+    this.recentNs = 0;
+    this.capacity = 2;
+    this.full = false;
+  }
+
+  /** Deep in small batches, it is refilled as it answers, before the consumer takes them. */
+  get window() { return this.capacity > 2 ? 2 * this.capacity : this.capacity; }
+
+  /** Its batches took `ms` lately: how many it may hold now. */
+  measured(ms, policy) {
+    if (this.dead) return;
+    this.recentNs = batchRecent(this.recentNs, Math.round(ms * 1e6));
+    this.capacity = queueDepth(this.recentNs, policy);
+  }
+
+  /** Run a batch: queued for this turn's message to the worker. */
   run(b) {
     if (this.dead) return Promise.reject(this.dead);
     const sharedId = b.shared ? b.shared.id : 0;
     if (sharedId !== this.sharedId) {
       // once per worker and per shared buffer, not once per batch
+      this.flush();
       this.port.post({ type: 'shared', bytes: b.shared ? b.shared.bytes : null });
       this.sharedId = sharedId;
     }
-    const input = b.input ? b.input.slice().buffer : null;
     const id = this.nextId++;
     this.taken();
     this.port.setActive(true);
-    this.port.post({ type: 'batch', id, task: b.task, input, count: b.count, inSize: b.inSize,
-      outSize: b.outSize, start: b.start }, input ? [input] : []);
+    if (this.outbox.push({ id, b }) === 1) queueMicrotask(() => this.flush());
     return new Promise((resolve, reject) => this.calls.set(id, { resolve, reject, call: b.call }));
+  }
+
+  /**
+   * Send the queued batches in one message: a table of BATCH numbers per batch (structured
+   * clone is slow for many small objects), the task names, and the inputs one after the
+   * other in one transferred buffer.
+   */
+  flush() {
+    const out = this.outbox;
+    if (!out.length || this.dead) return;
+    this.outbox = [];
+    const tasks = [], table = new Float64Array(out.length * BATCH);
+    let bytes = 0;
+    for (const { b } of out) bytes += b.input ? b.input.byteLength : 0;
+    const input = bytes ? new Uint8Array(bytes) : null;
+    for (let i = 0, at = 0; i < out.length; i++) {
+      const { id, b } = out[i], size = b.input ? b.input.byteLength : 0;
+      let task = tasks.indexOf(b.task);
+      if (task < 0) task = tasks.push(b.task) - 1;
+      if (size) input.set(b.input, at);
+      at += size;
+      const o = i * BATCH;
+      table[o] = id, table[o + 1] = task, table[o + 2] = b.count, table[o + 3] = b.inSize;
+      table[o + 4] = b.outSize, table[o + 5] = b.start, table[o + 6] = size;
+    }
+    this.port.post({ type: 'batches', tasks, table: table.buffer, input: input ? input.buffer : null },
+      input ? [table.buffer, input.buffer] : [table.buffer]);
   }
 
   died(error) {

@@ -20,16 +20,39 @@ export function nextBatchSize(size, ms, policy) {
   return size;
 }
 
+/** A batch's output as bytes: an ArrayBuffer of its own, or a Uint8Array viewing its
+ * part of a buffer that several batches share (a worker's answer to many small batches). */
+export function bytesView(output) {
+  return output instanceof ArrayBuffer ? new Uint8Array(output) : output;
+}
+
 /**
- * Yields {start, count, output: ArrayBuffer} for every batch, in completion order or, with
- * plan.ordered, in input order. `slots` run batches: {run(batch) -> Promise, outstanding,
- * capacity, whenFree(fn)} (Slot below). At most `capacity` batches per slot are dispatched and not yet consumed, so a
- * slow consumer holds the slots back. On abort or a failure the generator throws; batches
- * still running are left to finish and dropped (`onAbandon(slots)` may stop them).
+ * How many batches a worker may hold after its batches took `recentNs` lately (0: not
+ * known yet): the native policy's weft__queue_depth (core/batching.h).
+ */
+export function queueDepth(recentNs, policy) {
+  if (!recentNs || recentNs >= policy.queueNs / 2) return 2;
+  return Math.min(Math.floor(policy.queueNs / recentNs), policy.queueMax);
+}
+
+/** A worker's recent batch time after one took `tookNs` (weft__batch_recent). */
+export function batchRecent(recentNs, tookNs) {
+  return recentNs ? (3 * recentNs + tookNs) / 4 : tookNs + 1;
+}
+
+/**
+ * Yields {start, count, output: ArrayBuffer or Uint8Array (bytesView)} for every batch, in
+ * completion order or, with plan.ordered, in input order. `slots` run batches:
+ * {run(batch) -> Promise, outstanding, capacity, window, canTake(), whenFree(fn),
+ * measured?(ms, policy)} (Slot below). At most `capacity` batches per slot run, and at most
+ * `window` per slot are dispatched and not yet consumed, so a slow consumer holds the slots
+ * back. On abort or a failure the generator throws; batches still running are left to
+ * finish and dropped (`onAbandon(slots)` may stop them).
  */
 export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, policy }) {
   const { n, signal, onProgress, onBatch } = plan;
-  const limit = slots.reduce((s, x) => s + x.capacity, 0);
+  // batches dispatched and not yet consumed, at most (each slot's window)
+  const limit = () => slots.reduce((s, x) => s + x.window, 0);
   let next = 0, pending = 0, done = 0, expected = 0, failure = null, wake = null, over = false;
   let size = plan.batchSize || 1;
   const ready = [], held = new Map(), t0 = performance.now();
@@ -41,6 +64,7 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
     if (over || failure) return;
     const { start, count } = slotBatch;
     if (!plan.batchSize && count === size) size = nextBatchSize(size, r.ms, policy);
+    slot.measured?.(r.ms, policy);
     done += count;
     try {
       // a timeline of who ran what: times in ms on this thread's performance.now() clock
@@ -57,9 +81,9 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
   }
 
   function dispatch() {
-    while (!failure && !over && next < n && pending < limit) {
+    while (!failure && !over && next < n && pending < limit()) {
       let slot = null;
-      for (const s of slots) if (s.outstanding < s.capacity && (!slot || s.outstanding < slot.outstanding)) slot = s;
+      for (const s of slots) if (s.canTake() && (!slot || s.outstanding < slot.outstanding)) slot = s;
       if (!slot && slots.every(s => s.dead)) return fail(new Error('weft: every worker of this call stopped'));
       if (!slot) {
         // every slot is busy, maybe with another call's batches: go on when one frees up
@@ -111,17 +135,32 @@ export class Slot {
   constructor(capacity) {
     this.capacity = capacity;
     this.outstanding = 0;
-    this.waiters = new Set();
+    this.full = false;
+    this.waiters = []; // each call's dispatch at most once
   }
 
-  whenFree(fn) { this.waiters.add(fn); }
+  /**
+   * Room for a batch? A slot that was full takes more once it is down to half, so a
+   * worker deep in small batches is sent them half a queue at a time (one message).
+   */
+  canTake() {
+    if (this.outstanding >= this.capacity) return !(this.full = true);
+    if (this.full && this.outstanding > this.capacity / 2) return false;
+    return !(this.full = false);
+  }
+
+  /** Batches it may have dispatched and not yet consumed. */
+  get window() { return this.capacity; }
+
+  whenFree(fn) { if (!this.waiters.includes(fn)) this.waiters.push(fn); }
 
   taken() { this.outstanding++; }
 
   freed() {
     this.outstanding--;
-    const ws = [...this.waiters];
-    this.waiters.clear();
+    if (!this.waiters.length) return;
+    const ws = this.waiters;
+    this.waiters = [];
     for (const fn of ws) fn();
   }
 }

@@ -2,7 +2,7 @@
 // ('sequential') or a pool of workers ('workers'). Environment-free: the entry points
 // (index.mjs for Node) hand it an instance maker and a worker spawner.
 import { makePlan, bytesOf } from './options.mjs';
-import { runBatches, macrotask, Slot } from './scheduler.mjs';
+import { runBatches, macrotask, Slot, bytesView } from './scheduler.mjs';
 import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
 import { Memories, memoryBatches, supportsIndexedDB } from './memory.mjs';
@@ -75,7 +75,7 @@ export class Weft {
     const plan = this.plan('map', task, inputs, options);
     plan.ordered = false; // each batch lands in its place whatever the order
     const out = new Uint8Array(plan.n * plan.outSize);
-    for await (const b of this.batches(plan)) out.set(new Uint8Array(b.output), b.start * plan.outSize);
+    for await (const b of this.batches(plan)) out.set(bytesView(b.output), b.start * plan.outSize);
     return new plan.Out(out.buffer);
   }
 
@@ -90,9 +90,11 @@ export class Weft {
 
   async *items(plan) {
     const per = plan.outSize / plan.Out.BYTES_PER_ELEMENT;
-    for await (const b of this.batches(plan))
+    for await (const b of this.batches(plan)) {
+      const o = bytesView(b.output);
       for (let i = 0; i < b.count; i++)
-        yield { index: b.start + i, value: new plan.Out(b.output, i * plan.outSize, per) };
+        yield { index: b.start + i, value: new plan.Out(o.buffer, o.byteOffset + i * plan.outSize, per) };
+    }
   }
 
   /**

@@ -91,8 +91,9 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
     FIELD(weft_error, message);
     add(b, "},\"size_t\":%zu},", sizeof(size_t));
     /* the batching policy the JS scheduler follows (core/batching.h) */
-    add(b, "\"batching\":{\"growBelowNs\":%u,\"shrinkAboveNs\":%u,\"max\":%zu},\"tasks\":[",
-        WEFT__BATCH_GROW_BELOW_NS, WEFT__BATCH_SHRINK_ABOVE_NS, WEFT__BATCH_MAX);
+    add(b, "\"batching\":{\"growBelowNs\":%u,\"shrinkAboveNs\":%u,\"max\":%zu,", WEFT__BATCH_GROW_BELOW_NS,
+        WEFT__BATCH_SHRINK_ABOVE_NS, WEFT__BATCH_MAX);
+    add(b, "\"queueNs\":%u,\"queueMax\":%d},\"tasks\":[", WEFT__QUEUE_NS, WEFT__QUEUE_MAX);
     for (size_t i = 0; i < weft_task_count(); i++) {
         add(b, i ? "," : "");
         add_str(b, weft_task_at(i)->name);
