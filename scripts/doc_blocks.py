@@ -17,6 +17,8 @@ Directives, HTML comments on the lines just before a block:
                                   each of its non-empty lines must appear in that output,
                                   in this order (as substrings of its lines)
 A block that exits non-zero, runs past 120 s or misses an expected line fails the run.
+Shell blocks run under `set -e`, which does not stop at a failing command before `&&`:
+write one command per line.
 """
 import os
 import re
