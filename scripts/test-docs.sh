@@ -40,7 +40,10 @@ tar -xzf "$tarball" -C "$work/node_modules/weft-parallel" --strip-components=1
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' build/release/CMakeCache.txt)
 # A user's shell after installing weft into a prefix: the tool on PATH, pkg-config finds
 # the library (Python's weft finds libweft.so through it too).
-export PATH="$work/prefix/bin:$PATH"
+# python3 is Debian's (numpy), whatever else is on PATH
+mkdir -p "$work/bin"
+ln -s /usr/bin/python3 "$work/bin/python3"
+export PATH="$work/bin:$work/prefix/bin:$PATH"
 export PKG_CONFIG_PATH="$work/prefix/$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
 export WEFT_REPO="$root" # the few blocks that use the source tree (the bench scripts) find it here
