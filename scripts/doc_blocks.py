@@ -1,10 +1,11 @@
 """Run every fenced code block of README.md and docs/*.md (scripts/test-docs.sh sets up
 the environment: an installed weft, the npm package, the Python package).
 
-    python3 scripts/doc_blocks.py [--list] WORKDIR FILE.md [FILE.md ...]
+    python3 scripts/doc_blocks.py [--list] [--link PATH]... WORKDIR FILE.md [FILE.md ...]
 
 Each Markdown file gets a folder WORKDIR/<name>/ and its blocks run there in order, so a
-block may use a file an earlier one wrote. What happens to a block:
+block may use a file an earlier one wrote. --link PATH puts a symbolic link to PATH in
+each folder (node_modules: what a user's project folder holds). What happens to a block:
   ```sh / bash / shell   run with bash -eo pipefail
   ```python              run with python3
   ```js / mjs            run with node (as an ES module)
@@ -83,9 +84,13 @@ def run_block(kind, text, cwd, n):
 
 def main():
     args = sys.argv[1:]
-    listing = args and args[0] == "--list"
-    if listing:
-        args = args[1:]
+    listing, links = False, []
+    while args and args[0] in ("--list", "--link"):
+        if args[0] == "--list":
+            listing, args = True, args[1:]
+        else:
+            links.append(os.path.abspath(args[1]))
+            args = args[2:]
     if len(args) < 2:
         sys.exit(__doc__)
     work, files = args[0], args[1:]
@@ -93,6 +98,10 @@ def main():
     for path in files:
         cwd = os.path.join(work, re.sub(r"[^\w.-]", "_", os.path.relpath(path)))
         os.makedirs(cwd, exist_ok=True)
+        for target in links:
+            link = os.path.join(cwd, os.path.basename(target))
+            if not os.path.lexists(link):
+                os.symlink(target, link)
         last_output, n = None, 0
         for line, lang, text, directives in blocks(path):
             where = f"{path}:{line}"

@@ -36,6 +36,8 @@ step "installing into $work/prefix" cmake --install build/release --prefix "$wor
 tarball=$(bash wasm/pack.sh build/emscripten "$work/npm" 2>>"$log" | tail -n 1)
 mkdir -p "$work/node_modules/weft-parallel"
 tar -xzf "$tarball" -C "$work/node_modules/weft-parallel" --strip-components=1
+mkdir -p "$work/node_modules/.bin" # what npm install makes: npx weft-build finds it here
+ln -s ../weft-parallel/bin/weft-build.mjs "$work/node_modules/.bin/weft-build"
 
 libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:[A-Z]*=//p' build/release/CMakeCache.txt)
 # A user's shell after installing weft into a prefix: the tool on PATH, pkg-config finds
@@ -48,5 +50,5 @@ export PKG_CONFIG_PATH="$work/prefix/$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_C
 export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
 export WEFT_REPO="$root" # the few blocks that use the source tree (the bench scripts) find it here
 unset WEFT_BACKEND WEFT_N_JOBS WEFT_VERBOSE WEFT_DEBUG WEFT_CACHE_DIR
-# the blocks run in $work/docs/<file>/: node finds $work/node_modules from there
-/usr/bin/python3 scripts/doc_blocks.py "$work/docs" "${files[@]}"
+# the blocks run in $work/docs/<file>/, each beside a link to node_modules
+/usr/bin/python3 scripts/doc_blocks.py --link "$work/node_modules" "$work/docs" "${files[@]}"
