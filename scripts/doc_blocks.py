@@ -69,6 +69,11 @@ def check_expected(output, expected):
     return None
 
 
+def tail(text, limit=4000):
+    """The end of an output, where the error is."""
+    return text if len(text) <= limit else "[...]\n" + text[-limit:]
+
+
 def run_block(kind, text, cwd, n):
     name = {"sh": f"block{n}.sh", "py": f"block{n}.py", "js": f"block{n}.mjs"}[kind]
     with open(os.path.join(cwd, name), "w") as f:
@@ -137,7 +142,7 @@ def main():
                 missing = check_expected(last_output, text)
                 if missing is not None:
                     failures.append(f"{where}: expected output line not found: {missing!r}\n"
-                                    f"--- the output was:\n{last_output}---")
+                                    f"--- the output was:\n{tail(last_output)}---")
                 continue
             if lang == "c":
                 failures.append(f"{where}: a C block needs a 'file NAME' or 'skip REASON' directive")
@@ -156,7 +161,7 @@ def main():
                   flush=True)
             if rc != 0:
                 failures.append(f"{where}: the {lang} block exited with {rc}\n--- block:\n{text}"
-                                f"--- output:\n{last_output}---")
+                                f"--- output:\n{tail(last_output)}---")
     print(f"docs: {counts['run']} blocks run, {counts['expect']} outputs checked, {counts['file']} files, "
           f"{counts['skip']} skipped")
     for f in failures:

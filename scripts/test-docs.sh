@@ -36,6 +36,10 @@ step "installing into $work/prefix" cmake --install build/release --prefix "$wor
 tarball=$(bash wasm/pack.sh build/emscripten "$work/npm" 2>>"$log" | tail -n 1)
 mkdir -p "$work/node_modules/weft-parallel"
 tar -xzf "$tarball" -C "$work/node_modules/weft-parallel" --strip-components=1
+# Pyodide (docs/pyodide.md): npm's pyodide, pinned in tests/pyodide (scripts/setup.sh all)
+[ -f tests/pyodide/node_modules/pyodide/package.json ] ||
+  { echo "test-docs: tests/pyodide/node_modules/pyodide is missing: bash scripts/setup.sh all" >&2; exit 1; }
+ln -s "$root/tests/pyodide/node_modules/pyodide" "$work/node_modules/pyodide"
 mkdir -p "$work/node_modules/.bin" # what npm install makes: npx weft-build finds it here
 ln -s ../weft-parallel/bin/weft-build.mjs "$work/node_modules/.bin/weft-build"
 
