@@ -53,6 +53,8 @@ export PATH="$work/bin:$work/prefix/bin:$PATH"
 export PKG_CONFIG_PATH="$work/prefix/$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
 export PYTHONPATH="$root/python${PYTHONPATH:+:$PYTHONPATH}"
 export WEFT_REPO="$root" # the few blocks that use the source tree (the bench scripts) find it here
+# mpirun as root, as docs/mpi.md says (a user's own account needs neither)
+[ "$(id -u)" -ne 0 ] || export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset WEFT_BACKEND WEFT_N_JOBS WEFT_VERBOSE WEFT_DEBUG WEFT_CACHE_DIR
 # the blocks run in $work/docs/<file>/, each beside a link to node_modules
 /usr/bin/python3 scripts/doc_blocks.py --link "$work/node_modules" "$work/docs" "${files[@]}"
