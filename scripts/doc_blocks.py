@@ -1,7 +1,7 @@
 """Run every fenced code block of README.md and docs/*.md (scripts/test-docs.sh sets up
 the environment: an installed weft, the npm package, the Python package).
 
-    python3 scripts/doc_blocks.py [--list] [--link PATH]... WORKDIR FILE.md [FILE.md ...]
+    python3 scripts/doc_blocks.py [--list] [--link PATH]... WORKDIR MARKDOWN_FILE...
 
 Each Markdown file gets a folder WORKDIR/<name>/ and its blocks run there in order, so a
 block may use a file an earlier one wrote. --link PATH puts a symbolic link to PATH in

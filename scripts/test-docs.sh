@@ -2,7 +2,7 @@
 # Every code block of README.md and docs/ is real: build what the examples use, install
 # it the way a user would, then run each fenced sh, C, JS and Python block
 # (scripts/doc_blocks.py says how blocks are marked: files, skips, expected output).
-#   scripts/test-docs.sh [FILE.md ...]      default: README.md and docs/*.md
+#   scripts/test-docs.sh [MARKDOWN_FILE...]      default: README.md and docs/*.md
 # Builds, incrementally: the release preset (installed into a temporary prefix: the
 # examples' `pkg-config --cflags --libs weft` and `weft` find it), the Emscripten example
 # module and the npm package (for `import ... from 'weft-parallel'`); Python blocks import
