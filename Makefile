@@ -3,9 +3,11 @@
 #               the second run is served from the cache (build/demo-cache)
 #   make test   build everything and run every test suite
 #   make fuzz   run every fuzz target of tests/fuzz for FUZZ_SECONDS each (default 600)
+#   make docs   the API reference (Doxygen, warnings as errors) into build/docs/html
+#   make bench  run every benchmark side by side and write docs/benchmarks.md (+ charts)
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: demo test setup test-native test-sanitizers test-wasm test-browser test-python test-pyodide test-mpi test-fuzz fuzz clean
+.PHONY: docs test-docs bench test-bench demo test setup test-native test-sanitizers test-wasm test-browser test-python test-pyodide test-mpi test-fuzz fuzz clean
 # One step at a time even under `make -j`: setup must finish before any build, and
 # test-native and test-wasm both configure and build build/release. (Each step's own
 # build and ctest run in parallel with $(JOBS).)
@@ -24,7 +26,8 @@ demo:
 	@echo; echo "=== the same sweep again: served from the cache ==="; echo
 	./build/release/examples/weft_demo
 
-test: setup test-native test-sanitizers test-fuzz test-mpi test-wasm test-browser test-python test-pyodide
+test: setup test-native test-sanitizers test-fuzz test-mpi test-wasm test-browser test-python test-pyodide \
+	docs test-docs test-bench
 	@echo "make test: every suite passed"
 
 setup:
@@ -66,6 +69,21 @@ test-pyodide:
 
 test-mpi:
 	bash scripts/test-mpi.sh
+
+docs:
+	bash scripts/make-docs.sh
+
+# every fenced sh, C, JS and Python block of README.md and docs/ is built and run
+test-docs:
+	JOBS=$(JOBS) bash scripts/test-docs.sh
+
+# the benchmark report: make bench writes docs/benchmarks.md; make test runs its quick
+# mode (every bench at smoke-test sizes, no timing targets, nothing written to docs/)
+bench:
+	/usr/bin/python3 scripts/bench-report
+
+test-bench:
+	/usr/bin/python3 scripts/bench-report --quick
 
 clean:
 	rm -rf build

@@ -6,7 +6,8 @@
 #                             TypeScript (tsc: tests/node checks the API's types),
 #                             chromium and npm's playwright-core (tests/browser), npm's
 #                             pyodide (tests/pyodide), Open MPI, a one-node Slurm
-#                             (slurm-wlm, munge) and mpi4py (tests/mpi, bench)
+#                             (slurm-wlm, munge) and mpi4py (tests/mpi, bench), doxygen
+#                             (make docs: the API reference)
 # It says what it installs (with dependencies), how much it downloads, and how long it
 # took; apt's own output goes to build/setup-apt.log.
 set -euo pipefail
@@ -15,7 +16,7 @@ cd "$(dirname "$0")/.."
 native=(cmake make gcc g++ clang pkg-config libxxhash-dev libsqlite3-dev)
 extra=(clang-14 lld-14 llvm-14 node-acorn emscripten wasi-libc libclang-rt-14-dev-wasm32 nodejs npm
   node-typescript clang-format python3-joblib python3-numpy python3-pytest python3-pip chromium
-  openmpi-bin libopenmpi-dev slurm-wlm munge python3-mpi4py)
+  openmpi-bin libopenmpi-dev slurm-wlm munge python3-mpi4py doxygen)
 
 want=("${native[@]}")
 [ "${1:-}" = all ] && want+=("${extra[@]}")

@@ -1,6 +1,9 @@
-/* weft's `mpi` backend: the same tasks on every rank of an MPI job (Open MPI or MPICH),
- * launched with `mpirun -np N ./prog` or Slurm's `srun -n N ./prog`. Link weft::mpi (CMake)
- * or `pkg-config --libs weft-mpi`; see docs/mpi.md.
+/** @file
+ * The mpi backend of weft: the same tasks on every rank of an MPI job.
+ *
+ * Open MPI or MPICH, launched with `mpirun -np N ./prog` or with Slurm's
+ * `srun -n N ./prog`. Link weft::mpi (CMake) or `pkg-config --libs weft-mpi`; see
+ * docs/mpi.md.
  *
  * SPMD: every rank runs the same program. Call weft_mpi_init early in main, before any
  * weft call. On rank 0 it returns and main goes on: its weft calls with backend "mpi"
@@ -25,23 +28,24 @@
 extern "C" {
 #endif
 
-/* weft_mpi_init's answer on a rank other than 0 of a program that initialized MPI itself:
+/** weft_mpi_init's answer on a rank other than 0 of a program that initialized MPI itself:
  * the work is over, go on with the program's own MPI code. */
 #define WEFT_MPI_SERVED 1
 
-/* Initialize MPI if the program has not (argc/argv may be NULL), register the backend
+/** Initialize MPI if the program has not (argc/argv may be NULL), register the backend
  * "mpi" and, on ranks other than 0, serve tasks (see above). 0 on rank 0; WEFT_ESYS when
  * MPI cannot start. Without a launcher, MPI makes a world of one rank: rank 0 then runs
  * every task itself. */
 WEFT_API int weft_mpi_init(int *argc, char ***argv);
-/* On rank 0: tell the other ranks to leave, and finalize MPI if weft_mpi_init started it.
+/** On rank 0: tell the other ranks to leave, and finalize MPI if weft_mpi_init started it.
  * Runs by itself at exit when weft_mpi_init started MPI; a program that initialized MPI
  * itself calls it before MPI_Finalize. Safe to call twice. */
 WEFT_API void weft_mpi_finalize(void);
-/* This rank and the world's size (-1 before weft_mpi_init). */
+/** This rank (-1 before weft_mpi_init). */
 WEFT_API int weft_mpi_rank(void);
+/** The world's size (-1 before weft_mpi_init). */
 WEFT_API int weft_mpi_size(void);
-/* A line per rank, "rank 1: pid 4242 on node7", into buf (always terminated); returns the
+/** A line per rank, "rank 1: pid 4242 on node7", into buf (always terminated); returns the
  * length the whole text needs. Rank 0 knows every rank; the others only themselves. */
 WEFT_API size_t weft_mpi_describe(char *buf, size_t size);
 
