@@ -1083,8 +1083,9 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
             if (puts[i].rc == 0) {
                 atomic_fetch_add(&m->stores, 1);
                 maybe_prune(m, puts[i].head_size + puts[i].value_size);
-            } else if (!why[0]) {
-                snprintf(why, sizeof why, "%s", weft_strerror(puts[i].rc));
+            } else if (!why[0]) { /* the store's own message when it set one */
+                const weft_error *e = weft_last_error();
+                snprintf(why, sizeof why, "%s", e->code == puts[i].rc && e->message[0] ? e->message : weft_strerror(puts[i].rc));
             }
             free(heads[i]);
         }
