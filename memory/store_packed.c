@@ -395,8 +395,11 @@ static int packed_open(void *state, const char *location) {
     if (rc) return rc;
     /* SQLite's write-ahead log needs to write beside the database even to read it */
     if (read_only)
-        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (a packed cache needs write access; check its permissions)", location, weft_plat_strerror(-13));
-    if (!weft__packed_is_packed(location))
+        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s' (a packed cache needs write access: check its permissions and free space)", location);
+    int kind = weft__disk_marker_kind(location);
+    if (kind < 0)
+        return weft__set_error(WEFT_ESYS, "cannot read the marker of the cache folder '%s': %s", location, weft_plat_strerror(kind));
+    if (kind == 0)
         return weft__set_error(WEFT_EINVAL, "'%s' is a file-per-entry weft cache: open it as it is, or convert it with `weft cache migrate %s`", location, location);
     size_t n = strlen(location);
     while (n > 1 && location[n - 1] == '/') n--;
