@@ -19,7 +19,7 @@
 #define REDUCE_WINDOW 4096
 /* Finished items wait on their thread until its batch ends, then go to the store in
  * one batched write (at most this many at a time). */
-#define STORE_BATCH 64
+#define STORE_BATCH 256
 
 typedef struct narrowed {
     weft_memory *m;

@@ -526,9 +526,10 @@ static int lookup_hot(call *c, weft_bytes *out, int count, int do_touch) {
 /* Judge what the store gave for the call's key (`got`, whose buffers it takes over);
  * `g` is the generation read before the store was asked. 0 and the value on a valid
  * hit, WEFT_ENOTFOUND otherwise (corrupt, expired and rejected entries included), <0 on
- * a store error. */
+ * a store error. `keep_hot`: remember the value in the hot table (single calls; a map's
+ * many items would only churn it). */
 static int lookup_settle(call *c, uint64_t g, weft__store_get *got, weft_bytes *out, int count,
-                         int do_touch) {
+                         int do_touch, int keep_hot) {
     weft_memory *m = c->m;
     weft__entry e;
     int rc = got->rc;
@@ -559,7 +560,7 @@ static int lookup_settle(call *c, uint64_t g, weft__store_get *got, weft_bytes *
                 atomic_fetch_add(&m->saved_ns, e.compute_ns);
             }
             if (do_touch) touch(m, c->task->name, c->key, now, e.created_ns);
-            hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, e.compute_ns);
+            if (keep_hot) hot_put(m, c->task->name, c->key, g, out->data, out->size, e.created_ns, e.compute_ns);
             return 0;
         }
     }
@@ -574,7 +575,7 @@ static int lookup(call *c, weft_bytes *out, int count, int do_touch) {
     uint64_t g = generation_now(c->m);
     weft__store_get got = {.task = c->task->name, .key = c->key};
     weft__store_get_many(c->m->store, c->m->state, &got, 1);
-    return lookup_settle(c, g, &got, out, count, do_touch);
+    return lookup_settle(c, g, &got, out, count, do_touch, 1);
 }
 
 static int prune(weft_memory *m, int64_t max_bytes, int64_t max_items, double max_age_s,
@@ -1015,7 +1016,7 @@ static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_b
     uint64_t g = generation_now(m);
     weft__store_get_many(m->store, m->state, gets, n_gets);
     for (size_t i = 0; i < n; i++) {
-        if (asked[i] != SIZE_MAX) found[i] = lookup_settle(&cs[i], g, &gets[asked[i]], &out[i], 1, 1) == 0;
+        if (asked[i] != SIZE_MAX) found[i] = lookup_settle(&cs[i], g, &gets[asked[i]], &out[i], 1, 1, 0) == 0;
         if (found[i] && value_size != SIZE_MAX && out[i].size != value_size) {
             weft_bytes_free(&out[i], 1); /* stored by a map with another output size */
             found[i] = 0;
@@ -1045,14 +1046,20 @@ int weft__memory_lookup_items(weft_memory *m, const weft_task_def *task, const w
 
 void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
                               const weft__memory_item *items, size_t n) {
-    enum { PUTS = 16 };
-    weft__store_put puts[PUTS];
-    unsigned char *heads[PUTS];
-    uint8_t keys[PUTS][16];
+    /* one batched write (one transaction on the packed store) per PUTS items */
+    enum { PUTS = 256 };
+    size_t cap = n < PUTS ? n : PUTS;
+    weft__store_put *puts = malloc(cap * sizeof *puts + 1);
+    unsigned char **heads = malloc(cap * sizeof *heads + 1);
+    uint8_t(*keys)[16] = malloc(cap * sizeof *keys + 1);
     char why[256] = "";
+    if (!puts || !heads || !keys) {
+        snprintf(why, sizeof why, "out of memory");
+        n = 0;
+    }
     for (size_t at = 0; at < n;) {
         size_t k = 0;
-        for (; k < PUTS && at < n; at++) {
+        for (; k < cap && at < n; at++) {
             const weft__memory_item *it = &items[at];
             weft__store_put *p = &puts[k];
             call c;
@@ -1076,12 +1083,16 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
             if (puts[i].rc == 0) {
                 atomic_fetch_add(&m->stores, 1);
                 maybe_prune(m, puts[i].head_size + puts[i].value_size);
-            } else if (!why[0]) {
-                snprintf(why, sizeof why, "%s", weft_strerror(puts[i].rc));
+            } else if (!why[0]) { /* the store's own message when it set one */
+                const weft_error *e = weft_last_error();
+                snprintf(why, sizeof why, "%s", e->code == puts[i].rc && e->message[0] ? e->message : weft_strerror(puts[i].rc));
             }
             free(heads[i]);
         }
     }
+    free(puts);
+    free(heads);
+    free(keys);
     /* a result that could not be kept is still right: the map goes on, and says so once */
     if (why[0] && !atomic_exchange(&m->warned_store, 1))
         warn(m, "weft: could not store a result of '%s' in %s: %s", task->name, m->location, why);

@@ -33,7 +33,8 @@ const weft_store *weft__store_for(const char *location) {
             return registry[i].store;
 #ifdef WEFT_HAVE_PACKED
     /* a folder: its marker says which store made it; a new or empty one gets the default */
-    if (weft__packed_is_packed(location)) return &weft__store_packed;
+    /* (a marker that cannot be read: the packed store, whose open says why) */
+    if (weft__disk_marker_kind(location) != 0) return &weft__store_packed;
     if (weft__disk_is_cache(location)) return &weft__store_disk;
     if (weft__packed_is_default()) return &weft__store_packed;
 #endif

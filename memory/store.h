@@ -139,6 +139,9 @@ extern const weft_store weft__store_disk;
     "# Backup tools that honour CACHEDIR.TAG skip it.\n"
 /* Non-zero when a cache folder's marker says the packed store made it. */
 int weft__disk_marker_is_packed(const char *dir);
+/* 1: the marker says packed; 0: it does not (or there is none); < 0: it could not be read
+ * (a negative errno). */
+int weft__disk_marker_kind(const char *dir);
 #define WEFT__DISK_SUFFIX ".wfe"
 #define WEFT__DISK_TEMP_PREFIX ".tmp-"
 /* A temporary file untouched this long is a killed writer's litter, safe to remove. */

@@ -236,17 +236,20 @@ int weft__disk_prepare(const char *dir, const char *marker_text, int *read_only)
     return 0;
 }
 
-int weft__disk_marker_is_packed(const char *dir) {
+int weft__disk_marker_kind(const char *dir) {
     char path[4200], buf[512];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof path) return 0;
     int fd = weft_plat_open_read(path);
-    if (fd < 0) return 0;
+    if (fd < 0) /* no marker (or not a file): not packed; anything else: unknown */
+        return fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP || fd == WEFT_PLAT_ENOTREG ? 0 : fd;
     int64_t n = weft_plat_read(fd, buf, sizeof buf - 1);
     weft_plat_close(fd);
-    if (n < 0) return 0;
+    if (n < 0) return (int)n;
     buf[n] = '\0';
-    return strstr(buf, "weft cache") && strstr(buf, WEFT__PACKED_WORDS);
+    return strstr(buf, "weft cache") && strstr(buf, WEFT__PACKED_WORDS) ? 1 : 0;
 }
+
+int weft__disk_marker_is_packed(const char *dir) { return weft__disk_marker_kind(dir) == 1; }
 
 static int disk_open(void *state, const char *location) {
 #ifndef WEFT_HAVE_PACKED

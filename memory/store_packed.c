@@ -41,43 +41,165 @@ typedef struct packed_state {
     int fsync_full; /* PRAGMA synchronous is FULL (a put asked for fsync) */
     task_id *tasks; /* task ids seen (ids never change: rows of tasks are never deleted) */
     size_t n_tasks;
+    unsigned char *scratch; /* a row's packed bytes (lock held) */
+    size_t scratch_size;
     sqlite3_stmt *get, *upsert, *del, *touch, *task_find, *task_add, *total_add;
     /* uses to record, written in one transaction when full, with the next batch of
      * puts, or on close: a use costs no commit of its own (the LRU clock is approximate;
      * a kill loses at most these) */
     struct {
-        int64_t tid, at_ns;
-        uint8_t key[16];
+        int64_t id, at_ns;
     } touched[TOUCH_BUFFER];
     size_t n_touched;
 } packed_state;
 
+/* The layout's version (PRAGMA user_version); 0 with an entries table: the first
+ * layout (a blob key, head and value apart, ns times), converted on open. */
+#define LAYOUT 2
+
+/* A row is keyed by the first 8 bytes of the entry's key (its rowid: integer compares,
+ * and a small last-use index), the other 8 in `tail`; two keys sharing 8 bytes keep the
+ * newer entry (a miss for the other, never its value). Times are ns since the epoch.
+ * `data` holds the entry's bytes less what the row already says (pack_entry); NULL: the
+ * entry is a file (a large value). */
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS tasks(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);"
     "CREATE TABLE IF NOT EXISTS totals(tid INTEGER PRIMARY KEY, n INTEGER NOT NULL,"
     "  bytes INTEGER NOT NULL, compute INTEGER NOT NULL, newest INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS meta(tid INTEGER, name TEXT, value TEXT,"
     "  PRIMARY KEY(tid, name)) WITHOUT ROWID;"
-    /* head NULL: the entry is a file (a large value) */
-    "CREATE TABLE IF NOT EXISTS entries(tid INTEGER NOT NULL, key BLOB NOT NULL,"
-    "  atime INTEGER NOT NULL, size INTEGER NOT NULL, compute INTEGER NOT NULL,"
-    "  head BLOB, value BLOB, PRIMARY KEY(tid, key)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS entries(id INTEGER PRIMARY KEY, tail INTEGER NOT NULL,"
+    "  tid INTEGER NOT NULL, atime INTEGER NOT NULL, size INTEGER NOT NULL,"
+    "  compute INTEGER NOT NULL, packing INTEGER NOT NULL, data BLOB);"
     "CREATE INDEX IF NOT EXISTS entries_by_atime ON entries(atime);"
-    /* uses, appended (a page per ~100), folded into entries.atime before an eviction or
+    /* uses, appended (a page per ~300), folded into entries.atime before an eviction or
      * a listing: a use is not a random page write of its own */
-    "CREATE TABLE IF NOT EXISTS uses(id INTEGER PRIMARY KEY, tid INTEGER NOT NULL,"
-    "  key BLOB NOT NULL, at INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS uses(id INTEGER NOT NULL, at INTEGER NOT NULL);"
     "CREATE TRIGGER IF NOT EXISTS entries_ins AFTER INSERT ON entries BEGIN"
     "  UPDATE totals SET n = n + 1, bytes = bytes + NEW.size, compute = compute + NEW.compute,"
     "    newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
-    "CREATE TRIGGER IF NOT EXISTS entries_upd AFTER UPDATE OF size, compute ON entries BEGIN"
-    "  UPDATE totals SET bytes = bytes + NEW.size - OLD.size,"
-    "    compute = compute + NEW.compute - OLD.compute WHERE tid = NEW.tid; END;"
+    /* an overwrite (or another key with the same first 8 bytes) */
+    "CREATE TRIGGER IF NOT EXISTS entries_upd AFTER UPDATE OF tid, size, compute ON entries BEGIN"
+    "  UPDATE totals SET n = n - 1, bytes = bytes - OLD.size, compute = compute - OLD.compute"
+    "    WHERE tid = OLD.tid;"
+    "  UPDATE totals SET n = n + 1, bytes = bytes + NEW.size, compute = compute + NEW.compute,"
+    "    newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
     "CREATE TRIGGER IF NOT EXISTS entries_use AFTER UPDATE OF atime ON entries BEGIN"
     "  UPDATE totals SET newest = max(newest, NEW.atime) WHERE tid = NEW.tid; END;"
     "CREATE TRIGGER IF NOT EXISTS entries_del AFTER DELETE ON entries BEGIN"
     "  UPDATE totals SET n = n - 1, bytes = bytes - OLD.size, compute = compute - OLD.compute"
     "    WHERE tid = OLD.tid; END;";
+
+/* ---- keys, times and packed entries */
+
+static int64_t id_of(const uint8_t key[16]) {
+    int64_t v;
+    memcpy(&v, key, 8);
+    return v;
+}
+
+static int64_t tail_of(const uint8_t key[16]) {
+    int64_t v;
+    memcpy(&v, key + 8, 8);
+    return v;
+}
+
+static void key_of(int64_t id, int64_t tail, uint8_t key[16]) {
+    memcpy(key, &id, 8);
+    memcpy(key + 8, &tail, 8);
+}
+
+/* An entry header (memory/entry.c) repeats what its row knows: the key (bytes 16-31),
+ * the last access at write time (40-47, the creation time again) and the value size
+ * (56-63). The row leaves out whichever of these match (bits of `packing`, beside the
+ * header size) and get puts them back, so a read gives the very bytes written (the
+ * header's own checksum covers the result). */
+enum { PACK_KEY = 1,
+       PACK_ACCESS = 2,
+       PACK_SIZE = 4,
+       PACK_BITS = 3 };
+
+static int packs(const unsigned char *h, size_t hs, const uint8_t key[16], size_t vs) {
+    int f = 0;
+    uint64_t v = vs;
+    if (hs >= 32 && memcmp(h + 16, key, 16) == 0) f |= PACK_KEY;
+    if (hs >= 48 && memcmp(h + 40, h + 32, 8) == 0) f |= PACK_ACCESS;
+    if (hs >= 64 && memcmp(h + 56, &v, 8) == 0) f |= PACK_SIZE;
+    return f;
+}
+
+/* The header's bytes the row keeps, in order: [from, to) pieces. */
+static size_t pieces(int f, size_t hs, size_t from[4], size_t to[4]) {
+    size_t n = 0, at = 0;
+    const struct {
+        int bit;
+        size_t a, b;
+    } gone[] = {{PACK_KEY, 16, 32}, {PACK_ACCESS, 40, 48}, {PACK_SIZE, 56, 64}};
+    for (int i = 0; i < 3; i++) {
+        if (!(f & gone[i].bit)) continue;
+        if (gone[i].a > at) from[n] = at, to[n++] = gone[i].a;
+        at = gone[i].b;
+    }
+    if (hs > at) from[n] = at, to[n++] = hs;
+    return n;
+}
+
+static size_t packed_head_size(int f, size_t hs) {
+    return hs - (f & PACK_KEY ? 16 : 0) - (f & PACK_ACCESS ? 8 : 0) - (f & PACK_SIZE ? 8 : 0);
+}
+
+/* The row's bytes for an entry into s->scratch (lock held): its size, or 0 without memory. */
+static size_t pack_entry(packed_state *s, int f, const unsigned char *h, size_t hs, const void *v,
+                         size_t vs) {
+    size_t n = packed_head_size(f, hs) + vs;
+    if (n + 1 > s->scratch_size) {
+        unsigned char *b = realloc(s->scratch, n + 1);
+        if (!b) return 0;
+        s->scratch = b;
+        s->scratch_size = n + 1;
+    }
+    size_t from[4], to[4], k = pieces(f, hs, from, to), at = 0;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(s->scratch + at, h + from[i], to[i] - from[i]);
+        at += to[i] - from[i];
+    }
+    if (vs) memcpy(s->scratch + at, v, vs);
+    return n ? n : 1;
+}
+
+/* The entry's header and value back from a row's bytes (malloc'd): 0, WEFT_ECORRUPT
+ * when they do not fit the row's packing, WEFT_ENOMEM. */
+static int unpack_entry(int64_t packing, const unsigned char *d, size_t n, const uint8_t key[16],
+                        weft_bytes *head, weft_bytes *value) {
+    int f = (int)(packing & ((1 << PACK_BITS) - 1));
+    int64_t hs64 = packing >> PACK_BITS;
+    if (packing < 0 || hs64 > (int64_t)n + 32) return WEFT_ECORRUPT;
+    size_t hs = (size_t)hs64, ph = packed_head_size(f, hs);
+    if ((f & PACK_SIZE && hs < 64) || (f & PACK_ACCESS && hs < 48) || (f & PACK_KEY && hs < 32) || ph > n)
+        return WEFT_ECORRUPT;
+    size_t vs = n - ph;
+    head->data = malloc(hs ? hs : 1);
+    value->data = malloc(vs ? vs : 1);
+    if (!head->data || !value->data) {
+        free(head->data), free(value->data);
+        head->data = value->data = NULL;
+        return WEFT_ENOMEM;
+    }
+    unsigned char *h = head->data;
+    size_t from[4], to[4], k = pieces(f, hs, from, to), at = 0;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(h + from[i], d + at, to[i] - from[i]);
+        at += to[i] - from[i];
+    }
+    if (f & PACK_KEY) memcpy(h + 16, key, 16);
+    if (f & PACK_ACCESS) memcpy(h + 40, h + 32, 8);
+    uint64_t v64 = vs;
+    if (f & PACK_SIZE) memcpy(h + 56, &v64, 8);
+    if (vs) memcpy(value->data, d + ph, vs);
+    head->size = hs;
+    value->size = vs;
+    return 0;
+}
 
 /* ---- errors */
 
@@ -112,13 +234,14 @@ static int prepare_all(packed_state *s) {
         sqlite3_stmt **st;
         const char *sql;
     } all[] = {
-        {&s->get, "SELECT head, value, atime, size FROM entries WHERE tid = ?1 AND key = ?2"},
-        {&s->upsert, "INSERT INTO entries(tid, key, atime, size, compute, head, value)"
-                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(tid, key) DO UPDATE SET"
-                     " atime = excluded.atime, size = excluded.size, compute = excluded.compute,"
-                     " head = excluded.head, value = excluded.value"},
-        {&s->del, "DELETE FROM entries WHERE tid = ?1 AND key = ?2 RETURNING head IS NULL"},
-        {&s->touch, "INSERT INTO uses(tid, key, at) VALUES(?1, ?2, ?3)"},
+        {&s->get, "SELECT tail, tid, packing, data, atime FROM entries WHERE id = ?1"},
+        {&s->upsert, "INSERT INTO entries(id, tail, tid, atime, size, compute, packing, data)"
+                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO UPDATE SET"
+                     " tail = excluded.tail, tid = excluded.tid, atime = excluded.atime,"
+                     " size = excluded.size, compute = excluded.compute,"
+                     " packing = excluded.packing, data = excluded.data"},
+        {&s->del, "DELETE FROM entries WHERE id = ?1 AND tail = ?2 AND tid = ?3 RETURNING data IS NULL"},
+        {&s->touch, "INSERT INTO uses(id, at) VALUES(?1, ?2)"},
         {&s->task_find, "SELECT id FROM tasks WHERE name = ?1"},
         {&s->task_add, "INSERT OR IGNORE INTO tasks(name) VALUES(?1)"},
         {&s->total_add, "INSERT OR IGNORE INTO totals VALUES(?1, 0, 0, 0, 0)"},
@@ -128,6 +251,83 @@ static int prepare_all(packed_state *s) {
         if (rc) return rc;
     }
     return 0;
+}
+
+static int64_t compute_of(const void *head, size_t size) {
+    weft__entry e;
+    return weft__entry_parse(head, size, &e) == 0 ? e.compute_ns : 0;
+}
+
+/* Write an entry's row with `st` (the upsert; lock held, in a transaction): an SQLite
+ * status. `large`: its bytes are a file. */
+static int write_row(packed_state *s, sqlite3_stmt *st, int64_t tid, const uint8_t key[16],
+                     int64_t atime_ns, const void *head, size_t hs, const void *value, size_t vs,
+                     int large) {
+    int f = large ? 0 : packs(head, hs, key, vs);
+    size_t n = large ? 0 : pack_entry(s, f, head, hs, value, vs);
+    if (!large && !n) return SQLITE_NOMEM;
+    sqlite3_bind_int64(st, 1, id_of(key));
+    sqlite3_bind_int64(st, 2, tail_of(key));
+    sqlite3_bind_int64(st, 3, tid);
+    sqlite3_bind_int64(st, 4, atime_ns);
+    sqlite3_bind_int64(st, 5, (int64_t)(hs + vs));
+    sqlite3_bind_int64(st, 6, head ? compute_of(head, hs) : 0);
+    sqlite3_bind_int64(st, 7, large ? 0 : (int64_t)hs << PACK_BITS | f);
+    if (large)
+        sqlite3_bind_null(st, 8);
+    else
+        sqlite3_bind_blob64(st, 8, s->scratch, packed_head_size(f, hs) + vs, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/* A database of the first layout, converted inside the schema's transaction: its rows
+ * re-written in this one (their tasks, times and bytes kept). */
+static int convert_first_layout(packed_state *s) {
+    int rc = exec(s, "DROP TRIGGER IF EXISTS entries_ins; DROP TRIGGER IF EXISTS entries_upd;"
+                     " DROP TRIGGER IF EXISTS entries_use; DROP TRIGGER IF EXISTS entries_del;"
+                     " DROP INDEX IF EXISTS entries_by_atime; DROP TABLE IF EXISTS uses;"
+                     " ALTER TABLE entries RENAME TO entries_v1;"
+                     " UPDATE totals SET n = 0, bytes = 0, compute = 0");
+    if (!rc) rc = exec(s, SCHEMA);
+    sqlite3_stmt *from = NULL, *to = NULL;
+    if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, key, atime, head, value, size FROM entries_v1", -1, &from, NULL);
+    if (!rc) rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &to, NULL);
+    int step;
+    while (!rc && (step = sqlite3_step(from)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(from, 1) != 16) continue;
+        uint8_t key[16];
+        memcpy(key, sqlite3_column_blob(from, 1), 16);
+        int large = sqlite3_column_type(from, 3) == SQLITE_NULL;
+        const void *h = large ? NULL : sqlite3_column_blob(from, 3), *v = sqlite3_column_blob(from, 4);
+        size_t hs = (size_t)sqlite3_column_bytes(from, 3), vs = (size_t)sqlite3_column_bytes(from, 4);
+        if (large) hs = (size_t)sqlite3_column_int64(from, 5), vs = 0; /* its size, for the totals */
+        rc = write_row(s, to, sqlite3_column_int64(from, 0), key, sqlite3_column_int64(from, 2), h, hs, v, vs, large);
+    }
+    if (!rc && step != SQLITE_DONE) rc = step;
+    sqlite3_finalize(from);
+    sqlite3_finalize(to);
+    return rc ? rc : exec(s, "DROP TABLE entries_v1");
+}
+
+/* The schema, in its own write transaction: an SQLite status. */
+static int make_schema(packed_state *s) {
+    sqlite3_stmt *st;
+    int version = 0, old = 0;
+    int rc = sqlite3_prepare_v2(s->db, "SELECT (SELECT user_version FROM pragma_user_version),"
+                                       " EXISTS(SELECT 1 FROM sqlite_schema WHERE name = 'entries')",
+                                -1, &st, NULL);
+    if (rc) return rc;
+    if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        version = sqlite3_column_int(st, 0);
+        old = sqlite3_column_int(st, 1) && version < LAYOUT;
+        rc = 0;
+    }
+    sqlite3_finalize(st);
+    if (rc || version == LAYOUT) return rc;
+    rc = old ? convert_first_layout(s) : exec(s, SCHEMA);
+    return rc ? rc : exec(s, "PRAGMA user_version = 2");
 }
 
 /* Open the database and make its schema: an SQLite status. */
@@ -146,12 +346,15 @@ static int open_db(packed_state *s, const char *path) {
         /* keys are hashes: inserts land on random pages; a larger cache and fewer,
          * larger checkpoints write each page once for many entries. Reads through a
          * mapping save a pread per page (weft never shrinks the file: no VACUUM, no
-         * auto_vacuum, so a mapped page never vanishes under a reader) */
+         * auto_vacuum, so a mapped page never vanishes under a reader). A removed row's
+         * bytes need no zeroing (Debian builds SQLite with secure_delete on): a cache
+         * holds nothing secret from its own folder's readers */
         if (!rc) rc = exec(s, "PRAGMA cache_size = -32768; PRAGMA wal_autocheckpoint = 8192;"
-                              " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 1073741824");
+                              " PRAGMA journal_size_limit = 67108864; PRAGMA mmap_size = 2147418112;"
+                              " PRAGMA secure_delete = OFF");
         if (!rc) rc = exec(s, "BEGIN IMMEDIATE");
         if (!rc) {
-            rc = exec(s, SCHEMA);
+            rc = make_schema(s);
             int rc2 = exec(s, rc ? "ROLLBACK" : "COMMIT");
             if (!rc) rc = rc2;
         }
@@ -192,8 +395,11 @@ static int packed_open(void *state, const char *location) {
     if (rc) return rc;
     /* SQLite's write-ahead log needs to write beside the database even to read it */
     if (read_only)
-        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s': %s (a packed cache needs write access; check its permissions)", location, weft_plat_strerror(-13));
-    if (!weft__packed_is_packed(location))
+        return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s' (a packed cache needs write access: check its permissions and free space)", location);
+    int kind = weft__disk_marker_kind(location);
+    if (kind < 0)
+        return weft__set_error(WEFT_ESYS, "cannot read the marker of the cache folder '%s': %s", location, weft_plat_strerror(kind));
+    if (kind == 0)
         return weft__set_error(WEFT_EINVAL, "'%s' is a file-per-entry weft cache: open it as it is, or convert it with `weft cache migrate %s`", location, location);
     size_t n = strlen(location);
     while (n > 1 && location[n - 1] == '/') n--;
@@ -232,9 +438,8 @@ static int packed_open(void *state, const char *location) {
 /* Fold the uses log into the entries' last-use times (inside a write transaction, lock
  * held): each entry's page is written once for all its uses since the last fold. */
 static int fold_uses(packed_state *s) {
-    int rc = exec(s, "UPDATE entries SET atime = u.at FROM (SELECT tid, key, max(at) AS at FROM uses"
-                     " GROUP BY tid, key) AS u WHERE entries.tid = u.tid AND entries.key = u.key"
-                     " AND entries.atime < u.at");
+    int rc = exec(s, "UPDATE entries SET atime = u.at FROM (SELECT id, max(at) AS at FROM uses"
+                     " GROUP BY id) AS u WHERE entries.id = u.id AND entries.atime < u.at");
     return rc ? rc : exec(s, "DELETE FROM uses");
 }
 
@@ -243,9 +448,8 @@ static int fold_uses(packed_state *s) {
 static void write_touches(packed_state *s) {
     int64_t last = 0;
     for (size_t i = 0; i < s->n_touched; i++) {
-        sqlite3_bind_int64(s->touch, 1, s->touched[i].tid);
-        sqlite3_bind_blob(s->touch, 2, s->touched[i].key, 16, SQLITE_STATIC);
-        sqlite3_bind_int64(s->touch, 3, s->touched[i].at_ns);
+        sqlite3_bind_int64(s->touch, 1, s->touched[i].id);
+        sqlite3_bind_int64(s->touch, 2, s->touched[i].at_ns);
         if (sqlite3_step(s->touch) == SQLITE_DONE) last = sqlite3_last_insert_rowid(s->db);
         sqlite3_reset(s->touch);
     }
@@ -276,6 +480,7 @@ static void packed_close(void *state) {
     packed_state *s = state;
     flush_touches(s);
     close_db(s);
+    free(s->scratch);
     for (size_t i = 0; i < s->n_tasks; i++) free(s->tasks[i].name);
     free(s->tasks);
     weft__store_disk.close(s->files);
@@ -322,49 +527,52 @@ static int64_t task_of(packed_state *s, const char *task, int create) {
 
 /* ---- reads */
 
-/* One read, inside the caller's transaction (lock held). */
+/* One read, inside the caller's transaction (lock held): 0, 1 (a large value: its
+ * file), or as get. */
 static int get_one(packed_state *s, weft__store_get *g) {
     g->head = g->value = (weft_bytes){NULL, 0};
     g->last_access_ns = -1;
     int64_t tid = task_of(s, g->task, 0);
     if (tid < 0) return db_error(s, (int)-tid, "cannot read");
     if (tid == 0) return WEFT_ENOTFOUND;
-    sqlite3_bind_int64(s->get, 1, tid);
-    sqlite3_bind_blob(s->get, 2, g->key, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(s->get, 1, id_of(g->key));
     int rc = sqlite3_step(s->get), out = WEFT_ENOTFOUND;
-    if (rc == SQLITE_ROW && sqlite3_column_type(s->get, 0) == SQLITE_NULL) {
-        out = 1; /* a large value: its file */
-    } else if (rc == SQLITE_ROW) {
-        size_t hs = (size_t)sqlite3_column_bytes(s->get, 0), vs = (size_t)sqlite3_column_bytes(s->get, 1);
-        const void *h = sqlite3_column_blob(s->get, 0), *v = sqlite3_column_blob(s->get, 1);
-        g->head.data = malloc(hs ? hs : 1);
-        g->value.data = malloc(vs ? vs : 1);
-        if (!g->head.data || !g->value.data) {
-            free(g->head.data), free(g->value.data);
-            g->head.data = g->value.data = NULL;
-            out = WEFT_ENOMEM;
+    if (rc == SQLITE_ROW && sqlite3_column_int64(s->get, 0) == tail_of(g->key) && sqlite3_column_int64(s->get, 1) == tid) {
+        if (sqlite3_column_type(s->get, 3) == SQLITE_NULL) {
+            out = 1;
         } else {
-            if (hs) memcpy(g->head.data, h, hs);
-            if (vs) memcpy(g->value.data, v, vs);
-            g->head.size = hs;
-            g->value.size = vs;
-            g->last_access_ns = sqlite3_column_int64(s->get, 2);
-            out = 0;
+            const void *d = sqlite3_column_blob(s->get, 3);
+            size_t n = (size_t)sqlite3_column_bytes(s->get, 3);
+            out = unpack_entry(sqlite3_column_int64(s->get, 2), d ? d : "", n, g->key, &g->head, &g->value);
+            g->last_access_ns = sqlite3_column_int64(s->get, 4);
         }
-    } else if (rc != SQLITE_DONE) {
+    } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         out = db_error(s, rc, "cannot read");
     }
     sqlite3_reset(s->get);
     return out;
 }
 
+static int by_id(const void *a, const void *b) {
+    int64_t x = id_of((*(weft__store_get *const *)a)->key), y = id_of((*(weft__store_get *const *)b)->key);
+    return (x > y) - (x < y);
+}
+
 static void packed_get_many(void *state, weft__store_get *gets, size_t n) {
     packed_state *s = state;
+    /* in key order: each lookup walks near the last one's pages */
+    weft__store_get *stack[256], **order = n <= 256 ? stack : malloc(n * sizeof *order);
+    for (size_t i = 0; order && i < n; i++) order[i] = &gets[i];
+    if (order && n > 1) qsort(order, n, sizeof *order, by_id);
     weft_plat_mutex_lock(&s->lock);
     int rc = exec(s, "BEGIN"); /* one snapshot, one lock for the batch */
-    for (size_t i = 0; i < n; i++) gets[i].rc = rc ? db_error(s, rc, "cannot read") : get_one(s, &gets[i]);
+    for (size_t i = 0; i < n; i++) {
+        weft__store_get *g = order ? order[i] : &gets[i];
+        g->rc = rc ? db_error(s, rc, "cannot read") : get_one(s, g);
+    }
     if (!rc) exec(s, "COMMIT");
     weft_plat_mutex_unlock(&s->lock);
+    if (order != stack) free(order);
     for (size_t i = 0; i < n; i++) { /* large values, outside the lock */
         weft__store_get *g = &gets[i];
         if (g->rc != 1) continue;
@@ -383,31 +591,6 @@ static int packed_get(void *state, const char *task, const uint8_t key[16], weft
 }
 
 /* ---- writes */
-
-static int64_t compute_of(const void *head, size_t size) {
-    weft__entry e;
-    return weft__entry_parse(head, size, &e) == 0 ? e.compute_ns : 0;
-}
-
-/* Head and value in two columns, bound without copies. */
-static int put_row(packed_state *s, int64_t tid, const weft__store_put *p, int large) {
-    sqlite3_stmt *st = s->upsert;
-    sqlite3_bind_int64(st, 1, tid);
-    sqlite3_bind_blob(st, 2, p->key, 16, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 3, weft_plat_wall_ns());
-    sqlite3_bind_int64(st, 4, (int64_t)(p->head_size + p->value_size));
-    sqlite3_bind_int64(st, 5, compute_of(p->head, p->head_size));
-    if (large) {
-        sqlite3_bind_null(st, 6);
-        sqlite3_bind_null(st, 7);
-    } else {
-        sqlite3_bind_blob64(st, 6, p->head, p->head_size, SQLITE_STATIC);
-        sqlite3_bind_blob64(st, 7, p->value_size ? p->value : "", p->value_size, SQLITE_STATIC);
-    }
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? 0 : rc;
-}
 
 static void set_sync(packed_state *s, int fsync) {
     if (!!fsync == s->fsync_full) return;
@@ -434,7 +617,7 @@ static void packed_put_many(void *state, weft__store_put *puts, size_t n, int fs
         if (p->rc) continue;
         int64_t tid = task_of(s, p->task, 1);
         rc = tid < 0 ? (int)-tid : tid == 0 ? SQLITE_ERROR
-                                            : put_row(s, tid, p, p->value_size > WEFT__PACKED_MAX_INLINE);
+                                            : write_row(s, s->upsert, tid, p->key, weft_plat_wall_ns(), p->head, p->head_size, p->value, p->value_size, p->value_size > WEFT__PACKED_MAX_INLINE);
     }
     if (!rc) rc = exec(s, "COMMIT");
     if (rc) {
@@ -461,8 +644,9 @@ static int delete_row(packed_state *s, const char *task, const uint8_t key[16], 
     int64_t tid = task_of(s, task, 0);
     if (tid < 0) return db_error(s, (int)-tid, "cannot remove an entry");
     if (tid == 0) return WEFT_ENOTFOUND;
-    sqlite3_bind_int64(s->del, 1, tid);
-    sqlite3_bind_blob(s->del, 2, key, 16, SQLITE_STATIC);
+    sqlite3_bind_int64(s->del, 1, id_of(key));
+    sqlite3_bind_int64(s->del, 2, tail_of(key));
+    sqlite3_bind_int64(s->del, 3, tid);
     int rc = sqlite3_step(s->del), out = WEFT_ENOTFOUND;
     if (rc == SQLITE_ROW) {
         *large = sqlite3_column_int(s->del, 0);
@@ -491,9 +675,8 @@ static int packed_touch(void *state, const char *task, const uint8_t key[16], in
     int64_t tid = task_of(s, task, 0);
     if (tid > 0) {
         if (s->n_touched == TOUCH_BUFFER) flush_touches(s);
-        s->touched[s->n_touched].tid = tid;
-        s->touched[s->n_touched].at_ns = now_ns;
-        memcpy(s->touched[s->n_touched++].key, key, 16);
+        s->touched[s->n_touched].id = id_of(key);
+        s->touched[s->n_touched++].at_ns = now_ns;
     }
     weft_plat_mutex_unlock(&s->lock);
     return tid > 0 ? 0 : WEFT_ENOTFOUND; /* best effort, like the disk store's */
@@ -503,8 +686,7 @@ static int packed_touch(void *state, const char *task, const uint8_t key[16], in
  * callbacks may remove what they are shown */
 
 typedef struct row {
-    int64_t tid, atime, size;
-    uint8_t key[16];
+    int64_t id, tail, tid, atime, size;
     int large;
 } row;
 
@@ -556,28 +738,26 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
     int rc = only < -1 ? (int)-only : load_names(s, &names, &n_names);
     if (!rc)
         rc = sqlite3_prepare_v2(s->db,
-                                "SELECT tid, key, atime, size, head IS NULL FROM entries"
-                                " WHERE (tid, key) > (?1, ?2) AND (?3 < 0 OR tid = ?3)"
-                                " ORDER BY tid, key LIMIT ?4",
+                                "SELECT id, tail, tid, atime, size, data IS NULL FROM entries"
+                                " WHERE id >= ?1 AND (?2 < 0 OR tid = ?2) ORDER BY id LIMIT ?3",
                                 -1, &st, NULL);
     int out = rc ? db_error(s, rc, "cannot list") : 0;
     weft_plat_mutex_unlock(&s->lock);
-    row last = {0};
+    int64_t from = INT64_MIN; /* the next page's first id */
     while (!out && only != 0) {
         size_t n = 0;
         weft_plat_mutex_lock(&s->lock);
-        sqlite3_bind_int64(st, 1, last.tid);
-        sqlite3_bind_blob(st, 2, last.key, 16, SQLITE_TRANSIENT);
-        sqlite3_bind_int64(st, 3, only);
-        sqlite3_bind_int(st, 4, LIST_PAGE);
+        sqlite3_bind_int64(st, 1, from);
+        sqlite3_bind_int64(st, 2, only);
+        sqlite3_bind_int(st, 3, LIST_PAGE);
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             row *r = &page[n++];
-            r->tid = sqlite3_column_int64(st, 0);
-            memset(r->key, 0, 16);
-            if (sqlite3_column_bytes(st, 1) == 16) memcpy(r->key, sqlite3_column_blob(st, 1), 16);
-            r->atime = sqlite3_column_int64(st, 2);
-            r->size = sqlite3_column_int64(st, 3);
-            r->large = sqlite3_column_int(st, 4);
+            r->id = sqlite3_column_int64(st, 0);
+            r->tail = sqlite3_column_int64(st, 1);
+            r->tid = sqlite3_column_int64(st, 2);
+            r->atime = sqlite3_column_int64(st, 3);
+            r->size = sqlite3_column_int64(st, 4);
+            r->large = sqlite3_column_int(st, 5);
         }
         sqlite3_reset(st);
         if (rc != SQLITE_DONE) out = db_error(s, rc, "cannot list");
@@ -587,13 +767,14 @@ static int packed_list(void *state, const char *task, weft__store_list_fn fn, vo
             if (!name) continue;
             char path[4200];
             weft__store_item it = {.task = name, .size = page[i].size, .last_access_ns = page[i].atime};
-            memcpy(it.key, page[i].key, 16);
-            if (page[i].large && weft__packed_file_path(s->root, name, page[i].key, path, sizeof path) == 0)
+            key_of(page[i].id, page[i].tail, it.key);
+            if (page[i].large && weft__packed_file_path(s->root, name, it.key, path, sizeof path) == 0)
                 it.path = path;
             out = fn(&it, user);
         }
         if (n < LIST_PAGE) break;
-        last = page[n - 1];
+        if (page[n - 1].id == INT64_MAX) break;
+        from = page[n - 1].id + 1;
     }
     weft_plat_mutex_lock(&s->lock);
     sqlite3_finalize(st);
@@ -717,7 +898,7 @@ static int packed_summary(void *state, weft__store_summary_fn fn, void *user, in
 static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t need_bytes,
                       int64_t *count, int64_t *bytes) {
     *count = *bytes = 0;
-    enum { BATCH = 512 };
+    enum { BATCH = 4096 }; /* rows per transaction */
     row *v = malloc(BATCH * sizeof *v);
     if (!v) return WEFT_ENOMEM;
     char **names = NULL;
@@ -728,20 +909,24 @@ static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t
         size_t n = 0;
         weft_plat_mutex_lock(&s->lock);
         rc = exec(s, "BEGIN IMMEDIATE");
-        if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, key, size, head IS NULL FROM entries"
-                                                " WHERE ?1 < 0 OR atime < ?1 ORDER BY atime LIMIT ?2",
+        /* two forms: an OR would keep SQLite from walking the last-use index */
+        if (!rc) rc = sqlite3_prepare_v2(s->db, before_ns < 0 ? "SELECT id, tail, tid, size, data IS NULL FROM entries"
+                                                                " WHERE atime > ?1 ORDER BY atime LIMIT ?2"
+                                                              : "SELECT id, tail, tid, size, data IS NULL FROM entries"
+                                                                " WHERE atime < ?1 ORDER BY atime LIMIT ?2",
                                          -1, &st, NULL);
         if (!rc) {
-            sqlite3_bind_int64(st, 1, before_ns);
+            sqlite3_bind_int64(st, 1, before_ns < 0 ? INT64_MIN : before_ns);
             int64_t want = limit > 0 ? (limit < BATCH ? limit : BATCH) : BATCH;
             sqlite3_bind_int64(st, 2, want);
             int step;
             while ((step = sqlite3_step(st)) == SQLITE_ROW && n < BATCH) {
                 row *r = &v[n++];
-                r->tid = sqlite3_column_int64(st, 0);
-                memcpy(r->key, sqlite3_column_blob(st, 1), 16);
-                r->size = sqlite3_column_int64(st, 2);
-                r->large = sqlite3_column_int(st, 3);
+                r->id = sqlite3_column_int64(st, 0);
+                r->tail = sqlite3_column_int64(st, 1);
+                r->tid = sqlite3_column_int64(st, 2);
+                r->size = sqlite3_column_int64(st, 3);
+                r->large = sqlite3_column_int(st, 4);
             }
             if (step != SQLITE_ROW && step != SQLITE_DONE) rc = step;
             sqlite3_finalize(st);
@@ -749,8 +934,9 @@ static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t
         size_t done = 0;
         for (; !rc && done < n && (limit > 0 || need_bytes > 0); done++) {
             int large;
-            sqlite3_bind_int64(s->del, 1, v[done].tid);
-            sqlite3_bind_blob(s->del, 2, v[done].key, 16, SQLITE_STATIC);
+            sqlite3_bind_int64(s->del, 1, v[done].id);
+            sqlite3_bind_int64(s->del, 2, v[done].tail);
+            sqlite3_bind_int64(s->del, 3, v[done].tid);
             int step = sqlite3_step(s->del);
             large = step == SQLITE_ROW;
             while (step == SQLITE_ROW) step = sqlite3_step(s->del);
@@ -766,7 +952,9 @@ static int evict_some(packed_state *s, int64_t before_ns, int64_t limit, int64_t
         weft_plat_mutex_unlock(&s->lock);
         for (size_t i = 0; !rc && i < done; i++) {
             const char *name = task_name(s, v[i].tid, names, n_names);
-            if (v[i].large && name) weft__store_disk.remove(s->files, name, v[i].key);
+            uint8_t key[16];
+            key_of(v[i].id, v[i].tail, key);
+            if (v[i].large && name) weft__store_disk.remove(s->files, name, key);
         }
         if (n < BATCH && (size_t)done == n) break; /* nothing older is left */
         if (n == 0) break;
