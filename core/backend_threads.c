@@ -33,6 +33,7 @@ typedef struct run {
     slot *slots;
     atomic_int refs; /* threads inside the run, the caller included */
     int me;          /* the submitting thread's slot */
+    int top;         /* a top-level run: its helpers count in the CPU budget */
     struct run *next;
 } run;
 
@@ -184,24 +185,48 @@ static run *enter_any(threads_state *st) {
     return found;
 }
 
+/* Non-zero when some run of the pool has items left (a peek, to know a token is worth
+ * waiting for). */
+static int any_work(threads_state *st) {
+    weft_plat_mutex_lock(&st->lock);
+    int found = 0;
+    for (run *r = st->active; r && !found; r = r->next) found = has_work(r, st->n_workers);
+    weft_plat_mutex_unlock(&st->lock);
+    return found;
+}
+
+/* A worker runs work only while it holds a token of the CPU budget (core/budget.c), so
+ * pools nested in other pools' tasks share the outer workers' CPUs instead of adding
+ * threads. It keeps the token while it spins for more work, and gives it back before
+ * it sleeps. */
 static void worker_main(void *p) {
     worker_arg *a = p;
     threads_state *st = a->st;
     my_pool = st;
     my_id = a->id;
+    int token = 0;
     for (;;) {
         unsigned seen = atomic_load_explicit(&st->epoch, memory_order_acquire);
-        run *r = enter_any(st);
+        if (!token && any_work(st)) {
+            if (!weft__budget_acquire(&st->stopping)) return;
+            token = 1;
+        }
+        run *r = token ? enter_any(st) : NULL;
         if (r) {
             work(st, r, a->id, 0);
             leave(st, r);
             continue;
         }
-        uint64_t until = weft_plat_now_ns() + SPIN_NS;
-        int spins = 0;
-        while (atomic_load_explicit(&st->epoch, memory_order_acquire) == seen) {
-            weft_plat_cpu_relax();
-            if ((++spins & 63) == 0 && weft_plat_now_ns() > until) break;
+        if (token) {
+            uint64_t until = weft_plat_now_ns() + SPIN_NS;
+            int spins = 0;
+            while (atomic_load_explicit(&st->epoch, memory_order_acquire) == seen) {
+                weft_plat_cpu_relax();
+                if ((++spins & 63) == 0 && weft_plat_now_ns() > until) break;
+            }
+            if (atomic_load_explicit(&st->epoch, memory_order_acquire) != seen) continue;
+            weft__budget_release();
+            token = 0;
         }
         weft_plat_mutex_lock(&st->lock);
         if (st->stopping) {
@@ -274,6 +299,8 @@ static int threads_submit(void *state, weft__job *job) {
     r->next = NULL;
     atomic_init(&r->refs, 1);
     job->backend_data = r;
+    r->top = job->level == 0;
+    if (r->top) weft__budget_top(w - 1);
     publish(st, r, n);
     return 0;
 }
@@ -304,6 +331,7 @@ static int threads_finish(void *state, weft__job *job) {
             weft_plat_cond_wait(&st->done, &st->done_lock);
         weft_plat_mutex_unlock(&st->done_lock);
     }
+    if (r->top) weft__budget_top(-(st->n_workers - 1));
     free(r->slots);
     free(r);
     job->backend_data = NULL;
@@ -318,9 +346,10 @@ static int threads_run(void *state, weft__job *job) {
 static void threads_stop(void *state) {
     threads_state *st = state;
     weft_plat_mutex_lock(&st->lock);
-    st->stopping = 1;
+    __atomic_store_n(&st->stopping, 1, __ATOMIC_RELAXED);
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
+    weft__budget_wake_all(); /* workers waiting for a token */
     for (int i = 0; i < st->n_workers - 1; i++)
         if (st->threads && st->threads[i]) weft_plat_thread_join(st->threads[i]);
     free(st->threads);
