@@ -33,7 +33,6 @@ typedef struct run {
     slot *slots;
     atomic_int refs; /* threads inside the run, the caller included */
     int me;          /* the submitting thread's slot */
-    int top;         /* a top-level run: its helpers count in the CPU budget */
     struct run *next;
 } run;
 
@@ -49,6 +48,7 @@ typedef struct threads_state {
     atomic_uint epoch; /* bumped whenever a run is published */
     int sleepers;
     int stopping;
+    int n_started; /* threads running: started on the first parallel run */
 } threads_state;
 
 typedef struct worker_arg {
@@ -185,48 +185,24 @@ static run *enter_any(threads_state *st) {
     return found;
 }
 
-/* Non-zero when some run of the pool has items left (a peek, to know a token is worth
- * waiting for). */
-static int any_work(threads_state *st) {
-    weft_plat_mutex_lock(&st->lock);
-    int found = 0;
-    for (run *r = st->active; r && !found; r = r->next) found = has_work(r, st->n_workers);
-    weft_plat_mutex_unlock(&st->lock);
-    return found;
-}
-
-/* A worker runs work only while it holds a token of the CPU budget (core/budget.c), so
- * pools nested in other pools' tasks share the outer workers' CPUs instead of adding
- * threads. It keeps the token while it spins for more work, and gives it back before
- * it sleeps. */
 static void worker_main(void *p) {
     worker_arg *a = p;
     threads_state *st = a->st;
     my_pool = st;
     my_id = a->id;
-    int token = 0;
     for (;;) {
         unsigned seen = atomic_load_explicit(&st->epoch, memory_order_acquire);
-        if (!token && any_work(st)) {
-            if (!weft__budget_acquire(&st->stopping)) return;
-            token = 1;
-        }
-        run *r = token ? enter_any(st) : NULL;
+        run *r = enter_any(st);
         if (r) {
             work(st, r, a->id, 0);
             leave(st, r);
             continue;
         }
-        if (token) {
-            uint64_t until = weft_plat_now_ns() + SPIN_NS;
-            int spins = 0;
-            while (atomic_load_explicit(&st->epoch, memory_order_acquire) == seen) {
-                weft_plat_cpu_relax();
-                if ((++spins & 63) == 0 && weft_plat_now_ns() > until) break;
-            }
-            if (atomic_load_explicit(&st->epoch, memory_order_acquire) != seen) continue;
-            weft__budget_release();
-            token = 0;
+        uint64_t until = weft_plat_now_ns() + SPIN_NS;
+        int spins = 0;
+        while (atomic_load_explicit(&st->epoch, memory_order_acquire) == seen) {
+            weft_plat_cpu_relax();
+            if ((++spins & 63) == 0 && weft_plat_now_ns() > until) break;
         }
         weft_plat_mutex_lock(&st->lock);
         if (st->stopping) {
@@ -272,10 +248,27 @@ static int runs_inline(const threads_state *st, const weft__job *job) {
     return weft__job_size(job) <= 1 || st->n_workers == 1;
 }
 
+/* Start the worker threads. A pool opened outside any task starts them at once (and
+ * fails to open when it cannot); one opened inside a task, whose maps run on the task's
+ * pool (core/budget.c), only on its first parallel run of its own: it adds no thread. */
+static void start_threads(threads_state *st) {
+    weft_plat_mutex_lock(&st->lock);
+    int rc = 0;
+    for (int i = st->n_started; i < st->n_workers - 1 && rc == 0; i++) {
+        st->args[i].st = st;
+        st->args[i].id = i + 1;
+        rc = weft_plat_thread_start(&st->threads[i], worker_main, &st->args[i]) ? WEFT_ESYS : 0;
+        if (rc == 0) __atomic_store_n(&st->n_started, i + 1, __ATOMIC_RELEASE);
+    }
+    weft_plat_mutex_unlock(&st->lock);
+}
+
 static int threads_submit(void *state, weft__job *job) {
     threads_state *st = state;
     size_t n = weft__job_size(job);
     if (runs_inline(st, job)) return 0;
+    /* a thread that could not start leaves its slot to the others, who steal it */
+    if (__atomic_load_n(&st->n_started, __ATOMIC_ACQUIRE) < st->n_workers - 1) start_threads(st);
     int w = st->n_workers;
     int me = my_pool == st ? my_id : 0;
     run *r = malloc(sizeof *r);
@@ -299,8 +292,6 @@ static int threads_submit(void *state, weft__job *job) {
     r->next = NULL;
     atomic_init(&r->refs, 1);
     job->backend_data = r;
-    r->top = job->level == 0;
-    if (r->top) weft__budget_top(w - 1);
     publish(st, r, n);
     return 0;
 }
@@ -331,7 +322,6 @@ static int threads_finish(void *state, weft__job *job) {
             weft_plat_cond_wait(&st->done, &st->done_lock);
         weft_plat_mutex_unlock(&st->done_lock);
     }
-    if (r->top) weft__budget_top(-(st->n_workers - 1));
     free(r->slots);
     free(r);
     job->backend_data = NULL;
@@ -346,12 +336,10 @@ static int threads_run(void *state, weft__job *job) {
 static void threads_stop(void *state) {
     threads_state *st = state;
     weft_plat_mutex_lock(&st->lock);
-    __atomic_store_n(&st->stopping, 1, __ATOMIC_RELAXED);
+    st->stopping = 1;
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
-    weft__budget_wake_all(); /* workers waiting for a token */
-    for (int i = 0; i < st->n_workers - 1; i++)
-        if (st->threads && st->threads[i]) weft_plat_thread_join(st->threads[i]);
+    for (int i = 0; i < st->n_started; i++) weft_plat_thread_join(st->threads[i]);
     free(st->threads);
     free(st->args);
     weft_plat_cond_destroy(&st->wake);
@@ -375,15 +363,11 @@ static int threads_start(void *state, int n_workers) {
         threads_stop(st);
         return WEFT_ENOMEM;
     }
-    for (int i = 0; i < n_threads; i++) {
-        st->args[i].st = st;
-        st->args[i].id = i + 1;
-        if (weft_plat_thread_start(&st->threads[i], worker_main, &st->args[i]) != 0) {
-            threads_stop(st);
-            return WEFT_ESYS;
-        }
-    }
-    return 0;
+    if (weft__current_job()) return 0; /* opened in a task: its maps run on the task's pool */
+    start_threads(st);
+    if (st->n_started == n_threads) return 0;
+    threads_stop(st);
+    return WEFT_ESYS;
 }
 
 const weft_backend weft__backend_threads = {

@@ -3,10 +3,8 @@
  * The budget is what weft_cpu_count() says: the machine's usable CPUs, or WEFT_CPU_BUDGET
  * when set. A worker process of an n_jobs = k processes map is given its share
  * (budget / k, at least 1) through that variable, so everything it opens sizes to it.
- * Inside one process, threads-pool workers run only while they hold a token: there are
- * as many tokens as the outermost running maps have helper threads (or budget - 1 when
- * none runs; the calling thread is the one more), so a threads pool opened inside a task
- * borrows the outer pool's idle workers instead of adding running threads. */
+ * Inside one process, a map on another in-process pool called from a task runs on the
+ * task's own pool (weft__budget_pool), so nesting never adds running threads. */
 #include "internal.h"
 
 #include <stdio.h>
@@ -47,63 +45,18 @@ int weft__budget_task_cpus(const weft__job *job) {
     return weft__budget_share(weft__pool_backend(job->pool)->caps & WEFT_CAP_PARALLEL ? job->pool->workers : 1);
 }
 
-/* ---- tokens for threads-pool workers */
-
-static weft_plat_spinlock init_lock = WEFT_PLAT_SPINLOCK_INIT;
-static int ready;
-static weft_plat_mutex lock;
-static weft_plat_cond freed;
-static int in_use, waiting, top_runs, top_helpers, base_helpers;
-
-static void ensure_ready(void) {
-    if (__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) return;
-    weft_plat_spin_lock(&init_lock);
-    if (!ready) {
-        weft_plat_mutex_init(&lock);
-        weft_plat_cond_init(&freed);
-        base_helpers = weft_cpu_count() - 1;
-        __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
-    }
-    weft_plat_spin_unlock(&init_lock);
-}
-
-static int capacity(void) { return top_runs ? top_helpers : base_helpers; }
-
-int weft__budget_acquire(const int *stopping) {
-    ensure_ready();
-    weft_plat_mutex_lock(&lock);
-    while (in_use >= capacity() && !__atomic_load_n(stopping, __ATOMIC_RELAXED)) {
-        waiting++;
-        weft_plat_cond_wait(&freed, &lock);
-        waiting--;
-    }
-    int got = !__atomic_load_n(stopping, __ATOMIC_RELAXED);
-    in_use += got;
-    weft_plat_mutex_unlock(&lock);
-    return got;
-}
-
-void weft__budget_release(void) {
-    weft_plat_mutex_lock(&lock);
-    in_use--;
-    if (waiting) weft_plat_cond_broadcast(&freed);
-    weft_plat_mutex_unlock(&lock);
-}
-
-void weft__budget_top(int helpers) {
-    ensure_ready();
-    weft_plat_mutex_lock(&lock);
-    top_runs += helpers >= 0 ? 1 : -1;
-    top_helpers += helpers;
-    if (waiting) weft_plat_cond_broadcast(&freed);
-    weft_plat_mutex_unlock(&lock);
-}
-
-void weft__budget_wake_all(void) {
-    ensure_ready();
-    weft_plat_mutex_lock(&lock);
-    weft_plat_cond_broadcast(&freed);
-    weft_plat_mutex_unlock(&lock);
+/* An explicit in-process parallel pool asked for inside a task: the task's own pool instead when
+ * that runs here too, so the inner map's items go to the outer pool's workers (idle ones
+ * take them; busy ones finish their own first) and the inner pool's threads never run. */
+weft_pool *weft__budget_pool(weft_pool *asked) {
+    const weft__job *outer = weft__current_job();
+    if (!outer || !outer->pool || outer->pool == asked) return asked;
+    unsigned here = WEFT_CAP_SHARED_MEMORY | WEFT_CAP_NESTED;
+    /* a pool asked to run in order (sequential) keeps that promise */
+    if ((asked->backend->caps & (here | WEFT_CAP_PARALLEL)) != (here | WEFT_CAP_PARALLEL) ||
+        (outer->pool->backend->caps & here) != here)
+        return asked;
+    return outer->pool;
 }
 
 /* ---- a process handed its share */
@@ -127,8 +80,4 @@ void weft__budget_take_share(int share, void (*set_env)(const char *name, const 
     set_env(BUDGET_ENV, value);
     set_env("WEFT_N_JOBS", value); /* the outer map's width is not this process's */
     forced_share = share;
-    /* the tokens restart from this share (a forked child inherits its parent's) */
-    __atomic_store_n(&ready, 0, __ATOMIC_RELEASE);
-    in_use = waiting = top_runs = top_helpers = 0;
-    ensure_ready();
 }

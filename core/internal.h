@@ -37,15 +37,10 @@ int weft__scope_depth(void);
 int weft__budget_share(int sharers);
 /* What weft_task_cpus says for a task of `job`. */
 int weft__budget_task_cpus(const weft__job *job);
-/* A threads-pool worker takes a token before it runs work and gives it back before it
- * sleeps. acquire waits for one; 0 (no token) once *stopping is set. */
-int weft__budget_acquire(const int *stopping);
-void weft__budget_release(void);
-/* A top-level (level 0) threads run starts (+helpers) or ends (-helpers): the tokens
- * are those of the top-level runs going on, else the budget less the calling thread. */
-void weft__budget_top(int helpers);
-/* Wake threads waiting for a token (a pool is stopping). */
-void weft__budget_wake_all(void);
+/* The pool a call on the explicit pool `asked` runs on: inside a task whose pool runs in
+ * this process (threads, sequential, a worker process's own), when `asked` is a parallel
+ * pool of this process too (threads), the task's pool; else `asked`. */
+weft_pool *weft__budget_pool(weft_pool *asked);
 /* This process was handed `share` CPUs (a worker process, an MPI rank): weft_cpu_count
  * says so from now on, WEFT_CPU_BUDGET and WEFT_N_JOBS pass it on to processes started
  * from here, and set_env is called for each threading runtime's variable (OMP_NUM_THREADS
