@@ -25,9 +25,16 @@ static double clock_s(clockid_t id) {
 
 static volatile uint64_t sink;
 
-/* ~task_ms of this thread's CPU (not wall time: a descheduled task still owes its work). */
-static int64_t burn(int64_t x) {
-    double until = clock_s(CLOCK_THREAD_CPUTIME_ID) + task_ms * 1e-3;
+/* What a task is given: worker processes were forked before main read its arguments, so
+ * the sizes travel with the items. */
+typedef struct item {
+    int64_t x;
+    int32_t inner_n, task_us;
+} item;
+
+/* ~task_us of this thread's CPU (not wall time: a descheduled task still owes its work). */
+static int64_t burn(int64_t x, int task_us) {
+    double until = clock_s(CLOCK_THREAD_CPUTIME_ID) + task_us * 1e-6;
     uint64_t h = (uint64_t)x * 0x9E3779B97F4A7C15u;
     while (clock_s(CLOCK_THREAD_CPUTIME_ID) < until)
         for (int i = 0; i < 1000; i++) h = h * 6364136223846793005u + 1442695040888963407u;
@@ -36,9 +43,9 @@ static int64_t burn(int64_t x) {
 }
 
 static int leaf(weft_task *t) {
-    int64_t x;
-    memcpy(&x, weft_input(t), sizeof x);
-    int64_t y = burn(x);
+    item it;
+    memcpy(&it, weft_input(t), sizeof it);
+    int64_t y = burn(it.x, it.task_us);
     return weft_output(t, &y, sizeof y);
 }
 WEFT_TASK(leaf)
@@ -46,17 +53,18 @@ WEFT_TASK(leaf)
 /* An outer task: opens its own threads pool, as code that knows nothing of the outer map
  * would, and maps its inner_n tasks on it. */
 static int outer(weft_task *t) {
-    int64_t x;
-    memcpy(&x, weft_input(t), sizeof x);
+    item it;
+    memcpy(&it, weft_input(t), sizeof it);
     weft_options o = {.backend = "threads"}; /* n_jobs: -1, every CPU it may use */
     weft_pool *pool;
     if (weft_pool_open(&pool, &o) != 0) return weft_fail(t, "%s", weft_last_error()->message);
-    int64_t in[64], out[64], sum = 0;
-    for (int j = 0; j < inner_n; j++) in[j] = x * inner_n + j;
-    int rc = weft_map(pool, WEFT_FN(leaf), in, sizeof in[0], (size_t)inner_n, out, sizeof out[0]);
+    item in[64];
+    int64_t out[64], sum = 0;
+    for (int j = 0; j < it.inner_n; j++) in[j] = (item){it.x * it.inner_n + j, it.inner_n, it.task_us};
+    int rc = weft_map(pool, WEFT_FN(leaf), in, sizeof in[0], (size_t)it.inner_n, out, sizeof out[0]);
     weft_pool_close(pool);
     if (rc) return weft_fail(t, "%s", weft_last_error()->message);
-    for (int j = 0; j < inner_n; j++) sum += out[j];
+    for (int j = 0; j < it.inner_n; j++) sum += out[j];
     return weft_output(t, &sum, sizeof sum);
 }
 WEFT_TASK(outer)
@@ -70,8 +78,9 @@ static int failures;
 
 static double run_flat(weft_pool *pool) {
     int n = outer_n * inner_n;
-    int64_t *in = malloc(sizeof *in * (size_t)n), *out = malloc(sizeof *out * (size_t)n), sum = 0;
-    for (int i = 0; i < n; i++) in[i] = i;
+    item *in = malloc(sizeof *in * (size_t)n);
+    int64_t *out = malloc(sizeof *out * (size_t)n), sum = 0;
+    for (int i = 0; i < n; i++) in[i] = (item){i, inner_n, (int32_t)(task_ms * 1000)};
     double t = clock_s(CLOCK_MONOTONIC);
     if (weft_map(pool, WEFT_FN(leaf), in, sizeof in[0], (size_t)n, out, sizeof out[0]) != 0)
         fprintf(stderr, "flat map: %s\n", weft_last_error()->message), failures++;
@@ -84,8 +93,9 @@ static double run_flat(weft_pool *pool) {
 }
 
 static double run_nested(weft_pool *pool) {
-    int64_t in[64], out[64], sum = 0;
-    for (int i = 0; i < outer_n; i++) in[i] = i;
+    item in[64];
+    int64_t out[64], sum = 0;
+    for (int i = 0; i < outer_n; i++) in[i] = (item){i, inner_n, (int32_t)(task_ms * 1000)};
     double t = clock_s(CLOCK_MONOTONIC);
     if (weft_map(pool, WEFT_FN(outer), in, sizeof in[0], (size_t)outer_n, out, sizeof out[0]) != 0)
         fprintf(stderr, "nested map: %s\n", weft_last_error()->message), failures++;
