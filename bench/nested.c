@@ -132,7 +132,7 @@ int main(int argc, char **argv) {
             return fprintf(stderr, "usage: bench_nested [--quick] [n_jobs]\n"), 2;
     }
     const char *backends[] = {"threads", "processes"};
-    const char *names[] = {"threads > threads", "processes|loky > threads"};
+    const char *names[] = {"threads > threads", "processes / loky > threads"};
     for (int b = 0; b < 2; b++) {
         weft_options o = {.backend = backends[b], .n_jobs = n_jobs};
         weft_pool *pool;
@@ -144,7 +144,7 @@ int main(int argc, char **argv) {
         double flat, nested;
         best_pair(pool, &flat, &nested);
         char name[96];
-        snprintf(name, sizeof name, "flat %d tasks, %s", outer_n * inner_n, b ? "processes|loky" : "threads");
+        snprintf(name, sizeof name, "flat %d tasks, %s", outer_n * inner_n, b ? "processes / loky" : "threads");
         row(name, flat * 1e3, "ms");
         snprintf(name, sizeof name, "nested %dx%d, %s", outer_n, inner_n, names[b]);
         row(name, nested * 1e3, "ms");

@@ -62,9 +62,9 @@ def main():
             flat, nested = min(flat, f), min(nested, g)
     if got_flat != want or got_nested != want:
         sys.exit(f"nested_joblib: wrong results {got_flat} {got_nested} (want {want})")
-    row(f"flat {n} tasks, processes|loky", flat * 1e3, "ms")
-    row(f"nested {OUTER}x{INNER}, processes|loky > threads", nested * 1e3, "ms")
-    row("nested / flat, processes|loky > threads", 100 * nested / flat, "%")
+    row(f"flat {n} tasks, processes / loky", flat * 1e3, "ms")
+    row(f"nested {OUTER}x{INNER}, processes / loky > threads", nested * 1e3, "ms")
+    row("nested / flat, processes / loky > threads", 100 * nested / flat, "%")
 
 
 if __name__ == "__main__":
