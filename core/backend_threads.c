@@ -49,7 +49,8 @@ typedef struct threads_state {
     atomic_uint epoch; /* bumped whenever a run is published */
     int sleepers;
     int stopping;
-    int serial; /* names its threads' trace tracks */
+    int serial;    /* names its threads' trace tracks */
+    int n_started; /* threads running: started on the first parallel run */
 } threads_state;
 
 typedef struct worker_arg {
@@ -250,10 +251,27 @@ static int runs_inline(const threads_state *st, const weft__job *job) {
     return weft__job_size(job) <= 1 || st->n_workers == 1;
 }
 
+/* Start the worker threads. A pool opened outside any task starts them at once (and
+ * fails to open when it cannot); one opened inside a task, whose maps run on the task's
+ * pool (core/budget.c), only on its first parallel run of its own: it adds no thread. */
+static void start_threads(threads_state *st) {
+    weft_plat_mutex_lock(&st->lock);
+    int rc = 0;
+    for (int i = st->n_started; i < st->n_workers - 1 && rc == 0; i++) {
+        st->args[i].st = st;
+        st->args[i].id = i + 1;
+        rc = weft_plat_thread_start(&st->threads[i], worker_main, &st->args[i]) ? WEFT_ESYS : 0;
+        if (rc == 0) __atomic_store_n(&st->n_started, i + 1, __ATOMIC_RELEASE);
+    }
+    weft_plat_mutex_unlock(&st->lock);
+}
+
 static int threads_submit(void *state, weft__job *job) {
     threads_state *st = state;
     size_t n = weft__job_size(job);
     if (runs_inline(st, job)) return 0;
+    /* a thread that could not start leaves its slot to the others, who steal it */
+    if (__atomic_load_n(&st->n_started, __ATOMIC_ACQUIRE) < st->n_workers - 1) start_threads(st);
     int w = st->n_workers;
     int me = my_pool == st ? my_id : 0;
     run *r = malloc(sizeof *r);
@@ -324,8 +342,7 @@ static void threads_stop(void *state) {
     st->stopping = 1;
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
-    for (int i = 0; i < st->n_workers - 1; i++)
-        if (st->threads && st->threads[i]) weft_plat_thread_join(st->threads[i]);
+    for (int i = 0; i < st->n_started; i++) weft_plat_thread_join(st->threads[i]);
     free(st->threads);
     free(st->args);
     weft_plat_cond_destroy(&st->wake);
@@ -351,15 +368,11 @@ static int threads_start(void *state, int n_workers) {
         threads_stop(st);
         return WEFT_ENOMEM;
     }
-    for (int i = 0; i < n_threads; i++) {
-        st->args[i].st = st;
-        st->args[i].id = i + 1;
-        if (weft_plat_thread_start(&st->threads[i], worker_main, &st->args[i]) != 0) {
-            threads_stop(st);
-            return WEFT_ESYS;
-        }
-    }
-    return 0;
+    if (weft__current_job()) return 0; /* opened in a task: its maps run on the task's pool */
+    start_threads(st);
+    if (st->n_started == n_threads) return 0;
+    threads_stop(st);
+    return WEFT_ESYS;
 }
 
 const weft_backend weft__backend_threads = {

@@ -73,8 +73,6 @@ int weft_config_current(weft_options *out) {
     return rc;
 }
 
-int weft_cpu_count(void) { return weft_plat_cpu_count(); }
-
 int weft_resolve_n_jobs(int n_jobs) {
     if (n_jobs > 0) return weft__clear_error(), n_jobs;
     int cpus = weft_cpu_count();

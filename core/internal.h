@@ -32,6 +32,21 @@ int weft__parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* Scopes pushed on this thread. */
 int weft__scope_depth(void);
 
+/* ---- budget.c: one CPU budget for nested work (docs/nested.md) */
+/* Each of `sharers` workers' share of this process's budget: budget / sharers, >= 1. */
+int weft__budget_share(int sharers);
+/* What weft_task_cpus says for a task of `job`. */
+int weft__budget_task_cpus(const weft__job *job);
+/* The pool a call on the explicit pool `asked` runs on: inside a task whose pool runs in
+ * this process (threads, sequential, a worker process's own), when `asked` is a parallel
+ * pool of this process too (threads), the task's pool; else `asked`. */
+weft_pool *weft__budget_pool(weft_pool *asked);
+/* This process was handed `share` CPUs (a worker process, an MPI rank): weft_cpu_count
+ * says so from now on, WEFT_CPU_BUDGET and WEFT_N_JOBS pass it on to processes started
+ * from here, and set_env is called for each threading runtime's variable (OMP_NUM_THREADS
+ * and the BLAS ones) the user did not set. */
+void weft__budget_take_share(int share, void (*set_env)(const char *name, const char *value));
+
 /* ---- progress.c */
 typedef struct weft__progress {
     int verbose;
@@ -108,6 +123,7 @@ struct weft__job {
 
     int batch_size; /* 0: the backend sizes batches itself */
     int level;      /* nesting level of this job's tasks */
+    int cpus;       /* CPUs each task may use; 0: the budget over the pool's workers */
     weft_pool *pool;
     weft_options options; /* what the call runs with */
     weft__progress progress;

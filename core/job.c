@@ -78,6 +78,7 @@ size_t weft_input_size(const weft_task *t) { return t->input_size; }
 size_t weft_task_index(const weft_task *t) { return weft__job_call_index(t->job, t->index); }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
+int weft_task_cpus(const weft_task *t) { return weft__budget_task_cpus(t->job); }
 
 int weft_cancelled(const weft_task *t) {
     if (weft__job_check_stop(t->job)) return 1;
@@ -399,6 +400,7 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
         job->deadline_ns = outer->deadline_ns;
     job->watch_interrupts = !outer;
     job->interrupts_seen = weft_plat_interrupt_count();
+    job->cpus = 0;
     job->cursor = 0;
     job->inline_batch = 1;
     weft__trace_from_env();

@@ -96,6 +96,7 @@ static int default_pool(const weft_options *o, weft_pool **out) {
 int weft__pool_for_call(weft_pool **pool, weft_options *call) {
     if (*pool) {
         *call = (*pool)->options;
+        *pool = weft__budget_pool(*pool); /* nested: the one CPU budget (core/budget.c) */
         return 0;
     }
     /* a nested call from a task without a scope of its own joins the outer pool */

@@ -101,6 +101,20 @@ void weft_mpi_finalize(void) {
     if (started_mpi) MPI_Finalize();
 }
 
+static void set_env(const char *name, const char *value) { setenv(name, value, 1); }
+
+/* A rank's CPU budget (docs/nested.md): its node's CPUs over the ranks on that node.
+ * Collective: every rank calls it. */
+static void take_node_share(void) {
+    MPI_Comm node;
+    if (MPI_Comm_split_type(weft__mpi_comm, MPI_COMM_TYPE_SHARED, my_rank, MPI_INFO_NULL, &node) != MPI_SUCCESS)
+        return;
+    int on_node;
+    MPI_Comm_size(node, &on_node);
+    MPI_Comm_free(&node);
+    weft__budget_take_share(weft__budget_share(on_node), set_env);
+}
+
 int weft_mpi_init(int *argc, char ***argv) {
     if (my_rank >= 0) return my_rank == 0 ? 0 : WEFT_MPI_SERVED;
     int inited = 0;
@@ -118,6 +132,7 @@ int weft_mpi_init(int *argc, char ***argv) {
     MPI_Comm_rank(weft__mpi_comm, &my_rank);
     MPI_Comm_size(weft__mpi_comm, &world_size);
     if (gather_ranks() != 0) return weft__set_error(WEFT_ESYS, "weft_mpi_init: MPI_Gather failed");
+    take_node_share();
     if (!weft_backend_find("mpi")) weft_backend_register(&weft__backend_mpi);
     if (my_rank == 0) {
         if (started_mpi) atexit(weft_mpi_finalize);

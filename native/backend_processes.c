@@ -231,8 +231,7 @@ static int processes_start(void *state, int n_workers) {
     pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK);
     pthread_mutex_init(&st->lock, &attr);
     pthread_mutexattr_destroy(&attr);
-    int cpus = weft_cpu_count();
-    st->share = cpus / n_workers > 1 ? cpus / n_workers : 1;
+    st->share = weft__budget_share(n_workers);
     const char *idle = getenv("WEFT_IDLE_TIMEOUT");
     int64_t idle_s = DEFAULT_IDLE_S;
     if (idle && *idle && weft__parse_i64(idle, 0, 1999999, &idle_s) != 0) {

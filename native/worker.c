@@ -51,23 +51,21 @@ typedef struct worker {
 
 static worker *self; /* for the on_start hook */
 
-/* The thread-pool caps every usual runtime reads, so that W workers running OpenMP or
- * BLAS code start W * share threads, not W * CPUs (what loky does for Python). The
- * runtimes already loaded have read their variables, so they are also told directly. */
-static void set_budget(int share) {
-    static const char *vars[] = {"WEFT_N_JOBS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                 "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
-                                 "NUMEXPR_NUM_THREADS", "BLIS_NUM_THREADS"};
-    char value[16];
-    snprintf(value, sizeof value, "%d", share);
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) setenv(vars[i], value, 1);
-    static const char *setters[] = {"omp_set_num_threads", "openblas_set_num_threads",
-                                    "MKL_Set_Num_Threads", "bli_thread_set_num_threads"};
+/* The process's share of the CPU budget (core/budget.c), so that W workers running
+ * OpenMP or BLAS code start W * share threads, not W * CPUs (what loky does for Python).
+ * The runtimes already loaded have read their variables, so they are also told directly. */
+static void set_runtime_var(const char *name, const char *value) {
+    static const char *const setters[][2] = {{"OMP_NUM_THREADS", "omp_set_num_threads"},
+                                             {"OPENBLAS_NUM_THREADS", "openblas_set_num_threads"},
+                                             {"MKL_NUM_THREADS", "MKL_Set_Num_Threads"},
+                                             {"BLIS_NUM_THREADS", "bli_thread_set_num_threads"}};
+    setenv(name, value, 1);
     for (size_t i = 0; i < sizeof setters / sizeof setters[0]; i++) {
+        if (strcmp(name, setters[i][0]) != 0) continue;
         void (*set)(int);
-        void *sym = dlsym(RTLD_DEFAULT, setters[i]);
+        void *sym = dlsym(RTLD_DEFAULT, setters[i][1]);
         memcpy(&set, &sym, sizeof set);
-        if (set) set(share);
+        if (set) set(atoi(value));
     }
 }
 
@@ -203,6 +201,7 @@ static void start_job(worker *w, const unsigned char *p, size_t len) {
     job->call.begin = j.base;
     job->call.index_of = j.indexed ? (const size_t *)region_at(j.idx_region, j.idx_offset) : NULL;
     job->pool = w->nested;
+    job->cpus = w->args.share; /* one task at a time here: the whole share is its */
     weft_options_init(&job->options);
     job->options.backend = weft_pool_backend(w->nested);
     job->options.n_jobs = weft_pool_n_jobs(w->nested);
@@ -412,7 +411,7 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         struct timeval idle = {a->idle_ms / 1000, (a->idle_ms % 1000) * 1000};
         setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
     }
-    set_budget(a->share);
+    weft__budget_take_share(a->share, set_runtime_var);
     weft__trace_in_worker();
     weft__trace_name_process("weft worker process %d", a->id);
     weft__trace_name_thread("worker process %d", a->id);

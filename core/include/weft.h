@@ -151,6 +151,11 @@ WEFT_API size_t weft_task_index(const weft_task *t);
 WEFT_API int weft_worker_id(const weft_task *t);
 /** The nesting level (0 = a map called outside any task, 1 = a map inside a task, ...). */
 WEFT_API int weft_nesting_level(const weft_task *t);
+/** CPUs this task may use for its own threads (an OpenMP region, a BLAS call, a pool it
+ * opens): its share of the one CPU budget (docs/nested.md). In a worker process of an
+ * n_jobs = k processes map that is weft_cpu_count() there, budget / k (at least 1); on a
+ * threads pool of W workers, weft_cpu_count() / W (at least 1). */
+WEFT_API int weft_task_cpus(const weft_task *t);
 /** Non-zero once the map is being stopped (another task failed, the progress callback
  * asked to cancel): a long task may poll this and return early. */
 WEFT_API int weft_cancelled(const weft_task *t);
@@ -226,8 +231,10 @@ WEFT_API int weft_config_pop(void);
  * a resolved 0 is automatic, silent or none). */
 WEFT_API int weft_config_current(weft_options *out);
 
-/** CPUs this process may use: affinity mask and cgroup v1/v2 CPU quota honoured;
- * under Emscripten the host's reported concurrency. Always >= 1. */
+/** CPUs this process may use, its CPU budget: affinity mask and cgroup v1/v2 CPU quota
+ * honoured; under Emscripten the host's reported concurrency; WEFT_CPU_BUDGET=N when set
+ * (weft sets it in worker processes to their share: budget / n_jobs, at least 1). Nested
+ * pools share this budget (docs/nested.md). Always >= 1. */
 WEFT_API int weft_cpu_count(void);
 /** Turn a joblib-style n_jobs into a worker count: N > 0 -> N, negative -> CPUs + 1 + N
  * but at least 1 (-1 all CPUs, -2 all but one). 0 gives WEFT_EINVAL (in options, 0

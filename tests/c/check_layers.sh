@@ -17,7 +17,7 @@ if [ -n "$so" ]; then
   fi
   declared=$(grep -ohE 'WEFT_API [^(]*\bweft_[a-z0-9_]+\(' "$src"/core/include/weft*.h | grep -oE 'weft_[a-z0-9_]+\($' | tr -d '(')
   for f in $declared; do
-    printf '%s\n' "$exported" | grep -qx "$f" || { echo "FAIL: $f is declared in weft.h but not exported"; fail=1; }
+    grep -qx "$f" <<<"$exported" || { echo "FAIL: $f is declared in weft.h but not exported"; fail=1; }
   done
   echo "exports: $(printf '%s\n' "$exported" | grep -c '^weft_') weft_ symbols, none internal"
 fi

@@ -140,6 +140,27 @@ static weft_pool *open_mpi(int batch_size) {
     return pool;
 }
 
+/* {weft_cpu_count(), weft_task_cpus(t), WEFT_CPU_BUDGET} on the rank that runs it */
+static int budget_view(weft_task *t) {
+    const char *env = getenv("WEFT_CPU_BUDGET");
+    int32_t v[3] = {weft_cpu_count(), weft_task_cpus(t), env ? atoi(env) : -1};
+    return weft_output(t, v, sizeof v);
+}
+WEFT_TASK(budget_view);
+
+/* Every rank has its node's share of the CPUs (all 3 ranks on this one node). */
+static void test_budget(void) {
+    weft_pool *pool = open_mpi(1);
+    enum { M = 60 };
+    static int32_t v[M][3];
+    CHECK_EQ(weft_map(pool, WEFT_FN(budget_view), NULL, 0, M, v, sizeof v[0]), 0);
+    int share = weft_cpu_count(), bad = 0;
+    for (int i = 0; i < M; i++) bad += v[i][0] != share || v[i][1] != share || v[i][2] != share;
+    CHECK_EQ(bad, 0);
+    printf("each rank's CPU budget: %d\n", share);
+    weft_pool_close(pool);
+}
+
 static void test_world(void) {
     CHECK_EQ(weft_mpi_rank(), 0);
     CHECK_EQ(weft_mpi_size(), 3);
@@ -470,6 +491,7 @@ int main(int argc, char **argv) {
         return CHECK_DONE();
     }
     test_world();
+    test_budget();
     test_map(0);
     test_map(1);
     test_bytes();
