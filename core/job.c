@@ -131,7 +131,10 @@ int weft_output(weft_task *t, const void *data, size_t size) {
             weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->call.out_size);
             return WEFT_EOUTSIZE;
         }
-        if (size) memcpy(t->output, data, size);
+        if (size == 8)
+            memcpy(t->output, data, 8); /* the common size: a move, not a call */
+        else if (size)
+            memcpy(t->output, data, size);
     }
     t->written = 1;
     return 0;
@@ -205,7 +208,7 @@ static void trace_failure(const char *what, const weft__job *job, const weft_tas
 static int run_item(weft__job *job, weft_task *t) {
     if (job->on_start) job->on_start(job, t->index);
     int status = 0, code = attempt(job, t, &status);
-    uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
+    uint64_t pause = code ? (uint64_t)(job->options.retry_backoff_s * 1e9) : 0;
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
         if (weft__tracing) trace_failure("retry", job, t, code, again + 1);
         drop_output(job, t);
@@ -232,15 +235,23 @@ static void skip_rest(weft__job *job, size_t i, size_t end) {
 }
 
 /* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
- * `acc`. */
+ * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
+ * item only when the call has a deadline. */
 static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
     const weft_reducer *r = job->call.reducer;
-    for (size_t i = lo; i < hi && !weft__job_check_stop(job); i++) {
+    void (*fold)(void *, const void *, size_t, void *) = r->fold;
+    void *user = r->user;
+    const unsigned char *inputs = job->call.inputs;
+    size_t in_size = job->call.in_size, out_size = job->call.out_size;
+    t->input_size = in_size;
+    t->output = scratch;
+    int stopped = weft__job_check_stop(job);
+    for (size_t i = lo; i < hi && !stopped; i++) {
         t->index = i;
-        t->input = job->call.inputs + i * job->call.in_size;
-        t->input_size = job->call.in_size;
-        t->output = scratch;
-        if (run_item(job, t) == 0) r->fold(acc, scratch, job->call.out_size, r->user);
+        t->input = inputs + i * in_size;
+        int code = run_item(job, t);
+        if (code == 0) fold(acc, scratch, out_size, user);
+        if (code != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
     }
 }
 
