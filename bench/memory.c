@@ -33,6 +33,12 @@ static int reduce(weft_task *t) {
 }
 WEFT_TASK(reduce)
 
+static double thread_cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static double best_of(int reps, double (*fn)(void *), void *ctx) {
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
@@ -122,7 +128,19 @@ int main(int argc, char **argv) {
     c.a = weft_args_new();
     size_t n = BIG;
     weft_args_f64_array(c.a, "x", c.src, 1, &n);
-    printf("hash_200MB %.2f GB/s\n", 0.2 / best_of(5, run_key, &c));
+    /* hashing against reading, in turns, so both see the same load on a shared machine;
+     * also in this thread's CPU time, which leaves out the time other programs ran */
+    double hash_s = 1e30, read_s = 1e30, hash_cpu = 1e30, read_cpu = 1e30;
+    for (int r = 0; r < 9; r++) {
+        double c0 = thread_cpu(), h = run_key(&c), c1 = thread_cpu(), rd = run_read(&c), c2 = thread_cpu();
+        hash_s = h < hash_s ? h : hash_s;
+        read_s = rd < read_s ? rd : read_s;
+        hash_cpu = c1 - c0 < hash_cpu ? c1 - c0 : hash_cpu;
+        read_cpu = c2 - c1 < read_cpu ? c2 - c1 : read_cpu;
+    }
+    printf("hash_200MB %.2f GB/s\n", 0.2 / hash_s);
+    printf("hash_200MB_cpu %.2f GB/s\n", 0.2 / hash_cpu);
+    printf("read_200MB_cpu %.2f GB/s\n", 0.2 / read_cpu);
 
     weft_bytes out;
     int hit;

@@ -8,16 +8,22 @@
  *   weft_reduce          each worker folds into its own accumulator
  *   weft_reduce determ.  fixed chunks and a fixed combine tree (bit-identical sums)
  *   OpenMP reduction     `#pragma omp parallel for reduction(+:sum)` calling the same task
- * For each: time per item and the growth of peak resident memory during the row
- * (VmHWM after resetting it through /proc/self/clear_refs).
+ * For each: wall time per item, the process's CPU time per item (what the machine's other
+ * programs cannot inflate by taking the CPUs away), and the growth of peak resident memory
+ * during the row (VmHWM after resetting it through /proc/self/clear_refs). Every round runs
+ * every row once, in turns; the table gives medians over the rounds, and each ratio is the
+ * median of the per-round ratios (the two rows of a round ran seconds apart, under about
+ * the same load).
  *
- *   bench_stream [items]     (default 10 million; WEFT_BENCH_QUICK=1: 1 million)
+ *   weft_bench_stream [items] [--rounds R] [--quick]
+ *       default 10 million items, 5 rounds; --quick (or WEFT_BENCH_QUICK=1): 200 000, 1
  */
 #define _GNU_SOURCE
 #include "weft.h"
 
 #include <omp.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -64,16 +70,33 @@ static long reset_peak(void) {
     return status_kb("VmRSS:");
 }
 
+static double cpu_now(void) {
+    struct rusage u;
+    getrusage(RUSAGE_SELF, &u);
+    return (double)u.ru_utime.tv_sec + u.ru_utime.tv_usec * 1e-6 + (double)u.ru_stime.tv_sec +
+           u.ru_stime.tv_usec * 1e-6;
+}
+
 typedef struct row {
     const char *name;
-    double seconds;
+    double seconds, cpu;
     long grew_kb;
     unsigned long long check; /* sum of the results, wrapping */
 } row;
 
-static void print_row(const row *r, size_t n) {
-    printf("| %-22s | %8.1f | %9.2f | %10.1f | %20llu |\n", r->name, r->seconds * 1e9 / (double)n,
-           (double)n / r->seconds / 1e6, (double)r->grew_kb / 1024.0, r->check);
+/* Time what happens between them: wall, CPU and peak memory. */
+static double t0, c0;
+static long base_kb;
+static void start(row *r, const char *name) {
+    *r = (row){name, 0, 0, 0, 0};
+    base_kb = reset_peak();
+    c0 = cpu_now();
+    t0 = now();
+}
+static void stop(row *r) {
+    r->seconds = now() - t0;
+    r->cpu = cpu_now() - c0;
+    r->grew_kb = status_kb("VmHWM:") - base_kb;
 }
 
 typedef struct counter_source {
@@ -105,9 +128,8 @@ static void sum_combine(void *acc, const void *other, void *user) {
 
 static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size_t n, int ordered,
                       int from_source) {
-    row r = {name, 0, 0, 0};
-    long base = reset_peak();
-    double t0 = now();
+    row r;
+    start(&r, name);
     weft_iter *it;
     weft_iter_options io = {ordered, 0, 0};
     counter_source src = {n, 0, 0};
@@ -121,8 +143,7 @@ static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size
     weft_result res;
     while ((rc = weft_next(it, &res)) == 1) r.check += (unsigned long long)*(const int64_t *)res.data;
     weft_iter_close(it);
-    r.seconds = now() - t0;
-    r.grew_kb = status_kb("VmHWM:") - base;
+    stop(&r);
     if (rc) {
         fprintf(stderr, "%s: %s\n", name, weft_last_error()->message);
         exit(1);
@@ -130,9 +151,87 @@ static row stream_row(const char *name, weft_pool *pool, const int64_t *in, size
     return r;
 }
 
+enum { MAP,
+       ORDERED,
+       UNORDERED,
+       SOURCE,
+       REDUCE,
+       REDUCE_DET,
+       OPENMP,
+       ROWS };
+#define MAX_ROUNDS 64
+
+static double median(double *v, int n) {
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double x = v[j];
+            v[j] = v[j - 1], v[j - 1] = x;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* One round: every row once. Returns the number of wrong checksums. */
+static int run_round(weft_pool *pool, const int64_t *in, size_t n, unsigned long long want_array,
+                     unsigned long long want_index, row *rows) {
+    row r;
+    start(&r, "weft_map (all results)");
+    int64_t *out = malloc(n * sizeof *out);
+    if (!out || weft_map(pool, WEFT_FN(square), in, 8, n, out, 8)) exit(1);
+    for (size_t i = 0; i < n; i++) r.check += (unsigned long long)out[i];
+    stop(&r);
+    free(out);
+    rows[MAP] = r;
+
+    rows[ORDERED] = stream_row("weft_imap ordered", pool, in, n, 1, 0);
+    rows[UNORDERED] = stream_row("weft_imap unordered", pool, in, n, 0, 0);
+    /* the source counts 0..n-1, so its checksum differs from the array rows */
+    rows[SOURCE] = stream_row("weft_imap from source", pool, in, n, 1, 1);
+
+    weft_reducer sum = {sizeof(unsigned long long), sum_init, sum_fold, sum_combine, NULL, 0};
+    for (int det = 0; det < 2; det++) {
+        sum.deterministic = det;
+        start(&r, det ? "weft_reduce determ." : "weft_reduce");
+        if (weft_reduce(pool, WEFT_FN(square_of_index), NULL, 0, n, 8, &sum, &r.check)) exit(1);
+        stop(&r);
+        rows[det ? REDUCE_DET : REDUCE] = r;
+    }
+
+    /* OpenMP runs the same body with a static schedule: no task context, no output
+     * copy, the floor any library can approach */
+    start(&r, "OpenMP reduction(+:)");
+    unsigned long long total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+    for (size_t i = 0; i < n; i++) {
+        total += (unsigned long long)square_body((int64_t)i);
+    }
+    r.check = total;
+    stop(&r);
+    rows[OPENMP] = r;
+
+    int wrong = 0;
+    for (int k = 0; k < ROWS; k++) {
+        unsigned long long want = k == MAP || k == ORDERED || k == UNORDERED ? want_array : want_index;
+        if (rows[k].check != want) wrong++, fprintf(stderr, "%s: wrong sum\n", rows[k].name);
+    }
+    return wrong;
+}
+
 int main(int argc, char **argv) {
-    size_t n = getenv("WEFT_BENCH_QUICK") ? 1000000 : 10000000;
-    if (argc > 1) n = strtoull(argv[1], NULL, 10);
+    size_t n = 10000000;
+    int rounds = 5;
+    if (getenv("WEFT_BENCH_QUICK")) n = 200000, rounds = 1;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0)
+            n = 200000, rounds = 1;
+        else if (strcmp(argv[a], "--rounds") == 0 && a + 1 < argc)
+            rounds = atoi(argv[++a]);
+        else
+            n = strtoull(argv[a], NULL, 10);
+    }
+    if (rounds < 1 || rounds > MAX_ROUNDS || n == 0) {
+        fprintf(stderr, "usage: weft_bench_stream [items] [--rounds 1..%d] [--quick]\n", MAX_ROUNDS);
+        return 2;
+    }
     int cpus = weft_cpu_count();
     weft_options o;
     weft_options_init(&o);
@@ -155,68 +254,54 @@ int main(int argc, char **argv) {
         want_array += (unsigned long long)(in[i] * in[i]);
         want_index += (unsigned long long)((int64_t)i * (int64_t)i);
     }
+    double load[3] = {0, 0, 0};
+    FILE *lf = fopen("/proc/loadavg", "r");
+    if (lf) {
+        if (fscanf(lf, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3) load[0] = -1;
+        fclose(lf);
+    }
+
+    static row all[MAX_ROUNDS][ROWS];
     int wrong = 0;
-#define VERIFY(r, want) (wrong += (r).check != (want) && fprintf(stderr, "%s: wrong sum\n", (r).name))
-    printf("streaming and reducing %zu tasks on %d threads (int64 square each)\n\n", n, cpus);
-    printf("| %-22s | %8s | %9s | %10s | %20s |\n", "row", "ns/item", "M items/s", "peak +MiB", "checksum");
-    printf("|%s|%s|%s|%s|%s|\n", "------------------------", "----------", "-----------", "------------",
-           "----------------------");
+    for (int k = 0; k < rounds; k++) wrong += run_round(pool, in, n, want_array, want_index, all[k]);
 
-    row r = {"weft_map (all results)", 0, 0, 0};
-    long base = reset_peak();
-    double t0 = now();
-    int64_t *out = malloc(n * sizeof *out);
-    if (weft_map(pool, WEFT_FN(square), in, 8, n, out, 8)) return 1;
-    for (size_t i = 0; i < n; i++) r.check += (unsigned long long)out[i];
-    r.seconds = now() - t0;
-    r.grew_kb = status_kb("VmHWM:") - base;
-    free(out);
-    print_row(&r, n);
-    VERIFY(r, want_array);
-
-    r = stream_row("weft_imap ordered", pool, in, n, 1, 0);
-    print_row(&r, n);
-    VERIFY(r, want_array);
-    r = stream_row("weft_imap unordered", pool, in, n, 0, 0);
-    print_row(&r, n);
-    VERIFY(r, want_array);
-    /* the source counts 0..n-1, so its checksum differs from the array rows */
-    r = stream_row("weft_imap from source", pool, in, n, 1, 1);
-    print_row(&r, n);
-    VERIFY(r, want_index);
-
-    weft_reducer sum = {sizeof(unsigned long long), sum_init, sum_fold, sum_combine, NULL, 0};
-    for (int det = 0; det < 2; det++) {
-        sum.deterministic = det;
-        r = (row){det ? "weft_reduce determ." : "weft_reduce", 0, 0, 0};
-        base = reset_peak();
-        t0 = now();
-        if (weft_reduce(pool, WEFT_FN(square_of_index), NULL, 0, n, 8, &sum, &r.check)) return 1;
-        r.seconds = now() - t0;
-        r.grew_kb = status_kb("VmHWM:") - base;
-        print_row(&r, n);
-        VERIFY(r, want_index);
+    /* each row's peer and target: the ratio is row / peer (lower is better) */
+    static const struct {
+        int peer;
+        double target;
+    } goal[ROWS] = {[MAP] = {-1, 0}, [ORDERED] = {MAP, 1.2}, [UNORDERED] = {ORDERED, 1.0}, [SOURCE] = {MAP, 0}, [REDUCE] = {OPENMP, 4.0}, [REDUCE_DET] = {OPENMP, 0}, [OPENMP] = {-1, 0}};
+    printf("streaming and reducing %zu tasks on %d threads (int64 square each), median of %d round%s, "
+           "load average %.2f %.2f %.2f\n\n",
+           n, cpus, rounds, rounds > 1 ? "s" : "", load[0], load[1], load[2]);
+    printf("| %-22s | %8s | %8s | %9s | %20s | %-27s | %-7s |\n", "row", "ns/item", "CPU ns", "peak +MiB",
+           "checksum", "ratio (wall, CPU) vs peer", "target");
+    printf("|------------------------|----------|----------|-----------|----------------------|"
+           "-----------------------------|---------|\n");
+    for (int k = 0; k < ROWS; k++) {
+        double wall[MAX_ROUNDS], cpu[MAX_ROUNDS], rw[MAX_ROUNDS], rc[MAX_ROUNDS];
+        for (int j = 0; j < rounds; j++) {
+            wall[j] = all[j][k].seconds, cpu[j] = all[j][k].cpu;
+            if (goal[k].peer >= 0) {
+                rw[j] = all[j][k].seconds / all[j][goal[k].peer].seconds;
+                rc[j] = all[j][k].cpu / all[j][goal[k].peer].cpu;
+            }
+        }
+        char ratio[64] = "", target[16] = "";
+        if (goal[k].peer >= 0)
+            snprintf(ratio, sizeof ratio, "%.2fx, %.2fx %s", median(rw, rounds), median(rc, rounds),
+                     goal[k].peer == MAP ? "weft_map" : goal[k].peer == ORDERED ? "ordered"
+                                                                                : "OpenMP");
+        if (goal[k].target > 0)
+            snprintf(target, sizeof target, "<= %.1fx", goal[k].target);
+        printf("| %-22s | %8.2f | %8.2f | %9.1f | %20llu | %-27s | %-7s |\n", all[0][k].name,
+               median(wall, rounds) * 1e9 / (double)n, median(cpu, rounds) * 1e9 / (double)n,
+               (double)all[0][k].grew_kb / 1024.0, all[0][k].check, ratio, target);
     }
 
-    /* OpenMP runs the same body with a static schedule: no task context, no output
-     * copy, the floor any library can approach */
-    r = (row){"OpenMP reduction(+:)", 0, 0, 0};
-    base = reset_peak();
-    t0 = now();
-    unsigned long long total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total)
-    for (size_t i = 0; i < n; i++) {
-        total += (unsigned long long)square_body((int64_t)i);
-    }
-    r.check = total;
-    r.seconds = now() - t0;
-    r.grew_kb = status_kb("VmHWM:") - base;
-    print_row(&r, n);
-    VERIFY(r, want_index);
-
-    printf("\npeak +MiB: growth of peak resident memory during the row. weft_map holds all %zu\n"
-           "results (%.0f MiB); the streaming rows hold a window of 16384 tasks.\n", n,
-           (double)n * 8 / 1048576.0);
+    printf("\nCPU ns: the process's CPU time (user + system) per item; with all CPUs to itself it\n"
+           "is about %d x ns/item. peak +MiB (first round): growth of peak resident memory.\n"
+           "weft_map holds all %zu results (%.0f MiB); the streaming rows hold a window of 16384.\n",
+           cpus, n, (double)n * 8 / 1048576.0);
     weft_pool_close(pool);
     free(in);
     return wrong ? 1 : 0;

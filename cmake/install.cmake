@@ -21,8 +21,8 @@ write_basic_package_version_file(${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
 install(FILES ${PROJECT_BINARY_DIR}/weftConfig.cmake ${PROJECT_BINARY_DIR}/weftConfigVersion.cmake
   cmake/WeftWasm.cmake cmake/weft-emcc-flags.json DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/weft)
 
-# What a static link (pkg-config --static) adds: libweft.a has xxHash compiled in, and the
-# shared library names its own libxxhash, so neither needs -lxxhash.
+# What a static link (pkg-config --static) adds: both libraries have xxHash compiled in,
+# so neither needs -lxxhash.
 set(WEFT_PC_LIBS_PRIVATE "")
 if(WEFT_HOST STREQUAL "posix")
   set(WEFT_PC_LIBS_PRIVATE "-pthread -lsqlite3 -lm")

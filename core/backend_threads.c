@@ -29,11 +29,17 @@ typedef struct slot {
     atomic_size_t done; /* items its owner went through, for progress */
 } __attribute__((aligned(64))) slot;
 
+/* Per-thread batch sizing state for one run. */
+typedef struct batcher {
+    size_t fixed, size;
+} batcher;
+
 typedef struct run {
     weft__job *job;
     slot *slots;
     atomic_int refs; /* threads inside the run, the caller included */
     int me;          /* the submitting thread's slot */
+    batcher helper;  /* the submitting thread's batches when it helps (iterators) */
     struct run *next;
 } run;
 
@@ -119,18 +125,11 @@ static size_t count_done(run *r, int n_slots) {
     return done;
 }
 
-/* Per-thread batch sizing state for one run. */
-typedef struct batcher {
-    size_t fixed, size;
-} batcher;
-
 /* Claim and run one batch of a run from my slot, stealing when it is empty. Returns 0
  * when nothing is left to claim. The caller also reports progress. */
 static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b) {
     weft__job *job = r->job;
     slot *mine = &r->slots[me];
-    batcher one = {(size_t)weft__job_batch_size(job), 1};
-    if (!b) b = &one;
     if (b->fixed) b->size = b->fixed;
     size_t begin, got;
     for (;;) {
@@ -292,6 +291,7 @@ static int threads_submit(void *state, weft__job *job) {
     r->job = job;
     r->slots = slots;
     r->me = me;
+    r->helper = (batcher){(size_t)weft__job_batch_size(job), 1};
     r->next = NULL;
     atomic_init(&r->refs, 1);
     job->backend_data = r;
@@ -303,7 +303,9 @@ static int threads_help(void *state, weft__job *job) {
     threads_state *st = state;
     run *r = job->backend_data;
     if (!r) return weft__job_run_next(job, my_pool == st ? my_id : 0) > 0;
-    return work_one(st, r, r->me, 1, NULL);
+    /* batches that grow as in `work`: a reader that helps item by item pays a claim and
+     * a clock read per item */
+    return work_one(st, r, r->me, 1, &r->helper);
 }
 
 static int threads_finish(void *state, weft__job *job) {

@@ -5,7 +5,8 @@
  * source only once all of its results were read. So at most `window` tasks exist at
  * once, memory stays flat, and a slow reader holds the workers back. Workers mark each
  * finished item; ordered readers wait for the next index, unordered readers take items
- * from a completion queue. A reader with nothing to read helps run its own chunks. */
+ * from a completion ring. A reader with nothing to read helps run its own chunks, and
+ * takes the items it ran itself from a list of its own (no atomics, no shared cache line). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -35,12 +36,6 @@ enum { PENDING,
        FAILED,
        SKIPPED };
 
-typedef struct done_entry {
-    atomic_int ready;
-    int which;
-    size_t k;
-} done_entry;
-
 struct weft_iter {
     weft_pool *pool;
     weft_options call;
@@ -61,32 +56,48 @@ struct weft_iter {
     unsigned interrupts_seen;
     int watch_interrupts;
     weft__progress progress;
-    /* completion queue (unordered) */
-    done_entry *queue;
-    size_t queue_cap, queue_head;
-    atomic_size_t queue_tail;
+    /* unordered: finished items as k << 2 | chunk << 1 | lap tag. The ring holds what other
+     * threads ran, `mine` what the reader ran. Both have 2^ring_bits slots, at least the
+     * window, so they never overflow: an item is published once per refill, and a chunk
+     * is refilled only after all of its items were read. */
+    atomic_size_t *ring;
+    size_t *mine;
+    unsigned ring_bits;
+    size_t ring_head, mine_head, mine_tail;
+    atomic_size_t ring_tail;
+    _Atomic(const char *) reader; /* the reading thread's reader_mark */
     /* a reader with nothing to do sleeps here */
     weft_plat_mutex lock;
     weft_plat_cond wake;
     atomic_int sleeping;
 };
 
+/* Its address tells the reading thread from the others. */
+static _Thread_local char reader_mark;
+
+/* The tag a ring entry written at `pos` carries: 1 on even laps, 0 on odd ones, so an
+ * entry left from the lap before (or never written) does not look ready. */
+static size_t lap_tag(const weft_iter *it, size_t pos) { return ((pos >> it->ring_bits) & 1) ^ 1; }
+
 /* Workers mark each finished item (a plain release store) ... */
 static void on_item(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
     weft_iter *it = c->it;
-    /* the state first: an unordered reader may take the queue entry at once.
+    /* the state first: an unordered reader may take the ring entry at once.
      * Skipped items are the only ones reported without a message. */
     atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED
                                                                  : SKIPPED,
                           memory_order_release);
-    if (!it->ordered) {
-        /* acq_rel: a slot reused a lap later is written after its last reading */
-        size_t pos = atomic_fetch_add_explicit(&it->queue_tail, 1, memory_order_acq_rel) % it->queue_cap;
-        it->queue[pos].which = c->which;
-        it->queue[pos].k = k;
-        atomic_store_explicit(&it->queue[pos].ready, 1, memory_order_release);
+    if (it->ordered) return;
+    size_t mask = ((size_t)1 << it->ring_bits) - 1, entry = k << 2 | (size_t)c->which << 1;
+    if (atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
+        it->mine[it->mine_tail++ & mask] = entry;
+        return;
     }
+    /* a slot is reused a lap later only after the reader refilled the chunk of its last
+     * entry, which reaches this thread through the pool's lock: relaxed is enough */
+    size_t pos = atomic_fetch_add_explicit(&it->ring_tail, 1, memory_order_relaxed);
+    atomic_store_explicit(&it->ring[pos & mask], entry | lap_tag(it, pos), memory_order_release);
 }
 
 /* ... and wake a sleeping reader once per batch. The fence pairs with the reader's
@@ -237,9 +248,26 @@ static int item_done(weft_iter *it, void *arg) {
     return atomic_load(&c->state[c->read]) != PENDING;
 }
 
+/* Unordered: the next finished item's entry into *entry; 0 when none is ready yet. */
+static int take_done(weft_iter *it, size_t *entry) {
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
+    if (it->mine_head != it->mine_tail) {
+        *entry = it->mine[it->mine_head++ & mask];
+        return 1;
+    }
+    size_t e = atomic_load_explicit(&it->ring[it->ring_head & mask], memory_order_acquire);
+    if ((e & 1) != lap_tag(it, it->ring_head)) return 0;
+    it->ring_head++;
+    *entry = e;
+    return 1;
+}
+
 static int queue_ready(weft_iter *it, void *arg) {
     (void)arg;
-    return atomic_load_explicit(&it->queue[it->queue_head % it->queue_cap].ready, memory_order_acquire);
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
+    if (it->mine_head != it->mine_tail) return 1;
+    size_t e = atomic_load_explicit(&it->ring[it->ring_head & mask], memory_order_acquire);
+    return (e & 1) == lap_tag(it, it->ring_head);
 }
 
 /* ---- the public calls */
@@ -289,8 +317,10 @@ static int next_ordered(weft_iter *it, weft_result *r) {
         c = &it->chunks[it->current];
         if (c->read == c->count) return 0; /* both empty: the end */
     }
-    wait_for(it, item_done, c);
-    if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+    if (!item_done(it, c)) {
+        wait_for(it, item_done, c);
+        if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+    }
     int rc = deliver(it, c, c->read, r);
     if (rc == 1) c->read++;
     return rc;
@@ -299,15 +329,14 @@ static int next_ordered(weft_iter *it, weft_result *r) {
 static int next_unordered(weft_iter *it, weft_result *r) {
     if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
         return 0;
-    wait_for(it, queue_ready, NULL);
-    if (!queue_ready(it, NULL)) /* a job stopped first */
-        return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
-    done_entry *e = &it->queue[it->queue_head % it->queue_cap];
-    chunk *c = &it->chunks[e->which];
-    size_t k = e->k;
-    atomic_store_explicit(&e->ready, 0, memory_order_relaxed);
-    it->queue_head++;
-    int rc = deliver(it, c, k, r);
+    size_t e;
+    if (!take_done(it, &e)) {
+        wait_for(it, queue_ready, NULL);
+        if (!take_done(it, &e)) /* a job stopped first */
+            return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
+    }
+    chunk *c = &it->chunks[(e >> 1) & 1];
+    int rc = deliver(it, c, e >> 2, r);
     /* a drained chunk is refilled on the next call, once its result has been read */
     if (rc == 1) c->read++;
     return rc;
@@ -320,6 +349,7 @@ int weft_next(weft_iter *it, weft_result *r) {
         *e = it->error_record;
         return it->error;
     }
+    atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
     if (!it->ordered)
         for (int i = 0; i < 2; i++) {
             chunk *c = &it->chunks[i];
@@ -362,9 +392,14 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
     it->deadline_ns = call.timeout_s > 0 ? weft_plat_now_ns() + (uint64_t)(call.timeout_s * 1e9) : 0;
     weft_plat_mutex_init(&it->lock);
     weft_plat_cond_init(&it->wake);
-    it->queue_cap = 2 * it->chunk_size;
-    it->queue = it->ordered ? NULL : calloc(it->queue_cap, sizeof *it->queue);
-    int ok = it->ordered || it->queue;
+    while (it->ring_bits < 8 * sizeof(size_t) - 2 && ((size_t)1 << it->ring_bits) < 2 * it->chunk_size)
+        it->ring_bits++; /* a window too big for memory fails the allocation below */
+    if (!it->ordered) {
+        it->ring = calloc((size_t)1 << it->ring_bits, sizeof *it->ring);
+        it->mine = calloc((size_t)1 << it->ring_bits, sizeof *it->mine);
+    }
+    atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
+    int ok = it->ordered || (it->ring && it->mine);
     for (int i = 0; i < 2 && ok; i++) {
         chunk *c = &it->chunks[i];
         c->it = it;
@@ -444,7 +479,8 @@ void weft_iter_close(weft_iter *it) {
         free(c->statuses);
         free(c->state);
     }
-    free(it->queue);
+    free(it->ring);
+    free(it->mine);
     if (it->watch_interrupts) weft_plat_interrupt_end();
     weft_plat_cond_destroy(&it->wake);
     weft_plat_mutex_destroy(&it->lock);

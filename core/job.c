@@ -121,24 +121,36 @@ int weft__take_output(weft_bytes *outs, size_t *caps, size_t index, weft_bytes *
     return rc;
 }
 
-int weft_output(weft_task *t, const void *data, size_t size) {
+/* weft_output's rarer paths, out of line so that the fixed-size path saves no registers. */
+__attribute__((noinline, cold)) static int output_refused(weft_task *t, const void *data, size_t size) {
     if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
-    if (t->out_bytes) {
-        if (store_bytes(t->job->call.out_bytes, t->job->call.out_caps, t->index, data, size))
-            return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
-    } else {
-        if (size != t->job->call.out_size) {
-            weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->call.out_size);
-            return WEFT_EOUTSIZE;
-        }
-        if (size) memcpy(t->output, data, size);
-    }
+    weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->call.out_size);
+    return WEFT_EOUTSIZE;
+}
+
+__attribute__((noinline)) static int output_bytes(weft_task *t, const void *data, size_t size) {
+    if (store_bytes(t->job->call.out_bytes, t->job->call.out_caps, t->index, data, size))
+        return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
+    t->written = 1;
+    return 0;
+}
+
+int weft_output(weft_task *t, const void *data, size_t size) {
+    if (t->written || (size > 0 && !data)) return output_refused(t, data, size);
+    if (t->out_bytes) return output_bytes(t, data, size);
+    if (size != t->job->call.out_size) return output_refused(t, data, size);
+    if (size == 8)
+        memcpy(t->output, data, 8); /* the common size: a move, not a call */
+    else if (size)
+        memcpy(t->output, data, size);
     t->written = 1;
     return 0;
 }
 
 /* ---- one item */
+
+static int judge(weft__job *job, weft_task *t, int rc, uint64_t start);
 
 /* Run the task once and judge it: 0, or WEFT_ETASK / WEFT_EOUTSIZE / WEFT_ETIMEDOUT with
  * t->message saying why and *status what the task returned. */
@@ -149,6 +161,12 @@ static int attempt(weft__job *job, weft_task *t, int *status) {
     t->deadline_ns = start ? start + job->task_timeout_ns : 0;
     int rc = job->call.kind == WEFT__JOB_FOR ? job->call.body(job->call.begin + t->index, job->call.ctx) : job->call.task->fn(t);
     *status = rc;
+    if (rc == 0 && t->written && !t->deadline_ns) return 0; /* the common case */
+    return judge(job, t, rc, start);
+}
+
+/* The rest of attempt's verdict: a task timeout, a missing output, a failure's message. */
+__attribute__((noinline)) static int judge(weft__job *job, weft_task *t, int rc, uint64_t start) {
     if (t->deadline_ns && weft_plat_now_ns() > t->deadline_ns) {
         snprintf(t->message, sizeof t->message, "task ran %.3g s, past its timeout of %.3g s",
                  (double)(weft_plat_now_ns() - start) * 1e-9, job->options.task_timeout_s);
@@ -202,10 +220,9 @@ static void trace_failure(const char *what, const weft__job *job, const weft_tas
     weft__trace_instant(what, "failure", args);
 }
 
-/* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
-static int run_item(weft__job *job, weft_task *t) {
-    if (job->on_start) job->on_start(job, t->index);
-    int status = 0, code = attempt(job, t, &status);
+/* Item t->index failed with `code`: retry it as the options say; if it still fails,
+ * collect or record the failure. Returns the final code (0 when a retry succeeded). */
+__attribute__((noinline)) static int retry_or_fail(weft__job *job, weft_task *t, int code, int status) {
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
         if (weft__tracing) trace_failure("retry", job, t, code, again + 1);
@@ -223,6 +240,14 @@ static int run_item(weft__job *job, weft_task *t) {
             record_failure(job, code, status, (int64_t)t->index, t->message);
         }
     }
+    return code;
+}
+
+/* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
+static int run_item(weft__job *job, weft_task *t) {
+    if (job->on_start) job->on_start(job, t->index);
+    int status = 0, code = attempt(job, t, &status);
+    if (code != 0) code = retry_or_fail(job, t, code, status);
     if (job->on_item) job->on_item(job, t->index, code, code ? t->message : NULL);
     return code;
 }
@@ -233,15 +258,23 @@ static void skip_rest(weft__job *job, size_t i, size_t end) {
 }
 
 /* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
- * `acc`. */
+ * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
+ * item only when the call has a deadline. */
 static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
     const weft_reducer *r = job->call.reducer;
-    for (size_t i = lo; i < hi && !weft__job_check_stop(job); i++) {
+    void (*fold)(void *, const void *, size_t, void *) = r->fold;
+    void *user = r->user;
+    const unsigned char *inputs = job->call.inputs;
+    size_t in_size = job->call.in_size, out_size = job->call.out_size;
+    t->input_size = in_size;
+    t->output = scratch;
+    int stopped = weft__job_check_stop(job);
+    for (size_t i = lo; i < hi && !stopped; i++) {
         t->index = i;
-        t->input = job->call.inputs + i * job->call.in_size;
-        t->input_size = job->call.in_size;
-        t->output = scratch;
-        if (run_item(job, t) == 0) r->fold(acc, scratch, job->call.out_size, r->user);
+        t->input = inputs + i * in_size;
+        int code = run_item(job, t);
+        if (code == 0) fold(acc, scratch, out_size, user);
+        if (code != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
     }
 }
 

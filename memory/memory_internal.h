@@ -40,11 +40,11 @@ typedef struct weft_store weft_store;
  * are defined little-endian, so values are read and written in place. */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "weft's formats assume little-endian");
 
-/* ---- hash.c: XXH3 (runtime dispatch natively, the inline header in WebAssembly) */
+/* ---- hash.c: XXH3 (the x86-64 kernel chosen at run time; portable in WebAssembly) */
 /* XXH3-128 in its canonical (big-endian) byte form, as xxhsum prints it. */
 void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 uint64_t weft__hash64(const void *data, size_t n);
-/* "XXH3, runtime dispatch (libxxhash 0.8.1)" or similar, for `weft info`. */
+/* "XXH3 0.8.1, x86-64: ..." or similar, for `weft info`. */
 const char *weft__hash_impl(void);
 /* Lower-case hex of n bytes into out (2n + 1 chars); parse it back (0 or -1). */
 void weft__hex(const uint8_t *b, size_t n, char *out);
