@@ -93,6 +93,8 @@ static int push(jv *v, size_t *cap) {
     return 0;
 }
 
+static void jv_free(jv *v);
+
 static int parse_value(parser *p, jv *v, int depth) {
     memset(v, 0, sizeof *v);
     skip_ws(p);
@@ -117,6 +119,7 @@ static int parse_value(parser *p, jv *v, int depth) {
                 if (p->s >= p->end || *p->s++ != ':') return free(key), p->error = "':' was expected", -1;
             }
             if (parse_value(p, &v->kids[v->n], depth + 1) != 0) {
+                jv_free(&v->kids[v->n]); /* what the failed value had parsed before the error */
                 if (v->type == J_OBJ) free(v->keys[v->n]);
                 return -1;
             }
