@@ -379,7 +379,7 @@ WEFT_API void weft_shared_free(weft_shared region);
 
 /* ---------------------------------------------------------------- trace */
 
-/* Record what runs where into `path`, a Chrome trace-event JSON file that Perfetto UI
+/** Record what runs where into `path`, a Chrome trace-event JSON file that Perfetto UI
  * (ui.perfetto.dev) and chrome://tracing open (docs/tracing.md): a track per thread and
  * per worker process, a slice per call, per batch (args: its index range) and per task
  * when a batch has at most 8 items; nested calls nest in their task and an arrow (flow
@@ -389,7 +389,7 @@ WEFT_API void weft_shared_free(weft_shared region);
  * for WEFT_TRACE=path). One trace at a time per process: WEFT_EINVAL while one records,
  * WEFT_ESYS when the file cannot be created (the message names it). */
 WEFT_API int weft_trace_start(const char *path);
-/* Stop recording, merge the worker processes' parts and write the file. 0, WEFT_EINVAL
+/** Stop recording, merge the worker processes' parts and write the file. 0, WEFT_EINVAL
  * when no trace records, WEFT_ESYS when the file could not be written. */
 WEFT_API int weft_trace_stop(void);
 

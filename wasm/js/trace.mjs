@@ -14,6 +14,7 @@ export class WeftTrace {
     this.events = [];
     this.label = label;
     this.named = new Set();
+    this.lastEnd = new Map(); // tid -> end (µs) of its last batch slice
     this.nextCall = 1;
     this.meta('process_name', 0, label);
   }
@@ -42,7 +43,13 @@ export class WeftTrace {
     const tid = this.track(b.worker ?? 0);
     let ts = b.startMs * 1000, end = b.endMs * 1000;
     if (tid === 0) ts = Math.max(ts, call.t0 * 1000); // the calling thread's slices nest in the call
+    // A worker runs one batch at a time, but its times are converted from the worker's clock
+    // and pages get coarsened timers (100 µs and more): a start up to 1 ms before the
+    // previous batch's end on the same track is rounding, so it starts at that end.
+    const last = this.lastEnd.get(tid);
+    if (last !== undefined && ts < last && ts > last - 1000) ts = last;
     end = Math.max(end, ts);
+    this.lastEnd.set(tid, end);
     const first = b.firstIndex ?? b.start;
     const args = { call: call.id, begin: b.start, end: b.start + b.count, first_index: first, level: 0 };
     this.events.push({ ph: 'X', cat: 'batch', name: `${call.task} [${b.start}, ${b.start + b.count})`, pid: PID, tid, ts, dur: end - ts, args });
