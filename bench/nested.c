@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include "weft.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static double clock_s(clockid_t id) {
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static volatile uint64_t sink;
+static _Atomic uint64_t sink; /* atomic: every worker thread writes it */
 
 /* What a task is given: worker processes were forked before main read its arguments, so
  * the sizes travel with the items. */
@@ -38,7 +39,7 @@ static int64_t burn(int64_t x, int task_us) {
     uint64_t h = (uint64_t)x * 0x9E3779B97F4A7C15u;
     while (clock_s(CLOCK_THREAD_CPUTIME_ID) < until)
         for (int i = 0; i < 1000; i++) h = h * 6364136223846793005u + 1442695040888963407u;
-    sink = h; /* keeps the loop */
+    atomic_store_explicit(&sink, h, memory_order_relaxed); /* keeps the loop */
     return x * 3;
 }
 
