@@ -29,7 +29,7 @@ static struct {
     int failed; /* a write failed: reported at stop */
     char *parts[MAX_PARTS];
     int n_parts;
-    int env_done;
+    atomic_int env_done; /* WEFT_TRACE looked at: the first call of any thread does it once */
     char process_name[64];
     _Atomic uint64_t next_id;
 } tr = {.fd = -1};
@@ -182,7 +182,7 @@ int weft_trace_start(const char *path) {
         return weft__set_error(WEFT_ESYS, "weft_trace_start: cannot write \"%s\"", path);
     }
     tr.path = p, tr.tmp = tmp, tr.n_parts = 0;
-    tr.env_done = 1; /* a trace started by hand wins over WEFT_TRACE */
+    atomic_store(&tr.env_done, 1); /* a trace started by hand wins over WEFT_TRACE */
     return begin(fd, 0);
 }
 
@@ -239,7 +239,7 @@ static void stop_at_exit(void) {
 void weft__trace_in_worker(void) {
     /* a worker forked straight from a tracing parent holds a copy of its state: the
      * parent's file descriptor and buffer are not this process's to write */
-    tr.env_done = 1;
+    atomic_store(&tr.env_done, 1);
     weft__tracing = 0;
     if (tr.lock_ready) weft_plat_mutex_init(&tr.lock);
     tr.fd = -1;
@@ -248,11 +248,11 @@ void weft__trace_in_worker(void) {
     tr.path = tr.tmp = NULL;
 }
 
-void weft__trace_env_done(void) { tr.env_done = 1; }
+void weft__trace_env_done(void) { atomic_store(&tr.env_done, 1); }
 
 void weft__trace_from_env(void) {
-    if (tr.env_done) return;
-    tr.env_done = 1;
+    /* two first calls at once: only the one that flips the flag starts the trace */
+    if (atomic_load_explicit(&tr.env_done, memory_order_relaxed) || atomic_exchange(&tr.env_done, 1)) return;
     const char *path = weft_plat_getenv("WEFT_TRACE");
     if (!path || !*path) return;
     if (weft_trace_start(path) != 0) {
