@@ -13,11 +13,18 @@
  * call / this time; best of the rounds for each.
  *
  *   bench_backends_scaling [--quick]
+ *   mpirun -np K bench_backends_scaling_mpi [--quick]    (the same file built with MPI)
  * Prints a table, then one machine-readable line per point:
- *   scaling<TAB>task<TAB>backend<TAB>n_jobs<TAB>seconds<TAB>speedup */
+ *   scaling<TAB>task<TAB>backend<TAB>n_jobs<TAB>seconds<TAB>speedup
+ * The MPI build measures one point per run: the mpi backend on the K ranks of its world
+ * (rank 0 computes too), against the sequential backend on rank 0 in the same run;
+ * bench/run_scaling.sh runs it for every K. */
 #define _GNU_SOURCE
 #include "bench_util.h"
 #include "weft.h"
+#ifdef WEFT_SCALING_MPI
+#include "weft_mpi.h"
+#endif
 
 #include <poll.h>
 
@@ -82,14 +89,34 @@ static double time_call(const char *backend, int n_jobs, const call *c, int roun
 }
 
 int main(int argc, char **argv) {
-    int quick = (argc > 1 && strcmp(argv[1], "--quick") == 0) || getenv("WEFT_BENCH_QUICK");
-    int cpus = weft_cpu_count(), rounds = quick ? 1 : 3;
+    int quick = getenv("WEFT_BENCH_QUICK") != NULL, cpus = weft_cpu_count();
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0) quick = 1;
+        if (strcmp(argv[a], "--print-cpus") == 0) return printf("%d\n", cpus) < 0;
+        /* the machine's CPU count, where this process sees only its share (an MPI rank) */
+        if (strcmp(argv[a], "--cpus") == 0 && a + 1 < argc && atoi(argv[a + 1]) > 0) cpus = atoi(argv[++a]);
+    }
+    int rounds = quick ? 1 : 3;
+#ifdef WEFT_SCALING_MPI
+    int rc = weft_mpi_init(&argc, &argv);
+    if (rc == WEFT_MPI_SERVED) return 0;
+    if (rc != 0) {
+        fprintf(stderr, "weft_mpi_init: %s\n", weft_last_error()->message);
+        return 1;
+    }
+    int world = weft_mpi_size();
+#endif
     char model[256];
     bench_cpu_model(model, sizeof model);
     double load[3] = {0};
     if (getloadavg(load, 3) < 0) load[0] = -1;
+#ifdef WEFT_SCALING_MPI
+    printf("mpi: speed-up over sequential on %d ranks (%s), load %.2f%s\n", world, model, load[0],
+           quick ? ", quick" : "");
+#else
     printf("threads or processes: speed-up over sequential, n_jobs 1..%d (%s), load %.2f%s\n", cpus,
            model, load[0], quick ? ", quick" : "");
+#endif
 
     /* cpu: calibrate the steps of one task to ~20 ms (quick: 2 ms) on this machine, on the
      * calling thread (a warm pool: its start is not the task's time) */
@@ -145,8 +172,28 @@ int main(int argc, char **argv) {
     };
     size_t n_sides = sizeof sides / sizeof sides[0];
     int jobs[64], n_jobs_list = 0;
+#ifdef WEFT_SCALING_MPI
+    /* the same calls on the mpi backend, at one point: this world's size */
+    for (size_t s = 0; s < n_sides; s++) {
+        sides[s].backend = "mpi";
+        int big_input = strcmp(sides[s].name, "big") == 0;
+        sides[s].label = sides[s].c.in == shared ? "mpi (shared)" : big_input ? "mpi (copied)"
+                                                                              : "mpi";
+    }
+    jobs[n_jobs_list++] = world;
+    /* the threads and processes rows of a task became the same mpi row: keep one */
+    size_t kept = 0;
+    for (size_t s = 0; s < n_sides; s++) {
+        int seen = 0;
+        for (size_t j = 0; j < kept; j++)
+            seen |= strcmp(sides[j].name, sides[s].name) == 0 && strcmp(sides[j].label, sides[s].label) == 0;
+        if (!seen) sides[kept++] = sides[s];
+    }
+    n_sides = kept;
+#else
     for (int j = 1; j <= cpus && n_jobs_list < 64; j = j < 16 ? j + 1 : j * 2) jobs[n_jobs_list++] = j;
     if (jobs[n_jobs_list - 1] != cpus && n_jobs_list < 64) jobs[n_jobs_list++] = cpus;
+#endif
 
     double seq[3] = {0};
     const char *tasks[3] = {"cpu", "io", "big"};
@@ -187,5 +234,8 @@ int main(int argc, char **argv) {
     free(io_in);
     free(big);
     free(out);
+#ifdef WEFT_SCALING_MPI
+    weft_mpi_finalize();
+#endif
     return 0;
 }
