@@ -11,7 +11,9 @@
  * Automatic batches follow core/batching.h (about a millisecond each); a batch never
  * takes more than half of what is left in its slot, which leaves the tail to thieves.
  * Idle workers spin for a short while (waking a sleeping thread costs
- * 30-50 us) and then sleep on a condition variable. */
+ * 30-50 us) and then sleep on a condition variable. Where separate pools of this process
+ * map at the same time, a worker works on a run only while it holds a seat of the CPU
+ * budget (core/budget.c); the callers keep every run going meanwhile. */
 #include "batching.h"
 #include "internal.h"
 #include "trace.h"
@@ -57,6 +59,7 @@ typedef struct threads_state {
     int stopping;
     int serial;    /* names its threads' trace tracks */
     int n_started; /* threads running: started on the first parallel run */
+    int seated;    /* its workers take seats of the budget (core/budget.c) */
 } threads_state;
 
 typedef struct worker_arg {
@@ -196,7 +199,13 @@ static void worker_main(void *p) {
         unsigned seen = atomic_load_explicit(&st->epoch, memory_order_acquire);
         run *r = enter_any(st);
         if (r) {
+            int seat = st->seated ? weft__budget_seat_take() : 0;
+            if (seat < 0) { /* the budget is in use by other pools; this run's caller goes on */
+                leave(st, r);
+                continue;
+            }
             work(st, r, a->id, 0);
+            if (seat > 0) weft__budget_seat_give();
             leave(st, r);
             continue;
         }
@@ -345,6 +354,7 @@ static void threads_stop(void *state) {
     weft_plat_cond_broadcast(&st->wake);
     weft_plat_mutex_unlock(&st->lock);
     for (int i = 0; i < st->n_started; i++) weft_plat_thread_join(st->threads[i]);
+    if (st->seated) weft__budget_seats_leave();
     free(st->threads);
     free(st->args);
     weft_plat_cond_destroy(&st->wake);
@@ -371,6 +381,10 @@ static int threads_start(void *state, int n_workers) {
         return WEFT_ENOMEM;
     }
     if (weft__current_job()) return 0; /* opened in a task: its maps run on the task's pool */
+    /* a pool asked for more workers than the budget oversubscribes on purpose (tasks that
+     * wait): it takes no seats */
+    st->seated = n_workers > 1 && n_workers <= weft_cpu_count();
+    if (st->seated) weft__budget_seats_join();
     start_threads(st);
     if (st->n_started == n_threads) return 0;
     threads_stop(st);

@@ -4,13 +4,16 @@
  * when set. A worker process of an n_jobs = k processes map is given its share
  * (budget / k, at least 1) through that variable, so everything it opens sizes to it.
  * Inside one process, a map on another in-process pool called from a task runs on the
- * task's own pool (weft__budget_pool), so nesting never adds running threads. */
+ * task's own pool (weft__budget_pool), so nesting never adds running threads; separate
+ * pools used at the same time share the budget through seats (below). */
 #include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define BUDGET_ENV "WEFT_CPU_BUDGET"
+/* how long a worker without a seat waits before it looks at its run again */
+#define SEAT_RECHECK_NS 10000000u
 
 /* Set in a process that was handed its share (a worker process, an MPI rank): 0 none. */
 static int forced_share;
@@ -57,6 +60,62 @@ weft_pool *weft__budget_pool(weft_pool *asked) {
         (outer->pool->backend->caps & here) != here)
         return asked;
     return outer->pool;
+}
+
+/* ---- seats for the worker threads of separate pools */
+
+static atomic_int seated_pools, seats_taken, seat_waiters;
+/* where workers without a seat wait: made on the first join, kept for the process's life */
+static weft_plat_spinlock seat_init = WEFT_PLAT_SPINLOCK_INIT;
+static int seat_ready;
+static weft_plat_mutex seat_lock;
+static weft_plat_cond seat_freed;
+
+void weft__budget_seats_join(void) {
+    weft_plat_spin_lock(&seat_init);
+    if (!seat_ready) {
+        weft_plat_mutex_init(&seat_lock);
+        weft_plat_cond_init(&seat_freed);
+        seat_ready = 1;
+    }
+    weft_plat_spin_unlock(&seat_init);
+    atomic_fetch_add_explicit(&seated_pools, 1, memory_order_relaxed);
+}
+
+void weft__budget_seats_leave(void) { atomic_fetch_sub_explicit(&seated_pools, 1, memory_order_relaxed); }
+
+static int seat_try(void) {
+    /* one pool alone cannot pass the budget: its workers are at most budget - 1 */
+    if (atomic_load_explicit(&seated_pools, memory_order_relaxed) <= 1) return 0;
+    int limit = weft_cpu_count() - 1;
+    int taken = atomic_load_explicit(&seats_taken, memory_order_relaxed);
+    do {
+        if (taken >= limit) return -1;
+    } while (!atomic_compare_exchange_weak_explicit(&seats_taken, &taken, taken + 1, memory_order_acquire,
+                                                    memory_order_relaxed));
+    return 1;
+}
+
+int weft__budget_seat_take(void) {
+    int got = seat_try();
+    if (got >= 0) return got;
+    /* wait for a seat to be given back; look again now and then all the same, since the
+     * run this worker wanted may end meanwhile (its caller finishes it) */
+    weft_plat_mutex_lock(&seat_lock);
+    atomic_fetch_add_explicit(&seat_waiters, 1, memory_order_seq_cst);
+    got = seat_try();
+    if (got < 0) weft_plat_cond_timedwait(&seat_freed, &seat_lock, SEAT_RECHECK_NS);
+    atomic_fetch_sub_explicit(&seat_waiters, 1, memory_order_relaxed);
+    weft_plat_mutex_unlock(&seat_lock);
+    return got < 0 ? seat_try() : got;
+}
+
+void weft__budget_seat_give(void) {
+    atomic_fetch_sub_explicit(&seats_taken, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&seat_waiters, memory_order_seq_cst) == 0) return;
+    weft_plat_mutex_lock(&seat_lock);
+    weft_plat_cond_broadcast(&seat_freed);
+    weft_plat_mutex_unlock(&seat_lock);
 }
 
 /* ---- a process handed its share */

@@ -46,6 +46,16 @@ weft_pool *weft__budget_pool(weft_pool *asked);
  * from here, and set_env is called for each threading runtime's variable (OMP_NUM_THREADS
  * and the BLAS ones) the user did not set. */
 void weft__budget_take_share(int share, void (*set_env)(const char *name, const char *value));
+/* Seats: the worker threads of separate in-process pools share the budget. A pool of at
+ * most budget workers is seated: it joins at start and leaves at stop, and each of its
+ * worker threads takes a seat for as long as it works on a run. There are budget - 1
+ * seats (the thread that called the map works without one). */
+void weft__budget_seats_join(void);
+void weft__budget_seats_leave(void);
+/* 1: a seat taken; 0: none needed (only one seated pool exists); -1: none was given
+ * back within a short wait (the caller looks at its run again, then asks again). */
+int weft__budget_seat_take(void);
+void weft__budget_seat_give(void);
 
 /* ---- progress.c */
 typedef struct weft__progress {

@@ -297,6 +297,80 @@ static void test_threads_share(void) {
     unsetenv("WEFT_CPU_BUDGET");
 }
 
+/* ---- separate pools at the same time: two threads of this process, a pool each */
+
+#define TWO_ITEMS 24
+
+/* Tasks running at once in this process, and the most seen. Counted in the task itself: a
+ * worker's idle spin between maps (100 us) is not work the budget is about. */
+static atomic_int in_flight, most_in_flight;
+
+static int counted_leaf(weft_task *t) {
+    int now = atomic_fetch_add(&in_flight, 1) + 1;
+    for (int m = atomic_load(&most_in_flight); now > m && !atomic_compare_exchange_weak(&most_in_flight, &m, now);) {
+    }
+    int rc = leaf(t);
+    atomic_fetch_sub(&in_flight, 1);
+    return rc;
+}
+WEFT_TASK(counted_leaf)
+
+typedef struct two_pools {
+    pthread_barrier_t start;
+    int n_jobs, rc[2];
+    int64_t out[2][TWO_ITEMS];
+} two_pools;
+
+typedef struct user_thread {
+    two_pools *shared;
+    int which;
+} user_thread;
+
+static void *map_on_own_pool(void *p) {
+    user_thread *u = p;
+    two_pools *tp = u->shared;
+    weft_options o = {.backend = "threads", .n_jobs = tp->n_jobs, .batch_size = 1};
+    weft_pool *pool;
+    int64_t in[TWO_ITEMS];
+    for (int j = 0; j < TWO_ITEMS; j++) in[j] = j;
+    tp->rc[u->which] = weft_pool_open(&pool, &o);
+    pthread_barrier_wait(&tp->start); /* both pools are open: their maps overlap */
+    if (tp->rc[u->which] == 0) {
+        tp->rc[u->which] = weft_map(pool, WEFT_FN(counted_leaf), in, sizeof in[0], TWO_ITEMS, tp->out[u->which],
+                                    sizeof tp->out[0][0]);
+        weft_pool_close(pool);
+    }
+    return NULL;
+}
+
+/* Two threads pools of n_jobs workers each, mapping at once from two threads: at most
+ * `limit` tasks run at once. With n_jobs <= budget the pools' workers share budget - 1
+ * seats and the two calling threads work too: budget + 1. A pool asked for more than the
+ * budget takes no seats. */
+static void test_two_pools(int budget, int n_jobs, int limit) {
+    char value[16];
+    snprintf(value, sizeof value, "%d", budget);
+    setenv("WEFT_CPU_BUDGET", value, 1);
+    atomic_store(&most_in_flight, 0);
+    two_pools tp = {.n_jobs = n_jobs};
+    pthread_barrier_init(&tp.start, NULL, 2);
+    user_thread u[2] = {{&tp, 0}, {&tp, 1}};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, map_on_own_pool, &u[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    pthread_barrier_destroy(&tp.start);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ(tp.rc[i], 0);
+        for (int j = 0; j < TWO_ITEMS; j++) CHECK_EQ(tp.out[i][j], expected_leaf(j));
+    }
+    int most = atomic_load(&most_in_flight);
+    printf("budget %d, two pools of %d mapping at once: at most %d tasks at once (limit %d)\n", budget, n_jobs,
+           most, limit);
+    CHECK(most <= limit);
+    if (limit > budget + 1) CHECK(most > budget + 1); /* no seats: every worker ran */
+    unsetenv("WEFT_CPU_BUDGET");
+}
+
 int main(void) {
     if (!TEST_HAVE_FORK || !TEST_HAVE_THREADS) {
         SKIP("processes and threads needed");
@@ -310,5 +384,8 @@ int main(void) {
     test_openmp(6, 3);
     test_threads_share();
     test_threads_in_threads();
+    test_two_pools(2, 2, 3);
+    test_two_pools(3, 3, 4);
+    test_two_pools(2, 3, 6); /* asked for more than the budget: no seats, 2 callers + 4 workers */
     return CHECK_DONE();
 }
