@@ -49,10 +49,20 @@ WEFT_TASK(abort_if_negative)
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten.h>
-/* a sleep that leaves the CPU to others (Atomics.wait: Node's threads may all block) */
-EM_JS(void, js_sleep_ms, (double ms), { Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms); });
-/* which JS thread runs this: Node's threadId (0: the main thread) */
-EM_JS(double, js_thread_id, (void), { return require('worker_threads').threadId; });
+/* a sleep that leaves the CPU to others (Atomics.wait, where a worker may block on shared
+ * memory: Node, cross-origin isolated pages), else a busy wait */
+EM_JS(void, js_sleep_ms, (double ms), {
+    if (typeof SharedArrayBuffer === 'function') return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    for (var end = performance.now() + ms; performance.now() < end;) {
+    }
+});
+/* which JS thread runs this: Node's threadId (0: the main thread); in a page, a number
+ * drawn once per worker (0: the page's thread) */
+EM_JS(double, js_thread_id, (void), {
+    if (typeof require === 'function') return require('worker_threads').threadId;
+    if (typeof WorkerGlobalScope === 'undefined') return 0;
+    return self.weftTestThreadId = self.weftTestThreadId || 1 + Math.floor(Math.random() * 1e9);
+});
 #else
 static void js_sleep_ms(double ms) {
     struct timespec d = {(time_t)(ms / 1000), (long)((ms - 1000 * (double)(time_t)(ms / 1000)) * 1e6)};

@@ -148,7 +148,7 @@ export class NestedWorker {
       if (Atomics.load(v.header, FAILED)) {
         const f = v.fail;
         why = { index: f.getFloat64(0, true), code: f.getInt32(8, true), status: f.getInt32(12, true),
-          message: new TextDecoder().decode(new Uint8Array(v.sab, MESSAGE_AT, MESSAGE)).replace(/\0.*$/s, '') };
+          message: new TextDecoder().decode(new Uint8Array(v.sab, MESSAGE_AT, MESSAGE).slice()).replace(/\0.*$/s, '') };
       } else if (Atomics.load(v.header, DONE) < claimed - local) {
         // a helper stopped (terminated) with items of this map: they never ran
         let index = 0;
