@@ -61,6 +61,15 @@ test('a nested map inside a busy worker borrows the idle workers; results right'
     `1 worker in ${kept.toFixed(0)} ms (load ${(await import('node:os')).loadavg()[0].toFixed(2)})`);
 });
 
+test('a nested map shorter than sharing costs stays on its worker', async () => {
+  await weft.pool.slots(4);
+  const rs = await nest(weft, [{ m: 4, ms: 0, base: 7 }, { m: 4, ms: 0, base: 8 }], { nJobs: 4, batchSize: 1 });
+  for (const [i, r] of rs.entries()) {
+    assert.deepEqual(r.values, squares(4, 7 + i));
+    assert.deepEqual(new Set(r.threads), new Set([r.thread]), '4 items of ~0 ms: not worth a message');
+  }
+});
+
 test('a failing nested item is reported with its index, wherever it ran', async () => {
   await weft.pool.slots(4);
   for (const failAt of [0, 5, 11, 15]) {

@@ -16,8 +16,9 @@ import { WeftError } from './errors.mjs';
 const CURSOR = 0, DONE = 1, STOP = 2, FAILED = 3, ABORT = 4, HEADER = 8;
 const FAIL_AT = 32, MESSAGE_AT = 48, MESSAGE = 200, STATUS_AT = 256;
 const CLOSED = 2 ** 30; // the cursor once the opener stopped claiming (n is below it)
-// The opener runs the first item itself, and shares the rest only when they would keep it
-// busy this long (ms): sharing costs a buffer, a copy of the inputs and a few messages.
+// A nested map is shared only when its items would keep the opener busy this long (ms):
+// sharing costs a buffer, a copy of the inputs and a few messages. The estimate is the
+// task's last chunk on this worker, or else the map's first item, run before sharing.
 const SHARE_ABOVE_MS = 1;
 const align8 = x => (x + 7) & ~7;
 const epoch = t => performance.timeOrigin + t;
@@ -68,6 +69,7 @@ export class NestedWorker {
     this.jobs = new Map();
     this.nextId = 1;
     this.record = null; // {maps, openers} while a traced batch runs
+    this.itemMs = new Map(); // task -> ms per item of its last chunk here
     instance.M.weftNested = this;
   }
 
@@ -87,9 +89,12 @@ export class NestedWorker {
   }
 
   begin(task, inPtr, inSize, n, outSize, level, opener) {
-    const id = this.nextId++;
-    const probe = this.share && n > 1 && n < CLOSED; // may share, after timing item 0
-    this.jobs.set(id, { id, task, inPtr, n, inSize, outSize, level, opener, probe, chunk: chunkSize(n), cursor: 0, t0: performance.now(), chunks: [], v: null });
+    const id = this.nextId++, known = this.itemMs.get(task);
+    // may share: at once when this task's items took long enough lately, else after timing item 0
+    const may = this.share && n > 1 && n < CLOSED, probe = may && known === undefined;
+    const job = { id, task, inPtr, n, inSize, outSize, level, opener, probe, chunk: chunkSize(n), cursor: 0, t0: performance.now(), chunks: [], v: null };
+    this.jobs.set(id, job);
+    if (may && !probe && known * n >= SHARE_ABOVE_MS) this.publish(job);
     return id;
   }
 
@@ -115,11 +120,12 @@ export class NestedWorker {
   }
 
   ran(h, begin, end, t0, t1) {
-    const job = this.jobs.get(h);
+    const job = this.jobs.get(h), itemMs = (t1 - t0) / (end - begin);
+    this.itemMs.set(job.task, itemMs);
     if (this.record) job.chunks.push([0, begin, end, epoch(t0), epoch(t1)]);
     if (job.probe) {
       job.probe = false;
-      if ((t1 - t0) / (end - begin) * (job.n - job.cursor) >= SHARE_ABOVE_MS) this.publish(job);
+      if (itemMs * (job.n - job.cursor) >= SHARE_ABOVE_MS) this.publish(job);
     }
   }
 
