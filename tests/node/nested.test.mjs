@@ -102,6 +102,24 @@ test('a nested item that traps: a clear WEFT_ECRASHED, no hang, and the pool goe
   assert.deepEqual(r.values, squares(16, 2));
 });
 
+test('a helper stopped in the middle of an item: the nested map fails, the opener does not hang', { timeout: 120000 }, async () => {
+  await weft.pool.slots(4);
+  const crashed = weft.errors.find(e => e.name === 'WEFT_ECRASHED').errno;
+  const call = nest(weft, [{ m: 8, ms: 400 }], { nJobs: 4 });
+  let job;
+  for (let i = 0; i < 200 && !(job = [...weft.pool.nested.jobs].find(j => j.helpers.size)); i++)
+    await new Promise(r => setTimeout(r, 10));
+  assert.ok(job, 'the nested map was shared');
+  await new Promise(r => setTimeout(r, 150)); // the helpers are inside their first items
+  const [helper] = job.helpers;
+  await helper.stop(new Error('stopped by the test'));
+  const [r] = await call;
+  assert.equal(r.rc, crashed, 'the items the stopped helper held never finished');
+  assert.ok(r.failed >= 0 && r.failed < 8, `names an item: ${r.failed}`);
+  const [again] = await nest(weft, [{ m: 8, ms: 5, base: 4 }], { nJobs: 4 });
+  assert.deepEqual(again.values, squares(8, 4), 'the pool starts a fresh worker and goes on');
+});
+
 test('every worker runs an outer task that nests: no deadlock, results right', { timeout: 120000 }, async () => {
   const outers = Array.from({ length: 12 }, (_, i) => ({ m: 12, ms: 10, base: i * 100 }));
   const rs = await nest(weft, outers, { nJobs: 4, batchSize: 1 });

@@ -61,7 +61,7 @@ class WorkerSlot extends Slot {
     this.nextId = 1;
     this.sharedId = 0;  // the shared data this worker holds (0: none)
     this.shared = null; // and its bytes, for helpers of this worker's nested maps
-    this.started = false;
+    this.isReady = false; // its instance is up (a nested map may be offered)
     this.recentNs = 0;  // its recent batch time
     this.outbox = [];   // batches not sent yet
     this.dead = null;
@@ -76,7 +76,7 @@ class WorkerSlot extends Slot {
   receive(m) {
     if (m.type === 'ready') {
       this.port.setActive(this.outstanding > 0);
-      this.started = true;
+      this.isReady = true;
       this.onReady.resolve();
       return void this.pool.nested.idle(this);
     }
@@ -111,7 +111,7 @@ class WorkerSlot extends Slot {
   }
 
   /** May help with a nested map now: started, alive, and no batch of its own. */
-  canHelp() { return this.started && !this.dead && this.outstanding === 0; }
+  canHelp() { return this.isReady && !this.dead && this.outstanding === 0; }
 
   /** Help with another worker's nested map, with that worker's shared data. */
   help(job) {

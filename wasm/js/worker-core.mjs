@@ -1,5 +1,6 @@
 // The worker's side of pool.mjs, for any kind of worker: instantiate the module once
-// (from the compiled WebAssembly.Module the pool sends), then run batches as they come.
+// (from the compiled WebAssembly.Module the pool sends), then run batches as they come,
+// and help with other workers' nested maps when asked ('help': wasm/js/nested.mjs).
 import { WeftError } from './errors.mjs';
 import { NestedWorker } from './nested.mjs';
 
