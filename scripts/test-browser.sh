@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The browser check: build what the pages need (emscripten preset: example_tasks for
-# tests/browser/pool.test.mjs and memory.test.mjs, web_tasks for the demo page; natively
+# tests/browser/pool.test.mjs and memory.test.mjs, web_tasks for the demo page,
+# weft_test_tasks for nested.test.mjs; natively
 # the weft tool and weft_map_file for the cache interop checks), then drive headless chromium
 # with playwright-core (node --test tests/browser/). Screenshots: build/browser-artifacts/.
 # Needs scripts/setup.sh all (emscripten, chromium, tests/browser/node_modules).
@@ -20,7 +21,8 @@ if ! cmake --preset emscripten >"$log" 2>&1; then
   exit 1
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake --build --preset emscripten -j "$jobs" --target example_tasks --target web_tasks --target pyodide_tasks
+cmake --build --preset emscripten -j "$jobs" --target example_tasks --target web_tasks --target pyodide_tasks \
+  --target weft_test_tasks
 # tests/browser/memory.test.mjs makes and reads native caches: the weft tool, weft_map_file
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$jobs" --target weft --target weft_map_file

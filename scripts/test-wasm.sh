@@ -56,9 +56,11 @@ done
 
 echo "test-wasm: node --test tests/node/ (builds took ${SECONDS} s)"
 node --test tests/node/
-# the JS API's bench, quick sizes: a smoke test (every row runs), no timing targets
+# the JS API's benches, quick sizes: smoke tests (every row runs), no timing targets
 echo "test-wasm: node bench/wasm_workers.mjs --quick"
 node bench/wasm_workers.mjs --quick
+echo "test-wasm: node bench/wasm_nested.mjs --quick"
+node bench/wasm_nested.mjs --quick
 # cache keys and the golden cache read back under WASI and Emscripten, as natively
 echo "test-wasm: cache-key vectors under WASI and Emscripten"
 bash tests/vectors/run_wasm_keys.sh

@@ -1,4 +1,5 @@
 /* Tasks only the JavaScript API tests use (tests/node/api.test.mjs and friends). */
+#define _POSIX_C_SOURCE 200809L /* nanosleep, natively */
 #include "weft.h"
 
 #include <stdint.h>
@@ -43,3 +44,61 @@ static int abort_if_negative(weft_task *t) {
     return weft_output(t, &x, sizeof x);
 }
 WEFT_TASK(abort_if_negative)
+
+/* ---- nested maps inside a worker (tests/node/nested.test.mjs) */
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+/* a sleep that leaves the CPU to others (Atomics.wait, where a worker may block on shared
+ * memory: Node, cross-origin isolated pages), else a busy wait */
+EM_JS(void, js_sleep_ms, (double ms), {
+    if (typeof SharedArrayBuffer === 'function') return void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+    for (var end = performance.now() + ms; performance.now() < end;) {
+    }
+});
+/* which JS thread runs this: Node's threadId (0: the main thread); in a page, a number
+ * drawn once per worker (0: the page's thread) */
+EM_JS(double, js_thread_id, (void), {
+    if (typeof require === 'function') return require('worker_threads').threadId;
+    if (typeof WorkerGlobalScope === 'undefined') return 0;
+    return self.weftTestThreadId = self.weftTestThreadId || 1 + Math.floor(Math.random() * 1e9);
+});
+#else
+static void js_sleep_ms(double ms) {
+    struct timespec d = {(time_t)(ms / 1000), (long)((ms - 1000 * (double)(time_t)(ms / 1000)) * 1e6)};
+    nanosleep(&d, NULL);
+}
+static double js_thread_id(void) { return 0; }
+#endif
+
+/* double[2] {x, ms} -> double[2] {x * x, the JS thread that ran it}: sleeps ms first; x -2
+ * traps (the instance is lost), another negative x fails */
+static int nest_inner(weft_task *t) {
+    double in[2];
+    memcpy(in, weft_input(t), sizeof in);
+    js_sleep_ms(in[1]);
+    if (in[0] == -2) __builtin_trap();
+    if (in[0] < 0) return weft_fail(t, "nest_inner: negative input %g at item %zu", in[0], weft_task_index(t));
+    double out[2] = {in[0] * in[0], js_thread_id()};
+    return weft_output(t, out, sizeof out);
+}
+WEFT_TASK(nest_inner)
+
+#define NEST_MAX 32
+/* double[5] {m, ms, fail_at, base, bad} -> double[3 + 2 * NEST_MAX]: maps nest_inner over m
+ * items {base + j, ms} (item fail_at gets `bad`) on the default pool (a nested map), returns
+ * {the map's rc, the failing index (-1), the JS thread that ran this, then each item's
+ * output}. */
+static int nest_outer(weft_task *t) {
+    double in[5], out[3 + 2 * NEST_MAX] = {0}, items[2 * NEST_MAX];
+    memcpy(in, weft_input(t), sizeof in);
+    int m = (int)in[0];
+    if (m < 0 || m > NEST_MAX) return weft_fail(t, "nest_outer: m must be 0..%d", NEST_MAX);
+    for (int j = 0; j < m; j++) items[2 * j] = j == (int)in[2] ? in[4] : in[3] + j, items[2 * j + 1] = in[1];
+    int rc = weft_map(NULL, WEFT_FN(nest_inner), items, 2 * sizeof(double), (size_t)m, out + 3, 2 * sizeof(double));
+    out[0] = rc;
+    out[1] = rc ? (double)weft_last_error()->task_index : -1;
+    out[2] = js_thread_id();
+    return weft_output(t, out, sizeof out);
+}
+WEFT_TASK(nest_outer)

@@ -146,8 +146,11 @@ export declare class Weft {
   close(): Promise<void>;
   readonly backendInfo: BackendInfo;
   /** workers: whether calls run on workers; memory: the kinds of `memory` accepted here:
-   *  'path' (a cache folder, Node), 'indexeddb' ('indexeddb:NAME', where indexedDB exists). */
-  readonly features: { workers: boolean; memory: Array<'path' | 'indexeddb'> };
+   *  'path' (a cache folder, Node), 'indexeddb' ('indexeddb:NAME', where indexedDB exists);
+   *  borrowIdleWorkers: whether a task's nested map borrows the pool's idle workers. */
+  readonly features: { workers: boolean; memory: Array<'path' | 'indexeddb'>; borrowIdleWorkers: boolean };
+  /** Why nested maps do not borrow idle workers here (no SharedArrayBuffer, or the option); null when they do. */
+  readonly nestedReason: string | null;
 }
 
 /** Node's load(): the browser's options (moduleUrl, wasmUrl, workers, ...) are not here. */
@@ -155,5 +158,7 @@ export interface LoadOptions {
   /** A module built by weft_add_wasm_module or weft-build: its path without .node.cjs /
    *  .node.wasm (default: the package's example tasks). */
   module?: string;
+  /** false: a task's nested map always runs on its own worker (default true: idle workers help). */
+  borrowIdleWorkers?: boolean;
 }
 export declare function load(options?: LoadOptions): Promise<Weft>;

@@ -6,6 +6,7 @@
 import { WeftError } from './errors.mjs';
 import { Slot, batchRecent, queueDepth } from './scheduler.mjs';
 import { BATCH, RESULT } from './worker-core.mjs';
+import { NestedBroker } from './nested.mjs';
 
 export class WorkerPool {
   /** `spawn()` returns a port; `init` is the first message every worker gets. */
@@ -14,6 +15,7 @@ export class WorkerPool {
     this.init = init;
     this.workers = [];
     this.started = 0; // numbers the workers 1, 2, ... (onBatch's `worker`; 0 is the calling thread)
+    this.nested = new NestedBroker(); // nested maps workers opened (init.nested: they may)
   }
 
   /** The first n workers, started and ready (more are started when needed). */
@@ -58,6 +60,8 @@ class WorkerSlot extends Slot {
     this.calls = new Map();
     this.nextId = 1;
     this.sharedId = 0;  // the shared data this worker holds (0: none)
+    this.shared = null; // and its bytes, for helpers of this worker's nested maps
+    this.isReady = false; // its instance is up (a nested map may be offered)
     this.recentNs = 0;  // its recent batch time
     this.outbox = [];   // batches not sent yet
     this.dead = null;
@@ -72,9 +76,13 @@ class WorkerSlot extends Slot {
   receive(m) {
     if (m.type === 'ready') {
       this.port.setActive(this.outstanding > 0);
-      return this.onReady.resolve();
+      this.isReady = true;
+      this.onReady.resolve();
+      return void this.pool.nested.idle(this);
     }
     if (m.type === 'fatal') return this.died(new Error(`weft: a worker could not start: ${m.message}`));
+    if (m.type === 'nested') return this.pool.nested.open(this, m, this.pool.workers);
+    if (m.type === 'nested-end') return this.pool.nested.end(this, m.id);
     if (m.type !== 'results') return;
     // rows of RESULT numbers; the outputs in m.output, each viewed where it is
     const t = new Float64Array(m.table);
@@ -93,10 +101,31 @@ class WorkerSlot extends Slot {
         return void this.stop(new Error('weft: a worker stopped after a crash'));
       }
       this.freed();
-      if (!f) call.resolve({ output, ms: t[i * RESULT + 1], startedAt: t[i * RESULT + 2] });
+      if (!f) call.resolve({ output, ms: t[i * RESULT + 1], startedAt: t[i * RESULT + 2], nested: m.nested?.[i] });
       else call.reject(Object.assign(WeftError.fromJSON(f.error), f.partial ? { partial: f.partial } : {}));
     }
-    if (this.outstanding === 0) this.port.setActive(false);
+    if (this.outstanding === 0) {
+      this.port.setActive(false);
+      this.pool.nested.idle(this);
+    }
+  }
+
+  /** May help with a nested map now: started, alive, and no batch of its own. */
+  canHelp() { return this.isReady && !this.dead && this.outstanding === 0; }
+
+  /** Help with another worker's nested map, with that worker's shared data. */
+  help(job) {
+    this.useShared(job.opener.sharedId, job.opener.shared);
+    this.port.post({ type: 'help', sab: job.sab, task: job.task, n: job.n, inSize: job.inSize, outSize: job.outSize, chunk: job.chunk, worker: this.id });
+  }
+
+  useShared(id, shared) {
+    if (id === this.sharedId) return;
+    // once per worker and per shared buffer, not once per batch
+    this.flush();
+    this.port.post({ type: 'shared', bytes: shared ? shared.bytes : null });
+    this.sharedId = id;
+    this.shared = shared;
   }
 
   /** A new call: an idle worker's depth is measured again (its last call's tasks may have
@@ -121,13 +150,7 @@ class WorkerSlot extends Slot {
   /** Run a batch: queued for this turn's message to the worker. */
   run(b) {
     if (this.dead) return Promise.reject(this.dead);
-    const sharedId = b.shared ? b.shared.id : 0;
-    if (sharedId !== this.sharedId) {
-      // once per worker and per shared buffer, not once per batch
-      this.flush();
-      this.port.post({ type: 'shared', bytes: b.shared ? b.shared.bytes : null });
-      this.sharedId = sharedId;
-    }
+    this.useShared(b.shared ? b.shared.id : 0, b.shared);
     const id = this.nextId++;
     this.taken();
     this.port.setActive(true);
@@ -158,7 +181,9 @@ class WorkerSlot extends Slot {
       table[o] = id, table[o + 1] = task, table[o + 2] = b.count, table[o + 3] = b.inSize;
       table[o + 4] = b.outSize, table[o + 5] = b.start, table[o + 6] = size;
     }
-    this.port.post({ type: 'batches', tasks, table: table.buffer, input: input ? input.buffer : null },
+    // traced: the worker reports the nested maps its items open (wasm/js/nested.mjs)
+    const traced = out.some(x => x.b.traced);
+    this.port.post({ type: 'batches', tasks, table: table.buffer, input: input ? input.buffer : null, traced },
       input ? [table.buffer, input.buffer] : [table.buffer]);
   }
 
@@ -167,6 +192,7 @@ class WorkerSlot extends Slot {
     this.dead = error instanceof Error ? error : new Error(String(error));
     this.capacity = 0; // no call picks it again
     this.pool.forget(this);
+    this.pool.nested.died(this);
     this.onReady.reject(this.dead);
     for (const c of this.calls.values()) c.reject(this.dead);
     this.calls.clear();

@@ -69,7 +69,8 @@ export async function* runBatches(plan, slots, { onAbandon = () => {}, batchOf, 
     try {
       // a timeline of who ran what: times in ms on this thread's performance.now() clock
       const began = (r.startedAt ?? performance.timeOrigin + performance.now() - r.ms) - performance.timeOrigin;
-      onBatch?.({ start, count, worker: slot.id ?? 0, startMs: began, endMs: began + r.ms, ms: r.ms, queued: n - next });
+      // nested: the nested maps its items opened, when traced (wasm/js/nested.mjs)
+      onBatch?.({ start, count, worker: slot.id ?? 0, startMs: began, endMs: began + r.ms, ms: r.ms, queued: n - next, nested: r.nested });
       onProgress?.({ done, total: n, elapsedMs: performance.now() - t0 });
     } catch (e) {
       return fail(e);

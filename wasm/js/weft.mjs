@@ -7,19 +7,25 @@ import { WorkerPool } from './pool.mjs';
 import { WeftError } from './errors.mjs';
 import { Memories, memoryBatches, supportsIndexedDB } from './memory.mjs';
 import { WeftTrace } from './trace.mjs';
+import { canShareMemory } from './nested.mjs';
 
 export class Weft {
   /**
    * @param {object} env  instance: the calling thread's Instance; createInstance(): a
    *   fresh one (after a crash); spawn(): a worker port; workerInit: the workers' first
-   *   message; cpus: CPUs for nJobs < 0; resolvePath(p): an absolute cache path (absent
+   *   message; cpus: CPUs for nJobs < 0; borrowIdleWorkers: false keeps nested maps on
+   *   their worker; resolvePath(p): an absolute cache path (absent
    *   where there are no cache folders: a browser)
    */
   constructor(env) {
     this.env = env;
     this.main = Promise.resolve(env.instance); // see mainInstance()
     this.info = env.instance.info;
-    this.pool = new WorkerPool(env.spawn, env.workerInit);
+    // a nested map inside a worker borrows the pool's idle workers where memory can be
+    // shared (wasm/js/nested.mjs); else it runs on its own worker (nestedReason says why)
+    this.nestedReason = env.borrowIdleWorkers === false ? 'load({borrowIdleWorkers: false})'
+      : !canShareMemory() ? 'no SharedArrayBuffer here (a page needs cross-origin isolation: COOP and COEP headers)' : null;
+    this.pool = new WorkerPool(env.spawn, { ...env.workerInit, nested: !this.nestedReason });
     this.sharedIds = new WeakMap();
     this.nextSharedId = 1;
     this.sequential = this.sequentialSlot();
@@ -38,12 +44,13 @@ export class Weft {
     return this.main;
   }
 
-  /** What this environment offers: workers, and the kinds of `memory` it accepts
-   * ('path': a cache folder, Node; 'indexeddb': 'indexeddb:NAME', where IndexedDB exists). */
+  /** What this environment offers: workers, the kinds of `memory` it accepts
+   * ('path': a cache folder, Node; 'indexeddb': 'indexeddb:NAME', where IndexedDB exists),
+   * and whether a nested map inside a worker borrows idle workers (nestedReason: why not). */
   get features() {
     const memory = this.env.resolvePath ? ['path'] : [];
     if (supportsIndexedDB()) memory.push('indexeddb');
-    return { workers: this.backendInfo.backend === 'workers', memory };
+    return { workers: this.backendInfo.backend === 'workers', memory, borrowIdleWorkers: !this.nestedReason };
   }
 
   /** Run every later call on the calling thread (the environment has no working workers). */
@@ -124,7 +131,7 @@ export class Weft {
     const shared = plan.shared ? this.sharedOf(plan.shared) : null;
     const call = {}; // tags this call's batches
     const batchOf = (start, count) => ({
-      call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared,
+      call, task: plan.task, count, start, inSize: plan.inSize, outSize: plan.outSize, shared, traced: !!plan.traceCall,
       input: plan.inSize ? plan.input.subarray(start * plan.inSize, (start + count) * plan.inSize) : null,
     });
     if (plan.backend === 'sequential') {

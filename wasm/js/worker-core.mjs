@@ -1,6 +1,8 @@
 // The worker's side of pool.mjs, for any kind of worker: instantiate the module once
-// (from the compiled WebAssembly.Module the pool sends), then run batches as they come.
+// (from the compiled WebAssembly.Module the pool sends), then run batches as they come,
+// and help with other workers' nested maps when asked ('help': wasm/js/nested.mjs).
 import { WeftError } from './errors.mjs';
+import { NestedWorker } from './nested.mjs';
 
 // The numbers per batch in a 'batches' message's table: id, task (index into its tasks),
 // count, inSize, outSize, start, input bytes; and per batch in a 'results' message's
@@ -11,12 +13,12 @@ const align8 = x => (x + 7) & ~7;
 
 /** `port`: {post(message, transfer), onMessage(fn), exit()}; `instantiate(init)` -> Instance. */
 export function serve(port, instantiate) {
-  let instance = null;
+  let instance = null, nested = null;
 
   // One message's batches, in order; their results go back in one message (a crash's at
   // once): a row of RESULT numbers per batch, the outputs one after the other in one
   // buffer, and an entry in `errors` for each batch that failed (its bytes: -1).
-  function runAll({ tasks, table, input }) {
+  function runAll({ tasks, table, input, traced }) {
     const t = new Float64Array(table), n = t.length / BATCH;
     const bytes = input ? new Uint8Array(input) : null;
     // one batch: its own output buffer; more: all outputs copied into one
@@ -25,9 +27,11 @@ export function serve(port, instantiate) {
     const all = n > 1 ? new Uint8Array(total) : null;
     let output = all ? all.buffer : null;
     const rows = new Float64Array(n * RESULT), errors = [], transfer = [];
+    const maps = traced ? [] : null; // per batch: the nested maps its items opened (trace)
     const send = count => {
       if (!output) output = new ArrayBuffer(0);
-      port.post({ type: 'results', n: count, table: rows.buffer, output, errors }, [rows.buffer, output, ...transfer]);
+      port.post({ type: 'results', n: count, table: rows.buffer, output, errors, nested: maps?.some(Boolean) ? maps : undefined },
+        [rows.buffer, output, ...transfer]);
     };
     for (let i = 0, at = 0, outAt = 0; i < n; i++) {
       const o = i * BATCH, size = t[o + 6], r = i * RESULT;
@@ -36,7 +40,9 @@ export function serve(port, instantiate) {
       rows[r] = t[o];
       try {
         outAt = align8(outAt);
-        const done = instance.runBatch(b, all, outAt);
+        let done;
+        const rec = nested.traced(traced, () => { done = instance.runBatch(b, all, outAt); });
+        if (maps) maps[i] = rec;
         if (!all) output = done.output;
         rows[r + 1] = done.ms, rows[r + 2] = done.startedAt, rows[r + 3] = b.count * b.outSize, rows[r + 4] = outAt;
         outAt += b.count * b.outSize;
@@ -62,6 +68,7 @@ export function serve(port, instantiate) {
     if (m.type === 'init') {
       try {
         instance = await instantiate(m);
+        nested = new NestedWorker(port, instance, m.nested === true);
         port.post({ type: 'ready' });
       } catch (e) {
         port.post({ type: 'fatal', message: String(e?.stack || e) });
@@ -70,6 +77,8 @@ export function serve(port, instantiate) {
       instance.setShared(m.bytes ? new Uint8Array(m.bytes.buffer || m.bytes) : null);
     } else if (m.type === 'batches') {
       runAll(m);
+    } else if (m.type === 'help') {
+      if (!nested.help(m)) port.exit(); // a trap: this instance is unusable
     }
   });
 }

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static weft_pool *plain_pool; /* sequential, one job */
+static weft_pool *plain_pool; /* one job, in order; nested maps may borrow workers */
 static weft_memory *memory;   /* a disk Memory the JS side looks up and stores through */
 static void *shared_data;
 static size_t shared_size;
@@ -104,9 +104,15 @@ EMSCRIPTEN_KEEPALIVE const char *weft_js_info(void) {
 
 /* ---- running a batch */
 
+/* An item of a traced batch that opened nested maps ran from t0 to t1 (wasm/js/nested.mjs). */
+EM_JS(void, js_opener, (double index, double t0, double t1), {
+    var h = Module['weftNested'];
+    if (h) h.opener(index, t0, t1);
+});
+
 static int open_pool(weft_pool **pool) {
     if (*pool) return 0;
-    weft_options o = {.backend = "sequential", .n_jobs = 1, .batch_size = WEFT_NONE, .verbose = WEFT_NONE};
+    weft_options o = {.backend = weft_js__backend(), .n_jobs = 1, .batch_size = WEFT_NONE, .verbose = WEFT_NONE};
     return weft_pool_open(pool, &o);
 }
 
@@ -120,11 +126,26 @@ int weft_js__find_task(const char *name, const weft_task_def **task) {
  * JS side reads this afterwards to say which item and task crashed the instance. */
 static const weft_task_def *running_task;
 static double running_index = -1;
+/* Set while a traced batch runs: an item that opens a nested map is timed for the trace. */
+static int time_openers, opened;
+static double running_since;
 
 static int run_traced(weft_task *t) {
     running_index = (double)weft_task_index(t);
-    return running_task->fn(t);
+    if (!time_openers) return running_task->fn(t);
+    running_since = emscripten_get_now();
+    opened = 0;
+    int rc = running_task->fn(t);
+    if (opened) js_opener(running_index, running_since, emscripten_get_now());
+    return rc;
 }
+
+double weft_js__opened_nested(void) {
+    opened = 1;
+    return running_index;
+}
+
+EMSCRIPTEN_KEEPALIVE void weft_js_time_openers(int on) { time_openers = on; }
 
 EMSCRIPTEN_KEEPALIVE double weft_js_running_index(void) { return running_index; }
 

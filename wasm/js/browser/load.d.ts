@@ -14,5 +14,8 @@ export interface LoadOptions {
   workers?: boolean;
   /** Past this (default 30000), or when a worker fails to start, calls run sequentially. */
   workerStartTimeoutMs?: number;
+  /** false: a task's nested map always runs on its own worker. Default: idle workers help
+   *  where the page is crossOriginIsolated (SharedArrayBuffer); elsewhere they cannot. */
+  borrowIdleWorkers?: boolean;
 }
 export declare function load(options?: LoadOptions): Promise<Weft>;

@@ -3,13 +3,14 @@
 //   import { load } from 'weft-parallel';                       // the "browser" export
 //   const weft = await load({ moduleUrl: '/build/my_tasks.mjs' });
 //   weft.backendInfo  // {backend: 'workers' | 'sequential', reason}
-// No SharedArrayBuffer is used, so ordinary static hosting works (no COOP/COEP headers).
+// Ordinary static hosting works (no COOP/COEP headers); only a nested map inside a worker
+// borrowing idle workers needs SharedArrayBuffer, hence a crossOriginIsolated page.
 import { Instance } from '../instance.mjs';
 import { Weft, WeftError, WeftTrace } from '../weft.mjs';
 import { spawnWebWorker } from './spawn.mjs';
 
 const BUNDLED = new URL('../../dist/example_tasks.mjs', import.meta.url);
-const KNOWN = new Set(['moduleUrl', 'module', 'wasmUrl', 'workers', 'workerStartTimeoutMs']);
+const KNOWN = new Set(['moduleUrl', 'module', 'wasmUrl', 'workers', 'workerStartTimeoutMs', 'borrowIdleWorkers']);
 
 /** Fetch and compile the .wasm once; workers get the compiled module (structured-cloneable). */
 async function compile(wasmUrl) {
@@ -48,7 +49,9 @@ function withTimeout(promise, ms, what) {
  * options: moduleUrl (or module): the URL of <name>.mjs (default: the package's example
  * tasks); wasmUrl (default: the same URL ending in .wasm); workers: false runs every call
  * on the page's thread; workerStartTimeoutMs (default 30000): past it, or when the first
- * worker fails to start, calls run sequentially and a warning says why.
+ * worker fails to start, calls run sequentially and a warning says why; borrowIdleWorkers:
+ * false keeps a task's nested map on its worker (it borrows idle ones only where the page
+ * is crossOriginIsolated: weft.features.borrowIdleWorkers, weft.nestedReason).
  */
 export async function load(options = {}) {
   if (options === null || typeof options !== 'object') throw new TypeError('weft.load: options must be an object');
@@ -79,6 +82,7 @@ export async function load(options = {}) {
     noWorkersReason: reason,
     workerInit: init,
     cpus: globalThis.navigator?.hardwareConcurrency || 1,
+    borrowIdleWorkers: options.borrowIdleWorkers,
     // no resolvePath: a page has no cache folders, only 'indexeddb:NAME' (weft.features.memory)
   });
   if (!reason) {
