@@ -380,16 +380,7 @@ static void open_nested_pool(worker *w) {
     }
 }
 
-struct fill {
-    weft__wire *wire;
-    ssize_t got;
-};
-
-static int fill_now(void *arg) {
-    struct fill *f = arg;
-    f->got = weft__wire_fill_flags(f->wire, MSG_DONTWAIT);
-    return f->got != -EAGAIN;
-}
+static int ready(void *wire) { return weft__wire_ready(wire); }
 
 void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fork_server) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -400,11 +391,11 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
     static worker w;
     self = &w;
     w.args = *a;
-    weft__wire_init(&w.wire, sock);
     void *page;
     if (weft_plat_shm_map(ctrl_fd, sizeof(weft__ctrl), &page) != 0) _exit(70);
     close(ctrl_fd);
     w.ctrl = page;
+    weft__wire_init(&w.wire, sock, &w.ctrl->to_parent, &w.ctrl->to_worker);
     w.job = &w.ctrl->job;
     weft__shared_set_id_base((uint64_t)getpid() << 32);
     if (a->idle_ms > 0) {
@@ -424,9 +415,8 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         }
         /* a pool that just got an answer often sends more at once: look for a while
            before sleeping (spin.c) */
-        struct fill f = {&w.wire, -EAGAIN};
-        weft__spin_wait(fill_now, &f, SPIN_NS);
-        ssize_t got = f.got == -EAGAIN ? weft__wire_fill(&w.wire) : f.got;
+        weft__spin_wait(ready, &w.wire, SPIN_NS);
+        ssize_t got = weft__wire_fill(&w.wire);
         /* the pool closed, the program is gone, or idle too long (the receive timeout):
            the pool starts another worker when it needs one */
         if (got <= 0) _exit(0);
