@@ -35,6 +35,9 @@
 #define MAX_DEPTH WEFT__QUEUE_MAX
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
+/* How soon a crash is noticed while the pool sleeps on one worker's futex (the socket
+ * tells at once in poll()). */
+#define DEATH_CHECK_MS 10
 #define DEFAULT_IDLE_S 300
 /* After a call stops (failure, cancel, Ctrl-C, call timeout), tasks that do not poll
  * weft_cancelled get this long before their workers are killed and replaced. */
@@ -779,10 +782,18 @@ static int replies_ready(void *arg) {
     return 0;
 }
 
-/* Sleep in poll() on the busy workers' sockets, which wake it when a reply is written
- * (or a worker dies), unless one came while they were being told. */
+/* Sleep until a reply is written or a worker dies: on the ring's futex when one worker is
+ * busy (an unbatched call: the cheapest wake-up), else in poll() on the busy workers'
+ * sockets, which they ring when they write (unless a reply came while they were told). */
 static int sleep_for_replies(proc_state *st, int n_polls, int wait_ms) {
     int came = 0, r;
+    for (int k = 0; k < st->n && n_polls == 1; k++) {
+        proc_worker *w = &st->w[k];
+        if (!w->pid || !w->q_len) continue;
+        r = weft__wire_wait(&w->wire, wait_ms, DEATH_CHECK_MS);
+        if (r < 0) st->polls[0].revents = POLLHUP; /* read_replies finds it gone */
+        return r < 0 ? 1 : r;
+    }
     for (int k = 0; k < st->n; k++)
         if (st->w[k].pid && st->w[k].q_len) came |= weft__wire_arm(&st->w[k].wire);
     r = came ? 1 : poll(st->polls, (nfds_t)n_polls, wait_ms);

@@ -13,11 +13,15 @@ void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 #define WEFT__RING_BYTES ((size_t)1 << 17)
 typedef struct weft__ring {
     _Alignas(64) _Atomic uint64_t head; /* bytes written so far */
-    _Atomic uint32_t reader_sleeps;     /* the reader waits on its socket: wake it */
+    _Atomic uint32_t reader_sleeps;     /* WEFT__SLEEPS_*: the reader waits, wake it */
+    _Atomic uint32_t bell;              /* the futex a reader sleeps on */
     _Alignas(64) _Atomic uint64_t tail; /* bytes read so far */
     _Atomic uint32_t writer_sleeps;     /* the writer waits for room: wake it */
     _Alignas(64) unsigned char data[WEFT__RING_BYTES];
 } weft__ring;
+
+enum { WEFT__SLEEPS_POLL = 1, /* in poll() on its socket */
+       WEFT__SLEEPS_FUTEX };  /* on the ring's bell */
 
 /* Bytes there to read; room there to write. */
 size_t weft__ring_used(weft__ring *r);
@@ -26,8 +30,11 @@ size_t weft__ring_room(weft__ring *r);
  * sleeps and must be woken now. */
 size_t weft__ring_read(weft__ring *r, void *to, size_t n, int *wake_writer);
 size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_reader);
-/* About to sleep for bytes (for room): 1 with the flag raised, or 0 when bytes (room)
- * came meanwhile; the awake_ calls lower the flag after the sleep. */
+/* Sleep on the bell until bytes come, up to timeout_ms (-1: no limit; a signal ends it
+ * too): 1 when bytes are there. */
+int weft__ring_wait_bytes(weft__ring *r, int timeout_ms);
+/* About to sleep in poll() for bytes (for room): 1 with the flag raised, or 0 when
+ * bytes (room) came meanwhile; the awake_ calls lower the flag after the sleep. */
 int weft__ring_sleep_reader(weft__ring *r);
 int weft__ring_sleep_writer(weft__ring *r);
 void weft__ring_awake_reader(weft__ring *r);
@@ -64,11 +71,14 @@ int weft__wire_ready(weft__wire *w);
  * else 0 with this side marked asleep, so the next write rings the socket. */
 int weft__wire_arm(weft__wire *w);
 void weft__wire_disarm(weft__wire *w);
+/* Sleep until bytes are in the ring (1), the other side is gone (-EPIPE; what it wrote
+ * before is read first), or timeout_ms passed or a signal came (0); -1: no limit. The
+ * other side's death is looked for every check_ms. */
+int weft__wire_wait(weft__wire *w, int timeout_ms, int check_ms);
 /* Read the socket's wake-ups without waiting: 0 when the other side is gone, else 1. */
 int weft__wire_alive(weft__wire *w);
 /* Read what the ring holds, else sleep until bytes come: >0 bytes read, 0 at end of
- * stream (the other side is gone and said everything), -errno on error (-EAGAIN: the
- * socket's receive timeout passed). */
+ * stream (the other side is gone and said everything), -errno on error. */
 ssize_t weft__wire_fill(weft__wire *w);
 /* The same with MSG_DONTWAIT in flags: -EAGAIN at once when nothing is there. */
 ssize_t weft__wire_fill_flags(weft__wire *w, int flags);

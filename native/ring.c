@@ -1,11 +1,19 @@
 /* A byte stream in shared memory from one process to another (single writer, single
  * reader): the hot path of the processes backend moves without a system call while the
  * other side is awake. Each side says in the ring when it is about to sleep, so that the
- * other side knows to wake it (wire.c rings the socket then); a flag is raised, then the
- * ring looked at again, with a full fence between, so no wake-up is lost. */
+ * other side knows to wake it; a flag is raised, then the ring looked at again, with a
+ * full fence between, so no wake-up is lost. A reader sleeps on a futex in the ring (the
+ * cheapest wake-up between processes) or, waiting on several rings at once, in poll() on
+ * their sockets (wire.c rings those). */
+#define _GNU_SOURCE
 #include "native.h"
 
+#include <errno.h>
+#include <linux/futex.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 size_t weft__ring_used(weft__ring *r) {
     return (size_t)(atomic_load_explicit(&r->head, memory_order_acquire) -
@@ -52,12 +60,29 @@ size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_rea
     copy_in(r, head, from, n);
     atomic_store_explicit(&r->head, head + n, memory_order_release);
     atomic_thread_fence(memory_order_seq_cst); /* the head, then the reader's flag */
-    *wake_reader = atomic_load_explicit(&r->reader_sleeps, memory_order_relaxed) && atomic_exchange(&r->reader_sleeps, 0);
+    uint32_t how = atomic_load_explicit(&r->reader_sleeps, memory_order_relaxed) ? atomic_exchange(&r->reader_sleeps, 0) : 0;
+    if (how == WEFT__SLEEPS_FUTEX) {
+        atomic_fetch_add(&r->bell, 1);
+        syscall(SYS_futex, &r->bell, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+    *wake_reader = how == WEFT__SLEEPS_POLL;
     return n;
 }
 
+int weft__ring_wait_bytes(weft__ring *r, int timeout_ms) {
+    uint32_t bell = atomic_load(&r->bell);
+    atomic_store(&r->reader_sleeps, WEFT__SLEEPS_FUTEX);
+    atomic_thread_fence(memory_order_seq_cst); /* the flag, then the head */
+    if (!weft__ring_used(r)) {
+        struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
+        syscall(SYS_futex, &r->bell, FUTEX_WAIT, bell, timeout_ms < 0 ? NULL : &ts, NULL, 0);
+    }
+    atomic_store_explicit(&r->reader_sleeps, 0, memory_order_relaxed);
+    return weft__ring_used(r) != 0;
+}
+
 int weft__ring_sleep_reader(weft__ring *r) {
-    atomic_store(&r->reader_sleeps, 1);
+    atomic_store(&r->reader_sleeps, WEFT__SLEEPS_POLL);
     atomic_thread_fence(memory_order_seq_cst); /* the flag, then the head */
     if (!weft__ring_used(r)) return 1;
     atomic_store(&r->reader_sleeps, 0);

@@ -184,6 +184,25 @@ int weft__wire_arm(weft__wire *w) { return !weft__ring_sleep_reader(w->rx); }
 
 void weft__wire_disarm(weft__wire *w) { weft__ring_awake_reader(w->rx); }
 
+int weft__wire_wait(weft__wire *w, int timeout_ms, int check_ms) {
+    uint64_t start = weft_plat_now_ns();
+    for (;;) {
+        if (weft__wire_ready(w)) return 1;
+        int slice = check_ms;
+        if (timeout_ms >= 0) {
+            uint64_t spent_ms = (weft_plat_now_ns() - start) / 1000000u;
+            if (spent_ms >= (uint64_t)timeout_ms) return 0;
+            if ((uint64_t)slice > timeout_ms - spent_ms) slice = (int)(timeout_ms - spent_ms);
+        }
+        uint64_t t0 = weft_plat_now_ns();
+        if (weft__ring_wait_bytes(w->rx, slice)) return 1;
+        /* a wake-up that brought nothing: a signal, or the slice passed; only after a
+           whole slice is the socket asked whether the other side is still there */
+        if (weft_plat_now_ns() - t0 < (uint64_t)slice * 1000000u) return 0;
+        if (drain(w) <= 0) return weft__wire_ready(w) ? 1 : -EPIPE;
+    }
+}
+
 ssize_t weft__wire_fill(weft__wire *w) { return weft__wire_fill_flags(w, 0); }
 
 ssize_t weft__wire_fill_flags(weft__wire *w, int flags) {
@@ -210,17 +229,12 @@ ssize_t weft__wire_fill_flags(weft__wire *w, int flags) {
         }
         int alive = drain(w);
         if (alive > 0 && (flags & MSG_DONTWAIT)) return -EAGAIN;
-        if (alive > 0 && weft__ring_sleep_reader(w->rx)) {
-            ssize_t got = receive(w, 0);
-            weft__ring_awake_reader(w->rx);
-            if (got > 0) continue;
-            alive = (int)got;
-        }
-        if (alive > 0) continue;
-        /* the other side is gone (or the wait timed out): what it wrote before still counts */
+        if (alive > 0 && (alive = weft__wire_wait(w, -1, 100)) >= 0) continue; /* 0: a signal */
+        /* the other side is gone: what it wrote before still counts */
         k = weft__ring_read(w->rx, w->in + w->in_len, w->in_cap - w->in_len, &wake_writer);
         w->in_len += k;
-        return k ? (ssize_t)k : alive;
+        return k ? (ssize_t)k : alive == -EPIPE ? 0
+                                                : alive;
     }
 }
 

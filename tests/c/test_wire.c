@@ -17,6 +17,7 @@
 enum { ECHO = 1,
        PIPE_FD,
        NAP,
+       DIE,
        BYE };
 
 typedef struct peer {
@@ -48,6 +49,10 @@ static void child(peer *l) {
         }
         if (type == NAP) usleep(50000); /* the parent sleeps meanwhile */
         if (type == BYE) _exit(0);
+        if (type == DIE) { /* without a word, while the parent sleeps */
+            usleep(30000);
+            _exit(9);
+        }
         if (weft__wire_put(&w, type, p, len, NULL, 0) || weft__wire_flush(&w)) _exit(4);
     }
     _exit(0);
@@ -158,6 +163,7 @@ static void test_death(void) {
     CHECK(!next_frame(&w, &type, &p, &len));
     CHECK_EQ(weft__wire_fill_flags(&w, MSG_DONTWAIT), 0);
     CHECK_EQ(weft__wire_alive(&w), 0);
+    CHECK_EQ(weft__wire_wait(&w, -1, 10), -EPIPE);
     size_t big = 2 * WEFT__RING_BYTES;
     unsigned char *buf = calloc(1, big);
     CHECK_EQ(weft__wire_put(&w, ECHO, buf, big, NULL, 0), 0);
@@ -167,11 +173,25 @@ static void test_death(void) {
     munmap(l.rings, 2 * sizeof(weft__ring));
 }
 
+/* A sleep ends when its time passes, and when the other side dies without a word. */
+static void test_wait(void) {
+    peer l;
+    start(&l);
+    weft__wire w;
+    weft__wire_init(&w, l.sv[0], &l.rings[0], &l.rings[1]);
+    CHECK_EQ(weft__wire_wait(&w, 20, 5), 0);
+    CHECK_EQ(weft__wire_put(&w, DIE, NULL, 0, NULL, 0), 0);
+    CHECK_EQ(weft__wire_flush(&w), 0);
+    CHECK_EQ(weft__wire_wait(&w, -1, 10), -EPIPE);
+    finish(&l, &w);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     alarm(120); /* a lost wake-up fails the test instead of hanging it */
     test_echo();
     test_fd_and_sleep();
     test_death();
+    test_wait();
     return CHECK_DONE();
 }
