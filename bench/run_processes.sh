@@ -22,4 +22,4 @@ best = min((lambda t: (subprocess.run([sys.argv[1], "--cold", sys.argv[2]], chec
 print(f"cold start incl. program start\tprocesses\t{best * 1e3:.4g}\tms")
 PY
 echo "weft processes vs joblib loky, n_jobs=$n_jobs, $(nproc) CPUs, $(uname -m)"
-/usr/bin/python3 bench/table.py "$out" 44 loky/processes loky=loky "processes=weft processes" "threads=weft threads" "socket=socket ping-pong"
+/usr/bin/python3 bench/table.py "$out" 44 loky/processes loky=loky "processes=weft processes" "threads=weft threads" "socket=socket ping-pong" "shm=shm ping-pong"

@@ -35,6 +35,9 @@
 #define MAX_DEPTH WEFT__QUEUE_MAX
 #define REAP_WAIT_MS 2000
 #define SPIN_NS 30000u
+/* How soon a crash is noticed while the pool sleeps on one worker's futex (the socket
+ * tells at once in poll()). */
+#define DEATH_CHECK_MS 10
 #define DEFAULT_IDLE_S 300
 /* After a call stops (failure, cancel, Ctrl-C, call timeout), tasks that do not poll
  * weft_cancelled get this long before their workers are killed and replaced. */
@@ -171,7 +174,7 @@ static int spawn(proc_state *st, int k) {
         w->ctrl = NULL;
         return rc;
     }
-    weft__wire_init(&w->wire, sv[0]);
+    weft__wire_init(&w->wire, sv[0], &w->ctrl->to_worker, &w->ctrl->to_parent);
     w->pid = pid;
     w->synced_gen = 0;
     w->n_known = 0;
@@ -260,15 +263,15 @@ static int processes_start(void *state, int n_workers) {
     return 0;
 }
 
-/* A worker that is not running a call sends nothing: anything to read means it is gone
- * (its idle timeout, or killed from outside). */
+/* A worker that is not running a call sends nothing but a late wake-up: anything else
+ * on its socket means it is gone (its idle timeout, or killed from outside). */
 static int ensure_workers(proc_state *st, struct pollfd *polls) {
     for (int k = 0; k < st->n; k++) polls[k] = (struct pollfd){st->w[k].pid ? st->w[k].wire.fd : -1, POLLIN, 0};
     int ready = poll(polls, (nfds_t)st->n, 0);
     int alive = 0;
     for (int k = 0; k < st->n; k++) {
         proc_worker *w = &st->w[k];
-        if (w->pid && ready > 0 && polls[k].revents) bury(st, k);
+        if (w->pid && ready > 0 && polls[k].revents && !weft__wire_alive(&w->wire)) bury(st, k);
         if (!w->pid) spawn(st, k);
         alive += w->pid != 0;
     }
@@ -702,7 +705,7 @@ static void on_death(call *c, int k) {
 
 static int read_replies(call *c, int k) {
     proc_worker *w = &c->st->w[k];
-    ssize_t got = weft__wire_fill(&w->wire);
+    ssize_t got = weft__wire_fill_flags(&w->wire, MSG_DONTWAIT);
     uint32_t type;
     const unsigned char *p;
     size_t len;
@@ -767,14 +770,36 @@ static int kill_stragglers(call *c) {
     return 20;
 }
 
-struct poll_set {
-    struct pollfd *fds;
-    nfds_t n;
+/* The workers with batches out: replies wait in one of their rings. */
+struct busy_set {
+    proc_state *st;
 };
 
-static int poll_now(void *arg) {
-    struct poll_set *set = arg;
-    return poll(set->fds, set->n, 0);
+static int replies_ready(void *arg) {
+    proc_state *st = ((struct busy_set *)arg)->st;
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].q_len && weft__wire_ready(&st->w[k].wire)) return 1;
+    return 0;
+}
+
+/* Sleep until a reply is written or a worker dies: on the ring's futex when one worker is
+ * busy (an unbatched call: the cheapest wake-up), else in poll() on the busy workers'
+ * sockets, which they ring when they write (unless a reply came while they were told). */
+static int sleep_for_replies(proc_state *st, int n_polls, int wait_ms) {
+    int came = 0, r;
+    for (int k = 0; k < st->n && n_polls == 1; k++) {
+        proc_worker *w = &st->w[k];
+        if (!w->pid || !w->q_len) continue;
+        r = weft__wire_wait(&w->wire, wait_ms, DEATH_CHECK_MS);
+        if (r < 0) st->polls[0].revents = POLLHUP; /* read_replies finds it gone */
+        return r < 0 ? 1 : r;
+    }
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].q_len) came |= weft__wire_arm(&st->w[k].wire);
+    r = came ? 1 : poll(st->polls, (nfds_t)n_polls, wait_ms);
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].q_len) weft__wire_disarm(&st->w[k].wire);
+    return r;
 }
 
 /* One round of a call: hand out batches, notice a stop, wait up to `max_wait_ms` (-1: as
@@ -812,15 +837,15 @@ static int step(call *c, int max_wait_ms) {
     /* replies to small batches come within microseconds: look before sleeping, giving
        the CPU between looks to whoever waits for it (on a busy machine, often the worker
        that is to reply) */
-    struct poll_set set = {polls, (nfds_t)n_polls};
-    int r = weft__spin_wait(poll_now, &set, SPIN_NS);
-    if (r == 0) r = poll(polls, (nfds_t)n_polls, wait_ms);
+    struct busy_set set = {st};
+    int r = weft__spin_wait(replies_ready, &set, SPIN_NS);
+    if (r == 0) r = sleep_for_replies(st, n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
-    for (int k = 0, i = 0; k < st->n && r > 0; k++) {
+    for (int k = 0, i = 0; k < st->n; k++) {
         proc_worker *w = &st->w[k];
         if (!w->pid || !w->q_len) continue;
         short ev = polls[i++].revents;
-        if (!ev) continue;
+        if (!ev && !weft__wire_ready(&w->wire)) continue;
         if (read_replies(c, k) != 0) on_death(c, k);
     }
     watch_timeouts(c);

@@ -9,36 +9,83 @@ void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 #include <stdint.h>
 #include <sys/types.h>
 
-/* ---- wire.c: length-prefixed frames over a unix stream socket, with fd passing */
+/* ---- ring.c: a byte stream in shared memory, one writer process and one reader */
+#define WEFT__RING_BYTES ((size_t)1 << 17)
+typedef struct weft__ring {
+    _Alignas(64) _Atomic uint64_t head; /* bytes written so far */
+    _Atomic uint32_t reader_sleeps;     /* WEFT__SLEEPS_*: the reader waits, wake it */
+    _Atomic uint32_t bell;              /* the futex a reader sleeps on */
+    _Alignas(64) _Atomic uint64_t tail; /* bytes read so far */
+    _Atomic uint32_t writer_sleeps;     /* the writer waits for room: wake it */
+    _Alignas(64) unsigned char data[WEFT__RING_BYTES];
+} weft__ring;
+
+enum { WEFT__SLEEPS_POLL = 1, /* in poll() on its socket */
+       WEFT__SLEEPS_FUTEX };  /* on the ring's bell */
+
+/* Bytes there to read; room there to write. */
+size_t weft__ring_used(weft__ring *r);
+size_t weft__ring_room(weft__ring *r);
+/* Up to n bytes out of / into the ring: how many moved, and whether the other side
+ * sleeps and must be woken now. */
+size_t weft__ring_read(weft__ring *r, void *to, size_t n, int *wake_writer);
+size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_reader);
+/* Sleep on the bell until bytes come, up to timeout_ms (-1: no limit; a signal ends it
+ * too): 1 when bytes are there. */
+int weft__ring_wait_bytes(weft__ring *r, int timeout_ms);
+/* About to sleep in poll() for bytes (for room): 1 with the flag raised, or 0 when
+ * bytes (room) came meanwhile; the awake_ calls lower the flag after the sleep. */
+int weft__ring_sleep_reader(weft__ring *r);
+int weft__ring_sleep_writer(weft__ring *r);
+void weft__ring_awake_reader(weft__ring *r);
+void weft__ring_awake_writer(weft__ring *r);
+
+/* ---- wire.c: length-prefixed frames through a pair of rings; a unix stream socket
+ * beside them wakes a sleeping side, passes fds, and tells when the other side is gone */
 typedef struct weft__wire {
     int fd;
+    weft__ring *tx, *rx;
     unsigned char *in;
     size_t in_len, in_pos, in_cap;
     unsigned char *out;
     size_t out_len, out_cap;
-    int fds[32]; /* received, not yet taken */
-    int n_fds;
+    int *fds; /* received, not yet taken */
+    int n_fds, cap_fds;
 } weft__wire;
 
-void weft__wire_init(weft__wire *w, int fd);
+void weft__wire_init(weft__wire *w, int fd, weft__ring *tx, weft__ring *rx);
 /* Close the socket and any fd received but not taken; free the buffers. */
 void weft__wire_close(weft__wire *w);
 /* Append a frame to the send buffer (0, or -ENOMEM). */
 int weft__wire_put(weft__wire *w, uint32_t type, const void *a, size_t a_len, const void *b,
                    size_t b_len);
-/* Send the buffered frames, then one frame carrying `fd` (SCM_RIGHTS). 0 or -errno. */
+/* Send `fd` now and append a frame that goes with it: the other side's weft__wire_take_fd
+ * gives it when that frame is read. 0 or -errno. */
 int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len, int fd);
-/* Write everything buffered. 0 or -errno (-EPIPE when the peer is gone). */
+/* Write everything buffered, waiting for room in the ring if need be. 0 or -errno
+ * (-EPIPE when the other side is gone). */
 int weft__wire_flush(weft__wire *w);
-/* Read once (blocking unless the socket is non-blocking): >0 bytes read, 0 at end of
- * stream, -errno on error. */
+/* Non-zero when bytes wait in the ring (no system call: for spinning). */
+int weft__wire_ready(weft__wire *w);
+/* Before a poll() on several wires' sockets: 1 when bytes came meanwhile (do not sleep),
+ * else 0 with this side marked asleep, so the next write rings the socket. */
+int weft__wire_arm(weft__wire *w);
+void weft__wire_disarm(weft__wire *w);
+/* Sleep until bytes are in the ring (1), the other side is gone (-EPIPE; what it wrote
+ * before is read first), or timeout_ms passed or a signal came (0); -1: no limit. The
+ * other side's death is looked for every check_ms. */
+int weft__wire_wait(weft__wire *w, int timeout_ms, int check_ms);
+/* Read the socket's wake-ups without waiting: 0 when the other side is gone, else 1. */
+int weft__wire_alive(weft__wire *w);
+/* Read what the ring holds, else sleep until bytes come: >0 bytes read, 0 at end of
+ * stream (the other side is gone and said everything), -errno on error. */
 ssize_t weft__wire_fill(weft__wire *w);
-/* The same with recvmsg() flags (MSG_DONTWAIT: -EAGAIN when nothing is there). */
+/* The same with MSG_DONTWAIT in flags: -EAGAIN at once when nothing is there. */
 ssize_t weft__wire_fill_flags(weft__wire *w, int flags);
 /* The next complete buffered frame: 1 with its type and payload (valid until the next
  * fill), or 0 when more bytes are needed. */
 int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload, size_t *len);
-/* The oldest received fd, or -1. */
+/* The oldest fd sent with a frame already read (waits for it on the socket), or -1. */
 int weft__wire_take_fd(weft__wire *w);
 
 /* ---- spin.c: `look(arg)` until it is non-zero (returned) or for up to spin_ns (0),
@@ -127,6 +174,7 @@ typedef struct weft__ctrl {
     _Atomic uint64_t started_ns; /* when it started (only with a task timeout) */
     _Atomic uint32_t attempts;   /* attempts at `task` so far in this worker */
     weft__job job;
+    weft__ring to_worker, to_parent; /* the wire's two directions */
 } weft__ctrl;
 
 /* ---- worker.c */

@@ -1,10 +1,14 @@
-/* Frames over a unix stream socket: an 8-byte header {type, length}, the payload padded
- * to 8 bytes. Sends are buffered and written in one call, so a burst of small batches
- * costs one system call each way; fds travel as SCM_RIGHTS with their frame. */
+/* Frames between a pool and a worker: an 8-byte header {type, length}, the payload padded
+ * to 8 bytes, through two rings in the page both map (ring.c), so that a batch and its
+ * answer cost no system call while both sides are awake. Sends are buffered and written
+ * in one go. The unix socket beside the rings carries one byte to wake a side that
+ * sleeps, the fds of shared regions (SCM_RIGHTS, sent before the frame that names them),
+ * and the end of the other side: its close is how a dead worker or a dead pool shows. */
 #define _GNU_SOURCE
 #include "native.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,14 +20,17 @@ typedef struct frame_header {
     uint32_t type, len;
 } frame_header;
 
-void weft__wire_init(weft__wire *w, int fd) {
+void weft__wire_init(weft__wire *w, int fd, weft__ring *tx, weft__ring *rx) {
     memset(w, 0, sizeof *w);
     w->fd = fd;
+    w->tx = tx;
+    w->rx = rx;
 }
 
 void weft__wire_close(weft__wire *w) {
     if (w->fd >= 0) close(w->fd);
     for (int i = 0; i < w->n_fds; i++) close(w->fds[i]);
+    free(w->fds);
     free(w->in);
     free(w->out);
     memset(w, 0, sizeof *w);
@@ -56,50 +63,144 @@ int weft__wire_put(weft__wire *w, uint32_t type, const void *a, size_t a_len, co
     return 0;
 }
 
-static int send_all(int fd, const unsigned char *p, size_t n, int pass_fd) {
-    while (n > 0) {
-        struct iovec iov = {(void *)p, n};
-        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+/* ---- the socket */
+
+static int keep_fd(weft__wire *w, int fd) {
+    if (w->n_fds == w->cap_fds) {
+        int cap = w->cap_fds ? 2 * w->cap_fds : 8;
+        int *grown = realloc(w->fds, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            close(fd);
+            return -ENOMEM;
+        }
+        w->fds = grown;
+        w->cap_fds = cap;
+    }
+    w->fds[w->n_fds++] = fd;
+    return 0;
+}
+
+/* One receive from the socket: wake-up bytes are dropped, fds kept. >0, 0 at its end,
+ * or -errno. */
+static ssize_t receive(weft__wire *w, int flags) {
+    for (;;) {
+        char bytes[64];
+        struct iovec iov = {bytes, sizeof bytes};
         union {
             struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int))];
+            char buf[CMSG_SPACE(sizeof(int) * 8)];
         } ctl;
-        if (pass_fd >= 0) {
-            memset(&ctl, 0, sizeof ctl);
-            m.msg_control = ctl.buf;
-            m.msg_controllen = sizeof ctl.buf;
-            struct cmsghdr *c = CMSG_FIRSTHDR(&m);
-            c->cmsg_level = SOL_SOCKET;
-            c->cmsg_type = SCM_RIGHTS;
-            c->cmsg_len = CMSG_LEN(sizeof(int));
-            memcpy(CMSG_DATA(c), &pass_fd, sizeof pass_fd);
+        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+        ssize_t k = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC | flags);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return -errno;
+        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+            size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < n; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+                keep_fd(w, fd);
+            }
         }
-        ssize_t k = sendmsg(fd, &m, MSG_NOSIGNAL);
-        if (k < 0) {
-            if (errno == EINTR) continue;
-            return -errno;
-        }
-        pass_fd = -1; /* the fd went with the first byte */
+        return k;
+    }
+}
+
+/* Everything the socket holds now: 1, or 0 at its end, or -errno. */
+static int drain(weft__wire *w) {
+    for (;;) {
+        ssize_t k = receive(w, MSG_DONTWAIT);
+        if (k == -EAGAIN) return 1;
+        if (k <= 0) return (int)k;
+    }
+}
+
+int weft__wire_alive(weft__wire *w) { return drain(w) > 0; }
+
+/* Wake the other side (a byte it drops); a full socket already holds a wake-up. */
+static int wake(weft__wire *w) {
+    ssize_t k;
+    do k = send(w->fd, "", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (k < 0 && errno == EINTR);
+    return k < 0 && errno != EAGAIN ? -errno : 0;
+}
+
+int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len, int fd) {
+    struct iovec iov = {"", 1};
+    union {
+        struct cmsghdr h;
+        char buf[CMSG_SPACE(sizeof(int))];
+    } ctl;
+    memset(&ctl, 0, sizeof ctl);
+    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+    struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t k;
+    do k = sendmsg(w->fd, &m, MSG_NOSIGNAL);
+    while (k < 0 && errno == EINTR);
+    if (k < 0) return -errno;
+    return weft__wire_put(w, type, a, a_len, NULL, 0);
+}
+
+int weft__wire_take_fd(weft__wire *w) {
+    while (w->n_fds == 0) /* sent before its frame: it is on the socket already */
+        if (receive(w, 0) <= 0) return -1;
+    int fd = w->fds[0];
+    memmove(w->fds, w->fds + 1, (size_t)(w->n_fds - 1) * sizeof(int));
+    w->n_fds--;
+    return fd;
+}
+
+/* ---- the rings */
+
+int weft__wire_flush(weft__wire *w) {
+    const unsigned char *p = w->out;
+    size_t n = w->out_len;
+    w->out_len = 0;
+    while (n > 0) {
+        int wake_reader;
+        size_t k = weft__ring_write(w->tx, p, n, &wake_reader);
         p += k;
-        n -= (size_t)k;
+        n -= k;
+        if (wake_reader && wake(w) != 0) return -EPIPE;
+        if (k || !weft__ring_sleep_writer(w->tx)) continue;
+        /* the ring is full: sleep until the reader has made room, or is gone */
+        struct pollfd pf = {w->fd, POLLIN, 0};
+        int r = poll(&pf, 1, -1);
+        weft__ring_awake_writer(w->tx);
+        if (r < 0 && errno != EINTR) return -errno;
+        if (r > 0 && drain(w) <= 0) return -EPIPE;
     }
     return 0;
 }
 
-int weft__wire_flush(weft__wire *w) {
-    int rc = send_all(w->fd, w->out, w->out_len, -1);
-    w->out_len = 0;
-    return rc;
-}
+int weft__wire_ready(weft__wire *w) { return weft__ring_used(w->rx) != 0; }
 
-int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len, int fd) {
-    int rc = weft__wire_flush(w);
-    if (rc) return rc;
-    rc = weft__wire_put(w, type, a, a_len, NULL, 0);
-    if (rc) return rc;
-    rc = send_all(w->fd, w->out, w->out_len, fd);
-    w->out_len = 0;
-    return rc;
+int weft__wire_arm(weft__wire *w) { return !weft__ring_sleep_reader(w->rx); }
+
+void weft__wire_disarm(weft__wire *w) { weft__ring_awake_reader(w->rx); }
+
+int weft__wire_wait(weft__wire *w, int timeout_ms, int check_ms) {
+    uint64_t start = weft_plat_now_ns();
+    for (;;) {
+        if (weft__wire_ready(w)) return 1;
+        int slice = check_ms;
+        if (timeout_ms >= 0) {
+            uint64_t spent_ms = (weft_plat_now_ns() - start) / 1000000u;
+            if (spent_ms >= (uint64_t)timeout_ms) return 0;
+            if ((uint64_t)slice > timeout_ms - spent_ms) slice = (int)(timeout_ms - spent_ms);
+        }
+        uint64_t t0 = weft_plat_now_ns();
+        if (weft__ring_wait_bytes(w->rx, slice)) return 1;
+        /* a wake-up that brought nothing: a signal, or the slice passed; only after a
+           whole slice is the socket asked whether the other side is still there */
+        if (weft_plat_now_ns() - t0 < (uint64_t)slice * 1000000u) return 0;
+        if (drain(w) <= 0) return weft__wire_ready(w) ? 1 : -EPIPE;
+    }
 }
 
 ssize_t weft__wire_fill(weft__wire *w) { return weft__wire_fill_flags(w, 0); }
@@ -119,29 +220,21 @@ ssize_t weft__wire_fill_flags(weft__wire *w, int flags) {
     }
     if (reserve(&w->in, &w->in_cap, w->in_len + want)) return -ENOMEM;
     for (;;) {
-        struct iovec iov = {w->in + w->in_len, w->in_cap - w->in_len};
-        union {
-            struct cmsghdr h;
-            char buf[CMSG_SPACE(sizeof(int) * 8)];
-        } ctl;
-        struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
-        ssize_t k = recvmsg(w->fd, &m, MSG_CMSG_CLOEXEC | flags);
-        if (k < 0 && errno == EINTR) continue;
-        if (k < 0) return -errno;
-        for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-            if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
-            size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-            for (size_t i = 0; i < n; i++) {
-                int fd;
-                memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-                if (w->n_fds < (int)(sizeof w->fds / sizeof w->fds[0]))
-                    w->fds[w->n_fds++] = fd;
-                else
-                    close(fd);
-            }
+        int wake_writer;
+        size_t k = weft__ring_read(w->rx, w->in + w->in_len, w->in_cap - w->in_len, &wake_writer);
+        if (k) {
+            w->in_len += k;
+            if (wake_writer) wake(w);
+            return (ssize_t)k;
         }
-        w->in_len += (size_t)k;
-        return k;
+        int alive = drain(w);
+        if (alive > 0 && (flags & MSG_DONTWAIT)) return -EAGAIN;
+        if (alive > 0 && (alive = weft__wire_wait(w, -1, 100)) >= 0) continue; /* 0: a signal */
+        /* the other side is gone: what it wrote before still counts */
+        k = weft__ring_read(w->rx, w->in + w->in_len, w->in_cap - w->in_len, &wake_writer);
+        w->in_len += k;
+        return k ? (ssize_t)k : alive == -EPIPE ? 0
+                                                : alive;
     }
 }
 
@@ -157,12 +250,4 @@ int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload
     *len = h.len;
     w->in_pos += frame;
     return 1;
-}
-
-int weft__wire_take_fd(weft__wire *w) {
-    if (w->n_fds == 0) return -1;
-    int fd = w->fds[0];
-    memmove(w->fds, w->fds + 1, (size_t)(w->n_fds - 1) * sizeof(int));
-    w->n_fds--;
-    return fd;
 }

@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #define SPIN_NS 50000u
+/* how often a sleeping worker asks its socket whether the pool is still there */
+#define ALIVE_CHECK_MS 100
 
 typedef struct worker {
     weft__worker_args args;
@@ -380,15 +382,21 @@ static void open_nested_pool(worker *w) {
     }
 }
 
-struct fill {
-    weft__wire *wire;
-    ssize_t got;
-};
+static int ready(void *wire) { return weft__wire_ready(wire); }
 
-static int fill_now(void *arg) {
-    struct fill *f = arg;
-    f->got = weft__wire_fill_flags(f->wire, MSG_DONTWAIT);
-    return f->got != -EAGAIN;
+/* Sleep until the pool writes: 0 when it is gone, or after idle_ms without work. */
+static int wait_for_work(worker *w) {
+    uint64_t start = weft_plat_now_ns();
+    for (;;) {
+        int left = -1;
+        if (w->args.idle_ms > 0) {
+            uint64_t spent_ms = (weft_plat_now_ns() - start) / 1000000u;
+            if (spent_ms >= (uint64_t)w->args.idle_ms) return 0;
+            left = w->args.idle_ms - (int)spent_ms;
+        }
+        int r = weft__wire_wait(&w->wire, left, ALIVE_CHECK_MS);
+        if (r) return r > 0;
+    }
 }
 
 void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fork_server) {
@@ -400,17 +408,13 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
     static worker w;
     self = &w;
     w.args = *a;
-    weft__wire_init(&w.wire, sock);
     void *page;
     if (weft_plat_shm_map(ctrl_fd, sizeof(weft__ctrl), &page) != 0) _exit(70);
     close(ctrl_fd);
     w.ctrl = page;
+    weft__wire_init(&w.wire, sock, &w.ctrl->to_parent, &w.ctrl->to_worker);
     w.job = &w.ctrl->job;
     weft__shared_set_id_base((uint64_t)getpid() << 32);
-    if (a->idle_ms > 0) {
-        struct timeval idle = {a->idle_ms / 1000, (a->idle_ms % 1000) * 1000};
-        setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof idle);
-    }
     weft__budget_take_share(a->share, set_runtime_var);
     weft__trace_in_worker();
     weft__trace_name_process("weft worker process %d", a->id);
@@ -424,11 +428,10 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         }
         /* a pool that just got an answer often sends more at once: look for a while
            before sleeping (spin.c) */
-        struct fill f = {&w.wire, -EAGAIN};
-        weft__spin_wait(fill_now, &f, SPIN_NS);
-        ssize_t got = f.got == -EAGAIN ? weft__wire_fill(&w.wire) : f.got;
-        /* the pool closed, the program is gone, or idle too long (the receive timeout):
-           the pool starts another worker when it needs one */
+        if (!weft__spin_wait(ready, &w.wire, SPIN_NS) && !wait_for_work(&w)) _exit(0);
+        ssize_t got = weft__wire_fill_flags(&w.wire, MSG_DONTWAIT);
+        /* the pool closed, the program is gone, or idle too long (wait_for_work): the
+           pool starts another worker when it needs one */
         if (got <= 0) _exit(0);
         uint32_t type;
         const unsigned char *p;
