@@ -15,6 +15,7 @@
  * the job (mpirun and srun do when a rank dies) with its own message naming the rank. */
 #define _GNU_SOURCE
 #include "../core/batching.h"
+#include "../core/trace.h"
 #include "mpi_internal.h"
 
 #include <errno.h>
@@ -222,7 +223,7 @@ static int sync_regions(peer *p, outgoing *o) {
 /* The call's description, sent once to each rank inside its first batch (TAG_JOB). */
 static int describe_call(call *c) {
     weft__job *job = c->job;
-    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .name_len = (uint32_t)strlen(job->call.task->name)};
+    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .trace_call = job->trace_call, .name_len = (uint32_t)strlen(job->call.task->name)};
     uint64_t now = weft_plat_now_ns();
     if (job->deadline_ns) j.deadline_left_ns = job->deadline_ns > now ? job->deadline_ns - now : 1;
     size_t acc = 0;
@@ -255,6 +256,7 @@ static int first_batch(call *c, peer *p) {
     int rc = sync_regions(p, &o);
     send_all(&o);
     if (rc) return rc;
+    if (weft__tracing && (rc = weft__mpi_trace_tell(p->rank)) != 0) return rc;
     p->job_sent = 1;
     if (p->task != c->job->call.task) {
         p->task = c->job->call.task;
@@ -446,6 +448,7 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
         }
     }
     c->done += count;
+    if (weft__tracing) weft__trace_progress(job, job->call.n - c->next, c->done + job->served);
     if (job->on_batch) job->on_batch(job);
     p->recent_ns = p->recent_ns ? (3 * p->recent_ns + d.run_ns) / 4 : d.run_ns + 1;
     if (!job->batch_size && count == p->batch) p->batch = weft__batch_next(p->batch, d.run_ns);
@@ -630,6 +633,14 @@ static int mpi_submit(void *state, weft__job *job) {
         pthread_mutex_unlock(&world.lock);
     }
     return c->rc;
+}
+
+void weft__mpi_trace_gather(void) {
+    /* a call of this thread runs (the trace stopped from one of rank 0's tasks): the ranks
+     * are busy with its batches, so their parts are left out */
+    if (pthread_mutex_lock(&world.lock) != 0) return;
+    weft__mpi_trace_collect();
+    pthread_mutex_unlock(&world.lock);
 }
 
 static int mpi_help(void *state, weft__job *job) {

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "include/weft_mpi.h"
 #include "mpi_internal.h"
+#include "../core/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,7 @@ void weft_mpi_finalize(void) {
         fflush(NULL);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    weft__mpi_trace_gather(); /* a trace still recording keeps the ranks' parts */
     for (int r = 1; r < world_size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_EXIT, weft__mpi_comm);
     weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
@@ -135,6 +137,9 @@ int weft_mpi_init(int *argc, char ***argv) {
     take_node_share();
     if (!weft_backend_find("mpi")) weft_backend_register(&weft__backend_mpi);
     if (my_rank == 0) {
+        weft__trace_name_process("weft mpi rank 0 (pid %d on %s)", (int)ranks[0].pid, ranks[0].host);
+        weft__trace_name_thread("rank 0 on %s", ranks[0].host);
+        weft__trace_on_stop(weft__mpi_trace_gather);
         if (started_mpi) atexit(weft_mpi_finalize);
         return 0;
     }

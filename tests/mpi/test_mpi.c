@@ -9,7 +9,11 @@
  *   kill            (TEST_MPI_KILL=1) a cached map in $TEST_MPI_DIR during which rank 2 is
  *                   killed (SIGKILL): the launcher ends the job naming the rank (or, where
  *                   it lets the job go on, the call fails with WEFT_ECRASHED naming it)
- *   resume          the same map again: only the items missing from the cache run */
+ *   resume          the same map again: only the items missing from the cache run
+ *   trace [FILE]    a traced workload (nested maps, batch size 1 and automatic, a
+ *                   reduction) on every rank: under WEFT_TRACE without FILE (written at
+ *                   exit), else weft_trace_start(FILE.first) .. stop, then FILE likewise
+ *                   (tests/mpi/trace.sh checks the files) */
 #define _GNU_SOURCE
 #include "../c/check.h"
 #include "weft.h"
@@ -439,6 +443,35 @@ static int cached_map(int expect_crash) {
     return rc;
 }
 
+/* int32 n -> the sum of squares of 0..n-1 through a nested map, after ~1 ms: every rank
+ * gets some of a few items, and its batches stay small enough to show each task */
+static int slow_nested(weft_task *t) {
+    usleep(1000);
+    return nested_sum(t);
+}
+WEFT_TASK(slow_nested);
+
+static void traced_work(void) {
+    weft_pool *pool = open_mpi(2);
+    enum { K = 30, N = 3000 };
+    static int32_t ns[K];
+    static int64_t sums[K], in[N], out[N];
+    for (int i = 0; i < K; i++) ns[i] = 1 + i % 6;
+    CHECK_EQ(weft_map(pool, WEFT_FN(slow_nested), ns, sizeof ns[0], K, sums, sizeof sums[0]), 0);
+    int bad = 0;
+    for (int i = 0; i < K; i++) bad += sums[i] != (int64_t)(ns[i] - 1) * ns[i] * (2 * ns[i] - 1) / 6;
+    CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+    pool = open_mpi(0);
+    for (int i = 0; i < N; i++) in[i] = i;
+    CHECK_EQ(weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    bad = 0;
+    for (int i = 0; i < N; i++) bad += out[i] != (int64_t)i * i + i;
+    CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+    test_reduce();
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "own-mpi") == 0) {
@@ -488,6 +521,24 @@ int main(int argc, char **argv) {
         size_t ran = count_runs() - before;
         printf("%s: %zu tasks ran\n", mode, ran);
         if (strcmp(mode, "resume") == 0) CHECK_EQ((int64_t)ran, cached_misses); /* only the misses ran */
+        return CHECK_DONE();
+    }
+    if (strcmp(mode, "trace") == 0) {
+        if (argc < 3) {
+            traced_work(); /* WEFT_TRACE's file is written at exit */
+            return CHECK_DONE();
+        }
+        char first[512];
+        snprintf(first, sizeof first, "%s.first", argv[2]);
+        CHECK_EQ(weft_trace_start(first), 0);
+        weft_pool *pool = open_mpi(0);
+        static int32_t ranks[600][2];
+        CHECK_EQ(weft_map(pool, WEFT_FN(who), NULL, 0, 600, ranks, sizeof ranks[0]), 0);
+        weft_pool_close(pool);
+        CHECK_EQ(weft_trace_stop(), 0);
+        CHECK_EQ(weft_trace_start(argv[2]), 0); /* a second trace: the ranks are told again */
+        traced_work();
+        CHECK_EQ(weft_trace_stop(), 0);
         return CHECK_DONE();
     }
     test_world();
