@@ -500,11 +500,15 @@ static void check_liveness(call *c) {
     }
 }
 
-/* Read every reply there is; wait up to `wait_ns` for the first. 1 when one came. */
+/* Read one reply; wait up to `wait_ns` for it. 1 when one came.
+ * One, not every reply there is: when ranks outnumber cores, each MPI_Iprobe that finds
+ * nothing yields the CPU (Open MPI's mpi_yield_when_idle), so a look for a second reply
+ * after the first handed the CPU to the rank that had just answered, which looked, found
+ * nothing and yielded back: two wasted switches per round trip, half of it. The caller
+ * (step) feeds the ranks and comes back while work is out. */
 static int read_replies(call *c, uint64_t wait_ns) {
     uint64_t start = weft_plat_now_ns();
     long nap_ns = 10000;
-    int got = 0;
     for (;;) {
         int flag = 0;
         MPI_Status st;
@@ -514,15 +518,14 @@ static int read_replies(call *c, uint64_t wait_ns) {
             peer *p = peer_of(st.MPI_SOURCE);
             unsigned char *m = weft__mpi_recv(&st, &world.inbox, &len);
             if (m && p && !p->dead) on_done(c, p, m, len);
-            got = 1;
-            continue;
+            return 1;
         }
         uint64_t now = weft_plat_now_ns();
-        if (!got && now - world.checked_ns >= LIVENESS_NS) {
+        if (now - world.checked_ns >= LIVENESS_NS) {
             world.checked_ns = now;
             check_liveness(c);
         }
-        if (got || now - start >= wait_ns) return got;
+        if (now - start >= wait_ns) return 0;
         if (now - start >= WEFT_MPI_POLL_NS) {
             struct timespec ts = {0, nap_ns};
             nanosleep(&ts, NULL);
