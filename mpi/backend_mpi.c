@@ -33,6 +33,8 @@
 #define LIVENESS_NS 50000000u
 /* One batch's inputs stay well below MPI's int counts. */
 #define BATCH_BYTES ((size_t)1 << 28)
+/* Outputs from this size on are asked for huge pages (start_call). */
+#define HUGE_OUTPUTS ((size_t)8 << 20)
 
 typedef struct sent {
     uint64_t begin, end;
@@ -304,13 +306,8 @@ static unsigned char *buffer(peer *p, size_t len, size_t *cap) {
     unsigned char *m = p->n_spare ? p->spare[--p->n_spare] : NULL;
     *cap = m ? p->spare_cap[p->n_spare] : 0;
     if (*cap >= len) return m;
-    unsigned char *grown = realloc(m, len);
-    if (!grown) {
-        free(m);
-        return NULL;
-    }
-    *cap = len;
-    return grown;
+    free(m); /* its bytes are not needed */
+    return weft__mpi_alloc(len, cap);
 }
 
 static int give(call *c, peer *p) {
@@ -434,8 +431,7 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
         const unsigned char *ok = take(&at, end, count);
         if (ok && job->call.kind == WEFT__JOB_MAP) {
             const unsigned char *outs = take(&at, end, count * job->call.out_size);
-            for (size_t k = 0; outs && k < count; k++)
-                if (ok[k]) weft__job_finish_remote(job, d.begin + k, 0, 0, outs + k * job->call.out_size, job->call.out_size, NULL);
+            if (outs) weft__job_finish_remote_run(job, d.begin, count, ok, outs);
         } else if (ok) {
             const unsigned char *sizes = take(&at, end, count * sizeof(uint64_t));
             for (size_t k = 0; sizes && k < count; k++) {
@@ -612,6 +608,11 @@ static int start_call(call *c) {
                                                 "in a loaded image of the program, so other ranks cannot find it");
     }
     if (describe_call(c) != 0) return weft__set_error(WEFT_ENOMEM, "mpi: out of memory");
+    /* the outputs are written here as replies come, often for the first time: a page
+     * fault per 4 KiB took 40 us on the VM this was measured on (0.08 us a task of 8
+     * bytes), one per 2 MiB takes a few us a page */
+    if (job->call.kind == WEFT__JOB_MAP && job->call.n * job->call.out_size >= HUGE_OUTPUTS)
+        weft_plat_prefer_huge_pages(job->call.outputs, job->call.n * job->call.out_size);
     return 0;
 }
 

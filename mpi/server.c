@@ -23,11 +23,13 @@ static void *put(outbuf *o, const void *data, size_t n) {
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 4096;
         while (cap < o->len + n) cap *= 2;
-        unsigned char *grown = realloc(o->p, cap);
+        unsigned char *grown = weft__mpi_alloc(cap, &cap);
         if (!grown) {
             o->oom = 1;
             return NULL;
         }
+        if (o->len) memcpy(grown, o->p, o->len);
+        free(o->p);
         o->p = grown;
         o->cap = cap;
     }

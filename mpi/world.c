@@ -22,12 +22,26 @@ const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
 int weft_mpi_rank(void) { return my_rank; }
 int weft_mpi_size(void) { return world_size; }
 
+void *weft__mpi_alloc(size_t n, size_t *cap) {
+    const size_t huge = (size_t)2 << 20;
+    if (n < huge / 2) {
+        *cap = n ? n : 1;
+        return malloc(*cap);
+    }
+    *cap = (n + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, *cap);
+    if (p) weft_plat_prefer_huge_pages(p, *cap);
+    return p;
+}
+
 void *weft__mpi_grow(weft__mpi_inbox *box, size_t n) {
     if (box->cap < n || !box->p) {
-        unsigned char *grown = realloc(box->p, n ? n : 1);
-        if (!grown) return NULL;
-        box->p = grown;
-        box->cap = n ? n : 1;
+        size_t cap;
+        unsigned char *fresh = weft__mpi_alloc(n, &cap); /* the old bytes are not kept */
+        if (!fresh) return NULL;
+        free(box->p);
+        box->p = fresh;
+        box->cap = cap;
     }
     return box->p;
 }
