@@ -29,7 +29,6 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 64
-#define QUEUED_NS 200000u
 #define LIVENESS_NS 50000000u
 /* One batch's inputs stay well below MPI's int counts. */
 #define BATCH_BYTES ((size_t)1 << 28)
@@ -361,10 +360,11 @@ static int give(call *c, peer *p) {
     return 1;
 }
 
-/* Batches a rank should have queued: about QUEUED_NS of work, at least two. */
+/* Batches a rank should have queued: the policy of every backend (core/batching.h), up to
+ * what this ring holds. */
 static int depth_of(const peer *p) {
-    if (!p->recent_ns || p->recent_ns >= QUEUED_NS / 2) return 2;
-    return QUEUED_NS / p->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / p->recent_ns) : MAX_DEPTH;
+    int depth = weft__queue_depth(p->recent_ns);
+    return depth < MAX_DEPTH ? depth : MAX_DEPTH;
 }
 
 static void feed(call *c) {
@@ -446,7 +446,7 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
     c->done += count;
     if (weft__tracing) weft__trace_progress(job, job->call.n - c->next, c->done + job->served);
     if (job->on_batch) job->on_batch(job);
-    p->recent_ns = p->recent_ns ? (3 * p->recent_ns + d.run_ns) / 4 : d.run_ns + 1;
+    p->recent_ns = weft__batch_recent(p->recent_ns, d.run_ns);
     if (!job->batch_size && count == p->batch) p->batch = weft__batch_next(p->batch, d.run_ns);
 }
 
