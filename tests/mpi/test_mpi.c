@@ -207,6 +207,49 @@ static void test_map(int batch_size) {
     weft_pool_close(pool);
 }
 
+/* Non-zero when the mapping holding `p` is marked for huge pages (VmFlags "hg" in
+ * /proc/self/smaps). */
+static int advised_huge(const void *p) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    char line[512];
+    int inside = 0, huge = 0;
+    uintptr_t at = (uintptr_t)p;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = at >= lo && at < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            huge = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+    return huge;
+}
+
+/* A map whose outputs take 8 MiB and more: right results, its outputs and the message
+ * buffers (1 MiB and more) on huge pages where the host has them. */
+static void test_big_map(void) {
+    weft_pool *pool = open_mpi(0);
+    enum { N = 1500000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    CHECK(in && out);
+    for (int i = 0; i < N; i++) in[i] = i % 1000;
+    CHECK_EQ(weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += out[i] != (int64_t)(i % 1000) * (i % 1000) + i;
+    CHECK_EQ(bad, 0);
+    FILE *thp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char mode[128] = "";
+    if (thp && fgets(mode, sizeof mode, thp) && !strstr(mode, "[never]"))
+        CHECK(advised_huge((const char *)out + N * sizeof *out / 2));
+    else
+        printf("big map: no transparent huge pages here, advice not checked\n");
+    if (thp) fclose(thp);
+    free(in);
+    free(out);
+    weft_pool_close(pool);
+}
+
 static void test_bytes(void) {
     weft_pool *pool = open_mpi(0);
     enum { N = 500 };
@@ -453,7 +496,8 @@ WEFT_TASK(slow_nested);
 
 static void traced_work(void) {
     weft_pool *pool = open_mpi(2);
-    enum { K = 30, N = 3000 };
+    enum { K = 30,
+           N = 3000 };
     static int32_t ns[K];
     static int64_t sums[K], in[N], out[N];
     for (int i = 0; i < K; i++) ns[i] = 1 + i % 6;
@@ -545,6 +589,7 @@ int main(int argc, char **argv) {
     test_budget();
     test_map(0);
     test_map(1);
+    test_big_map();
     test_bytes();
     test_failures();
     test_iterators(1);
