@@ -62,6 +62,11 @@ size_t weft__job_run_next(weft__job *job, int worker);
  * stops. Callable from one thread at a time per job. */
 void weft__job_finish_remote(weft__job *job, size_t index, int code, int status, const void *out,
                              size_t size, const char *message);
+/* Items [begin, begin + n) of a WEFT__JOB_MAP job, finished elsewhere: outputs `outs` (n
+ * of out_size bytes), ok[k] non-zero where item begin + k succeeded (the others are
+ * reported through weft__job_finish_remote). One copy for the run when nothing watches
+ * items one by one: what a batch of tiny tasks costs the caller is this loop. */
+void weft__job_finish_remote_run(weft__job *job, size_t begin, size_t n, const unsigned char *ok, const void *outs);
 /* Number of items and the fixed batch size (0: choose). */
 size_t weft__job_size(const weft__job *job);
 int weft__job_batch_size(const weft__job *job);

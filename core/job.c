@@ -569,3 +569,14 @@ void weft__job_finish_remote(weft__job *job, size_t index, int code, int status,
     }
     if (job->on_item) job->on_item(job, index, code, code ? message : NULL);
 }
+
+void weft__job_finish_remote_run(weft__job *job, size_t begin, size_t n, const unsigned char *ok, const void *outs) {
+    size_t size = job->call.out_size;
+    const unsigned char *o = outs;
+    if (!job->on_item && !memchr(ok, 0, n)) {
+        if (n && size) memcpy(job->call.outputs + begin * size, o, n * size);
+        return;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (ok[k]) weft__job_finish_remote(job, begin + k, 0, 0, o + k * size, size, NULL);
+}

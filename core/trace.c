@@ -32,6 +32,9 @@ static struct {
     atomic_int env_done; /* WEFT_TRACE looked at: the first call of any thread does it once */
     char process_name[64];
     _Atomic uint64_t next_id;
+    int track_pid;         /* weft__trace_set_identity's, or 0 */
+    int64_t clock_offset;  /* added to every timestamp (not to durations) */
+    void (*on_stop)(void); /* brings in remote parts before they merge */
 } tr = {.fd = -1};
 
 static _Thread_local int my_tid;
@@ -102,6 +105,8 @@ static void emit(const char *fmt, ...) {
 /* Microseconds with nanosecond digits: exact, so slices nest as they did. */
 #define US_FMT "%llu.%03llu"
 #define US(ns) (unsigned long long)((ns) / 1000u), (unsigned long long)((ns) % 1000u)
+/* A timestamp: on rank 0's clock (the offset is 0 but on MPI ranks of other nodes). */
+#define TS(ns) US((uint64_t)((int64_t)(ns) + tr.clock_offset))
 
 /* A name as a JSON string body: quotes, backslashes and control characters dropped, other
  * than ASCII shown as '?' (a name cut short must not end inside a UTF-8 sequence). */
@@ -138,7 +143,7 @@ static int begin(int fd, int part) {
     weft_plat_mutex_lock(&tr.lock);
     tr.fd = fd;
     tr.part = part;
-    tr.pid = weft_plat_getpid();
+    tr.pid = part && tr.track_pid ? tr.track_pid : weft_plat_getpid();
     tr.len = 0;
     tr.failed = 0;
     tr.generation++;
@@ -203,8 +208,9 @@ static int append_part(int fd, const char *path) {
 
 int weft_trace_stop(void) {
     if (!tr.lock_ready || !weft__tracing || tr.part) return weft__set_error(WEFT_EINVAL, "weft_trace_stop: no trace is recording");
+    if (tr.on_stop) tr.on_stop();
     emit("{\"ph\":\"i\",\"s\":\"g\",\"name\":\"trace end\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT "}", tr.pid, tid(),
-         US(weft_plat_now_ns()));
+         TS(weft_plat_now_ns()));
     end();
     int rc = tr.failed ? -1 : 0;
     for (int i = 0; i < tr.n_parts; i++) {
@@ -247,6 +253,13 @@ void weft__trace_in_worker(void) {
     tr.n_parts = 0;
     tr.path = tr.tmp = NULL;
 }
+
+void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns) {
+    tr.track_pid = track_pid;
+    tr.clock_offset = clock_offset_ns;
+}
+
+void weft__trace_on_stop(void (*fn)(void)) { tr.on_stop = fn; }
 
 void weft__trace_env_done(void) { atomic_store(&tr.env_done, 1); }
 
@@ -331,29 +344,13 @@ void weft__trace_call_end(weft__job *job, uint64_t t0) {
     uint64_t t1 = weft_plat_now_ns();
     emit("{\"ph\":\"X\",\"cat\":\"call\",\"name\":\"map %s\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"dur\":" US_FMT
          ",\"args\":{\"call\":%llu,\"parent\":%llu,\"opened_by\":%lld,\"items\":%zu,\"served\":%zu,\"level\":%d,\"backend\":\"%s\"}}",
-         task_name(job, name, sizeof name), tr.pid, tid(), US(t0), US(t1 - t0), (unsigned long long)job->trace_call,
+         task_name(job, name, sizeof name), tr.pid, tid(), TS(t0), US(t1 - t0), (unsigned long long)job->trace_call,
          (unsigned long long)job->trace_parent, (long long)job->trace_opener_index, job->call.n, job->served,
          job->level, job->pool ? weft__pool_backend(job->pool)->name : "?");
 }
 
 void weft__trace_batch(weft__job *job, size_t begin, size_t end, uint64_t t0, uint64_t t1) {
-    char name[96];
-    int me = tid();
-    unsigned long long flow = 0;
-    /* a nested call's batch: an arrow from the item that opened it (a thread of this
-     * process: the opener waits in the call while its batches run) */
-    if (job->trace_parent && job->trace_opener_tid) {
-        flow = (unsigned long long)new_id();
-        emit("{\"ph\":\"s\",\"cat\":\"nested\",\"name\":\"nested map\",\"id\":%llu,\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT "}",
-             flow, tr.pid, job->trace_opener_tid, US(t0));
-    }
-    emit("{\"ph\":\"X\",\"cat\":\"batch\",\"name\":\"%s [%zu, %zu)\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"dur\":" US_FMT
-         ",\"args\":{\"call\":%llu,\"begin\":%zu,\"end\":%zu,\"first_index\":%zu,\"level\":%d}}",
-         task_name(job, name, sizeof name), begin, end, tr.pid, me, US(t0), US(t1 - t0),
-         (unsigned long long)job->trace_call, begin, end, end > begin ? weft__job_call_index(job, begin) : 0, job->level);
-    if (flow)
-        emit("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"nested\",\"name\":\"nested map\",\"id\":%llu,\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT "}",
-             flow, tr.pid, me, US(t0));
+    weft__trace_batch_as(job, begin, end, end > begin ? weft__job_call_index(job, begin) : 0, t0, t1);
     if (job->level == 0 && !tr.part) { /* a worker process's counts are its parent's */
         size_t n = job->call.n;
         size_t claimed = atomic_load(&job->trace_claimed);
@@ -362,25 +359,45 @@ void weft__trace_batch(weft__job *job, size_t begin, size_t end, uint64_t t0, ui
     }
 }
 
+void weft__trace_batch_as(weft__job *job, size_t begin, size_t end, size_t first_index, uint64_t t0, uint64_t t1) {
+    char name[96];
+    int me = tid();
+    unsigned long long flow = 0;
+    /* a nested call's batch: an arrow from the item that opened it (a thread of this
+     * process: the opener waits in the call while its batches run) */
+    if (job->trace_parent && job->trace_opener_tid) {
+        flow = (unsigned long long)new_id();
+        emit("{\"ph\":\"s\",\"cat\":\"nested\",\"name\":\"nested map\",\"id\":%llu,\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT "}",
+             flow, tr.pid, job->trace_opener_tid, TS(t0));
+    }
+    emit("{\"ph\":\"X\",\"cat\":\"batch\",\"name\":\"%s [%zu, %zu)\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"dur\":" US_FMT
+         ",\"args\":{\"call\":%llu,\"begin\":%zu,\"end\":%zu,\"first_index\":%zu,\"level\":%d}}",
+         task_name(job, name, sizeof name), begin, end, tr.pid, me, TS(t0), US(t1 - t0),
+         (unsigned long long)job->trace_call, begin, end, first_index, job->level);
+    if (flow)
+        emit("{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"nested\",\"name\":\"nested map\",\"id\":%llu,\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT "}",
+             flow, tr.pid, me, TS(t0));
+}
+
 void weft__trace_task(const weft__job *job, size_t index, uint64_t t0, uint64_t t1, int code) {
     char name[96];
     emit("{\"ph\":\"X\",\"cat\":\"task\",\"name\":\"%s #%zu\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"dur\":" US_FMT
          ",\"args\":{\"call\":%llu,\"index\":%zu,\"code\":%d}}",
-         task_name(job, name, sizeof name), weft__job_call_index(job, index), tr.pid, tid(), US(t0), US(t1 - t0),
+         task_name(job, name, sizeof name), weft__job_call_index(job, index), tr.pid, tid(), TS(t0), US(t1 - t0),
          (unsigned long long)job->trace_call, weft__job_call_index(job, index), code);
 }
 
 void weft__trace_progress(const weft__job *job, size_t queued, size_t done) {
     uint64_t now = weft_plat_now_ns();
     emit("{\"ph\":\"C\",\"name\":\"queue depth\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"args\":{\"queued\":%zu}}",
-         tr.pid, tid(), US(now), queued);
+         tr.pid, tid(), TS(now), queued);
     emit("{\"ph\":\"C\",\"name\":\"items done\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"args\":{\"done\":%zu}}",
-         tr.pid, tid(), US(now), done);
+         tr.pid, tid(), TS(now), done);
     (void)job;
 }
 
 void weft__trace_instant(const char *name, const char *cat, const char *args) {
     char n[96], c[32];
     emit("{\"ph\":\"i\",\"s\":\"t\",\"cat\":\"%s\",\"name\":\"%s\",\"pid\":%d,\"tid\":%d,\"ts\":" US_FMT ",\"args\":{%s}}",
-         clean(cat, c, sizeof c), clean(name, n, sizeof n), tr.pid, tid(), US(weft_plat_now_ns()), args ? args : "");
+         clean(cat, c, sizeof c), clean(name, n, sizeof n), tr.pid, tid(), TS(weft_plat_now_ns()), args ? args : "");
 }

@@ -5,7 +5,8 @@
  * Tracks: pid is the process, tid a small number per thread (named by metadata events).
  * A worker process records into a part file its parent names; the parent appends every
  * part to the trace when it stops. Times come from weft_plat_now_ns (CLOCK_MONOTONIC,
- * one clock for every process of the machine). */
+ * one clock for every process of the machine; an MPI rank on another node adds the offset
+ * to rank 0's clock it measured). */
 #ifndef WEFT_TRACE_H
 #define WEFT_TRACE_H
 
@@ -36,6 +37,13 @@ void weft__trace_name_process(const char *fmt, ...) __attribute__((format(printf
 int weft__trace_begin_part(const char *part);
 /* Write what this process recorded to its part file (worker processes, after a batch). */
 void weft__trace_flush(void);
+/* A process recording for another machine's trace (an MPI rank): its track's pid in the
+ * trace (0: its own), and what to add to its clock to read rank 0's (a rank on another
+ * node); both take effect at the next weft__trace_begin_part. */
+void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns);
+/* The parent's trace is about to stop: `fn` brings in parts recorded elsewhere (MPI ranks)
+ * while weft__trace_part_for still names them. One hook, set once. */
+void weft__trace_on_stop(void (*fn)(void));
 /* The parent: the part file for worker `pid` of the running trace (NULL when none), which
  * weft_trace_stop will merge. The pointer stays valid until the trace stops. */
 const char *weft__trace_part_for(int pid);
@@ -48,6 +56,9 @@ void weft__trace_call_begin(weft__job *job);
 void weft__trace_call_end(weft__job *job, uint64_t t0);
 /* Items [begin, end) of `job` ran on this thread from t0 to t1. */
 void weft__trace_batch(weft__job *job, size_t begin, size_t end, uint64_t t0, uint64_t t1);
+/* The same for `job`, a job narrowed to a batch (its items [0, n): an MPI rank's), shown
+ * as items [begin, end) of the call, whose item begin has call index first_index. */
+void weft__trace_batch_as(weft__job *job, size_t begin, size_t end, size_t first_index, uint64_t t0, uint64_t t1);
 /* Item `index` (the job's) ran from t0 to t1 and ended with `code` (0, or a WEFT_E* code). */
 void weft__trace_task(const weft__job *job, size_t index, uint64_t t0, uint64_t t1, int code);
 /* Counters of a call: items no worker has claimed yet, items done. */

@@ -15,6 +15,7 @@
  * the job (mpirun and srun do when a rank dies) with its own message naming the rank. */
 #define _GNU_SOURCE
 #include "../core/batching.h"
+#include "../core/trace.h"
 #include "mpi_internal.h"
 
 #include <errno.h>
@@ -28,10 +29,11 @@
 #include <unistd.h>
 
 #define MAX_DEPTH 64
-#define QUEUED_NS 200000u
 #define LIVENESS_NS 50000000u
 /* One batch's inputs stay well below MPI's int counts. */
 #define BATCH_BYTES ((size_t)1 << 28)
+/* Outputs from this size on are asked for huge pages (start_call). */
+#define HUGE_OUTPUTS ((size_t)8 << 20)
 
 typedef struct sent {
     uint64_t begin, end;
@@ -222,7 +224,7 @@ static int sync_regions(peer *p, outgoing *o) {
 /* The call's description, sent once to each rank inside its first batch (TAG_JOB). */
 static int describe_call(call *c) {
     weft__job *job = c->job;
-    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .name_len = (uint32_t)strlen(job->call.task->name)};
+    msg_job j = {.seq = c->seq, .kind = (uint32_t)job->call.kind, .level = (uint32_t)job->level, .n = job->call.n, .in_size = job->call.in_size, .out_size = job->call.out_size, .base = job->call.begin, .collect = job->call.statuses != NULL, .indexed = job->call.index_of != NULL, .chunked = (uint32_t)job->call.chunked, .retries = (uint32_t)(job->options.retries > 0 ? job->options.retries : 0), .n_tasks = job->call.n_tasks, .task_timeout_s = job->options.task_timeout_s, .retry_backoff_s = job->options.retry_backoff_s, .trace_call = job->trace_call, .name_len = (uint32_t)strlen(job->call.task->name)};
     uint64_t now = weft_plat_now_ns();
     if (job->deadline_ns) j.deadline_left_ns = job->deadline_ns > now ? job->deadline_ns - now : 1;
     size_t acc = 0;
@@ -255,6 +257,7 @@ static int first_batch(call *c, peer *p) {
     int rc = sync_regions(p, &o);
     send_all(&o);
     if (rc) return rc;
+    if (weft__tracing && (rc = weft__mpi_trace_tell(p->rank)) != 0) return rc;
     p->job_sent = 1;
     if (p->task != c->job->call.task) {
         p->task = c->job->call.task;
@@ -302,13 +305,8 @@ static unsigned char *buffer(peer *p, size_t len, size_t *cap) {
     unsigned char *m = p->n_spare ? p->spare[--p->n_spare] : NULL;
     *cap = m ? p->spare_cap[p->n_spare] : 0;
     if (*cap >= len) return m;
-    unsigned char *grown = realloc(m, len);
-    if (!grown) {
-        free(m);
-        return NULL;
-    }
-    *cap = len;
-    return grown;
+    free(m); /* its bytes are not needed */
+    return weft__mpi_alloc(len, cap);
 }
 
 static int give(call *c, peer *p) {
@@ -362,10 +360,11 @@ static int give(call *c, peer *p) {
     return 1;
 }
 
-/* Batches a rank should have queued: about QUEUED_NS of work, at least two. */
+/* Batches a rank should have queued: the policy of every backend (core/batching.h), up to
+ * what this ring holds. */
 static int depth_of(const peer *p) {
-    if (!p->recent_ns || p->recent_ns >= QUEUED_NS / 2) return 2;
-    return QUEUED_NS / p->recent_ns < MAX_DEPTH ? (int)(QUEUED_NS / p->recent_ns) : MAX_DEPTH;
+    int depth = weft__queue_depth(p->recent_ns);
+    return depth < MAX_DEPTH ? depth : MAX_DEPTH;
 }
 
 static void feed(call *c) {
@@ -432,8 +431,7 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
         const unsigned char *ok = take(&at, end, count);
         if (ok && job->call.kind == WEFT__JOB_MAP) {
             const unsigned char *outs = take(&at, end, count * job->call.out_size);
-            for (size_t k = 0; outs && k < count; k++)
-                if (ok[k]) weft__job_finish_remote(job, d.begin + k, 0, 0, outs + k * job->call.out_size, job->call.out_size, NULL);
+            if (outs) weft__job_finish_remote_run(job, d.begin, count, ok, outs);
         } else if (ok) {
             const unsigned char *sizes = take(&at, end, count * sizeof(uint64_t));
             for (size_t k = 0; sizes && k < count; k++) {
@@ -446,8 +444,9 @@ static void on_done(call *c, peer *p, const unsigned char *m, size_t len) {
         }
     }
     c->done += count;
+    if (weft__tracing) weft__trace_progress(job, job->call.n - c->next, c->done + job->served);
     if (job->on_batch) job->on_batch(job);
-    p->recent_ns = p->recent_ns ? (3 * p->recent_ns + d.run_ns) / 4 : d.run_ns + 1;
+    p->recent_ns = weft__batch_recent(p->recent_ns, d.run_ns);
     if (!job->batch_size && count == p->batch) p->batch = weft__batch_next(p->batch, d.run_ns);
 }
 
@@ -497,11 +496,15 @@ static void check_liveness(call *c) {
     }
 }
 
-/* Read every reply there is; wait up to `wait_ns` for the first. 1 when one came. */
+/* Read one reply; wait up to `wait_ns` for it. 1 when one came.
+ * One, not every reply there is: when ranks outnumber cores, each MPI_Iprobe that finds
+ * nothing yields the CPU (Open MPI's mpi_yield_when_idle), so a look for a second reply
+ * after the first handed the CPU to the rank that had just answered, which looked, found
+ * nothing and yielded back: two wasted switches per round trip, half of it. The caller
+ * (step) feeds the ranks and comes back while work is out. */
 static int read_replies(call *c, uint64_t wait_ns) {
     uint64_t start = weft_plat_now_ns();
     long nap_ns = 10000;
-    int got = 0;
     for (;;) {
         int flag = 0;
         MPI_Status st;
@@ -511,15 +514,14 @@ static int read_replies(call *c, uint64_t wait_ns) {
             peer *p = peer_of(st.MPI_SOURCE);
             unsigned char *m = weft__mpi_recv(&st, &world.inbox, &len);
             if (m && p && !p->dead) on_done(c, p, m, len);
-            got = 1;
-            continue;
+            return 1;
         }
         uint64_t now = weft_plat_now_ns();
-        if (!got && now - world.checked_ns >= LIVENESS_NS) {
+        if (now - world.checked_ns >= LIVENESS_NS) {
             world.checked_ns = now;
             check_liveness(c);
         }
-        if (got || now - start >= wait_ns) return got;
+        if (now - start >= wait_ns) return 0;
         if (now - start >= WEFT_MPI_POLL_NS) {
             struct timespec ts = {0, nap_ns};
             nanosleep(&ts, NULL);
@@ -606,6 +608,11 @@ static int start_call(call *c) {
                                                 "in a loaded image of the program, so other ranks cannot find it");
     }
     if (describe_call(c) != 0) return weft__set_error(WEFT_ENOMEM, "mpi: out of memory");
+    /* the outputs are written here as replies come, often for the first time: a page
+     * fault per 4 KiB took 40 us on the VM this was measured on (0.08 us a task of 8
+     * bytes), one per 2 MiB takes a few us a page */
+    if (job->call.kind == WEFT__JOB_MAP && job->call.n * job->call.out_size >= HUGE_OUTPUTS)
+        weft_plat_prefer_huge_pages(job->call.outputs, job->call.n * job->call.out_size);
     return 0;
 }
 
@@ -630,6 +637,14 @@ static int mpi_submit(void *state, weft__job *job) {
         pthread_mutex_unlock(&world.lock);
     }
     return c->rc;
+}
+
+void weft__mpi_trace_gather(void) {
+    /* a call of this thread runs (the trace stopped from one of rank 0's tasks): the ranks
+     * are busy with its batches, so their parts are left out */
+    if (pthread_mutex_lock(&world.lock) != 0) return;
+    weft__mpi_trace_collect();
+    pthread_mutex_unlock(&world.lock);
 }
 
 static int mpi_help(void *state, weft__job *job) {

@@ -12,17 +12,20 @@
 enum {
     TAG_REGION = 101, /* msg_region, then its bytes in TAG_REGION_DATA pieces */
     TAG_REGION_DATA,
-    TAG_FORGET,     /* uint64 id: a region is gone */
-    TAG_JOB,        /* a rank's first batch of a call: msg_batch + the call's description
+    TAG_FORGET,      /* uint64 id: a region is gone */
+    TAG_JOB,         /* a rank's first batch of a call: msg_batch + the call's description
                    (msg_job + task name + fold image name + the reducer's identity) + the
                    batch's [indices] + inputs */
-    TAG_BATCH,      /* msg_batch + [indices] + inputs */
-    TAG_STOP,       /* uint64 job sequence: the call stopped, skip the rest */
-    TAG_EXIT,       /* leave */
-    TAG_DONE,       /* other rank -> 0: msg_done + message + statuses + outputs */
-    TAG_WINDOW,     /* msg_region: make its window on rank 0's node (window.c) */
-    TAG_REGION_MAP, /* msg_region_map: map rank 0's memory of a region */
-    TAG_UNWINDOW,   /* uint64 id: free its window */
+    TAG_BATCH,       /* msg_batch + [indices] + inputs */
+    TAG_STOP,        /* uint64 job sequence: the call stopped, skip the rest */
+    TAG_EXIT,        /* leave */
+    TAG_DONE,        /* other rank -> 0: msg_done + message + statuses + outputs */
+    TAG_WINDOW,      /* msg_region: make its window on rank 0's node (window.c) */
+    TAG_REGION_MAP,  /* msg_region_map: map rank 0's memory of a region */
+    TAG_UNWINDOW,    /* uint64 id: free its window */
+    TAG_TRACE,       /* msg_trace: record into a part, or stop and send it (trace.c) */
+    TAG_TRACE_CLOCK, /* the pings that measure a rank's clock offset to rank 0's */
+    TAG_TRACE_PART,  /* other rank -> 0: a piece of its part; an empty one ends it */
 };
 
 /* A rank waiting for a message polls (MPI_Iprobe) this long before it sleeps: replies to
@@ -57,6 +60,7 @@ typedef struct msg_job {
     uint64_t deadline_left_ns; /* the call's time limit, left when sent; 0 none */
     uint64_t fold_offset;      /* REDUCE: fold, as an offset in its image */
     uint64_t user_region, user_offset;
+    uint64_t trace_call;          /* the call's id in rank 0's trace, while one records */
     uint32_t name_len, image_len; /* the task's name and the fold's image follow */
 } msg_job;
 
@@ -131,11 +135,28 @@ typedef struct weft__mpi_inbox {
     unsigned char *p;
     size_t cap;
 } weft__mpi_inbox;
-/* `n` bytes of `box`, grown as needed, or NULL. */
+/* At least `n` bytes (*cap of them), or NULL. From 1 MiB on, whole 2 MiB pages with huge
+ * pages preferred: buffers that grow with the batches are touched for the first time in
+ * the first large call, and a 4 KiB page fault took 40 us on the VM measured here (a
+ * 2 MiB one, 2.7 us per 4 KiB of it). */
+void *weft__mpi_alloc(size_t n, size_t *cap);
+/* `n` bytes of `box`, grown as needed (its bytes are not kept then), or NULL. */
 void *weft__mpi_grow(weft__mpi_inbox *box, size_t n);
 /* Receive the message `st` describes into `box`, grown as needed: its bytes (*len of
  * them, valid until the next receive into `box`), or NULL. */
 unsigned char *weft__mpi_recv(const MPI_Status *st, weft__mpi_inbox *box, size_t *len);
+
+/* ---- trace.c: the ranks in rank 0's trace */
+/* Rank 0, before a rank's first batch of a call: while a trace records, have it record
+ * too (once per trace). 0 or a WEFT_ error. */
+int weft__mpi_trace_tell(int rank);
+/* Rank 0, no call running: every rank's part, into the trace's part files (as the trace
+ * stops, or before the ranks leave). */
+void weft__mpi_trace_collect(void);
+/* The same, once no call runs (backend_mpi.c: it holds the world's lock meanwhile). */
+void weft__mpi_trace_gather(void);
+/* Other ranks: TAG_TRACE. */
+void weft__mpi_trace_serve(int rank, const unsigned char *p, size_t len);
 
 extern const weft_backend weft__backend_mpi;
 #endif

@@ -23,11 +23,13 @@ static void *put(outbuf *o, const void *data, size_t n) {
     if (o->len + n > o->cap) {
         size_t cap = o->cap ? o->cap : 4096;
         while (cap < o->len + n) cap *= 2;
-        unsigned char *grown = realloc(o->p, cap);
+        unsigned char *grown = weft__mpi_alloc(cap, &cap);
         if (!grown) {
             o->oom = 1;
             return NULL;
         }
+        if (o->len) memcpy(grown, o->p, o->len);
+        free(o->p);
         o->p = grown;
         o->cap = cap;
     }
@@ -159,6 +161,9 @@ static void local_job(server *s, weft__job *job, size_t n) {
     job->options.task_timeout_s = s->j.task_timeout_s;
     job->task_timeout_ns = (uint64_t)(s->j.task_timeout_s * 1e9);
     job->on_start = poll_stop;
+    /* traced: tasks by weft__job_run when the batch is small, the batch by run_batch */
+    job->trace_call = s->j.trace_call;
+    job->trace_by_caller = n <= WEFT__TRACE_SMALL_BATCH && s->j.kind != WEFT__JOB_REDUCE ? 1 : 2;
     /* the call's time limit: a task polling weft_cancelled sees it here too */
     job->deadline_ns = s->deadline_ns;
     atomic_init(&job->stop, s->stopped);
@@ -232,6 +237,8 @@ static void run_batch(server *s, const unsigned char *p, size_t len, size_t skip
             job.call.acc_stride = stride;
             weft__job_run(&job, 0, job.call.n, 0);
             put_failures(s, &job, &d, lo, NULL);
+            if (weft__tracing && (c + 1 == n_accs || d.failed || atomic_load(&job.stop)))
+                weft__trace_batch_as(&job, b.begin, b.end, b.begin, t0, weft_plat_now_ns());
             if (atomic_load(&job.stop)) break;
         }
         d.ran_to = b.end;
@@ -283,6 +290,7 @@ static void run_batch(server *s, const unsigned char *p, size_t len, size_t skip
             put(&s->out, s->why, d.message_len);
         } else {
             weft__job_run(&job, 0, count, s->rank);
+            if (weft__tracing) weft__trace_batch_as(&job, b.begin, b.end, weft__job_call_index(&job, 0), t0, weft_plat_now_ns());
             d.ran_to = b.end;
             put_failures(s, &job, &d, b.begin, statuses);
             put(&s->out, ok, count);
@@ -365,7 +373,8 @@ static void wait_message(MPI_Status *st) {
 }
 
 void weft__mpi_serve(int rank) {
-    weft__trace_env_done(); /* WEFT_TRACE is the root rank's: serving ranks record nothing */
+    /* WEFT_TRACE is the root rank's: a serving rank records only when rank 0 says (trace.c) */
+    weft__trace_env_done();
     static server s;
     self = &s;
     s.rank = rank;
@@ -406,6 +415,7 @@ void weft__mpi_serve(int rank) {
             if (len >= sizeof(msg_batch)) run_batch(&s, p, len, 0);
             break;
         case TAG_STOP: read_stop(&s, p, len); break;
+        case TAG_TRACE: weft__mpi_trace_serve(rank, p, len); break;
         case TAG_EXIT: leave = 1; break;
         default: break;
         }

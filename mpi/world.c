@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "include/weft_mpi.h"
 #include "mpi_internal.h"
+#include "../core/trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,12 +22,26 @@ const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
 int weft_mpi_rank(void) { return my_rank; }
 int weft_mpi_size(void) { return world_size; }
 
+void *weft__mpi_alloc(size_t n, size_t *cap) {
+    const size_t huge = (size_t)2 << 20;
+    if (n < huge / 2) {
+        *cap = n ? n : 1;
+        return malloc(*cap);
+    }
+    *cap = (n + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, *cap);
+    if (p) weft_plat_prefer_huge_pages(p, *cap);
+    return p;
+}
+
 void *weft__mpi_grow(weft__mpi_inbox *box, size_t n) {
     if (box->cap < n || !box->p) {
-        unsigned char *grown = realloc(box->p, n ? n : 1);
-        if (!grown) return NULL;
-        box->p = grown;
-        box->cap = n ? n : 1;
+        size_t cap;
+        unsigned char *fresh = weft__mpi_alloc(n, &cap); /* the old bytes are not kept */
+        if (!fresh) return NULL;
+        free(box->p);
+        box->p = fresh;
+        box->cap = cap;
     }
     return box->p;
 }
@@ -95,6 +110,7 @@ void weft_mpi_finalize(void) {
         fflush(NULL);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    weft__mpi_trace_gather(); /* a trace still recording keeps the ranks' parts */
     for (int r = 1; r < world_size; r++) MPI_Send(NULL, 0, MPI_BYTE, r, TAG_EXIT, weft__mpi_comm);
     weft__mpi_windows_end();
     MPI_Comm_free(&weft__mpi_comm);
@@ -135,6 +151,9 @@ int weft_mpi_init(int *argc, char ***argv) {
     take_node_share();
     if (!weft_backend_find("mpi")) weft_backend_register(&weft__backend_mpi);
     if (my_rank == 0) {
+        weft__trace_name_process("weft mpi rank 0 (pid %d on %s)", (int)ranks[0].pid, ranks[0].host);
+        weft__trace_name_thread("rank 0 on %s", ranks[0].host);
+        weft__trace_on_stop(weft__mpi_trace_gather);
         if (started_mpi) atexit(weft_mpi_finalize);
         return 0;
     }

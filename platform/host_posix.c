@@ -307,6 +307,16 @@ int weft_plat_map_shared(const char *path, size_t size, void **out) {
 #endif
 }
 
+void weft_plat_prefer_huge_pages(void *p, size_t size) {
+#if defined(MADV_HUGEPAGE) && !defined(__wasi__) && !defined(__EMSCRIPTEN__)
+    const uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t from = ((uintptr_t)p + huge - 1) & ~(huge - 1), to = ((uintptr_t)p + size) & ~(huge - 1);
+    if (to > from) madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+    (void)p, (void)size;
+#endif
+}
+
 void weft_plat_unmap(void *p, size_t size) {
 #if !defined(__wasi__) && !defined(__EMSCRIPTEN__)
     if (p) munmap(p, size);

@@ -167,6 +167,10 @@ int weft_plat_dir_writable(const char *path);
  * cannot share a mapping between processes (WASI, Emscripten). */
 int weft_plat_map_shared(const char *path, size_t size, void **out);
 void weft_plat_unmap(void *p, size_t size);
+/* Back [p, p + size) with huge pages where the host can (the whole 2 MiB pages inside it):
+ * one fault per 2 MiB instead of per 4 KiB for memory about to be written for the first
+ * time. Only advice: nothing changes where the host has none. */
+void weft_plat_prefer_huge_pages(void *p, size_t size);
 
 /* ---- process */
 /* This process's id (1 where the host has no processes, as under WASI). */

@@ -2,6 +2,7 @@
 """Check a weft trace (Chrome trace-event JSON) the way a viewer would read it.
 
   check_trace.py TRACE.json [--workers N] [--processes] [--nested LEVELS] [--cache] [--retry]
+                 [--mpi RANKS [--clock-slack US]]
 
 A schema check of every event (written here: Perfetto's trace processor is not in the
 Debian, npm or PyPI package lists this project installs from, see docs/tracing.md), then:
@@ -9,10 +10,15 @@ the level-0 batches run on at most N tracks, each a named track of its own (work
 processes: their own pids, named); slices on one track nest properly in time; every flow
 start has exactly one end, which lies in a batch of a nested call, and starts inside a
 slice of the task that opened it; each nested call's slice lies inside its opening task.
+MPI: the top-level calls are rank 0's, their batches ran on every one of the RANKS ranks,
+each rank a process named with its rank and host and a track named likewise, and every
+such batch lies inside its call's slice (one clock; --clock-slack: by that many us at most,
+for an offset measured by pings).
 Exit status 0 when all holds; the failures are printed otherwise."""
 import argparse
 import collections
 import json
+import re
 import sys
 
 PHASES = {"X", "M", "i", "C", "s", "f"}
@@ -70,6 +76,35 @@ def contains(outer, ts, end=None):
     return outer["ts"] <= ts and end <= outer["ts"] + outer["dur"]
 
 
+def check_mpi(a, procs, names, calls, top):
+    """Every rank's batches are in the trace, on its own named track, on rank 0's clock."""
+    rank_of, host_of = {}, {}
+    for pid, name in procs.items():
+        m = re.fullmatch(r"weft mpi rank (\d+) \(pid \d+ on (.+)\)", name)
+        if m:
+            rank_of[pid], host_of[pid] = int(m.group(1)), m.group(2)
+    if sorted(rank_of.values()) != list(range(a.mpi)):
+        fail(f"mpi: processes named for ranks {sorted(rank_of.values())}, expected 0..{a.mpi - 1}")
+    root = [pid for pid, r in rank_of.items() if r == 0]
+    ran = set()
+    for b in top:
+        c = calls.get(b["args"]["call"])
+        if b["pid"] not in rank_of:
+            fail(f"mpi: batch {b['name']} in a process that is no rank: {b['pid']}")
+            continue
+        ran.add(rank_of[b["pid"]])
+        want = f"rank {rank_of[b['pid']]} on {host_of[b['pid']]}"
+        if names.get((b["pid"], b["tid"])) != want:
+            fail(f"mpi: batch {b['name']} on track {names.get((b['pid'], b['tid']))!r}, expected {want!r}")
+        if c is None or c["pid"] not in root:
+            fail(f"mpi: batch {b['name']} of call {b['args']['call']}, which has no slice on rank 0")
+        elif not (c["ts"] - a.clock_slack <= b["ts"] and b["ts"] + b["dur"] <= c["ts"] + c["dur"] + a.clock_slack):
+            fail(f"mpi: batch {b['name']} of rank {rank_of[b['pid']]} at {b['ts']}+{b['dur']} us lies outside "
+                 f"its call {c['ts']}+{c['dur']} us (the ranks' clocks disagree)")
+    if ran != set(range(a.mpi)):
+        fail(f"mpi: top-level batches ran on ranks {sorted(ran)}, expected all of 0..{a.mpi - 1}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("trace")
@@ -78,6 +113,8 @@ def main():
     ap.add_argument("--nested", type=int, default=0, help="deepest call level expected")
     ap.add_argument("--cache", action="store_true")
     ap.add_argument("--retry", action="store_true")
+    ap.add_argument("--mpi", type=int, default=0, help="ranks of an mpi trace")
+    ap.add_argument("--clock-slack", type=float, default=0.0)
     a = ap.parse_args()
     try:
         with open(a.trace) as f:
@@ -138,6 +175,9 @@ def main():
             for pid, _ in tracks:
                 if not procs.get(pid, "").startswith("weft worker process"):
                     fail(f"process {pid} is not named as a worker: {procs.get(pid)!r}")
+
+    if a.mpi:
+        check_mpi(a, procs, names, calls, top)
 
     # nesting on each track: sort by start, longer first; a stack of open slices
     by_track = collections.defaultdict(list)

@@ -9,7 +9,11 @@
  *   kill            (TEST_MPI_KILL=1) a cached map in $TEST_MPI_DIR during which rank 2 is
  *                   killed (SIGKILL): the launcher ends the job naming the rank (or, where
  *                   it lets the job go on, the call fails with WEFT_ECRASHED naming it)
- *   resume          the same map again: only the items missing from the cache run */
+ *   resume          the same map again: only the items missing from the cache run
+ *   trace [FILE]    a traced workload (nested maps, batch size 1 and automatic, a
+ *                   reduction) on every rank: under WEFT_TRACE without FILE (written at
+ *                   exit), else weft_trace_start(FILE.first) .. stop, then FILE likewise
+ *                   (tests/mpi/trace.sh checks the files) */
 #define _GNU_SOURCE
 #include "../c/check.h"
 #include "weft.h"
@@ -200,6 +204,49 @@ static void test_map(int batch_size) {
     bad = 0;
     for (int i = 0; i < K; i++) bad += sums[i] != (int64_t)(ns[i] - 1) * ns[i] * (2 * ns[i] - 1) / 6;
     CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+}
+
+/* Non-zero when the mapping holding `p` is marked for huge pages (VmFlags "hg" in
+ * /proc/self/smaps). */
+static int advised_huge(const void *p) {
+    FILE *f = fopen("/proc/self/smaps", "r");
+    if (!f) return 0;
+    char line[512];
+    int inside = 0, huge = 0;
+    uintptr_t at = (uintptr_t)p;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long lo, hi;
+        if (sscanf(line, "%lx-%lx ", &lo, &hi) == 2 && strchr(line, '-') < strchr(line, ' '))
+            inside = at >= lo && at < hi;
+        else if (inside && strncmp(line, "VmFlags:", 8) == 0)
+            huge = strstr(line, " hg") != NULL;
+    }
+    fclose(f);
+    return huge;
+}
+
+/* A map whose outputs take 8 MiB and more: right results, its outputs and the message
+ * buffers (1 MiB and more) on huge pages where the host has them. */
+static void test_big_map(void) {
+    weft_pool *pool = open_mpi(0);
+    enum { N = 1500000 };
+    int64_t *in = malloc(N * sizeof *in), *out = malloc(N * sizeof *out);
+    CHECK(in && out);
+    for (int i = 0; i < N; i++) in[i] = i % 1000;
+    CHECK_EQ(weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    int bad = 0;
+    for (int i = 0; i < N; i++) bad += out[i] != (int64_t)(i % 1000) * (i % 1000) + i;
+    CHECK_EQ(bad, 0);
+    FILE *thp = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
+    char mode[128] = "";
+    if (thp && fgets(mode, sizeof mode, thp) && !strstr(mode, "[never]"))
+        CHECK(advised_huge((const char *)out + N * sizeof *out / 2));
+    else
+        printf("big map: no transparent huge pages here, advice not checked\n");
+    if (thp) fclose(thp);
+    free(in);
+    free(out);
     weft_pool_close(pool);
 }
 
@@ -439,6 +486,36 @@ static int cached_map(int expect_crash) {
     return rc;
 }
 
+/* int32 n -> the sum of squares of 0..n-1 through a nested map, after ~1 ms: every rank
+ * gets some of a few items, and its batches stay small enough to show each task */
+static int slow_nested(weft_task *t) {
+    usleep(1000);
+    return nested_sum(t);
+}
+WEFT_TASK(slow_nested);
+
+static void traced_work(void) {
+    weft_pool *pool = open_mpi(2);
+    enum { K = 30,
+           N = 3000 };
+    static int32_t ns[K];
+    static int64_t sums[K], in[N], out[N];
+    for (int i = 0; i < K; i++) ns[i] = 1 + i % 6;
+    CHECK_EQ(weft_map(pool, WEFT_FN(slow_nested), ns, sizeof ns[0], K, sums, sizeof sums[0]), 0);
+    int bad = 0;
+    for (int i = 0; i < K; i++) bad += sums[i] != (int64_t)(ns[i] - 1) * ns[i] * (2 * ns[i] - 1) / 6;
+    CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+    pool = open_mpi(0);
+    for (int i = 0; i < N; i++) in[i] = i;
+    CHECK_EQ(weft_map(pool, WEFT_FN(square), in, sizeof in[0], N, out, sizeof out[0]), 0);
+    bad = 0;
+    for (int i = 0; i < N; i++) bad += out[i] != (int64_t)i * i + i;
+    CHECK_EQ(bad, 0);
+    weft_pool_close(pool);
+    test_reduce();
+}
+
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "";
     if (strcmp(mode, "own-mpi") == 0) {
@@ -490,10 +567,29 @@ int main(int argc, char **argv) {
         if (strcmp(mode, "resume") == 0) CHECK_EQ((int64_t)ran, cached_misses); /* only the misses ran */
         return CHECK_DONE();
     }
+    if (strcmp(mode, "trace") == 0) {
+        if (argc < 3) {
+            traced_work(); /* WEFT_TRACE's file is written at exit */
+            return CHECK_DONE();
+        }
+        char first[512];
+        snprintf(first, sizeof first, "%s.first", argv[2]);
+        CHECK_EQ(weft_trace_start(first), 0);
+        weft_pool *pool = open_mpi(0);
+        static int32_t ranks[600][2];
+        CHECK_EQ(weft_map(pool, WEFT_FN(who), NULL, 0, 600, ranks, sizeof ranks[0]), 0);
+        weft_pool_close(pool);
+        CHECK_EQ(weft_trace_stop(), 0);
+        CHECK_EQ(weft_trace_start(argv[2]), 0); /* a second trace: the ranks are told again */
+        traced_work();
+        CHECK_EQ(weft_trace_stop(), 0);
+        return CHECK_DONE();
+    }
     test_world();
     test_budget();
     test_map(0);
     test_map(1);
+    test_big_map();
     test_bytes();
     test_failures();
     test_iterators(1);
