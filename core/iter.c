@@ -133,6 +133,18 @@ static void keep_mine(weft_iter *it, chunk *c, size_t k) {
     slot[1] = k + 1;
 }
 
+/* Publish this thread's run and wake the reader if it sleeps. The fence pairs with the
+ * reader's store of `sleeping` before it checks for results: one of the two sees the other. */
+static void publish_and_wake(weft_iter *it) {
+    publish_run();
+    atomic_thread_fence(memory_order_seq_cst);
+    if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
+        weft_plat_mutex_lock(&it->lock);
+        weft_plat_cond_broadcast(&it->wake);
+        weft_plat_mutex_unlock(&it->lock);
+    }
+}
+
 /* Workers mark each finished item (a plain release store) ... */
 static void on_item(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
@@ -143,29 +155,22 @@ static void on_item(weft__job *job, size_t k, int code, const char *message) {
     if (c->it->ordered) return;
     if (run.c == c && run.end == k) { /* the common case: the next item of the batch */
         run.end = k + 1;
-        return;
+    } else {
+        publish_run();
+        if (atomic_load_explicit(&c->it->reader, memory_order_relaxed) == &reader_mark) {
+            keep_mine(c->it, c, k);
+            return;
+        }
+        run.c = c, run.begin = k, run.end = k + 1;
     }
-    publish_run();
-    if (atomic_load_explicit(&c->it->reader, memory_order_relaxed) == &reader_mark) {
-        keep_mine(c->it, c, k);
-        return;
-    }
-    run.c = c, run.begin = k, run.end = k + 1;
+    /* a reader that waits gets each item as it finishes, not at the batch's end */
+    if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) publish_and_wake(c->it);
 }
 
-/* ... publish their run once per batch, and wake a sleeping reader. The fence pairs with
- * the reader's store of `sleeping` before it checks for results: one of the two sees the
- * other. */
+/* ... and publish their run once per batch, waking a sleeping reader. */
 static void on_batch(weft__job *job) {
     chunk *c = job->on_item_user;
-    weft_iter *it = c->it;
-    publish_run();
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
-        weft_plat_mutex_lock(&it->lock);
-        weft_plat_cond_broadcast(&it->wake);
-        weft_plat_mutex_unlock(&it->lock);
-    }
+    publish_and_wake(c->it);
 }
 
 /* ---- filling and running chunks */
