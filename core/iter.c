@@ -20,16 +20,24 @@ typedef struct chunk {
     weft__job job; /* job.call.begin: the index of its first item in the whole stream */
     struct weft_iter *it;
     int which;
-    size_t count; /* items in it now */
-    size_t read;  /* items the reader has taken (ordered: the next to take) */
-    int running;  /* submitted and not finished */
     weft_bytes *ins;
     size_t *in_caps; /* copies of source inputs: capacity of each */
     weft_bytes *outs;
     size_t *out_caps;      /* output buffers are kept and reused across refills */
     weft_status *statuses; /* collect mode */
     atomic_uchar *state;   /* per item: PENDING, then OK, FAILED or SKIPPED */
+    /* the reader's, written per item: off the line the workers read above */
+    _Alignas(64) size_t count; /* items in it now */
+    size_t read;               /* items the reader has taken (ordered: the next to take) */
+    int running;               /* submitted and not finished */
 } chunk;
+
+/* An unordered stream's ring slot: items [head >> 2, end) of chunk (head >> 1) & 1 are
+ * done. `end` is written first; the release store of `head`, with its lap tag, makes the
+ * span and the states of its items visible. */
+typedef struct span_slot {
+    atomic_size_t head, end;
+} span_slot;
 
 enum { PENDING,
        OK,
@@ -56,20 +64,25 @@ struct weft_iter {
     unsigned interrupts_seen;
     int watch_interrupts;
     weft__progress progress;
-    /* unordered: finished items as k << 2 | chunk << 1 | lap tag. The ring holds what other
-     * threads ran, `mine` what the reader ran. Both have 2^ring_bits slots, at least the
-     * window, so they never overflow: an item is published once per refill, and a chunk
-     * is refilled only after all of its items were read. */
-    atomic_size_t *ring;
-    size_t *mine;
-    unsigned ring_bits;
+    /* unordered: finished items as spans [begin, end) of one chunk, at most one per batch.
+     * The ring holds what other threads ran, `mine` what the reader ran. Both have
+     * 2^ring_bits slots, at least the window, so they never overflow: each span holds at
+     * least one item, an item is published once per refill, and a chunk is refilled only
+     * after all of its items were read. */
+    size_t *mine; /* pairs: begin << 1 | chunk, end */
     size_t ring_head, mine_head, mine_tail;
-    atomic_size_t ring_tail;
+    chunk *span_chunk; /* the span being read: items [span_at, span_end) */
+    size_t span_at, span_end;
+    /* what the workers read, on a line of their own: the reader's writes above do not
+     * evict it from their caches */
+    _Alignas(64) span_slot *ring;
+    unsigned ring_bits;
     _Atomic(const char *) reader; /* the reading thread's reader_mark */
+    _Alignas(64) atomic_size_t ring_tail;
     /* a reader with nothing to do sleeps here */
+    _Alignas(64) atomic_int sleeping;
     weft_plat_mutex lock;
     weft_plat_cond wake;
-    atomic_int sleeping;
 };
 
 /* Its address tells the reading thread from the others. */
@@ -79,38 +92,85 @@ static _Thread_local char reader_mark;
  * entry left from the lap before (or never written) does not look ready. */
 static size_t lap_tag(const weft_iter *it, size_t pos) { return ((pos >> it->ring_bits) & 1) ^ 1; }
 
-/* Workers mark each finished item (a plain release store) ... */
-static void on_item(weft__job *job, size_t k, int code, const char *message) {
-    chunk *c = job->on_item_user;
+/* A thread other than the reader gathers its run of finished items here and publishes
+ * it as one span when the run breaks or its batch ends (on_batch): one ring slot and one
+ * shared write per batch instead of per item. Empty (c NULL) outside a batch. */
+static _Thread_local struct {
+    struct chunk *c;
+    size_t begin, end;
+} run;
+
+static void publish(chunk *c, size_t begin, size_t end) {
     weft_iter *it = c->it;
-    /* the state first: an unordered reader may take the ring entry at once.
-     * Skipped items are the only ones reported without a message. */
-    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED
-                                                                 : SKIPPED,
-                          memory_order_release);
-    if (it->ordered) return;
-    size_t mask = ((size_t)1 << it->ring_bits) - 1, entry = k << 2 | (size_t)c->which << 1;
-    if (atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
-        it->mine[it->mine_tail++ & mask] = entry;
-        return;
-    }
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
     /* a slot is reused a lap later only after the reader refilled the chunk of its last
-     * entry, which reaches this thread through the pool's lock: relaxed is enough */
+     * span, which reaches this thread through the pool's lock: relaxed is enough */
     size_t pos = atomic_fetch_add_explicit(&it->ring_tail, 1, memory_order_relaxed);
-    atomic_store_explicit(&it->ring[pos & mask], entry | lap_tag(it, pos), memory_order_release);
+    span_slot *slot = &it->ring[pos & mask];
+    atomic_store_explicit(&slot->end, end, memory_order_relaxed);
+    atomic_store_explicit(&slot->head, begin << 2 | (size_t)c->which << 1 | lap_tag(it, pos),
+                          memory_order_release);
 }
 
-/* ... and wake a sleeping reader once per batch. The fence pairs with the reader's
- * store of `sleeping` before it checks for results: one of the two sees the other. */
-static void on_batch(weft__job *job) {
-    chunk *c = job->on_item_user;
-    weft_iter *it = c->it;
+static void publish_run(void) {
+    if (!run.c) return;
+    publish(run.c, run.begin, run.end);
+    run.c = NULL;
+}
+
+/* The reader's own items go straight to its private list, a run extending the last span. */
+static void keep_mine(weft_iter *it, chunk *c, size_t k) {
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
+    if (it->mine_tail != it->mine_head) {
+        size_t *last = &it->mine[2 * ((it->mine_tail - 1) & mask)];
+        if ((last[0] & 1) == (size_t)c->which && last[1] == k) {
+            last[1] = k + 1;
+            return;
+        }
+    }
+    size_t *slot = &it->mine[2 * (it->mine_tail++ & mask)];
+    slot[0] = k << 1 | (size_t)c->which;
+    slot[1] = k + 1;
+}
+
+/* Publish this thread's run and wake the reader if it sleeps. The fence pairs with the
+ * reader's store of `sleeping` before it checks for results: one of the two sees the other. */
+static void publish_and_wake(weft_iter *it) {
+    publish_run();
     atomic_thread_fence(memory_order_seq_cst);
     if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
         weft_plat_mutex_lock(&it->lock);
         weft_plat_cond_broadcast(&it->wake);
         weft_plat_mutex_unlock(&it->lock);
     }
+}
+
+/* Workers mark each finished item (a plain release store) ... */
+static void on_item(weft__job *job, size_t k, int code, const char *message) {
+    chunk *c = job->on_item_user;
+    /* Skipped items are the only ones reported without a message. */
+    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED
+                                                                 : SKIPPED,
+                          memory_order_release);
+    if (c->it->ordered) return;
+    if (run.c == c && run.end == k) { /* the common case: the next item of the batch */
+        run.end = k + 1;
+    } else {
+        publish_run();
+        if (atomic_load_explicit(&c->it->reader, memory_order_relaxed) == &reader_mark) {
+            keep_mine(c->it, c, k);
+            return;
+        }
+        run.c = c, run.begin = k, run.end = k + 1;
+    }
+    /* a reader that waits gets each item as it finishes, not at the batch's end */
+    if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) publish_and_wake(c->it);
+}
+
+/* ... and publish their run once per batch, waking a sleeping reader. */
+static void on_batch(weft__job *job) {
+    chunk *c = job->on_item_user;
+    publish_and_wake(c->it);
 }
 
 /* ---- filling and running chunks */
@@ -151,6 +211,9 @@ static void retire(weft_iter *it, chunk *c) {
         weft__job_finish(&c->job);
         c->running = 0;
     }
+    /* a backend that reports items on this thread without ending a batch (a crashed
+     * worker's) leaves no run pointing here */
+    if (run.c == c) run.c = NULL;
     if (it->collect) weft_status_free(c->statuses, c->count);
     c->count = c->read = 0;
 }
@@ -248,17 +311,22 @@ static int item_done(weft_iter *it, void *arg) {
     return atomic_load(&c->state[c->read]) != PENDING;
 }
 
-/* Unordered: the next finished item's entry into *entry; 0 when none is ready yet. */
-static int take_done(weft_iter *it, size_t *entry) {
-    size_t mask = ((size_t)1 << it->ring_bits) - 1;
+/* Unordered: make the next finished span the one being read; 0 when none is ready yet. */
+static int take_span(weft_iter *it) {
+    size_t mask = ((size_t)1 << it->ring_bits) - 1, head, end;
     if (it->mine_head != it->mine_tail) {
-        *entry = it->mine[it->mine_head++ & mask];
-        return 1;
+        const size_t *slot = &it->mine[2 * (it->mine_head++ & mask)];
+        head = slot[0] << 1, end = slot[1];
+    } else {
+        span_slot *slot = &it->ring[it->ring_head & mask];
+        head = atomic_load_explicit(&slot->head, memory_order_acquire);
+        if ((head & 1) != lap_tag(it, it->ring_head)) return 0;
+        end = atomic_load_explicit(&slot->end, memory_order_relaxed);
+        it->ring_head++;
     }
-    size_t e = atomic_load_explicit(&it->ring[it->ring_head & mask], memory_order_acquire);
-    if ((e & 1) != lap_tag(it, it->ring_head)) return 0;
-    it->ring_head++;
-    *entry = e;
+    it->span_chunk = &it->chunks[(head >> 1) & 1];
+    it->span_at = head >> 2;
+    it->span_end = end;
     return 1;
 }
 
@@ -266,8 +334,8 @@ static int queue_ready(weft_iter *it, void *arg) {
     (void)arg;
     size_t mask = ((size_t)1 << it->ring_bits) - 1;
     if (it->mine_head != it->mine_tail) return 1;
-    size_t e = atomic_load_explicit(&it->ring[it->ring_head & mask], memory_order_acquire);
-    return (e & 1) == lap_tag(it, it->ring_head);
+    size_t head = atomic_load_explicit(&it->ring[it->ring_head & mask].head, memory_order_acquire);
+    return (head & 1) == lap_tag(it, it->ring_head);
 }
 
 /* ---- the public calls */
@@ -327,18 +395,19 @@ static int next_ordered(weft_iter *it, weft_result *r) {
 }
 
 static int next_unordered(weft_iter *it, weft_result *r) {
-    if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
-        return 0;
-    size_t e;
-    if (!take_done(it, &e)) {
-        wait_for(it, queue_ready, NULL);
-        if (!take_done(it, &e)) /* a job stopped first */
-            return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
+    if (it->span_at == it->span_end) {
+        if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
+            return 0;
+        if (!take_span(it)) {
+            wait_for(it, queue_ready, NULL);
+            if (!take_span(it)) /* a job stopped first */
+                return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
+        }
     }
-    chunk *c = &it->chunks[(e >> 1) & 1];
-    int rc = deliver(it, c, e >> 2, r);
+    chunk *c = it->span_chunk;
+    int rc = deliver(it, c, it->span_at, r);
     /* a drained chunk is refilled on the next call, once its result has been read */
-    if (rc == 1) c->read++;
+    if (rc == 1) c->read++, it->span_at++;
     return rc;
 }
 
@@ -349,7 +418,9 @@ int weft_next(weft_iter *it, weft_result *r) {
         *e = it->error_record;
         return it->error;
     }
-    atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
+    /* stored only when it changes: workers read it, and a store would take their copy */
+    if (atomic_load_explicit(&it->reader, memory_order_relaxed) != &reader_mark)
+        atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
     if (!it->ordered)
         for (int i = 0; i < 2; i++) {
             chunk *c = &it->chunks[i];
@@ -379,7 +450,7 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
     weft_options call;
     rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;
-    weft_iter *it = calloc(1, sizeof *it);
+    weft_iter *it = aligned_alloc(_Alignof(weft_iter), sizeof *it); /* its lines apart */
     if (!it) return weft__set_error(WEFT_ENOMEM, "weft_imap: out of memory");
     *it = *proto;
     it->pool = pool;
@@ -396,7 +467,7 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
         it->ring_bits++; /* a window too big for memory fails the allocation below */
     if (!it->ordered) {
         it->ring = calloc((size_t)1 << it->ring_bits, sizeof *it->ring);
-        it->mine = calloc((size_t)1 << it->ring_bits, sizeof *it->mine);
+        it->mine = calloc((size_t)2 << it->ring_bits, sizeof *it->mine);
     }
     atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
     int ok = it->ordered || (it->ring && it->mine);

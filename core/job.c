@@ -14,7 +14,8 @@ struct weft_task {
     size_t index;
     const void *input;
     size_t input_size;
-    void *output; /* fixed-size slot; NULL for variable-size maps */
+    void *output;      /* fixed-size slot; NULL for variable-size maps */
+    size_t fixed_size; /* the slot's size; SIZE_MAX when there is no slot (BYTES, FOR) */
     weft_bytes *out_bytes;
     int written;
     int worker;
@@ -136,16 +137,24 @@ __attribute__((noinline)) static int output_bytes(weft_task *t, const void *data
     return 0;
 }
 
-int weft_output(weft_task *t, const void *data, size_t size) {
+/* Every other output: checked, then copied to the slot or the variable-size list. */
+__attribute__((noinline)) static int output_checked(weft_task *t, const void *data, size_t size) {
     if (t->written || (size > 0 && !data)) return output_refused(t, data, size);
     if (t->out_bytes) return output_bytes(t, data, size);
     if (size != t->job->call.out_size) return output_refused(t, data, size);
-    if (size == 8)
-        memcpy(t->output, data, 8); /* the common size: a move, not a call */
-    else if (size)
-        memcpy(t->output, data, size);
+    if (size) memcpy(t->output, data, size);
     t->written = 1;
     return 0;
+}
+
+int weft_output(weft_task *t, const void *data, size_t size) {
+    /* the common case in a few instructions (no register saved): 8 bytes into the slot */
+    if (__builtin_expect(size == 8 && t->fixed_size == 8 && data && !t->written, 1)) {
+        memcpy(t->output, data, 8);
+        t->written = 1;
+        return 0;
+    }
+    return output_checked(t, data, size);
 }
 
 /* ---- one item */
@@ -257,9 +266,17 @@ static void skip_rest(weft__job *job, size_t i, size_t end) {
     for (; i < end; i++) job->on_item(job, i, WEFT_ECANCELED, NULL);
 }
 
+/* A reduce item whose task did not simply return 0 with its output: judge it, retry it
+ * as the options say, record its failure. 0 when it is to be folded after all. */
+__attribute__((noinline)) static int settle(weft__job *job, weft_task *t, int rc) {
+    int code = judge(job, t, rc, 0);
+    return code ? retry_or_fail(job, t, code, rc) : 0;
+}
+
 /* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
  * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
- * item only when the call has a deadline. */
+ * item only when the call has a deadline. Without hooks, timeouts or a deadline (the
+ * usual case) each item is a task call and a fold call, and nothing else. */
 static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
     const weft_reducer *r = job->call.reducer;
     void (*fold)(void *, const void *, size_t, void *) = r->fold;
@@ -268,7 +285,24 @@ static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void 
     size_t in_size = job->call.in_size, out_size = job->call.out_size;
     t->input_size = in_size;
     t->output = scratch;
-    int stopped = weft__job_check_stop(job);
+    if (weft__job_check_stop(job)) return;
+    if (!job->on_start && !job->on_item && !job->task_timeout_ns && !job->deadline_ns) {
+        int (*fn)(weft_task *) = job->call.task->fn;
+        t->deadline_ns = 0;
+        for (size_t i = lo; i < hi; i++) {
+            t->index = i;
+            t->input = inputs + i * in_size;
+            t->written = 0;
+            t->message[0] = '\0';
+            int rc = fn(t);
+            if (__builtin_expect(rc == 0 && t->written, 1) || settle(job, t, rc) == 0)
+                fold(acc, scratch, out_size, user);
+            else if (weft__job_check_stop(job))
+                return;
+        }
+        return;
+    }
+    int stopped = 0;
     for (size_t i = lo; i < hi && !stopped; i++) {
         t->index = i;
         t->input = inputs + i * in_size;
@@ -362,6 +396,7 @@ size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     t.job = job;
     t.worker = worker;
     t.out_bytes = NULL;
+    t.fixed_size = job->call.kind == WEFT__JOB_MAP || job->call.kind == WEFT__JOB_REDUCE ? job->call.out_size : SIZE_MAX;
     t.output = NULL;
     t.index = begin;
     weft__job *outer = current_job;

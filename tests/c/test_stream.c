@@ -78,6 +78,31 @@ static int f64_value(weft_task *t) {
 }
 WEFT_TASK(f64_value)
 
+/* weft_output's checks, which its fast path (8 bytes into a slot) must keep: a second
+ * output, and NULL data, are refused. Item 3 of each misbehaves; the others output i. */
+static int output_twice(weft_task *t) {
+    int64_t x = (int64_t)weft_task_index(t);
+    int rc = weft_output(t, &x, sizeof x);
+    return rc || x != 3 ? rc : weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(output_twice)
+
+static int output_null(weft_task *t) {
+    int64_t x = (int64_t)weft_task_index(t);
+    return weft_output(t, x == 3 ? NULL : &x, sizeof x);
+}
+WEFT_TASK(output_null)
+
+/* Item 5 says why it might fail but succeeds; item 6 fails without a word: its error
+ * must not carry item 5's words. */
+static int fail_quietly_at_6(weft_task *t) {
+    int64_t x = (int64_t)weft_task_index(t);
+    if (x == 5) weft_fail(t, "a word from item 5");
+    if (x == 6) return 42;
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(fail_quietly_at_6)
+
 /* ---- sources */
 
 typedef struct counting_source {
@@ -334,6 +359,32 @@ static void check_reduce(weft_pool *pool, double reference) {
     CHECK_EQ(weft_reduce(pool, WEFT_FN(square), in, 8, 10, 8, &broken, &total), WEFT_EINVAL);
 }
 
+/* Failures inside a reduction and a map with 8-byte outputs (both take weft_output's fast
+ * path, and a reduction without hooks its tight loop): each is told apart and named. */
+static void check_output_rules(weft_pool *pool, const char *backend, int n_jobs) {
+    weft_reducer sum = {sizeof(int64_t), sum_init, sum_fold, sum_combine, NULL, 0};
+    int64_t total = 0, outs[20];
+    for (int reduce = 0; reduce < 2; reduce++) {
+        const weft_task_def *tasks[] = {WEFT_FN(output_twice), WEFT_FN(output_null), WEFT_FN(fail_quietly_at_6)};
+        const char *says[] = {"weft_output called twice", "weft_output: data is NULL", "task returned 42"};
+        int64_t index[] = {3, 3, 6};
+        for (int k = 0; k < 3; k++) {
+            int rc = reduce ? weft_reduce(pool, tasks[k], NULL, 0, 20, 8, &sum, &total)
+                            : weft_map(pool, tasks[k], NULL, 0, 20, outs, 8);
+            CHECK_EQ(rc, WEFT_ETASK);
+            CHECK_HAS(weft_last_error()->message, says[k]);
+            CHECK(strstr(weft_last_error()->message, "item 5") == NULL);
+            CHECK_EQ(weft_last_error()->task_index, index[k]);
+        }
+    }
+    /* and a reduction whose items fail at random is whole once its retries recover them */
+    weft_pool *retrying = open_pool(backend, n_jobs, 0, 0, 10);
+    memset(attempts, 0, sizeof attempts);
+    CHECK_EQ(weft_reduce(retrying, WEFT_FN(flaky), NULL, 0, 1000, 8, &sum, &total), 0);
+    CHECK_EQ(total, 999 * 1000);
+    weft_pool_close(retrying);
+}
+
 /* weft_for writes into the caller's memory: backends without shared memory refuse it. */
 static int store_index(size_t i, void *ctx) {
     ((int64_t *)ctx)[i] = (int64_t)i;
@@ -447,6 +498,7 @@ int main(void) {
             check_unordered_mix(pool);
             check_ordered_failure(pool, strcmp(name, "threads") == 0 ? 200 : 10);
             check_reduce(pool, reference);
+            check_output_rules(pool, name, w);
             if (!(weft_backend_caps(name) & WEFT_CAP_SHARED_MEMORY)) check_for_refused(pool);
             weft_pool_close(pool);
             check_errors(name, w);
