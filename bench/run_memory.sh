@@ -59,7 +59,9 @@ row hit_small_arg_memory_store "hit, small arg, in-memory store" us lower ""
 row miss_store_small_memory_store "miss + store, in-memory store" us lower ""
 wpacked=$weft weft=$wfile
 row hit_small_arg_file "file store: hit read from its file" us lower "<= 3 us" hit_small_arg
+row floor_open_read "  floor: open+fstat+read+close" us lower "the file system alone"
 row miss_store_small "file store: miss + store" us lower "<= 30 us"
+row floor_create_rename "  floor: create+write+rename" us lower "the file system alone"
 weft=$wpacked
 
 echo

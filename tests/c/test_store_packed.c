@@ -507,6 +507,38 @@ static void test_batch_reads(const char *base) {
     free(st);
 }
 
+/* A cached map of tiny tasks stores its results in a few large writes, not one write
+ * (one transaction) per batch of a few items: the trace's "cache store" instants, each
+ * one write with its count, number at most one per millisecond of the map (and per 256
+ * items), far fewer than the items. */
+static void test_store_batches(const char *base) {
+    char dir[4200], trace[4300];
+    snprintf(dir, sizeof dir, "%s/store-batches", base);
+    snprintf(trace, sizeof trace, "%s/store-batches.json", base);
+    enum { N = 20000 };
+    CHECK_EQ(weft_trace_start(trace), 0);
+    double t0 = weft_plat_now_ns() / 1e6;
+    CHECK_EQ(cached_map(dir, N, 0, NULL), N);
+    double ms = weft_plat_now_ns() / 1e6 - t0;
+    CHECK_EQ(weft_trace_stop(), 0);
+    FILE *f = fopen(trace, "r");
+    CHECK(f != NULL);
+    static char text[64 << 20];
+    size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+    text[n] = '\0';
+    if (f) fclose(f);
+    long writes = 0, stored = 0;
+    for (const char *p = text; (p = strstr(p, "\"cache store\"")) != NULL; p++) {
+        const char *c = strstr(p, "\"stored\":");
+        writes++;
+        if (c) stored += atol(c + 9);
+    }
+    printf("store batches: %d items in %ld writes over %.0f ms\n", N, writes, ms);
+    CHECK_EQ(stored, N);
+    CHECK(writes <= (long)ms + N / 256 + 8);
+    CHECK(writes < N / 4);
+}
+
 /* The tool: stats from the index with the size on disk; migrate. */
 static void test_tool(const char *base) {
     const char *tool = getenv("WEFT_TOOL");
@@ -546,6 +578,7 @@ int main(void) {
     test_old_layout(base, 1);
     test_old_layout(base, 2);
     test_batch_reads(base);
+    test_store_batches(base);
     test_migrate(base);
     test_tool(base);
     rm_rf(base);
