@@ -515,7 +515,7 @@ static void test_store_batches(const char *base) {
     char dir[4200], trace[4300];
     snprintf(dir, sizeof dir, "%s/store-batches", base);
     snprintf(trace, sizeof trace, "%s/store-batches.json", base);
-    enum { N = 20000 };
+    enum { N = 5000 };
     CHECK_EQ(weft_trace_start(trace), 0);
     double t0 = weft_plat_now_ns() / 1e6;
     CHECK_EQ(cached_map(dir, N, 0, NULL), N);
