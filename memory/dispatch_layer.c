@@ -73,30 +73,39 @@ static void store(weft__job *job, const weft__memory_item *items, size_t n) {
     }
 }
 
-/* Store the job's pending items (taken under its lock, written outside it). */
-static void store_pending(weft__job *job) {
-    narrowed *st = job->layer_state;
-    weft__memory_item items[STORE_BATCH];
-    weft_plat_mutex_lock(&st->lock);
+/* Store the job's pending items (called with its lock held; returns with it released):
+ * they are copied out and written outside the lock, or under it when no copy can be
+ * made. The copy is on the heap: worker stacks may be small (Web Workers). */
+static void flush_locked(weft__job *job, narrowed *st) {
     size_t n = st->n_pending;
-    memcpy(items, st->pending, n * sizeof *items);
+    weft__memory_item *items = n ? malloc(n * sizeof *items) : NULL;
+    if (n && !items) {
+        store(job, st->pending, n);
+        st->n_pending = 0;
+        weft_plat_mutex_unlock(&st->lock);
+        return;
+    }
+    if (n) memcpy(items, st->pending, n * sizeof *items);
     st->n_pending = 0;
     weft_plat_mutex_unlock(&st->lock);
     if (n) store(job, items, n);
+    free(items);
+}
+
+static void store_pending(weft__job *job) {
+    narrowed *st = job->layer_state;
+    weft_plat_mutex_lock(&st->lock);
+    flush_locked(job, st);
 }
 
 static void keep(weft__job *job, const weft__memory_item *it) {
     narrowed *st = job->layer_state;
-    weft__memory_item full[STORE_BATCH];
     weft_plat_mutex_lock(&st->lock);
     st->pending[st->n_pending++] = *it;
-    size_t n = st->n_pending == STORE_BATCH ? STORE_BATCH : 0;
-    if (n) {
-        memcpy(full, st->pending, sizeof full);
-        st->n_pending = 0;
-    }
-    weft_plat_mutex_unlock(&st->lock);
-    if (n) store(job, full, n);
+    if (st->n_pending == STORE_BATCH)
+        flush_locked(job, st);
+    else
+        weft_plat_mutex_unlock(&st->lock);
 }
 
 static weft_bytes item_input(const narrowed *st, const weft__job *job, size_t k) {
