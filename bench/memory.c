@@ -1,15 +1,19 @@
 /* Memory benchmarks, the weft side (bench/run_memory.sh runs it beside joblib):
  *   memcpy of 200 MB (the physical reference), hashing a 200 MB f64 array (the key of a
  *   call with that argument), a hit with a small argument, a hit with a 200 MB argument,
- *   a miss + store of a small result (without and with fsync).
+ *   a miss + store of a small result (without and with fsync), and the file system's
+ *   floor under the file store's hit and store (file_floors).
  * Prints "name value unit" lines. */
 #define _POSIX_C_SOURCE 200809L
 #include "weft.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define BIG (200u * 1000 * 1000 / 8) /* 200 MB of f64 */
 
@@ -109,6 +113,43 @@ static double run_misses(void *p) {
     return (now() - t0) / c->n;
 }
 
+/* The file system's floor under the file store, in the same run: what a hit from its
+ * file (open, fstat, read, close) and a store (create a temporary file, write, close,
+ * rename it into place) cost with no cache code around them, on 2000 files of an
+ * entry's size in a folder beside the cache. */
+static void file_floors(const char *dir) {
+    enum { N = 2000 };
+    char base[4096], tmp[4200], path[4200];
+    snprintf(base, sizeof base, "%s-floor", dir);
+    mkdir(base, 0755);
+    unsigned char buf[4096] = {0};
+    double t0 = now();
+    for (int i = 0; i < N; i++) {
+        snprintf(tmp, sizeof tmp, "%s/.tmp-%d", base, i);
+        snprintf(path, sizeof path, "%s/%d.wfe", base, i);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || write(fd, buf, 160) != 160 || close(fd) != 0 || rename(tmp, path) != 0) {
+            fprintf(stderr, "floor: cannot write %s\n", path);
+            exit(1);
+        }
+    }
+    printf("floor_create_rename %.2f us\n", 1e6 * (now() - t0) / N);
+    t0 = now();
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/%d.wfe", base, i);
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+        struct stat st;
+        if (fd < 0 || fstat(fd, &st) != 0 || read(fd, buf, (size_t)st.st_size) != 160) exit(1);
+        close(fd);
+    }
+    printf("floor_open_read %.2f us\n", 1e6 * (now() - t0) / N);
+    for (int i = 0; i < N; i++) {
+        snprintf(path, sizeof path, "%s/%d.wfe", base, i);
+        unlink(path);
+    }
+    rmdir(base);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "build/bench-cache";
     ctx c = {0};
@@ -173,6 +214,7 @@ int main(int argc, char **argv) {
         weft_bytes_free(&out, 1);
     }
     printf("hit_small_arg_file %.2f us\n", 1e6 * (now() - t0) / 2000);
+    file_floors(dir);
     weft_memory_close(c.m);
 
     o.fsync = 1;

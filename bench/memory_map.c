@@ -3,7 +3,7 @@
  * all misses (every item runs and is stored), all hits in the same process, and all hits
  * from a fresh handle (as a new process: each entry read from its file); then misses and
  * hits on the in-memory store, the layer's own cost. Prints "name value unit" lines,
- * microseconds per item. */
+ * microseconds per item (hits: the best of three, in wall and in process CPU time). */
 #define _POSIX_C_SOURCE 200809L
 #include "weft.h"
 
@@ -26,13 +26,25 @@ static int cube(weft_task *t) {
 }
 WEFT_TASK(cube)
 
+/* CPU time of this process: an all-hit map dispatches nothing, so this is its whole
+ * cost on every backend, and it inflates less than wall time when other programs load
+ * the machine. */
+static double cpu(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double last_cpu_us; /* the CPU microseconds per item of the latest map_us */
+
 static double map_us(weft_pool *pool, const int64_t *in, int64_t *out) {
-    double t0 = now();
+    double t0 = now(), c0 = cpu();
     if (weft_map(pool, WEFT_FN(cube), in, sizeof *in, N, out, sizeof *out)) {
         fprintf(stderr, "%s\n", weft_last_error()->message);
         exit(1);
     }
     double us = 1e6 * (now() - t0) / N;
+    last_cpu_us = 1e6 * (cpu() - c0) / N;
     for (int i = 0; i < N; i++)
         if (out[i] != in[i] * in[i] * in[i]) fprintf(stderr, "wrong result at %d\n", i), exit(1);
     return us;
@@ -61,7 +73,15 @@ int main(int argc, char **argv) {
         map_us(plain, in, out); /* warm: workers up, pages touched */
         printf("map_%s_plain %.3f us\n", backends[b], map_us(plain, in, out));
         printf("map_%s_miss %.3f us\n", backends[b], map_us(cached, in, out));
-        printf("map_%s_hit %.3f us\n", backends[b], map_us(cached, in, out));
+        /* hits: the best of three (a shared machine's load comes and goes) */
+        double hit = 1e30, hit_cpu = 1e30;
+        for (int r = 0; r < 3; r++) {
+            double w = map_us(cached, in, out);
+            hit = w < hit ? w : hit;
+            hit_cpu = last_cpu_us < hit_cpu ? last_cpu_us : hit_cpu;
+        }
+        printf("map_%s_hit %.3f us\n", backends[b], hit);
+        printf("map_%s_hit_cpu %.3f us\n", backends[b], hit_cpu);
         weft_pool_close(cached);
         weft_memory_close(m);
         weft_memory_open(&m, dir, &mo); /* a fresh handle: no value it has seen */
@@ -74,7 +94,14 @@ int main(int argc, char **argv) {
         weft_memory_open(&m, "memory:", &mo);
         cached = pool_of(backends[b], m);
         printf("map_%s_miss_memstore %.3f us\n", backends[b], map_us(cached, in, out));
-        printf("map_%s_hit_memstore %.3f us\n", backends[b], map_us(cached, in, out));
+        hit = hit_cpu = 1e30;
+        for (int r = 0; r < 3; r++) {
+            double w = map_us(cached, in, out);
+            hit = w < hit ? w : hit;
+            hit_cpu = last_cpu_us < hit_cpu ? last_cpu_us : hit_cpu;
+        }
+        printf("map_%s_hit_memstore %.3f us\n", backends[b], hit);
+        printf("map_%s_hit_memstore_cpu %.3f us\n", backends[b], hit_cpu);
         weft_pool_close(cached);
         weft_memory_close(m);
         weft_pool_close(plain);

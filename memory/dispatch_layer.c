@@ -6,8 +6,8 @@
  *
  * A job narrowed to its misses runs on gathered copies of their inputs (BYTES: of the
  * pointers) and outputs, with index_of naming each one's item; results are put back in
- * the caller's arrays as the backend reports them (on_item), and stored, one batched
- * write per finished batch (on_batch). */
+ * the caller's arrays as the backend reports them (on_item), and stored in batched
+ * writes as batches finish (on_batch; see STORE_EVERY_NS). */
 #include "memory_internal.h"
 #include "../core/trace.h"
 
@@ -17,9 +17,15 @@
 
 /* A reduction is cut into cached maps of this many tasks, folded as they finish. */
 #define REDUCE_WINDOW 4096
-/* Finished items wait on their thread until its batch ends, then go to the store in
- * one batched write (at most this many at a time). */
+/* Finished items wait in their job until a batch ends, then go to the store in one
+ * batched write (at most this many at a time)... */
 #define STORE_BATCH 256
+/* ...unless the thread ending the batch stored less than this long ago: then they wait
+ * for a later batch's end (or the call's), so a map of tiny tasks makes one write (one
+ * transaction on the packed store) per this much time and thread, not one per batch of
+ * a few items. A kill then loses at most what finished in this window, besides the
+ * in-flight items; tasks slower than it are stored at each batch's end, as they finish. */
+#define STORE_EVERY_NS 1000000
 
 typedef struct narrowed {
     weft_memory *m;
@@ -39,6 +45,11 @@ typedef struct narrowed {
     weft_bytes *in_list, *out_list;
     weft_status *status_list;
     uint64_t start_ns;
+    /* finished items not yet stored (any thread's: a job's last items are stored by
+     * whichever thread ends a batch, or by end()) */
+    weft_plat_mutex lock;
+    size_t n_pending;
+    weft__memory_item pending[STORE_BATCH];
 } narrowed;
 
 /* When this thread last reported an item of a job: an item's compute time is the time
@@ -48,32 +59,53 @@ static _Thread_local struct {
     uint64_t at_ns;
 } last_done;
 
-/* This thread's finished items not yet stored. They all belong to the job whose batch
- * the thread is running: every batch ends with on_batch, which stores them, so items of
- * another job here are those of an outer job whose task runs a nested cached map. */
-static _Thread_local struct {
-    weft__job *job;
-    size_t n;
-    weft__memory_item items[STORE_BATCH];
-} pending;
+/* When this thread last stored items of any job (STORE_EVERY_NS). */
+static _Thread_local uint64_t stored_ns;
 
-static void store_pending(void) {
-    if (!pending.n) return;
-    narrowed *st = pending.job->layer_state;
-    weft__memory_store_items(st->m, pending.job->call.task, pending.items, pending.n);
+static void store(weft__job *job, const weft__memory_item *items, size_t n) {
+    narrowed *st = job->layer_state;
+    weft__memory_store_items(st->m, job->call.task, items, n);
+    stored_ns = weft_plat_now_ns();
     if (weft__tracing) {
         char args[48];
-        snprintf(args, sizeof args, "\"stored\":%zu", pending.n);
+        snprintf(args, sizeof args, "\"stored\":%zu", n);
         weft__trace_instant("cache store", "cache", args);
     }
-    pending.n = 0;
+}
+
+/* Store the job's pending items (called with its lock held; returns with it released):
+ * they are copied out and written outside the lock, or under it when no copy can be
+ * made. The copy is on the heap: worker stacks may be small (Web Workers). */
+static void flush_locked(weft__job *job, narrowed *st) {
+    size_t n = st->n_pending;
+    weft__memory_item *items = n ? malloc(n * sizeof *items) : NULL;
+    if (n && !items) {
+        store(job, st->pending, n);
+        st->n_pending = 0;
+        weft_plat_mutex_unlock(&st->lock);
+        return;
+    }
+    if (n) memcpy(items, st->pending, n * sizeof *items);
+    st->n_pending = 0;
+    weft_plat_mutex_unlock(&st->lock);
+    if (n) store(job, items, n);
+    free(items);
+}
+
+static void store_pending(weft__job *job) {
+    narrowed *st = job->layer_state;
+    weft_plat_mutex_lock(&st->lock);
+    flush_locked(job, st);
 }
 
 static void keep(weft__job *job, const weft__memory_item *it) {
-    if (pending.job != job) store_pending();
-    pending.job = job;
-    pending.items[pending.n++] = *it;
-    if (pending.n == STORE_BATCH) store_pending();
+    narrowed *st = job->layer_state;
+    weft_plat_mutex_lock(&st->lock);
+    st->pending[st->n_pending++] = *it;
+    if (st->n_pending == STORE_BATCH)
+        flush_locked(job, st);
+    else
+        weft_plat_mutex_unlock(&st->lock);
 }
 
 static weft_bytes item_input(const narrowed *st, const weft__job *job, size_t k) {
@@ -122,10 +154,11 @@ static void on_item(weft__job *job, size_t j, int code, const char *message) {
     if (st->on_item) st->on_item(job, k, code, message);
 }
 
-/* A batch ended on this thread: what it finished goes to the store in one write. */
+/* A batch ended on this thread: what the job finished goes to the store in one write,
+ * unless this thread stored a moment ago (STORE_EVERY_NS). */
 static void on_batch(weft__job *job) {
     narrowed *st = job->layer_state;
-    if (pending.job == job) store_pending();
+    if (weft_plat_now_ns() - stored_ns >= STORE_EVERY_NS) store_pending(job);
     if (st->on_batch) st->on_batch(job);
 }
 
@@ -193,6 +226,7 @@ static int narrow(weft__job *job, narrowed *st, const unsigned char *found, size
 }
 
 static void release(narrowed *st, size_t narrowed_n) {
+    weft_plat_mutex_destroy(&st->lock);
     free(st->index_of);
     free(st->in_buf);
     free(st->out_buf);
@@ -243,9 +277,15 @@ static int begin(weft__job *job) {
     if (job->call.kind != WEFT__JOB_MAP && job->call.kind != WEFT__JOB_BYTES) return 0;
     narrowed *st = calloc(1, sizeof *st);
     unsigned char *found = malloc(job->call.n + 1);
-    int rc = st && found ? 0 : WEFT_ENOMEM;
-    if (rc == 0) {
+    if (!st || !found) {
+        free(st);
+        free(found);
+        return weft__set_error(WEFT_ENOMEM, "out of memory narrowing a cached map");
+    }
+    int rc = 0;
+    {
         *st = (narrowed){.m = job->options.memory, .n = job->call.n, .inputs = job->call.inputs, .outputs = job->call.outputs, .in_bytes = job->call.in_bytes, .out_bytes = job->call.out_bytes, .out_caps = job->call.out_caps, .statuses = job->call.statuses, .on_item = job->on_item, .on_batch = job->on_batch};
+        weft_plat_mutex_init(&st->lock);
         size_t misses;
         rc = serve_hits(job, st, found, &misses);
         if (rc == 0 && weft__tracing) {
@@ -263,10 +303,8 @@ static int begin(weft__job *job) {
     }
     free(found);
     if (rc) {
-        if (st) {
-            job->call.n = st->n;
-            release(st, 0);
-        }
+        job->call.n = st->n;
+        release(st, 0);
         return weft_last_error()->code == rc ? rc : weft__set_error(rc, "out of memory narrowing a cached map");
     }
     st->start_ns = weft_plat_now_ns();
@@ -279,7 +317,7 @@ static int begin(weft__job *job) {
 static void end(weft__job *job) {
     narrowed *st = job->layer_state;
     if (!st) return;
-    if (pending.job == job) store_pending(); /* items reported outside a batch's end */
+    store_pending(job); /* what no batch's end stored */
     size_t narrowed_n = job->call.n;
     /* the failure was recorded in the narrowed job's item numbers */
     if (st->index_of && atomic_load(&job->failed) && job->failure.index >= 0)

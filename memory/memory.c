@@ -1010,7 +1010,8 @@ static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_b
             asked[i] = SIZE_MAX;
             continue;
         }
-        gets[n_gets] = (weft__store_get){.task = task->name, .key = cs[i].key};
+        /* the last use only feeds a validate callback: without one a store may skip it */
+        gets[n_gets] = (weft__store_get){.task = task->name, .key = cs[i].key, .no_access = !m->o.validate};
         asked[i] = n_gets++;
     }
     uint64_t g = generation_now(m);

@@ -27,6 +27,7 @@ typedef struct weft__store_item {
 typedef struct weft__store_get {
     const char *task;
     const uint8_t *key;
+    int no_access;          /* the caller needs no last_access_ns: a store may give -1 */
     weft_bytes head, value; /* malloc'd on success */
     int64_t last_access_ns;
     int rc; /* 0, WEFT_ENOTFOUND, WEFT_ECORRUPT, WEFT_ESYS */

@@ -274,9 +274,10 @@ static int disk_open(void *state, const char *location) {
 
 static void disk_close(void *state) { free(((disk_state *)state)->root); }
 
-/* A hit costs open + read + close: the first read takes up to 4 KB, which holds the
- * whole of a small entry; the header then says how much value follows, which lands in
- * its own buffer. No fstat: the LRU clock is kept by memory.c, which touches entries. */
+/* A hit costs open + fstat + read + close: the first read takes up to 4 KB (or the
+ * file's size), which holds the whole of a small entry; the header then says how much value follows, which lands in
+ * its own buffer. The fstat is for the size and to refuse what is not a regular file;
+ * the LRU clock is kept by memory.c, which touches entries. */
 static int disk_get(void *state, const char *task, const uint8_t key[16], weft_bytes *head,
                     weft_bytes *value, int64_t *last_access_ns) {
     disk_state *s = state;
@@ -292,7 +293,9 @@ static int disk_get(void *state, const char *task, const uint8_t key[16], weft_b
     *last_access_ns = -1;
     head->data = value->data = NULL;
     unsigned char first[4096];
-    int64_t got = weft_plat_read(fd, first, sizeof first);
+    /* no more than the file holds: a read that stops at its end takes one system call */
+    size_t want = file_size > 0 && file_size < (int64_t)sizeof first ? (size_t)file_size : sizeof first;
+    int64_t got = weft_plat_read(fd, first, want);
     int rc = WEFT_ECORRUPT;
     size_t hs = got >= 16 ? weft__entry_header_size(first, (size_t)got) : 0;
     weft__entry e;

@@ -17,8 +17,8 @@
 #include <sys/wait.h>
 
 #define WRITERS 8
-#define KEYS 120  /* inputs 0 .. KEYS-1, more than the cache may keep */
-#define BATCH 12  /* inputs per map */
+#define KEYS 120 /* inputs 0 .. KEYS-1, more than the cache may keep */
+#define BATCH 12 /* inputs per map */
 #define WORDS 32
 
 static uint64_t mix(uint64_t z) {
@@ -85,7 +85,6 @@ static int hammer(const char *dir, double seconds, unsigned seed) {
 
 static const char *tool;
 
-
 /* Run `weft cache ARGS`; 1 when it exits 0 (and, for verify, finds nothing corrupt). */
 static int tool_ok(const char *args, const char *dir) {
     char cmd[4400], out[8192];
@@ -132,6 +131,10 @@ static void test_writers_and_tool(void) {
             _exit(127);
         }
     }
+    /* the tool refuses a folder no writer has made a cache yet: wait for the first */
+    char marker[4200];
+    snprintf(marker, sizeof marker, "%s/CACHEDIR.TAG", dir);
+    for (int waited = 0; access(marker, F_OK) != 0 && waited < 30000; waited += 10) usleep(10000);
     static const char *commands[] = {"ls DIR", "verify DIR", "prune DIR --max-items 20",
                                      "ls DIR words_of", "prune DIR --max-bytes 4k", "clear DIR"};
     int runs = 0, failed = 0;
