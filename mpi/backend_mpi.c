@@ -84,8 +84,9 @@ static struct world {
     int *near, n_near;              /* the ranks on rank 0's node that see regions through windows */
     const weft_task_def *root_task; /* rank 0's own batches: as a peer's */
     size_t root_batch;
-    weft__mpi_inbox inbox; /* replies */
-    uint64_t checked_ns;   /* when the ranks' processes were last looked at (not every call:
+    uint64_t root_recent_ns; /* how long rank 0's own batches take lately (0: not known) */
+    weft__mpi_inbox inbox;   /* replies */
+    uint64_t checked_ns;     /* when the ranks' processes were last looked at (not every call:
                               it costs system calls) */
 } world = {.lock = PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP};
 
@@ -361,9 +362,15 @@ static int give(call *c, peer *p) {
 }
 
 /* Batches a rank should have queued: the policy of every backend (core/batching.h), up to
- * what this ring holds. */
+ * what this ring holds. Rank 0 hands out more only between its own batches, so while it
+ * works, a rank also needs enough queued to cover one of those: else it idles until rank
+ * 0 looks again (with batches of equal length, it ran only every other one). */
 static int depth_of(const peer *p) {
     int depth = weft__queue_depth(p->recent_ns);
+    if (world.root_works && world.root_recent_ns && p->recent_ns) {
+        uint64_t cover = world.root_recent_ns / p->recent_ns + 2;
+        if (cover > (uint64_t)depth) depth = cover < MAX_DEPTH ? (int)cover : MAX_DEPTH;
+    }
     return depth < MAX_DEPTH ? depth : MAX_DEPTH;
 }
 
@@ -551,10 +558,14 @@ static int step(call *c, int max_wait_ms) {
     if (world.root_works && next_range(c, world.root_batch, &b, &e)) {
         uint64_t t0 = weft_plat_now_ns();
         weft__job_run(job, b, e, 0);
-        if (!job->batch_size && e - b == world.root_batch)
-            world.root_batch = weft__batch_next(world.root_batch, weft_plat_now_ns() - t0);
+        uint64_t took = weft_plat_now_ns() - t0;
+        world.root_recent_ns = weft__batch_recent(world.root_recent_ns, took);
+        if (!job->batch_size && e - b == world.root_batch) world.root_batch = weft__batch_next(world.root_batch, took);
         c->done += e - b;
-        read_replies(c, 0);
+        /* every reply that came while this rank worked: reading one per own batch let
+         * replies pile up unread, and a rank whose queue looked full here sat idle */
+        while (read_replies(c, 0)) {
+        }
     } else {
         if (!busy()) return 0;
         uint64_t wait = max_wait_ms < 0 ? LIVENESS_NS : (uint64_t)max_wait_ms * 1000000u;
@@ -588,6 +599,7 @@ static int start_call(call *c) {
     if (world.root_task != job->call.task) { /* as first_batch does for the other ranks */
         world.root_task = job->call.task;
         world.root_batch = 1;
+        world.root_recent_ns = 0;
     }
     int rc = weft__mpi_windows_sync(world.near, world.n_near);
     if (rc) return weft__set_error(rc, "mpi: could not make a shared window for a region on rank 0's node");
