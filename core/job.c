@@ -12,6 +12,8 @@
 struct weft_task {
     weft__job *job;
     size_t index;
+    size_t call_begin;      /* job->call.begin and index_of, here so that */
+    const size_t *index_of; /* weft_task_index needs no trip through the job */
     const void *input;
     size_t input_size;
     void *output;      /* fixed-size slot; NULL for variable-size maps */
@@ -76,7 +78,9 @@ const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
 /* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->call.begin is
  * where this one starts. */
-size_t weft_task_index(const weft_task *t) { return weft__job_call_index(t->job, t->index); }
+size_t weft_task_index(const weft_task *t) {
+    return t->call_begin + (t->index_of ? t->index_of[t->index] : t->index);
+}
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
 int weft_task_cpus(const weft_task *t) { return weft__budget_task_cpus(t->job); }
@@ -394,6 +398,8 @@ static size_t run_traced(weft__job *job, weft_task *t, size_t begin, size_t end,
 size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     weft_task t;
     t.job = job;
+    t.call_begin = job->call.begin;
+    t.index_of = job->call.index_of;
     t.worker = worker;
     t.out_bytes = NULL;
     t.fixed_size = job->call.kind == WEFT__JOB_MAP || job->call.kind == WEFT__JOB_REDUCE ? job->call.out_size : SIZE_MAX;
