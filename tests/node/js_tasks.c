@@ -102,3 +102,28 @@ static int nest_outer(weft_task *t) {
     return weft_output(t, out, sizeof out);
 }
 WEFT_TASK(nest_outer)
+
+#define DEEP_MAX 8
+/* double[3] {m, m2, ms} -> double[2] {rc, sum}: three levels: maps nest_outer over m items
+ * {m2, ms, no failure, base 100 * j} (each maps nest_inner over m2 items), returns the map's
+ * rc and the sum of every nest_inner square (tests/node/nested.test.mjs: the trace) */
+static int nest_deep(weft_task *t) {
+    double in[3], items[5 * DEEP_MAX], outs[DEEP_MAX * (3 + 2 * NEST_MAX)];
+    memcpy(in, weft_input(t), sizeof in);
+    int m = (int)in[0], m2 = (int)in[1];
+    if (m < 0 || m > DEEP_MAX) return weft_fail(t, "nest_deep: m must be 0..%d", DEEP_MAX);
+    for (int j = 0; j < m; j++) {
+        double item[5] = {m2, in[2], -1, 100.0 * j, -1};
+        memcpy(items + 5 * j, item, sizeof item);
+    }
+    const size_t out_size = (3 + 2 * NEST_MAX) * sizeof(double);
+    int rc = weft_map(NULL, WEFT_FN(nest_outer), items, 5 * sizeof(double), (size_t)m, outs, out_size);
+    double out[2] = {rc, 0};
+    for (int j = 0; !rc && j < m; j++) {
+        const double *r = outs + j * (3 + 2 * NEST_MAX);
+        if (r[0] != 0) out[0] = r[0];
+        for (int k = 0; k < m2; k++) out[1] += r[3 + 2 * k];
+    }
+    return weft_output(t, out, sizeof out);
+}
+WEFT_TASK(nest_deep)

@@ -155,6 +155,34 @@ test('nested maps inside workers are in the trace: nested slices, flows, the hel
   assert.equal(ev.filter(e => e.ph === 's').length, ev.filter(e => e.ph === 'X' && e.cat === 'batch' && e.args.level === 1).length);
 });
 
+test('three levels of nested maps are all in the trace, inside the items that opened them', async t => {
+  await weft.pool.slots(4);
+  const trace = new WeftTrace();
+  // 2 outer items -> 4 nest_outer items each -> 6 nest_inner items of 10 ms each
+  const [m, m2, ms] = [4, 6, 10];
+  const out = await weft.map('nest_deep', Float64Array.from([m, m2, ms, m, m2, ms]), { inSize: 24, outSize: 16, out: Float64Array, nJobs: 4, trace, batchSize: 1 });
+  let sum = 0;
+  for (let j = 0; j < m; j++) for (let k = 0; k < m2; k++) sum += (100 * j + k) ** 2;
+  assert.deepEqual([...out], [0, sum, 0, sum]);
+  const doc = trace.toJSON();
+  const file = join(tempDir(t), 'deep.json');
+  writeFileSync(file, JSON.stringify(doc));
+  const check = spawnSync('/usr/bin/python3', [join(root, 'tests', 'c', 'check_trace.py'), file, '--workers', '4', '--nested', '2'], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  const ev = doc.traceEvents, calls = ev.filter(e => e.ph === 'X' && e.cat === 'call');
+  const byId = new Map(calls.map(c => [c.args.call, c]));
+  const at = level => calls.filter(c => c.args.level === level);
+  assert.equal(at(1).length, 2, 'one level-1 map per outer item');
+  assert.equal(at(2).length, 2 * m, 'one level-2 map per level-1 item, wherever it ran');
+  for (const c of at(2)) {
+    assert.equal(byId.get(c.args.parent)?.args.level, 1, 'its parent is a level-1 map');
+    const batches = ev.filter(e => e.ph === 'X' && e.cat === 'batch' && e.args.call === c.args.call);
+    assert.equal(batches.reduce((s, b) => s + b.args.end - b.args.begin, 0), m2, 'its chunks cover its items');
+  }
+  assert.deepEqual(new Set(at(2).map(c => c.args.opened_by)), new Set([0, 1, 2, 3]));
+  t.diagnostic(`level-2 maps on tracks ${[...new Set(at(2).map(c => c.tid))]}`);
+});
+
 test('load: borrowIdleWorkers must be a boolean', async () => {
   await assert.rejects(load({ module: testModule, borrowIdleWorkers: 'no' }), /borrowIdleWorkers must be true or false/);
   assert.equal(weft.features.borrowIdleWorkers, true);

@@ -12,8 +12,11 @@ import { WeftError } from './errors.mjs';
 
 // The shared buffer: a header of Int32 slots, the first failure of a helper (index f64,
 // code, status, message), a byte per item (0 not run, 1 run by a helper, 2 by the opener),
-// per chunk [worker, t0, t1] (f64, for the trace), then the inputs and the outputs.
-const CURSOR = 0, DONE = 1, STOP = 2, FAILED = 3, ABORT = 4, HEADER = 8;
+// per chunk [worker, t0, t1, at, bytes] (f64, for the trace: at/bytes locate the JSON record
+// of the maps its items opened), then the inputs, the outputs, and when the map is traced
+// TRACE_BYTES for those records.
+const CURSOR = 0, DONE = 1, STOP = 2, FAILED = 3, ABORT = 4, TRACE_USED = 5, HEADER = 8;
+const SLOTS = 5, TRACE_BYTES = 1 << 20;
 const FAIL_AT = 32, MESSAGE_AT = 48, MESSAGE = 200, STATUS_AT = 256;
 const CLOSED = 2 ** 30; // the cursor once the opener stopped claiming (n is below it)
 // A nested map is shared only when its items would keep the opener busy this long (ms):
@@ -35,15 +38,16 @@ export function chunkSize(n) {
 }
 
 /** Views of a nested map's shared buffer (made by the opener, read by every helper). */
-function views(sab, { n, inSize, outSize, chunk }) {
+function views(sab, { n, inSize, outSize, chunk, traced }) {
   const chunks = Math.ceil(n / chunk);
-  const timesAt = align8(STATUS_AT + n), inAt = align8(timesAt + chunks * 24), outAt = align8(inAt + n * inSize);
-  const size = outAt + n * outSize;
+  const timesAt = align8(STATUS_AT + n), inAt = align8(timesAt + chunks * SLOTS * 8), outAt = align8(inAt + n * inSize);
+  const traceAt = align8(outAt + n * outSize), size = traceAt + (traced ? TRACE_BYTES : 0);
   sab ??= new SharedArrayBuffer(size);
   return {
     sab, header: new Int32Array(sab, 0, HEADER), fail: new DataView(sab, FAIL_AT, STATUS_AT - FAIL_AT),
-    status: new Uint8Array(sab, STATUS_AT, n), times: new Float64Array(sab, timesAt, chunks * 3),
+    status: new Uint8Array(sab, STATUS_AT, n), times: new Float64Array(sab, timesAt, chunks * SLOTS),
     input: new Uint8Array(sab, inAt, n * inSize), output: new Uint8Array(sab, outAt, n * outSize),
+    trace: new Uint8Array(sab, traceAt, traced ? TRACE_BYTES : 0),
   };
 }
 
@@ -68,7 +72,10 @@ export class NestedWorker {
     this.share = share && canShareMemory();
     this.jobs = new Map();
     this.nextId = 1;
-    this.record = null; // {maps, openers} while a traced batch runs
+    // While a traced batch runs: where the maps its items open and those items go, {maps,
+    // openers}; a nested map's chunk has one of its own (maps opened at any level).
+    this.record = null;
+    this.levelBase = 0; // helping with a map of level L: this instance's level 1 is L + 1
     this.itemMs = new Map(); // task -> ms per item of its last chunk here
     instance.M.weftNested = this;
   }
@@ -92,7 +99,8 @@ export class NestedWorker {
     const id = this.nextId++, known = this.itemMs.get(task);
     // may share: at once when this task's items took long enough lately, else after timing item 0
     const may = this.share && n > 1 && n < CLOSED, probe = may && known === undefined;
-    const job = { id, task, inPtr, n, inSize, outSize, level, opener, probe, chunk: chunkSize(n), cursor: 0, t0: performance.now(), chunks: [], v: null };
+    const job = { id, task, inPtr, n, inSize, outSize, level: level + this.levelBase, opener, probe, chunk: chunkSize(n), cursor: 0,
+      t0: performance.now(), chunks: [], v: null, parent: this.record, traced: !!this.record };
     this.jobs.set(id, job);
     if (may && !probe && known * n >= SHARE_ABOVE_MS) this.publish(job);
     return id;
@@ -104,7 +112,8 @@ export class NestedWorker {
     v.input.set(this.I.M.HEAPU8.subarray(job.inPtr, job.inPtr + job.n * job.inSize));
     v.header[CURSOR] = job.cursor;
     v.status.fill(2, 0, job.cursor);
-    this.port.post({ type: 'nested', id: job.id, sab: v.sab, task: job.task, n: job.n, inSize: job.inSize, outSize: job.outSize, chunk: job.chunk });
+    this.port.post({ type: 'nested', id: job.id, sab: v.sab, task: job.task, n: job.n, inSize: job.inSize, outSize: job.outSize, chunk: job.chunk,
+      traced: job.traced, level: job.level });
   }
 
   claim(h, firstPtr) {
@@ -115,6 +124,7 @@ export class NestedWorker {
     if (first >= job.n) return 0;
     count = Math.min(count, job.n - first);
     if (v) v.status.fill(2, first, first + count);
+    if (job.traced) this.record = { maps: [], openers: [] }; // the maps this chunk's items open
     this.I.M.HEAPF64[firstPtr >> 3] = first;
     return count;
   }
@@ -122,7 +132,10 @@ export class NestedWorker {
   ran(h, begin, end, t0, t1) {
     const job = this.jobs.get(h), itemMs = (t1 - t0) / (end - begin);
     this.itemMs.set(job.task, itemMs);
-    if (this.record) job.chunks.push([0, begin, end, epoch(t0), epoch(t1)]);
+    if (job.traced) {
+      job.chunks.push([0, begin, end, epoch(t0), epoch(t1), this.record.maps.length ? this.record : undefined]);
+      this.record = job.parent;
+    }
     if (job.probe) {
       job.probe = false;
       if (itemMs * (job.n - job.cursor) >= SHARE_ABOVE_MS) this.publish(job);
@@ -169,15 +182,18 @@ export class NestedWorker {
         M.stringToUTF8(why.message, messagePtr, messageSize);
       }
       this.port.post({ type: 'nested-end', id: h });
-      if (this.record) {
-        for (let k = 0; k < v.times.length / 3; k++) {
-          const w = v.times[k * 3];
-          if (w) job.chunks.push([w, k * job.chunk, Math.min(job.n, (k + 1) * job.chunk), v.times[k * 3 + 1], v.times[k * 3 + 2]]);
+      if (job.traced) {
+        for (let k = 0; k < v.times.length / SLOTS; k++) {
+          const [w, t0, t1, at, bytes] = v.times.subarray(k * SLOTS, (k + 1) * SLOTS);
+          const rec = bytes > 0 ? JSON.parse(new TextDecoder().decode(v.trace.slice(at, at + bytes))) : undefined;
+          if (bytes < 0) job.lost = (job.lost ?? 0) + 1;
+          if (w) job.chunks.push([w, k * job.chunk, Math.min(job.n, (k + 1) * job.chunk), t0, t1, rec]);
         }
       }
     }
-    if (this.record && job.level === 1)
-      this.record.maps.push({ task: job.task, n: job.n, level: job.level, opener: job.opener, t0: epoch(job.t0), t1: epoch(performance.now()), chunks: job.chunks });
+    if (job.traced)
+      job.parent.maps.push({ task: job.task, n: job.n, level: job.level, opener: job.opener, t0: epoch(job.t0), t1: epoch(performance.now()),
+        chunks: job.chunks, lost: job.lost });
     return failed;
   }
 
@@ -186,19 +202,43 @@ export class NestedWorker {
     if (this.record) this.record.openers.push([index, epoch(t0), epoch(t1)]);
   }
 
+  /** Chunk k's record of the maps its items opened, for the opener (bytes -1: no room left). */
+  shareRecord(v, k, record) {
+    const bytes = new TextEncoder().encode(JSON.stringify(record));
+    const at = Atomics.add(v.header, TRACE_USED, bytes.length);
+    if (at + bytes.length > v.trace.length) return void (v.times[k * SLOTS + 4] = -1);
+    v.trace.set(bytes, at);
+    v.times[k * SLOTS + 3] = at, v.times[k * SLOTS + 4] = bytes.length;
+  }
+
   /**
    * Help with another worker's nested map (the broker's 'help' message): claim chunks until
    * none is left. Returns false when a task trapped: this instance is unusable, the
    * worker must leave (its failure is recorded first).
    */
-  help({ sab, task, n, inSize, outSize, chunk, worker }) {
-    const v = views(sab, { n, inSize, outSize, chunk });
+  help({ sab, task, n, inSize, outSize, chunk, worker, traced, level }) {
+    const v = views(sab, { n, inSize, outSize, chunk, traced });
+    if (!traced) return this.helpChunks(v, task, n, inSize, outSize, chunk, worker, false);
+    // traced: maps this worker's items open are level + 1, and go back through the buffer
+    this.levelBase = level;
+    this.I.M._weft_js_time_openers(1);
+    try {
+      return this.helpChunks(v, task, n, inSize, outSize, chunk, worker, true);
+    } finally {
+      this.record = null;
+      this.levelBase = 0;
+      this.I.M._weft_js_time_openers(0);
+    }
+  }
+
+  helpChunks(v, task, n, inSize, outSize, chunk, worker, traced) {
     for (;;) {
       if (Atomics.load(v.header, STOP)) return true;
       const first = Atomics.add(v.header, CURSOR, chunk);
       if (first >= n) return true;
       const count = Math.min(chunk, n - first), t0 = performance.now();
       let crashed = false;
+      if (traced) this.record = { maps: [], openers: [] };
       try {
         this.I.runBatch({ task, input: v.input.subarray(first * inSize, (first + count) * inSize), count, inSize, outSize, start: first },
           v.output, first * outSize);
@@ -215,7 +255,8 @@ export class NestedWorker {
         recordFailure(v, err.index >= 0 ? err.index : first, err.errno, err.status ?? 0, err.message);
       }
       const k = first / chunk;
-      v.times[k * 3] = worker, v.times[k * 3 + 1] = epoch(t0), v.times[k * 3 + 2] = epoch(performance.now());
+      v.times[k * SLOTS] = worker, v.times[k * SLOTS + 1] = epoch(t0), v.times[k * SLOTS + 2] = epoch(performance.now());
+      if (traced && this.record.maps.length) this.shareRecord(v, k, this.record);
       Atomics.add(v.header, DONE, count);
       Atomics.notify(v.header, DONE);
       if (crashed) return false;

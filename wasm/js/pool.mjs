@@ -116,7 +116,8 @@ class WorkerSlot extends Slot {
   /** Help with another worker's nested map, with that worker's shared data. */
   help(job) {
     this.useShared(job.opener.sharedId, job.opener.shared);
-    this.port.post({ type: 'help', sab: job.sab, task: job.task, n: job.n, inSize: job.inSize, outSize: job.outSize, chunk: job.chunk, worker: this.id });
+    this.port.post({ type: 'help', sab: job.sab, task: job.task, n: job.n, inSize: job.inSize, outSize: job.outSize, chunk: job.chunk, worker: this.id,
+      traced: job.traced, level: job.level });
   }
 
   useShared(id, shared) {

@@ -3,9 +3,9 @@
 // `weft trace summary` read both: one track per worker (tid 0 is the calling thread),
 // a slice per call and per batch (args: its index range), a task slice for one-item
 // batches (workers time batches, not items), cache lookups and stores, failures, and
-// counters of queued and finished items, and the nested maps a worker's items open (as
-// nested call slices, their chunks on the tracks of the workers that ran them, with flow
-// arrows). Times are µs on the calling thread's
+// counters of queued and finished items, and the nested maps a worker's items open, at
+// any level (as nested call slices, their chunks on the tracks of the workers that ran
+// them, with flow arrows). Times are µs on the calling thread's
 // performance.now() clock; workers' batches arrive already converted to it.
 
 const PID = 1; // one JS realm: one process in the trace
@@ -68,31 +68,40 @@ export class WeftTrace {
   /**
    * The nested maps a worker's batch opened (b.nested: wasm/js/nested.mjs; times in epoch
    * ms): the opening item's task slice, the nested call inside it, and each chunk as a
-   * batch on the track of the worker that ran it, with a flow arrow from the opener. Each
+   * batch on the track of the worker that ran it, with a flow arrow from the opener; a
+   * chunk whose items opened maps of their own (any level) holds them the same way. Each
    * slice is kept inside its parent ([lo, hi]: the batch): workers' clocks are converted.
    */
   nestedMaps(call, b, tid, lo, hi) {
+    const offset = (b.firstIndex ?? b.start) - b.start; // a cached call runs only its misses
+    this.nestedIn(call.id, call.task, b.nested, tid, lo, hi, offset, b.count === 1);
+  }
+
+  /** `rec` ({openers, maps}): what items of call `callId` opened on track tid within [lo, hi];
+   * `whole`: the one item is the whole slice (its task slice exists already). */
+  nestedIn(callId, task, rec, tid, lo, hi, offset, whole) {
     const us = e => (e - performance.timeOrigin) * 1000;
     const clamp = (x, a, z) => Math.min(Math.max(x, a), z);
-    const offset = (b.firstIndex ?? b.start) - b.start; // a cached call runs only its misses
     const openers = new Map();
-    for (const [index, t0, t1] of b.nested.openers) {
+    for (const [index, t0, t1] of rec.openers) {
       let s = clamp(us(t0), lo, hi), e = clamp(us(t1), s, hi);
-      if (b.count === 1) s = lo, e = hi; // the batch's task slice is the item's
-      else this.events.push({ ph: 'X', cat: 'task', name: `${call.task} #${index + offset}`, pid: PID, tid, ts: s, dur: e - s, args: { call: call.id, index: index + offset, code: 0 } });
+      if (whole) s = lo, e = hi;
+      else this.events.push({ ph: 'X', cat: 'task', name: `${task} #${index + offset}`, pid: PID, tid, ts: s, dur: e - s, args: { call: callId, index: index + offset, code: 0 } });
       openers.set(index, [s, e]);
     }
-    for (const m of b.nested.maps) {
+    for (const m of rec.maps) {
       const [os, oe] = openers.get(m.opener) ?? [lo, hi];
       const id = this.nextCall++, s = clamp(us(m.t0), os, oe), e = clamp(us(m.t1), s, oe);
-      this.events.push({ ph: 'X', cat: 'call', name: `map ${m.task}`, pid: PID, tid, ts: s, dur: e - s,
-        args: { call: id, parent: call.id, opened_by: m.opener + offset, items: m.n, served: 0, level: m.level, backend: 'workers' } });
-      for (const [worker, begin, end, t0, t1] of m.chunks) {
+      const args = { call: id, parent: callId, opened_by: m.opener + offset, items: m.n, served: 0, level: m.level, backend: 'workers' };
+      if (m.lost) args.lost_chunk_records = m.lost; // no room left in the shared buffer
+      this.events.push({ ph: 'X', cat: 'call', name: `map ${m.task}`, pid: PID, tid, ts: s, dur: e - s, args });
+      for (const [worker, begin, end, t0, t1, inner] of m.chunks) {
         const on = this.track(worker || tid), cs = clamp(us(t0), s, e), ce = clamp(us(t1), cs, e), flow = this.nextFlow++;
         this.events.push({ ph: 's', cat: 'nested', name: 'nested map', id: flow, pid: PID, tid, ts: cs });
         this.events.push({ ph: 'X', cat: 'batch', name: `${m.task} [${begin}, ${end})`, pid: PID, tid: on, ts: cs, dur: ce - cs,
           args: { call: id, begin, end, first_index: begin, level: m.level } });
         this.events.push({ ph: 'f', bp: 'e', cat: 'nested', name: 'nested map', id: flow, pid: PID, tid: on, ts: cs });
+        if (inner) this.nestedIn(id, m.task, inner, on, cs, ce, 0, false);
       }
     }
   }

@@ -126,23 +126,37 @@ int weft_js__find_task(const char *name, const weft_task_def **task) {
  * JS side reads this afterwards to say which item and task crashed the instance. */
 static const weft_task_def *running_task;
 static double running_index = -1;
-/* Set while a traced batch runs: an item that opens a nested map is timed for the trace. */
-static int time_openers, opened;
-static double running_since;
+/* Set while a traced batch runs: an item that opens a nested map is timed for the trace.
+ * `item`: the innermost item running on this thread, at any level (a nested map's items run
+ * inside an outer item: weft_js_nested.c), so a map it opens names it as its opener. */
+static int time_openers;
+static weft_js__item item = {-1, 0, 0};
+
+int weft_js__tracing(void) { return time_openers; }
+
+weft_js__item weft_js__item_begin(double index) {
+    weft_js__item outer = item;
+    item = (weft_js__item){index, emscripten_get_now(), 0};
+    return outer;
+}
+
+void weft_js__item_end(weft_js__item outer) {
+    if (item.opened) js_opener(item.index, item.since, emscripten_get_now());
+    item = outer;
+}
 
 static int run_traced(weft_task *t) {
     running_index = (double)weft_task_index(t);
     if (!time_openers) return running_task->fn(t);
-    running_since = emscripten_get_now();
-    opened = 0;
+    weft_js__item outer = weft_js__item_begin(running_index);
     int rc = running_task->fn(t);
-    if (opened) js_opener(running_index, running_since, emscripten_get_now());
+    weft_js__item_end(outer);
     return rc;
 }
 
 double weft_js__opened_nested(void) {
-    opened = 1;
-    return running_index;
+    item.opened = 1;
+    return item.index;
 }
 
 EMSCRIPTEN_KEEPALIVE void weft_js_time_openers(int on) { time_openers = on; }

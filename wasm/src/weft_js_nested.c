@@ -12,8 +12,8 @@
 #include <emscripten.h>
 
 /* The JS side (wasm/js/nested.mjs, Module.weftNested: set in workers only). begin returns
- * a handle (0: no JS side here); opener is the index of the batch's item that opened it
- * (-1: an item of a nested map did); claim a chunk's first item and count (0: none left); ran
+ * a handle (0: no JS side here); opener is the index of the item that opened it (in the
+ * batch or in the nested map it runs inside; -1 when untraced); claim a chunk's first item and count (0: none left); ran
  * times a chunk this worker ran (for the trace); wait returns 1 when a helper's item failed
  * (which, its code, status and message), after copying the other helpers' outputs to `out`. */
 EM_JS(int, js_nested_begin, (const char *task, const void *inputs, size_t in_size, size_t n, size_t out_size, int level, double opener), {
@@ -45,8 +45,8 @@ static int js_run(void *state, weft__job *job) {
     (void)state;
     if (!shareable(job)) return run_in_order(job), 0;
     size_t n = job->call.n;
-    /* the trace shows maps opened by a batch's own items, inside the item's slice */
-    double opener = job->level == 1 ? weft_js__opened_nested() : -1;
+    /* the trace shows a map inside the slice of the item that opened it, at any level */
+    double opener = weft_js__opened_nested();
     int h = js_nested_begin(job->call.task->name, job->call.inputs, job->call.in_size, n, job->call.out_size, job->level, opener);
     if (!h) return run_in_order(job), 0;
     double first;
@@ -54,7 +54,15 @@ static int js_run(void *state, weft__job *job) {
     while (!weft__job_stopping(job) && (count = js_nested_claim(h, &first)) > 0) {
         size_t b = (size_t)first;
         double t0 = emscripten_get_now();
-        weft__job_run(job, b, b + (size_t)count, 0);
+        if (!weft_js__tracing()) {
+            weft__job_run(job, b, b + (size_t)count, 0);
+        } else { /* item by item: an item that opens a map is its opener in the trace */
+            for (size_t i = b; i < b + (size_t)count; i++) {
+                weft_js__item outer = weft_js__item_begin((double)i);
+                weft__job_run(job, i, i + 1, 0);
+                weft_js__item_end(outer);
+            }
+        }
         js_nested_ran(h, (double)b, (double)(b + (size_t)count), t0, emscripten_get_now());
     }
     double index;
