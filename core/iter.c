@@ -137,7 +137,7 @@ static void keep_mine(weft_iter *it, chunk *c, size_t k) {
  * reader's store of `sleeping` before it checks for results: one of the two sees the other. */
 static void publish_and_wake(weft_iter *it) {
     publish_run();
-    atomic_thread_fence(memory_order_seq_cst);
+    weft_plat_full_fence();
     if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
         weft_plat_mutex_lock(&it->lock);
         weft_plat_cond_broadcast(&it->wake);

@@ -46,7 +46,7 @@ size_t weft__ring_read(weft__ring *r, void *to, size_t n, int *wake_writer) {
     if (!n) return 0;
     copy_out(r, tail, to, n);
     atomic_store_explicit(&r->tail, tail + n, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst); /* the tail, then the writer's flag */
+    weft_plat_full_fence(); /* the tail, then the writer's flag */
     *wake_writer = atomic_load_explicit(&r->writer_sleeps, memory_order_relaxed) && atomic_exchange(&r->writer_sleeps, 0);
     return n;
 }
@@ -59,7 +59,7 @@ size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_rea
     if (!n) return 0;
     copy_in(r, head, from, n);
     atomic_store_explicit(&r->head, head + n, memory_order_release);
-    atomic_thread_fence(memory_order_seq_cst); /* the head, then the reader's flag */
+    weft_plat_full_fence(); /* the head, then the reader's flag */
     uint32_t how = atomic_load_explicit(&r->reader_sleeps, memory_order_relaxed) ? atomic_exchange(&r->reader_sleeps, 0) : 0;
     if (how == WEFT__SLEEPS_FUTEX) {
         atomic_fetch_add(&r->bell, 1);
@@ -72,7 +72,7 @@ size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_rea
 int weft__ring_wait_bytes(weft__ring *r, int timeout_ms) {
     uint32_t bell = atomic_load(&r->bell);
     atomic_store(&r->reader_sleeps, WEFT__SLEEPS_FUTEX);
-    atomic_thread_fence(memory_order_seq_cst); /* the flag, then the head */
+    weft_plat_full_fence(); /* the flag, then the head */
     if (!weft__ring_used(r)) {
         struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
         syscall(SYS_futex, &r->bell, FUTEX_WAIT, bell, timeout_ms < 0 ? NULL : &ts, NULL, 0);
@@ -83,7 +83,7 @@ int weft__ring_wait_bytes(weft__ring *r, int timeout_ms) {
 
 int weft__ring_sleep_reader(weft__ring *r) {
     atomic_store(&r->reader_sleeps, WEFT__SLEEPS_POLL);
-    atomic_thread_fence(memory_order_seq_cst); /* the flag, then the head */
+    weft_plat_full_fence(); /* the flag, then the head */
     if (!weft__ring_used(r)) return 1;
     atomic_store(&r->reader_sleeps, 0);
     return 0;
@@ -91,7 +91,7 @@ int weft__ring_sleep_reader(weft__ring *r) {
 
 int weft__ring_sleep_writer(weft__ring *r) {
     atomic_store(&r->writer_sleeps, 1);
-    atomic_thread_fence(memory_order_seq_cst); /* the flag, then the tail */
+    weft_plat_full_fence(); /* the flag, then the tail */
     if (!weft__ring_room(r)) return 1;
     atomic_store(&r->writer_sleeps, 0);
     return 0;
