@@ -316,64 +316,66 @@ static int rename_old_layout(packed_state *s, int keep_uses) {
     return rc ? rc : exec(s, SCHEMA);
 }
 
-/* A database of the first layout, converted inside the schema's transaction: its rows
- * re-written in this one (their tasks, times and bytes kept). */
-static int convert_first_layout(packed_state *s) {
-    int rc = rename_old_layout(s, 0);
+/* Re-write every row of an older layout (renamed to entries_old) into the new table,
+ * through `row`, which binds one row of `from` to `to` and steps it (0, or an SQLite
+ * status; a damaged row is skipped with 0, so its entry is recomputed). */
+static int convert_rows(packed_state *s, int keep_uses, const char *select,
+                        int (*row)(packed_state *s, sqlite3_stmt *from, sqlite3_stmt *to)) {
+    int rc = rename_old_layout(s, keep_uses);
     sqlite3_stmt *from = NULL, *to = NULL;
-    if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT tid, key, atime, head, value, size FROM entries_old", -1, &from, NULL);
+    if (!rc) rc = sqlite3_prepare_v2(s->db, select, -1, &from, NULL);
     if (!rc) rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &to, NULL);
     int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(from)) == SQLITE_ROW) {
-        if (sqlite3_column_bytes(from, 1) != 16) continue;
-        uint8_t key[16];
-        memcpy(key, sqlite3_column_blob(from, 1), 16);
-        int large = sqlite3_column_type(from, 3) == SQLITE_NULL;
-        const void *h = large ? NULL : sqlite3_column_blob(from, 3), *v = sqlite3_column_blob(from, 4);
-        size_t hs = (size_t)sqlite3_column_bytes(from, 3), vs = (size_t)sqlite3_column_bytes(from, 4);
-        if (large) hs = (size_t)sqlite3_column_int64(from, 5), vs = 0; /* its size, for the totals */
-        rc = write_row(s, to, sqlite3_column_int64(from, 0), key, sqlite3_column_int64(from, 2), h, hs, v, vs, large);
-    }
+    while (!rc && (step = sqlite3_step(from)) == SQLITE_ROW) rc = row(s, from, to);
     if (!rc && step != SQLITE_DONE) rc = step;
     sqlite3_finalize(from);
     sqlite3_finalize(to);
     return rc ? rc : exec(s, "DROP TABLE entries_old");
 }
 
-/* A database of the second layout (the key's tail and the packing in columns), converted
- * the same way: each row's data gets its prefix; the uses log is kept (keyed by id). */
+/* A row of the first layout: its task, time and bytes kept. */
+static int first_layout_row(packed_state *s, sqlite3_stmt *from, sqlite3_stmt *to) {
+    if (sqlite3_column_bytes(from, 1) != 16) return 0;
+    uint8_t key[16];
+    memcpy(key, sqlite3_column_blob(from, 1), 16);
+    int large = sqlite3_column_type(from, 3) == SQLITE_NULL;
+    const void *h = large ? NULL : sqlite3_column_blob(from, 3), *v = sqlite3_column_blob(from, 4);
+    size_t hs = (size_t)sqlite3_column_bytes(from, 3), vs = (size_t)sqlite3_column_bytes(from, 4);
+    if (large) hs = (size_t)sqlite3_column_int64(from, 5), vs = 0; /* its size, for the totals */
+    return write_row(s, to, sqlite3_column_int64(from, 0), key, sqlite3_column_int64(from, 2), h, hs, v, vs, large);
+}
+
+/* A row of the second layout (the key's tail and the packing in columns): its data gets
+ * its prefix. */
+static int second_layout_row(packed_state *s, sqlite3_stmt *from, sqlite3_stmt *to) {
+    int64_t id = sqlite3_column_int64(from, 0), tail = sqlite3_column_int64(from, 1);
+    int64_t packing = sqlite3_column_int64(from, 6);
+    int large = sqlite3_column_type(from, 7) == SQLITE_NULL;
+    const void *d = sqlite3_column_blob(from, 7);
+    size_t n = large ? 0 : (size_t)sqlite3_column_bytes(from, 7);
+    if (packing < 0 || packing > UINT32_MAX || (!large && packing == 0)) return 0; /* damaged: recomputed */
+    if (scratch_for(s, PREFIX + n)) return SQLITE_NOMEM;
+    uint8_t key[16];
+    memcpy(key, &id, 8);
+    memcpy(key + 8, &tail, 8);
+    put_prefix(s->scratch, key, large ? 0 : (uint32_t)packing);
+    if (n) memcpy(s->scratch + PREFIX, d, n);
+    for (int i = 0; i < 5; i++) sqlite3_bind_int64(to, i + 1, sqlite3_column_int64(from, i == 0 ? 0 : i + 1));
+    sqlite3_bind_blob64(to, 6, s->scratch, PREFIX + n, SQLITE_STATIC);
+    int rc = sqlite3_step(to);
+    sqlite3_reset(to);
+    return rc == SQLITE_DONE ? 0 : rc;
+}
+
+/* Databases of older layouts, converted inside the schema's transaction. The second
+ * layout's uses log is kept (keyed by id); the first's is not. */
+static int convert_first_layout(packed_state *s) {
+    return convert_rows(s, 0, "SELECT tid, key, atime, head, value, size FROM entries_old", first_layout_row);
+}
+
 static int convert_second_layout(packed_state *s) {
-    int rc = rename_old_layout(s, 1);
-    sqlite3_stmt *from = NULL, *to = NULL;
-    if (!rc) rc = sqlite3_prepare_v2(s->db, "SELECT id, tail, tid, atime, size, compute, packing, data FROM entries_old", -1, &from, NULL);
-    if (!rc) rc = sqlite3_prepare_v2(s->db, "INSERT OR REPLACE INTO entries VALUES(?1, ?2, ?3, ?4, ?5, ?6)", -1, &to, NULL);
-    int step = SQLITE_DONE;
-    while (!rc && (step = sqlite3_step(from)) == SQLITE_ROW) {
-        int64_t id = sqlite3_column_int64(from, 0), tail = sqlite3_column_int64(from, 1);
-        int64_t packing = sqlite3_column_int64(from, 6);
-        int large = sqlite3_column_type(from, 7) == SQLITE_NULL;
-        const void *d = sqlite3_column_blob(from, 7);
-        size_t n = large ? 0 : (size_t)sqlite3_column_bytes(from, 7);
-        if (packing < 0 || packing > UINT32_MAX || (!large && packing == 0)) continue; /* damaged: recomputed */
-        if (scratch_for(s, PREFIX + n)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        uint8_t key[16];
-        memcpy(key, &id, 8);
-        memcpy(key + 8, &tail, 8);
-        put_prefix(s->scratch, key, large ? 0 : (uint32_t)packing);
-        if (n) memcpy(s->scratch + PREFIX, d, n);
-        for (int i = 0; i < 5; i++) sqlite3_bind_int64(to, i + 1, sqlite3_column_int64(from, i == 0 ? 0 : i + 1));
-        sqlite3_bind_blob64(to, 6, s->scratch, PREFIX + n, SQLITE_STATIC);
-        rc = sqlite3_step(to);
-        rc = rc == SQLITE_DONE ? 0 : rc;
-        sqlite3_reset(to);
-    }
-    if (!rc && step != SQLITE_DONE) rc = step;
-    sqlite3_finalize(from);
-    sqlite3_finalize(to);
-    return rc ? rc : exec(s, "DROP TABLE entries_old");
+    return convert_rows(s, 1, "SELECT id, tail, tid, atime, size, compute, packing, data FROM entries_old",
+                        second_layout_row);
 }
 
 /* The schema, in its own write transaction: an SQLite status. */
