@@ -65,6 +65,7 @@ weft_pool *weft__budget_pool(weft_pool *asked) {
 /* ---- seats for the worker threads of separate pools */
 
 static atomic_int seated_pools, seats_taken, seat_waiters;
+static atomic_int seat_limit; /* budget - 1, as the latest pool to join saw the budget */
 /* where workers without a seat wait: made on the first join, kept for the process's life */
 static weft_plat_spinlock seat_init = WEFT_PLAT_SPINLOCK_INIT;
 static int seat_ready;
@@ -79,6 +80,7 @@ void weft__budget_seats_join(void) {
         seat_ready = 1;
     }
     weft_plat_spin_unlock(&seat_init);
+    atomic_store_explicit(&seat_limit, weft_cpu_count() - 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&seated_pools, 1, memory_order_relaxed);
 }
 
@@ -87,7 +89,7 @@ void weft__budget_seats_leave(void) { atomic_fetch_sub_explicit(&seated_pools, 1
 static int seat_try(void) {
     /* one pool alone cannot pass the budget: its workers are at most budget - 1 */
     if (atomic_load_explicit(&seated_pools, memory_order_relaxed) <= 1) return 0;
-    int limit = weft_cpu_count() - 1;
+    int limit = atomic_load_explicit(&seat_limit, memory_order_relaxed);
     int taken = atomic_load_explicit(&seats_taken, memory_order_relaxed);
     do {
         if (taken >= limit) return -1;
