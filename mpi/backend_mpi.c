@@ -482,7 +482,7 @@ static void check_liveness(call *c) {
     for (int k = 0; k < world.n_peers; k++) {
         peer *p = &world.peers[k];
         const weft__mpi_rank *r = &ranks[p->rank];
-        if (p->dead || !p->q_len || strcmp(r->host, ranks[0].host) != 0) continue;
+        if (p->dead || !p->q_len || !weft__mpi_on_root_node(p->rank)) continue;
         if (!ended(r->pid)) continue;
         p->dead = 1;
         weft__mpi_broken = 1;

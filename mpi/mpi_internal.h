@@ -93,6 +93,8 @@ typedef struct weft__mpi_rank {
 extern MPI_Comm weft__mpi_comm;
 /* Every rank's pid and host (on rank 0; the others know only their own). */
 const weft__mpi_rank *weft__mpi_ranks(void);
+/* Whether `rank` runs on rank 0's node (the same host name): it sees rank 0's processes. */
+int weft__mpi_on_root_node(int rank);
 /* Non-zero once a rank died: the world cannot run calls any more. */
 extern int weft__mpi_broken;
 

@@ -37,7 +37,7 @@ static int32_t *track; /* per rank: its pid in that trace */
 static int ping_wanted(int rank) {
     const char *v = getenv("WEFT_MPI_TRACE_CLOCK"); /* "ping": measure on this node too (tests) */
     if (v && strcmp(v, "ping") == 0) return 1;
-    return strcmp(weft__mpi_ranks()[rank].host, weft__mpi_ranks()[0].host) != 0;
+    return !weft__mpi_on_root_node(rank);
 }
 
 int weft__mpi_trace_tell(int rank) {
@@ -54,7 +54,7 @@ int weft__mpi_trace_tell(int rank) {
             return WEFT_ENOMEM;
         }
     }
-    int remote = strcmp(weft__mpi_ranks()[rank].host, weft__mpi_ranks()[0].host) != 0;
+    int remote = !weft__mpi_on_root_node(rank);
     msg_trace m = {1, remote ? REMOTE_PID_BASE + rank : weft__mpi_ranks()[rank].pid, ping_wanted(rank), 0};
     if (MPI_Send(&m, sizeof m, MPI_BYTE, rank, TAG_TRACE, weft__mpi_comm) != MPI_SUCCESS) return WEFT_ESYS;
     for (int i = 0; m.ping && i < PINGS; i++) { /* answer each ping with this clock */

@@ -19,6 +19,7 @@ static int finalized;
 static weft__mpi_rank *ranks; /* rank 0: all of them; elsewhere: [0] is this rank */
 
 const weft__mpi_rank *weft__mpi_ranks(void) { return ranks; }
+int weft__mpi_on_root_node(int rank) { return strcmp(ranks[rank].host, ranks[0].host) == 0; }
 int weft_mpi_rank(void) { return my_rank; }
 int weft_mpi_size(void) { return world_size; }
 
