@@ -74,6 +74,13 @@ static void finish(peer *l, weft__wire *w) {
     munmap(l->rings, 2 * sizeof(weft__ring));
 }
 
+/* Tell the child to leave, and wait for it. */
+static void say_bye(peer *l, weft__wire *w) {
+    weft__wire_put(w, BYE, NULL, 0, NULL, 0);
+    weft__wire_flush(w);
+    finish(l, w);
+}
+
 /* Frames from 0 bytes to three rings' worth come back intact, one at a time. */
 static void test_echo(void) {
     peer l;
@@ -112,9 +119,7 @@ static void test_echo(void) {
         }
     }
     free(buf);
-    weft__wire_put(&w, BYE, NULL, 0, NULL, 0);
-    weft__wire_flush(&w);
-    finish(&l, &w);
+    say_bye(&l, &w);
 }
 
 /* An fd travels with its frame; a reader asleep is woken by the write. */
@@ -138,9 +143,7 @@ static void test_fd_and_sleep(void) {
     CHECK_STR(got, "through");
     close(p[0]);
     CHECK(next_frame(&w, &type, &payload, &len) && type == NAP && len == 5 && memcmp(payload, "awake", 5) == 0);
-    weft__wire_put(&w, BYE, NULL, 0, NULL, 0);
-    weft__wire_flush(&w);
-    finish(&l, &w);
+    say_bye(&l, &w);
 }
 
 /* The child answers, then is killed: the answer is read, then the end; a frame bigger
