@@ -977,18 +977,37 @@ int weft_memory_stats_get(const weft_memory *m, weft_memory_stats *s) {
 /* ---- map items, for the layer above dispatch (memory/dispatch_layer.c) */
 
 /* A map item keys like weft_memory_call when its input is an args encoding, so a task
- * cached through either path finds the other's entries. */
-static int prepare_item(call *c, weft_memory *m, const weft_task_def *task, const void *in,
-                        size_t in_size) {
+ * cached through either path finds the other's entries. `same` (may be NULL): the
+ * batch's task settings, settled once (prepare_batch), so a plain item costs its key
+ * alone; its bytes are added to *hashed, which the caller counts once per batch. */
+static int prepare_item(call *c, const call *same, long long *hashed, weft_memory *m,
+                        const weft_task_def *task, const void *in, size_t in_size) {
     int is_args = weft__args_view(in, in_size, &c->view) == 0;
-    int rc = prepare_call(c, m, task, is_args ? &c->view : NULL, !is_args, "map");
-    if (!rc && !is_args) {
-        c->raw = in;
-        c->raw_size = in_size;
-        weft__raw_key(task->name, c->version, in, in_size, c->key);
-        atomic_fetch_add_explicit(&m->hashed_bytes, (long long)in_size, memory_order_relaxed);
+    if (!is_args && same) {
+        memcpy(c, same, offsetof(call, ignored_stack));
+        c->ignored = c->ignored_stack;
+        c->fps = c->fps_stack;
+    } else {
+        int rc = prepare_call(c, m, task, is_args ? &c->view : NULL, !is_args, "map");
+        if (rc || is_args) return rc;
     }
+    c->raw = in;
+    c->raw_size = in_size;
+    weft__raw_key(task->name, c->version, in, in_size, c->key);
+    *hashed += (long long)in_size;
+    return 0;
+}
+
+/* The settings a batch's plain items share (task checks, version): 0, or each item
+ * settles them itself (prepare_item with `same` NULL). */
+static int prepare_batch(call *same, weft_memory *m, const weft_task_def *task) {
+    int rc = prepare_call(same, m, task, NULL, 1, "map");
+    call_free(same);
     return rc;
+}
+
+static void count_hashed(weft_memory *m, long long bytes) {
+    if (bytes) atomic_fetch_add_explicit(&m->hashed_bytes, bytes, memory_order_relaxed);
 }
 
 /* Items are looked up and stored this many at a time: one batched store call each. */
@@ -998,22 +1017,22 @@ static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_b
                          size_t n, size_t value_size, weft_bytes *out, unsigned char *found,
                          call *cs, weft__store_get *gets, size_t *asked) {
     size_t n_gets = 0;
+    call same;
+    const call *shared = prepare_batch(&same, m, task) == 0 ? &same : NULL;
+    long long hashed = 0;
+    /* no look in the hot table: it keeps single calls' values, which the store has too */
     for (size_t i = 0; i < n; i++) {
         found[i] = 0;
         out[i] = (weft_bytes){NULL, 0};
-        if (prepare_item(&cs[i], m, task, in[i].data, in[i].size) != 0) {
+        if (prepare_item(&cs[i], shared, &hashed, m, task, in[i].data, in[i].size) != 0) {
             asked[i] = SIZE_MAX; /* cannot be keyed (out of memory): run it */
-            continue;
-        }
-        if (lookup_hot(&cs[i], &out[i], 1, 1) == 0) {
-            found[i] = 1;
-            asked[i] = SIZE_MAX;
             continue;
         }
         /* the last use only feeds a validate callback: without one a store may skip it */
         gets[n_gets] = (weft__store_get){.task = task->name, .key = cs[i].key, .no_access = !m->o.validate};
         asked[i] = n_gets++;
     }
+    count_hashed(m, hashed);
     uint64_t g = generation_now(m);
     weft__store_get_many(m->store, m->state, gets, n_gets);
     for (size_t i = 0; i < n; i++) {
@@ -1058,13 +1077,16 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
         snprintf(why, sizeof why, "out of memory");
         n = 0;
     }
+    call same;
+    const call *shared = n && prepare_batch(&same, m, task) == 0 ? &same : NULL;
+    long long hashed = 0;
     for (size_t at = 0; at < n;) {
         size_t k = 0;
         for (; k < cap && at < n; at++) {
             const weft__memory_item *it = &items[at];
             weft__store_put *p = &puts[k];
             call c;
-            int rc = prepare_item(&c, m, task, it->in, it->in_size);
+            int rc = prepare_item(&c, shared, &hashed, m, task, it->in, it->in_size);
             if (!rc) rc = build_entry(&c, it->out, it->out_size, it->compute_ns, it->in_size, &heads[k], &p->head_size);
             if (!rc) {
                 memcpy(keys[k], c.key, 16);
@@ -1091,6 +1113,7 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
             free(heads[i]);
         }
     }
+    count_hashed(m, hashed);
     free(puts);
     free(heads);
     free(keys);
@@ -1104,7 +1127,9 @@ void weft__memory_store_items(weft_memory *m, const weft_task_def *task,
 int weft__memory_item_key(weft_memory *m, const weft_task_def *task, const void *in,
                           size_t in_size, uint8_t key[16]) {
     call c;
-    int rc = prepare_item(&c, m, task, in, in_size);
+    long long hashed = 0;
+    int rc = prepare_item(&c, NULL, &hashed, m, task, in, in_size);
+    count_hashed(m, hashed);
     if (!rc) memcpy(key, c.key, 16);
     call_free(&c);
     return rc;
@@ -1114,7 +1139,9 @@ int weft__memory_item_entry(weft_memory *m, const weft_task_def *task, const voi
                             size_t in_size, const void *out, size_t out_size, int64_t compute_ns,
                             unsigned char **head, size_t *head_size) {
     call c;
-    int rc = prepare_item(&c, m, task, in, in_size);
+    long long hashed = 0;
+    int rc = prepare_item(&c, NULL, &hashed, m, task, in, in_size);
+    count_hashed(m, hashed);
     if (!rc) rc = build_entry(&c, out, out_size, compute_ns, in_size, head, head_size);
     call_free(&c);
     return rc;
