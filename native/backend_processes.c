@@ -163,6 +163,8 @@ static int spawn(proc_state *st, int k) {
     }
     w->ctrl = page;
     atomic_store(&w->ctrl->current, WEFT__IDLE);
+    atomic_store(&w->ctrl->to_worker.writer_cpu, -1); /* none written yet */
+    atomic_store(&w->ctrl->to_parent.writer_cpu, -1);
     weft__worker_args args = {.id = k, .share = st->share, .idle_ms = st->idle_ms};
     pid_t pid = 0;
     rc = weft__spawn_worker(&args, sv[1], ctrl_fd, sv[0], &pid);
@@ -838,7 +840,10 @@ static int step(call *c, int max_wait_ms) {
        the CPU between looks to whoever waits for it (on a busy machine, often the worker
        that is to reply) */
     struct busy_set set = {st};
-    int r = weft__spin_wait(replies_ready, &set, SPIN_NS);
+    int peer_cpu = -1; /* of the one worker replying, when one is */
+    for (int k = 0; k < st->n && n_polls == 1; k++)
+        if (st->w[k].pid && st->w[k].q_len) peer_cpu = weft__wire_peer_cpu(&st->w[k].wire);
+    int r = weft__spin_wait(replies_ready, &set, SPIN_NS, peer_cpu);
     if (r == 0) r = sleep_for_replies(st, n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
     for (int k = 0, i = 0; k < st->n; k++) {
