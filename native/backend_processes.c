@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -838,11 +839,11 @@ static int step(call *c, int max_wait_ms) {
         if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
     /* replies to small batches come within microseconds: look before sleeping, giving
        the CPU between looks to whoever waits for it (on a busy machine, often the worker
-       that is to reply) */
+       that is to reply), and not at all when a busy worker last wrote from this CPU */
     struct busy_set set = {st};
-    int peer_cpu = -1; /* of the one worker replying, when one is */
-    for (int k = 0; k < st->n && n_polls == 1; k++)
-        if (st->w[k].pid && st->w[k].q_len) peer_cpu = weft__wire_peer_cpu(&st->w[k].wire);
+    int here = sched_getcpu(), peer_cpu = -1;
+    for (int k = 0; k < st->n; k++)
+        if (st->w[k].pid && st->w[k].q_len && weft__wire_peer_cpu(&st->w[k].wire) == here) peer_cpu = here;
     int r = weft__spin_wait(replies_ready, &set, SPIN_NS, peer_cpu);
     if (r == 0) r = sleep_for_replies(st, n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
