@@ -1,11 +1,11 @@
 /* Waiting for the other side of a ring: look again for a while before sleeping, since
  * waking a sleeping process costs tens of microseconds (an idle vCPU is woken by an
  * interrupt). Three rules decide how:
- * - the other side last ran on this CPU: sleep at once, it needs this CPU to answer (a
- *   spinner holds it: under EEVDF a yield often picks the yielder again);
+ * - the other side last wrote from this CPU: sleep at once, it needs this CPU to answer
+ *   (a spinner holds it: under EEVDF a yield often picks the yielder again);
  * - first looks only, with a pause between, for a few microseconds: a reply from a
  *   process awake on another CPU comes within that, and a task queued here waits no
- *   longer than that;
+ *   longer than that (so these looks stay while the yields below are off);
  * - then the CPU goes to whoever waits for it between looks (sched_yield). A yield that
  *   ran another task says this CPU is wanted: there, spinning only delays the process we
  *   wait for (a sleeper is woken ahead of the queue; a spinner waits its turn), so the
@@ -20,7 +20,8 @@
 
 /* looks without leaving the CPU, for this long */
 #define PAUSE_NS 5000u
-/* a yield shorter than this ran no one else (not worth asking the kernel) */
+/* a yield shorter than this is not worth asking the kernel about (whoever ran, ran
+   briefly) */
 #define LATE_YIELD_NS 2000u
 /* after a yield that ran another task the waits skip their yields for this long */
 #define BUSY_BACKOFF_NS 20000000u
