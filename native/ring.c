@@ -9,8 +9,8 @@
 #include "native.h"
 
 #include <errno.h>
-#include <sched.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
