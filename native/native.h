@@ -92,8 +92,9 @@ int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload
 int weft__wire_take_fd(weft__wire *w);
 
 /* ---- spin.c: `look(arg)` until it is non-zero (returned) or for up to spin_ns (0),
- * giving the CPU to others between looks, and not at all while this CPU is in demand or
- * is `peer_cpu`, where the process that answers last ran (-1: not known) */
+ * giving the CPU to others between looks; only briefly while this CPU is in demand, and
+ * not at all when it is `peer_cpu`, where the process that answers last wrote from (-1:
+ * not known) */
 int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu);
 
 /* ---- the protocol between a pool and its workers */
