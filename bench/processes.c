@@ -12,6 +12,7 @@
 #include "weft.h"
 
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@
 
 /* weft's own wait (native/spin.c, in the static library): the shm floor waits as the
  * processes backend does, so the gap to it is the backend's own work */
-int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns);
+int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu);
 
 static double now_s(void) {
     struct timespec ts;
@@ -251,6 +252,7 @@ static void socket_ping_pong(void) {
 typedef struct mailbox {
     _Alignas(64) _Atomic uint32_t seq;
     _Atomic uint32_t sleeps;
+    _Atomic int cpu; /* where the writer ran at its last post */
     char msg[64];
 } mailbox;
 
@@ -264,10 +266,10 @@ static int arrived(void *arg) {
     return atomic_load_explicit(&a->m->seq, memory_order_acquire) == a->want;
 }
 
-/* as the workers and the pool wait: look for 30-50 us, then sleep */
+/* as the workers and the pool wait (native/spin.c): look for 30-50 us, then sleep */
 static void await_msg(mailbox *m, uint32_t want, char *to, size_t n) {
     struct awaited a = {m, want};
-    if (!weft__spin_wait(arrived, &a, 30000))
+    if (!weft__spin_wait(arrived, &a, 30000, atomic_load_explicit(&m->cpu, memory_order_relaxed)))
         while (!arrived(&a)) {
             atomic_store(&m->sleeps, 1);
             uint32_t seen = atomic_load(&m->seq);
@@ -279,6 +281,7 @@ static void await_msg(mailbox *m, uint32_t want, char *to, size_t n) {
 
 static void post_msg(mailbox *m, const char *msg, size_t n) {
     memcpy(m->msg, msg, n);
+    atomic_store_explicit(&m->cpu, sched_getcpu(), memory_order_relaxed);
     atomic_fetch_add(&m->seq, 1);
     if (atomic_load(&m->sleeps)) syscall(SYS_futex, &m->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
@@ -289,6 +292,8 @@ static void shm_ping_pong(void) {
            warm = 100 };
     mailbox *box = mmap(NULL, 2 * sizeof *box, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (box == MAP_FAILED) return;
+    atomic_store(&box[0].cpu, -1);
+    atomic_store(&box[1].cpu, -1);
     char buf[64] = {0};
     pid_t pid = fork();
     if (pid == 0) {

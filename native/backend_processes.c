@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,8 @@ static int spawn(proc_state *st, int k) {
     }
     w->ctrl = page;
     atomic_store(&w->ctrl->current, WEFT__IDLE);
+    atomic_store(&w->ctrl->to_worker.writer_cpu, -1); /* none written yet */
+    atomic_store(&w->ctrl->to_parent.writer_cpu, -1);
     weft__worker_args args = {.id = k, .share = st->share, .idle_ms = st->idle_ms};
     pid_t pid = 0;
     rc = weft__spawn_worker(&args, sv[1], ctrl_fd, sv[0], &pid);
@@ -836,9 +839,15 @@ static int step(call *c, int max_wait_ms) {
         if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
     /* replies to small batches come within microseconds: look before sleeping, giving
        the CPU between looks to whoever waits for it (on a busy machine, often the worker
-       that is to reply) */
+       that is to reply), and not at all when a busy worker last wrote from this CPU or
+       has never written (it is starting: it needs a CPU more than we need to look) */
     struct busy_set set = {st};
-    int r = weft__spin_wait(replies_ready, &set, SPIN_NS);
+    int here = sched_getcpu(), peer_cpu = -1;
+    for (int k = 0; k < st->n; k++) {
+        int cpu = st->w[k].pid && st->w[k].q_len ? weft__wire_peer_cpu(&st->w[k].wire) : here + 1;
+        if (cpu == here || cpu < 0) peer_cpu = here;
+    }
+    int r = weft__spin_wait(replies_ready, &set, SPIN_NS, peer_cpu);
     if (r == 0) r = sleep_for_replies(st, n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
     for (int k = 0, i = 0; k < st->n; k++) {

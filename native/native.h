@@ -15,6 +15,7 @@ typedef struct weft__ring {
     _Alignas(64) _Atomic uint64_t head; /* bytes written so far */
     _Atomic uint32_t reader_sleeps;     /* WEFT__SLEEPS_*: the reader waits, wake it */
     _Atomic uint32_t bell;              /* the futex a reader sleeps on */
+    _Atomic int32_t writer_cpu;         /* the CPU the writer ran on at its last write */
     _Alignas(64) _Atomic uint64_t tail; /* bytes read so far */
     _Atomic uint32_t writer_sleeps;     /* the writer waits for room: wake it */
     _Alignas(64) unsigned char data[WEFT__RING_BYTES];
@@ -67,6 +68,8 @@ int weft__wire_put_fd(weft__wire *w, uint32_t type, const void *a, size_t a_len,
 int weft__wire_flush(weft__wire *w);
 /* Non-zero when bytes wait in the ring (no system call: for spinning). */
 int weft__wire_ready(weft__wire *w);
+/* The CPU the other side ran on when it last wrote (for spin.c), or -1. */
+int weft__wire_peer_cpu(weft__wire *w);
 /* Before a poll() on several wires' sockets: 1 when bytes came meanwhile (do not sleep),
  * else 0 with this side marked asleep, so the next write rings the socket. */
 int weft__wire_arm(weft__wire *w);
@@ -89,8 +92,10 @@ int weft__wire_next(weft__wire *w, uint32_t *type, const unsigned char **payload
 int weft__wire_take_fd(weft__wire *w);
 
 /* ---- spin.c: `look(arg)` until it is non-zero (returned) or for up to spin_ns (0),
- * giving the CPU to others between looks, and not at all while this CPU is in demand */
-int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns);
+ * giving the CPU to others between looks; only briefly while this CPU is in demand, and
+ * not at all when it is `peer_cpu`, where the process that answers last wrote from (-1:
+ * not known) */
+int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu);
 
 /* ---- the protocol between a pool and its workers */
 enum {

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -58,6 +59,7 @@ size_t weft__ring_write(weft__ring *r, const void *from, size_t n, int *wake_rea
     *wake_reader = 0;
     if (!n) return 0;
     copy_in(r, head, from, n);
+    atomic_store_explicit(&r->writer_cpu, sched_getcpu(), memory_order_relaxed);
     atomic_store_explicit(&r->head, head + n, memory_order_release);
     weft_plat_full_fence(); /* the head, then the reader's flag */
     uint32_t how = atomic_load_explicit(&r->reader_sleeps, memory_order_relaxed) ? atomic_exchange(&r->reader_sleeps, 0) : 0;

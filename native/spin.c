@@ -1,28 +1,53 @@
-/* Waiting for the other side of a socket: look again for a while before sleeping, since
- * waking a sleeping process costs tens of microseconds. Between looks the CPU goes to
- * whoever waits for it (sched_yield). A yield that comes back late says other work is
- * queued for this CPU: there, spinning only delays the process we wait for (a sleeper is
- * woken ahead of the queue; a spinner waits its turn), so the look stops and the next
- * ones are skipped for a while. */
+/* Waiting for the other side of a ring: look again for a while before sleeping, since
+ * waking a sleeping process costs tens of microseconds (an idle vCPU is woken by an
+ * interrupt). Three rules decide how:
+ * - the other side last wrote from this CPU: sleep at once, it needs this CPU to answer
+ *   (a spinner holds it: under EEVDF a yield often picks the yielder again);
+ * - first looks only, with a pause between, for a few microseconds: a reply from a
+ *   process awake on another CPU comes within that, and a task queued here waits no
+ *   longer than that (so these looks stay while the yields below are off);
+ * - then the CPU goes to whoever waits for it between looks (sched_yield). A yield that
+ *   ran another task says this CPU is wanted: there, spinning only delays the process we
+ *   wait for (a sleeper is woken ahead of the queue; a spinner waits its turn), so the
+ *   yields stop and the next waits skip them for a while. A yield that merely came back
+ *   late (an interrupt, the host) does not count: on a VM they come thousands of times a
+ *   second, and taking them for load made every wait sleep. */
 #define _GNU_SOURCE
 #include "native.h"
 
 #include <sched.h>
+#include <sys/resource.h>
 
-/* a yield longer than this ran someone else */
-#define BUSY_YIELD_NS 2000u
-/* after which the waits sleep at once for this long */
+/* looks without leaving the CPU, for this long */
+#define PAUSE_NS 5000u
+/* a yield shorter than this is not worth asking the kernel about (whoever ran, ran
+   briefly) */
+#define LATE_YIELD_NS 2000u
+/* after a yield that ran another task the waits skip their yields for this long */
 #define BUSY_BACKOFF_NS 20000000u
 
-int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns) {
+/* Times the kernel switched this thread out for another task (a yield that ran one). */
+static long switched_out(void) {
+    struct rusage u;
+    return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nivcsw : 0;
+}
+
+int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu) {
     static _Thread_local uint64_t busy_until;
     int r = look(arg);
-    uint64_t t = weft_plat_now_ns();
-    if (r || t < busy_until) return r;
-    for (uint64_t until = t + spin_ns; t < until;) {
+    if (r || (peer_cpu >= 0 && peer_cpu == sched_getcpu())) return r;
+    uint64_t t = weft_plat_now_ns(), until = t + spin_ns;
+    for (uint64_t paused = t + (PAUSE_NS < spin_ns ? PAUSE_NS : spin_ns); t < paused;) {
+        for (int i = 0; i < 16; i++) weft_plat_cpu_relax();
+        if ((r = look(arg)) != 0) return r;
+        t = weft_plat_now_ns();
+    }
+    if (t < busy_until) return 0;
+    long out = t < until ? switched_out() : 0;
+    while (t < until) {
         sched_yield();
         uint64_t t2 = weft_plat_now_ns();
-        if (t2 - t > BUSY_YIELD_NS) {
+        if (t2 - t > LATE_YIELD_NS && switched_out() != out) {
             busy_until = t2 + BUSY_BACKOFF_NS;
             return look(arg);
         }

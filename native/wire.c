@@ -180,6 +180,8 @@ int weft__wire_flush(weft__wire *w) {
 
 int weft__wire_ready(weft__wire *w) { return weft__ring_used(w->rx) != 0; }
 
+int weft__wire_peer_cpu(weft__wire *w) { return atomic_load_explicit(&w->rx->writer_cpu, memory_order_relaxed); }
+
 int weft__wire_arm(weft__wire *w) { return !weft__ring_sleep_reader(w->rx); }
 
 void weft__wire_disarm(weft__wire *w) { weft__ring_awake_reader(w->rx); }

@@ -428,7 +428,8 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         }
         /* a pool that just got an answer often sends more at once: look for a while
            before sleeping (spin.c) */
-        if (!weft__spin_wait(ready, &w.wire, SPIN_NS) && !wait_for_work(&w)) _exit(0);
+        if (!weft__spin_wait(ready, &w.wire, SPIN_NS, weft__wire_peer_cpu(&w.wire)) && !wait_for_work(&w))
+            _exit(0);
         ssize_t got = weft__wire_fill_flags(&w.wire, MSG_DONTWAIT);
         /* the pool closed, the program is gone, or idle too long (wait_for_work): the
            pool starts another worker when it needs one */

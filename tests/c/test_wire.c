@@ -1,12 +1,15 @@
 /* The processes backend's wire on its own (native/wire.c, native/ring.c): frames through
  * the shared rings between two real processes, frames bigger than a ring, an fd passed
  * with its frame, a reader asleep and woken, and the other side's death (its last frames
- * still read, then the end; a write to it fails instead of waiting). */
+ * still read, then the end; a write to it fails instead of waiting). And the wait before
+ * sleeping (native/spin.c): it knows where the other side wrote from, and does not look
+ * again when that is this CPU. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "../../native/native.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -15,6 +18,7 @@
 #include <unistd.h>
 
 enum { ECHO = 1,
+       ECHO_FROM_LAST_CPU, /* echo it from the last CPU this process may use */
        PIPE_FD,
        NAP,
        DIE,
@@ -33,6 +37,14 @@ static int next_frame(weft__wire *w, uint32_t *type, const unsigned char **p, si
     return 1;
 }
 
+/* Run on that CPU alone from now on. */
+static int pin_to(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof set, &set) == 0 && sched_getcpu() == cpu;
+}
+
 /* The child: echoes frames, writes into a passed fd, naps before answering, leaves. */
 static void child(peer *l) {
     close(l->sv[0]);
@@ -48,6 +60,7 @@ static void child(peer *l) {
             close(fd);
         }
         if (type == NAP) usleep(50000); /* the parent sleeps meanwhile */
+        if (type == ECHO_FROM_LAST_CPU && (len != sizeof(int) || !pin_to(*(const int *)p))) _exit(5);
         if (type == BYE) _exit(0);
         if (type == DIE) { /* without a word, while the parent sleeps */
             usleep(30000);
@@ -61,6 +74,8 @@ static void child(peer *l) {
 static void start(peer *l) {
     l->rings = mmap(NULL, 2 * sizeof(weft__ring), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     CHECK(l->rings != MAP_FAILED);
+    atomic_store(&l->rings[0].writer_cpu, -1); /* as the pool starts them: none written yet */
+    atomic_store(&l->rings[1].writer_cpu, -1);
     CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, l->sv), 0);
     l->pid = fork();
     if (l->pid == 0) child(l);
@@ -189,6 +204,47 @@ static void test_wait(void) {
     finish(&l, &w);
 }
 
+static int looks;
+static int look_third(void *arg) {
+    (void)arg;
+    return ++looks == 3 ? 7 : 0;
+}
+
+/* A reply says the CPU it was written from; a wait whose other side last wrote from this
+ * CPU does not look again (that side needs the CPU to answer), else it looks until the
+ * answer or the time is up. */
+static void test_spin(void) {
+    cpu_set_t allowed;
+    CHECK_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
+    int last = -1;
+    for (int c = 0; c < CPU_SETSIZE; c++)
+        if (CPU_ISSET(c, &allowed)) last = c;
+    peer l;
+    start(&l);
+    weft__wire w;
+    weft__wire_init(&w, l.sv[0], &l.rings[0], &l.rings[1]);
+    CHECK_EQ(weft__wire_put(&w, ECHO_FROM_LAST_CPU, &last, sizeof last, NULL, 0), 0);
+    CHECK_EQ(weft__wire_flush(&w), 0);
+    uint32_t type;
+    const unsigned char *p;
+    size_t len;
+    CHECK(next_frame(&w, &type, &p, &len) && type == ECHO_FROM_LAST_CPU);
+    CHECK_EQ(weft__wire_peer_cpu(&w), last);
+    say_bye(&l, &w);
+
+    CHECK(pin_to(last));
+    looks = 0;
+    CHECK_EQ(weft__spin_wait(look_third, NULL, 1000000000u, last), 0);
+    CHECK_EQ(looks, 1);
+    looks = 0;
+    CHECK_EQ(weft__spin_wait(look_third, NULL, 1000000000u, -1), 7);
+    CHECK_EQ(looks, 3);
+    looks = 10; /* never 3 again: the time runs out */
+    CHECK_EQ(weft__spin_wait(look_third, NULL, 100000u, -1), 0);
+    CHECK(looks > 11);
+    CHECK_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     alarm(120); /* a lost wake-up fails the test instead of hanging it */
@@ -196,5 +252,6 @@ int main(void) {
     test_fd_and_sleep();
     test_death();
     test_wait();
+    test_spin();
     return CHECK_DONE();
 }
