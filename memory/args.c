@@ -83,6 +83,40 @@ static int fail(weft_args *a, const char *name, const char *why) {
     return weft__set_error(WEFT_EINVAL, "%s", a->message);
 }
 
+/* A new slot at index `at` (the caller keeps the names sorted and unique), holding a
+ * copy of the name; NULL (and the sticky error) when out of memory. */
+static weft__arg *insert(weft_args *a, size_t at, const char *name, size_t len,
+                         weft_arg_type type) {
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 8;
+        weft__arg *v = realloc(a->v, cap * sizeof *v);
+        if (!v) {
+            a->error = WEFT_ENOMEM;
+            snprintf(a->message, sizeof a->message, "out of memory adding argument '%s'", name);
+            weft__set_error(WEFT_ENOMEM, "%s", a->message);
+            return NULL;
+        }
+        a->v = v;
+        a->cap = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        a->error = WEFT_ENOMEM;
+        snprintf(a->message, sizeof a->message, "out of memory adding argument '%s'", name);
+        weft__set_error(WEFT_ENOMEM, "%s", a->message);
+        return NULL;
+    }
+    memcpy(copy, name, len + 1);
+    memmove(&a->v[at + 1], &a->v[at], (a->n - at) * sizeof *a->v);
+    a->n++;
+    weft__arg *x = &a->v[at];
+    memset(x, 0, sizeof *x);
+    x->name = copy;
+    x->name_len = len;
+    x->type = type;
+    return x;
+}
+
 /* A new slot in name order; NULL (and the sticky error) on a bad name or no memory. */
 static weft__arg *add(weft_args *a, const char *name, weft_arg_type type) {
     if (!a) {
@@ -112,34 +146,7 @@ static weft__arg *add(weft_args *a, const char *name, weft_arg_type type) {
         if (c > 0) break;
         at++;
     }
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 8;
-        weft__arg *v = realloc(a->v, cap * sizeof *v);
-        if (!v) {
-            a->error = WEFT_ENOMEM;
-            snprintf(a->message, sizeof a->message, "out of memory adding argument '%s'", name);
-            weft__set_error(WEFT_ENOMEM, "%s", a->message);
-            return NULL;
-        }
-        a->v = v;
-        a->cap = cap;
-    }
-    char *copy = malloc(len + 1);
-    if (!copy) {
-        a->error = WEFT_ENOMEM;
-        snprintf(a->message, sizeof a->message, "out of memory adding argument '%s'", name);
-        weft__set_error(WEFT_ENOMEM, "%s", a->message);
-        return NULL;
-    }
-    memcpy(copy, name, len + 1);
-    memmove(&a->v[at + 1], &a->v[at], (a->n - at) * sizeof *a->v);
-    a->n++;
-    weft__arg *x = &a->v[at];
-    memset(x, 0, sizeof *x);
-    x->name = copy;
-    x->name_len = len;
-    x->type = type;
-    return x;
+    return insert(a, at, name, len, type);
 }
 
 int weft_args_i64(weft_args *a, const char *name, int64_t v) {
@@ -410,6 +417,41 @@ int weft__args_view(const void *in, size_t size, weft_args *view) {
         return WEFT_EINVAL;
     }
     return 0;
+}
+
+/* One more argument of an encoding being decoded: could weft_args_* have added it next? */
+static int decodable(const weft_args *a, const weft__arg *x) {
+    if (x->name_len > WEFT_ARGS_MAX_NAME) return 0;
+    if (a->n && strcmp(a->v[a->n - 1].name, x->name) >= 0) return 0; /* sorted, unique */
+    if (x->type == WEFT_ARG_BOOL) return x->scalar.b <= 1;
+    if (x->type == WEFT_ARG_STRING) return !memchr(x->data, '\0', x->size);
+    return 1;
+}
+
+static int not_an_encoding(weft_args *a) {
+    weft_args_reset(a);
+    a->error = WEFT_EINVAL;
+    snprintf(a->message, sizeof a->message,
+             "weft_args_decode: the bytes are not an args encoding (weft_args_encode)");
+    return weft__set_error(WEFT_EINVAL, "%s", a->message);
+}
+
+int weft_args_decode(weft_args *a, const void *in, size_t size) {
+    if (!a) return weft__set_error(WEFT_EINVAL, "weft_args_decode: args is NULL (create them with weft_args_new)");
+    weft_args_reset(a);
+    reader r;
+    if (reader_start(&r, in, size)) return not_an_encoding(a);
+    weft__arg x;
+    int got;
+    while ((got = reader_next(&r, &x)) == 1) {
+        if (!decodable(a, &x)) return not_an_encoding(a);
+        weft__arg *y = insert(a, a->n, x.name, x.name_len, x.type);
+        if (!y) return weft_last_error()->code;
+        const char *copy = y->name;
+        *y = x; /* strings, bytes and arrays keep pointing into `in`: borrowed */
+        y->name = copy;
+    }
+    return got == 0 ? 0 : not_an_encoding(a);
 }
 
 void weft__args_view_free(weft_args *view) {

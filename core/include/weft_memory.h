@@ -77,6 +77,14 @@ WEFT_API size_t weft_args_count(const weft_args *a);
 /** The canonical encoding, in a buffer weft allocates (weft_bytes_free). */
 WEFT_API int weft_args_encode(const weft_args *a, weft_bytes *out);
 
+/** Replace a's arguments with those of a canonical encoding (weft_args_encode's bytes, a
+ * task's input): the args, and so the key, that adding each argument with its weft_args_*
+ * gives. Names are copied; strings, bytes and arrays are BORROWED from `in`, which must
+ * stay valid and unchanged until the args are reset, freed or decoded again. Bytes that
+ * are not such an encoding give WEFT_EINVAL, sticky as a bad add. A binding can build the
+ * encoding in its own language and hand all the arguments over in one call. */
+WEFT_API int weft_args_decode(weft_args *a, const void *in, size_t size);
+
 /** Reading an encoding (a task's input): an int64 argument. Each weft_args_get_* returns
  * 0, WEFT_ENOTFOUND when no argument has that name, or WEFT_EINVAL when the bytes are not
  * an encoding or the argument has another type. Pointers point into the input (valid

@@ -189,6 +189,82 @@ static void test_args(void) {
     weft_args_free(b);
 }
 
+static int same_bytes(const weft_bytes *a, const weft_bytes *b) {
+    return a->size == b->size && memcmp(a->data, b->data, a->size) == 0;
+}
+
+/* weft_args_decode: an encoding back into args that encode and key the same; bytes that
+ * no weft_args_* could have made are refused, stickily. */
+static void test_args_decode(void) {
+    weft_memory *m;
+    CHECK_EQ(weft_memory_open(&m, "memory:", NULL), 0);
+    if (!m) return;
+    weft_args *a = weft_args_new(), *d = weft_args_new();
+    double x[6] = {1, 2, 3, 4, 5, 6};
+    size_t shape[2] = {2, 3};
+    weft_args_f64_array(a, "x", x, 2, shape);
+    weft_args_i64(a, "n", -5);
+    weft_args_string(a, "mode", "fast");
+    weft_args_bool(a, "flag", 1);
+    weft_args_bytes(a, "raw", "abc", 3);
+    weft_args_f64(a, "scale", 0.5);
+    weft_bytes ea, ed;
+    CHECK_EQ(weft_args_encode(a, &ea), 0);
+    CHECK_EQ(weft_args_i64(d, "old", 1), 0); /* replaced, not added to */
+    CHECK_EQ(weft_args_decode(d, ea.data, ea.size), 0);
+    CHECK_EQ(weft_args_count(d), 6);
+    CHECK_EQ(weft_args_encode(d, &ed), 0);
+    CHECK(same_bytes(&ea, &ed));
+    weft_bytes_free(&ed, 1);
+    char ka[33], kd[33];
+    CHECK_EQ(weft_memory_key(m, WEFT_FN(weighted_sum), a, NULL, ka), 0);
+    CHECK_EQ(weft_memory_key(m, WEFT_FN(weighted_sum), d, NULL, kd), 0);
+    CHECK_STR(ka, kd);
+    /* no arguments at all */
+    weft_args_reset(a);
+    CHECK_EQ(weft_args_encode(a, &ed), 0);
+    CHECK_EQ(weft_args_decode(d, ed.data, ed.size), 0);
+    CHECK_EQ(weft_args_count(d), 0);
+    weft_bytes_free(&ed, 1);
+
+    /* refused: truncated, damaged, out of order, a bool that is not 0/1, a NUL in a string */
+    for (size_t cut = 0; cut < ea.size; cut += 8) {
+        CHECK_EQ(weft_args_decode(d, ea.data, cut), WEFT_EINVAL);
+        CHECK_EQ(weft_args_count(d), 0);
+    }
+    CHECK_EQ(weft_args_decode(d, NULL, 0), WEFT_EINVAL);
+    CHECK_HAS(weft_last_error()->message, "not an args encoding");
+    CHECK_EQ(weft_args_i64(d, "later", 1), WEFT_EINVAL); /* sticky */
+    CHECK_EQ(weft_memory_key(m, WEFT_FN(weighted_sum), d, NULL, kd), WEFT_EINVAL);
+    unsigned char two[72]; /* 8 + 2 x (16 header + 8 name + 8 payload) */
+    weft_args_reset(a);
+    weft_args_bool(a, "a", 1);
+    weft_args_bool(a, "b", 0);
+    CHECK_EQ(weft_args_encode(a, &ed), 0);
+    CHECK_EQ(ed.size, sizeof two);
+    memcpy(two, ed.data, sizeof two);
+    weft_bytes_free(&ed, 1);
+    CHECK_EQ(weft_args_decode(d, two, sizeof two), 0);
+    two[40 + 16] = 'c'; /* the second name, "b" -> "c", still sorted */
+    CHECK_EQ(weft_args_decode(d, two, sizeof two), 0);
+    two[40 + 16] = 'a'; /* "a" twice */
+    CHECK_EQ(weft_args_decode(d, two, sizeof two), WEFT_EINVAL);
+    two[40 + 16] = 'b';
+    two[40 + 24] = 2; /* a bool of 2 */
+    CHECK_EQ(weft_args_decode(d, two, sizeof two), WEFT_EINVAL);
+    weft_args_reset(a);
+    weft_args_string(a, "s", "abc");
+    CHECK_EQ(weft_args_encode(a, &ed), 0);
+    ((unsigned char *)ed.data)[8 + 16 + 8 + 1] = '\0'; /* "a\0c" */
+    CHECK_EQ(weft_args_decode(d, ed.data, ed.size), WEFT_EINVAL);
+    weft_bytes_free(&ed, 1);
+    CHECK_EQ(weft_args_decode(NULL, ea.data, ea.size), WEFT_EINVAL);
+    weft_bytes_free(&ea, 1);
+    weft_args_free(a);
+    weft_args_free(d);
+    weft_memory_close(m);
+}
+
 static void test_calls(const char *location) {
     weft_memory *m;
     CHECK_EQ(weft_memory_open(&m, location, NULL), 0);
@@ -370,9 +446,9 @@ static void test_corruption(const char *dir) {
         weft_bytes_free(&out, 1);
         CHECK_EQ(find_entries(dir, paths, 16), 1);
         long size = file_size(paths[0]);
-        if (kind == 0) flip_byte(paths[0], size - 3);  /* value */
-        if (kind == 1) flip_byte(paths[0], 40);        /* header: a time */
-        if (kind == 2) flip_byte(paths[0], 20);        /* header: the key */
+        if (kind == 0) flip_byte(paths[0], size - 3); /* value */
+        if (kind == 1) flip_byte(paths[0], 40);       /* header: a time */
+        if (kind == 2) flip_byte(paths[0], 20);       /* header: the key */
         if (kind == 3) CHECK_EQ(truncate(paths[0], size - 5), 0);
         /* a fresh handle, as another process or a later run would be: this one may
          * still hold the value it verified (its hot table) */
@@ -525,7 +601,7 @@ static void test_read_only(const char *base) {
         if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(77);
         if (!permissions_bind(dir)) _exit(77);
         int failed = map_cubes(dir, 1, 8, &ran) != 0 || ran != 0; /* all hits */
-        failed |= map_cubes(dir, 100, 4, &ran) != 0 || ran != 4;   /* misses: computed */
+        failed |= map_cubes(dir, 100, 4, &ran) != 0 || ran != 4;  /* misses: computed */
         _exit(failed ? 1 : 0);
     }
     int status = -1;
@@ -712,7 +788,11 @@ static void test_tolerance(void) {
 
 /* a plain struct {i64 id; f64 rate; i64 steps} -> id + steps + (i64)rate */
 static int struct_sum(weft_task *t) {
-    struct { int64_t id; double rate; int64_t steps; } in;
+    struct {
+        int64_t id;
+        double rate;
+        int64_t steps;
+    } in;
     if (weft_input_size(t) != sizeof in) return weft_fail(t, "expected a 24-byte item");
     memcpy(&in, weft_input(t), sizeof in);
     int64_t s = in.id + in.steps + (int64_t)in.rate;
@@ -800,7 +880,11 @@ static void test_debug(const char *location) {
     weft_args_free(a);
 
     /* a map of plain structs: a miss names the bytes of the item that changed */
-    struct item { int64_t id; double rate; int64_t steps; } items[4];
+    struct item {
+        int64_t id;
+        double rate;
+        int64_t steps;
+    } items[4];
     memset(items, 0, sizeof items); /* no padding here, but zeroed as the README asks */
     for (int i = 0; i < 4; i++) items[i] = (struct item){i, 0.5 + i, 100};
     weft_options so = {.backend = "sequential", .memory = m};
@@ -882,6 +966,7 @@ int main(void) {
     char *base = temp_dir("memory");
     char dir[4200];
     test_args();
+    test_args_decode();
     test_calls("memory:");
     snprintf(dir, sizeof dir, "%s/calls", base);
     test_calls(dir);
