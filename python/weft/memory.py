@@ -154,6 +154,7 @@ class MemorizedFunc:
         self._defaults = [p.default for p in params.values()]
         self.version = version if version is not None else memory_engine.source_version(func)
         self._def = None
+        self._encoder = None
         functools.update_wrapper(self, func)
         store = memory._store
         if store is not None:
@@ -161,6 +162,12 @@ class MemorizedFunc:
             store.set_version(self.name, str(self.version))
             for arg in self.ignore:
                 store.ignore(self.name, arg)
+            if self._simple:
+                given = list(self._defaults)
+                while given and given[-1] is not inspect.Parameter.empty:
+                    given.pop()
+                self._encoder = memory_engine.scalar_encoder(self._names,
+                                                             self._defaults[len(given):])
 
     def _arguments(self, args, kwargs):
         if self._simple and not kwargs and len(args) <= len(self._names):
@@ -180,21 +187,27 @@ class MemorizedFunc:
     def _pending(self, args, kwargs):
         return memory_engine.PendingCall(self.func, args, kwargs)
 
+    def _call(self, store, args, kwargs):
+        pending = memory_engine.PendingCall(self.func, args, kwargs)
+        # the hot path: positional scalars, encoded here and handed over in one piece
+        if self._encoder is not None and not kwargs:
+            encoding = self._encoder.encode(args)
+            if encoding is not None:
+                return store.call_encoded(self._def, encoding, pending)
+        return store.call(self._def, self._arguments(args, kwargs), pending)
+
     def __call__(self, *args, **kwargs):
         store = self.memory._store
         if store is None:
             return self.func(*args, **kwargs)
-        value, _ = store.call(self._def, self._arguments(args, kwargs),
-                              self._pending(args, kwargs))
-        return pickle.loads(value)
+        return pickle.loads(self._call(store, args, kwargs)[0])
 
     def call(self, *args, **kwargs):
         """(result, hit): the call and whether it came from the cache."""
         store = self.memory._store
         if store is None:
             return self.func(*args, **kwargs), False
-        value, hit = store.call(self._def, self._arguments(args, kwargs),
-                                self._pending(args, kwargs))
+        value, hit = self._call(store, args, kwargs)
         return pickle.loads(value), hit
 
     def check_call_in_cache(self, *args, **kwargs):

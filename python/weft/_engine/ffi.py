@@ -138,6 +138,7 @@ _SIGNATURES = {
     "weft_args_f32_array": (c_int, [P, c_char_p, P, c_int, POINTER(c_size_t)]),
     "weft_args_f64_array": (c_int, [P, c_char_p, P, c_int, POINTER(c_size_t)]),
     "weft_args_encode": (c_int, [P, POINTER(Bytes)]),
+    "weft_args_decode": (c_int, [P, c_char_p, c_size_t]),
     "weft_memory_open": (c_int, [POINTER(P), c_char_p, POINTER(MemoryOptions)]),
     "weft_memory_close": (None, [P]),
     "weft_memory_location": (c_char_p, [P]),
@@ -163,6 +164,18 @@ _SIGNATURES = {
 }
 
 
+# The cached call's hot path (native_memory.Store.call_encoded) calls these through
+# `unchecked`: the same functions without argtypes, so every argument must be a ctypes
+# object of its declared type (c_void_p, a pointer, byref(...), c_size_t; bytes for
+# c_char_p). ctypes then converts each in C instead of through its argtype's from_param,
+# which halves the cost of a call: more than a cache hit costs in C.
+_UNCHECKED = ("weft_args_decode", "weft_memory_call", "weft_bytes_free")
+
+
+class _Unchecked:
+    pass
+
+
 def _load():
     # Task libraries loaded later (weft.load_tasks) are not in a fork server started at
     # load time; with it off, the processes backend forks workers from this process as it
@@ -182,10 +195,15 @@ def _load():
         fn.restype = restype
         if argtypes is not None:
             fn.argtypes = argtypes
-    return lib, path
+    unchecked = _Unchecked()
+    for name in _UNCHECKED:
+        fn = lib[name]  # a function object of its own, not lib.<name>
+        fn.restype = _SIGNATURES[name][0]
+        setattr(unchecked, name, fn)
+    return lib, unchecked, path
 
 
-lib, library_path = _load()
+lib, unchecked, library_path = _load()
 
 
 def last_error():

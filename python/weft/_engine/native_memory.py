@@ -15,7 +15,9 @@ from ctypes import byref, c_int, c_int64, c_size_t, c_void_p
 
 from .. import errors
 from . import buffers, ffi
+from .args_encoding import scalar_encoder  # noqa: F401 (memory_engine's)
 from .ffi import lib
+from .ffi import unchecked as _fast
 
 np = buffers.np
 PICKLE_PROTOCOL = 4
@@ -122,6 +124,25 @@ class Args:
         ffi.check(lib.weft_args_string(self.handle, (name + "#layout").encode(),
                                        layout.encode()))
         return None
+
+
+class _Decoded:
+    """A weft_args to decode encodings into, with the call's out-parameters, made once
+    and reused: one per call in progress (cached calls nest), kept in _decoded. Between
+    calls it still borrows the last encoding; nothing reads it until the next decode."""
+
+    __slots__ = ("handle", "out", "hit", "out_ref", "hit_ref")
+
+    def __init__(self):
+        self.handle = c_void_p(lib.weft_args_new())
+        if not self.handle:
+            raise MemoryError("weft_args_new")
+        self.out, self.hit = ffi.Bytes(), c_int(0)
+        self.out_ref, self.hit_ref = byref(self.out), byref(self.hit)
+
+
+_decoded = []  # list.pop/append are atomic: threads never share one
+_ONE = c_size_t(1)
 
 
 # ---------------------------------------------------------------- the trampoline
@@ -256,6 +277,28 @@ class Store:
                 raise pending.error
             raise err
         return _value(out), bool(hit.value)
+
+    def call_encoded(self, d, encoding, pending):
+        """call() with the arguments already encoded (args_encoding.ScalarEncoder): the
+        cached function's hot path, three C calls through ffi.unchecked."""
+        c = _decoded.pop() if _decoded else _Decoded()
+        try:
+            if _fast.weft_args_decode(c.handle, encoding, c_size_t(len(encoding))) < 0:
+                raise ffi.last_error()
+            _pending.call = pending
+            try:
+                rc = _fast.weft_memory_call(self.handle, d, c.handle, c.out_ref, c.hit_ref)
+                err = ffi.last_error() if rc < 0 else None
+            finally:
+                _pending.call = None
+            if err is not None:
+                raise pending.error if pending.error is not None else err
+            try:
+                return ffi.bytes_at(c.out.data, c.out.size), bool(c.hit.value)
+            finally:
+                _fast.weft_bytes_free(c.out_ref, _ONE)
+        finally:
+            _decoded.append(c)
 
     def check(self, d, arguments):
         with Args(arguments) as a:
