@@ -723,6 +723,22 @@ int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args 
     return rc;
 }
 
+int weft_memory_call_encoded(weft_memory *m, const weft_task_def *task, const void *in,
+                             size_t size, weft_bytes *out, int *hit) {
+    weft_args a;
+    memset(&a, 0, sizeof a);
+    int rc = weft_args_decode(&a, in, size);
+    if (!rc)
+        rc = weft_memory_call(m, task, &a, out, hit);
+    else {
+        if (hit) *hit = 0;
+        if (out) *out = (weft_bytes){NULL, 0};
+    }
+    weft_args_reset(&a);
+    free(a.v);
+    return rc;
+}
+
 static int get(weft_memory *m, const weft_task_def *task, const weft_args *args,
                weft_bytes *out, int touch, const char *fn) {
     int rc = check_out(fn, out);

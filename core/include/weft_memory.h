@@ -178,6 +178,11 @@ WEFT_API int weft_memory_ignore(weft_memory *m, const char *task, const char *ar
  * failure returns WEFT_ETASK (weft_last_error has its message) and stores nothing. */
 WEFT_API int weft_memory_call(weft_memory *m, const weft_task_def *task, const weft_args *args,
                               weft_bytes *out, int *hit);
+/** weft_memory_call with the arguments as their canonical encoding (weft_args_decode's
+ * input): the same key, entry and task input. One call for a binding that builds the
+ * encoding in its own language; bytes that are not an encoding give WEFT_EINVAL. */
+WEFT_API int weft_memory_call_encoded(weft_memory *m, const weft_task_def *task, const void *in,
+                                      size_t size, weft_bytes *out, int *hit);
 /** 1 when a valid entry is stored, 0 when not, <0 on error. Computes nothing. */
 WEFT_API int weft_memory_check(weft_memory *m, const weft_task_def *task, const weft_args *args);
 /** The stored value without computing: 0, or WEFT_ENOTFOUND. */

@@ -188,27 +188,29 @@ class MemorizedFunc:
         return memory_engine.PendingCall(self.func, args, kwargs)
 
     def _call(self, store, args, kwargs):
+        """(result, hit)."""
         pending = memory_engine.PendingCall(self.func, args, kwargs)
         # the hot path: positional scalars, encoded here and handed over in one piece
         if self._encoder is not None and not kwargs:
             encoding = self._encoder.encode(args)
             if encoding is not None:
-                return store.call_encoded(self._def, encoding, pending)
-        return store.call(self._def, self._arguments(args, kwargs), pending)
+                value, hit = store.call_encoded(self._def, encoding, pending)
+                return pickle.loads(value), hit
+        value, hit = store.call(self._def, self._arguments(args, kwargs), pending)
+        return pickle.loads(value), hit
 
     def __call__(self, *args, **kwargs):
         store = self.memory._store
         if store is None:
             return self.func(*args, **kwargs)
-        return pickle.loads(self._call(store, args, kwargs)[0])
+        return self._call(store, args, kwargs)[0]
 
     def call(self, *args, **kwargs):
         """(result, hit): the call and whether it came from the cache."""
         store = self.memory._store
         if store is None:
             return self.func(*args, **kwargs), False
-        value, hit = self._call(store, args, kwargs)
-        return pickle.loads(value), hit
+        return self._call(store, args, kwargs)
 
     def check_call_in_cache(self, *args, **kwargs):
         store = self.memory._store

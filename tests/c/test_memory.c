@@ -194,7 +194,7 @@ static int same_bytes(const weft_bytes *a, const weft_bytes *b) {
 }
 
 /* weft_args_decode: an encoding back into args that encode and key the same; bytes that
- * no weft_args_* could have made are refused, stickily. */
+ * no weft_args_* could have made are refused, stickily. weft_memory_call_encoded. */
 static void test_args_decode(void) {
     weft_memory *m;
     CHECK_EQ(weft_memory_open(&m, "memory:", NULL), 0);
@@ -259,6 +259,38 @@ static void test_args_decode(void) {
     CHECK_EQ(weft_args_decode(d, ed.data, ed.size), WEFT_EINVAL);
     weft_bytes_free(&ed, 1);
     CHECK_EQ(weft_args_decode(NULL, ea.data, ea.size), WEFT_EINVAL);
+    weft_bytes_free(&ea, 1);
+
+    /* weft_memory_call_encoded: the entries of weft_memory_call, both ways */
+    size_t n6 = 6;
+    weft_args_reset(a);
+    weft_args_f64_array(a, "x", x, 1, &n6);
+    weft_args_f64(a, "scale", 2);
+    CHECK_EQ(weft_args_encode(a, &ea), 0);
+    int hit = -1;
+    atomic_store(&runs, 0);
+    CHECK_EQ(weft_memory_call_encoded(m, WEFT_FN(weighted_sum), ea.data, ea.size, &ed, &hit), 0);
+    CHECK(hit == 0 && value_of(&ed) == 42 && atomic_load(&runs) == 1);
+    weft_bytes_free(&ed, 1);
+    CHECK_EQ(weft_memory_call(m, WEFT_FN(weighted_sum), a, &ed, &hit), 0);
+    CHECK(hit == 1 && value_of(&ed) == 42);
+    weft_bytes_free(&ed, 1);
+    weft_args_f64(a, "y", 1); /* another call, made by weft_memory_call first */
+    CHECK_EQ(weft_memory_call(m, WEFT_FN(weighted_sum), a, &ed, &hit), 0);
+    CHECK(hit == 0 && atomic_load(&runs) == 2);
+    weft_bytes_free(&ed, 1);
+    weft_bytes_free(&ea, 1);
+    CHECK_EQ(weft_args_encode(a, &ea), 0);
+    CHECK_EQ(weft_memory_call_encoded(m, WEFT_FN(weighted_sum), ea.data, ea.size, &ed, &hit), 0);
+    CHECK(hit == 1 && value_of(&ed) == 42 && atomic_load(&runs) == 2);
+    weft_bytes_free(&ed, 1);
+    ed.data = &hit;
+    CHECK_EQ(weft_memory_call_encoded(m, WEFT_FN(weighted_sum), ea.data, ea.size - 8, &ed, &hit),
+             WEFT_EINVAL);
+    CHECK(hit == 0 && ed.data == NULL && ed.size == 0);
+    CHECK_HAS(weft_last_error()->message, "not an args encoding");
+    CHECK_EQ(weft_memory_call_encoded(NULL, WEFT_FN(weighted_sum), ea.data, ea.size, &ed, NULL),
+             WEFT_EINVAL);
     weft_bytes_free(&ea, 1);
     weft_args_free(a);
     weft_args_free(d);

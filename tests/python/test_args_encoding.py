@@ -87,7 +87,7 @@ def test_keys_are_the_vectors_of_every_build():
     store = native_memory.Store("memory:")
     calls = list(_vector_calls())
     assert len(calls) >= 8
-    handle = native_memory._Decoded().handle
+    handle = ffi.ctypes.c_void_p(ffi.lib.weft_args_new())
     key = (ffi.ctypes.c_uint8 * 16)()
     hexbuf = ffi.ctypes.create_string_buffer(33)
     for task, version, names, values, expected in calls:
@@ -97,6 +97,7 @@ def test_keys_are_the_vectors_of_every_build():
         ffi.check(ffi.lib.weft_args_decode(handle, encoding, len(encoding)))
         ffi.check(ffi.lib.weft_memory_key(store.handle, d, handle, key, hexbuf))
         assert hexbuf.value.decode() == expected, (task, names, values)
+    ffi.lib.weft_args_free(handle)
     store.close()
 
 

@@ -9,7 +9,9 @@ What the public modules use, and so what an engine provides:
           (parallel_config), load_tasks, load_examples, tasks, backends, cpu_count,
           resolve_n_jobs, task_def, library_path
   memory_engine: Store (one open cache: call, check, shelve, load, key, clear, prune,
-          stats, set_version, ignore), PendingCall, python_task, source_version
+          stats, set_version, ignore), PendingCall, python_task, source_version; for
+          the cached functions python_task allows (native): scalar_encoder and
+          Store.call_encoded, their hot path
 Errors are weft.errors' classes in every engine.
 """
 import sys

@@ -17,7 +17,6 @@ _HEAD = struct.Struct("<HBBIQ")
 _I64 = struct.Struct("<q").pack
 _F64 = struct.Struct("<d").pack
 _ZEROS = bytes(8)
-_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 
 
 def _pad8(n):
@@ -70,33 +69,27 @@ class ScalarEncoder:
                 return None
             values = args + self._defaults[len(args) - self._required:]
         parts = [self._start]
-        add = parts.append
         for i, name in self._order:
             v = values[i]
             t = type(v)  # exact types: subclasses (IntEnum, ...) go the general way
             if t is int:
-                if not _INT64_MIN <= v <= _INT64_MAX:
+                try:
+                    parts += (name.i64, _I64(v))
+                except struct.error:  # beyond int64: pickled, the general way
                     return None
-                add(name.i64)
-                add(_I64(v))
             elif t is float:
-                add(name.f64)
-                add(_F64(v))
+                parts += (name.f64, _F64(v))
             elif t is bool:
-                add(name.true if v else name.false)
+                parts.append(name.true if v else name.false)
             elif t is str:
                 if "\0" in v:
                     return None
                 raw = v.encode("utf-8", "surrogatepass")
-                add(_HEAD.pack(name.length, ARG_STRING, 0, 0, len(raw)))
-                add(name.padded)
-                add(raw)
-                add(_ZEROS[:_pad8(len(raw) + 1) - len(raw)])
+                parts += (_HEAD.pack(name.length, ARG_STRING, 0, 0, len(raw)), name.padded, raw,
+                          _ZEROS[:_pad8(len(raw) + 1) - len(raw)])
             elif t is bytes:
-                add(_HEAD.pack(name.length, ARG_BYTES, 0, 0, len(v)))
-                add(name.padded)
-                add(v)
-                add(_ZEROS[:_pad8(len(v)) - len(v)])
+                parts += (_HEAD.pack(name.length, ARG_BYTES, 0, 0, len(v)), name.padded, v,
+                          _ZEROS[:_pad8(len(v)) - len(v)])
             else:
                 return None
         return b"".join(parts)

@@ -145,6 +145,8 @@ _SIGNATURES = {
     "weft_memory_set_version": (c_int, [P, c_char_p, c_char_p]),
     "weft_memory_ignore": (c_int, [P, c_char_p, c_char_p]),
     "weft_memory_call": (c_int, [P, POINTER(TaskDef), P, POINTER(Bytes), POINTER(c_int)]),
+    "weft_memory_call_encoded": (c_int, [P, POINTER(TaskDef), c_char_p, c_size_t,
+                                         POINTER(Bytes), POINTER(c_int)]),
     "weft_memory_check": (c_int, [P, POINTER(TaskDef), P]),
     "weft_memory_get": (c_int, [P, POINTER(TaskDef), P, POINTER(Bytes)]),
     "weft_memory_refresh": (c_int, [P, POINTER(TaskDef), P, POINTER(Bytes)]),
@@ -169,7 +171,7 @@ _SIGNATURES = {
 # object of its declared type (c_void_p, a pointer, byref(...), c_size_t; bytes for
 # c_char_p). ctypes then converts each in C instead of through its argtype's from_param,
 # which halves the cost of a call: more than a cache hit costs in C.
-_UNCHECKED = ("weft_args_decode", "weft_memory_call", "weft_bytes_free")
+_UNCHECKED = ("weft_memory_call_encoded", "weft_bytes_free")
 
 
 class _Unchecked:

@@ -126,22 +126,18 @@ class Args:
         return None
 
 
-class _Decoded:
-    """A weft_args to decode encodings into, with the call's out-parameters, made once
-    and reused: one per call in progress (cached calls nest), kept in _decoded. Between
-    calls it still borrows the last encoding; nothing reads it until the next decode."""
+class _Reply:
+    """The out-parameters of weft_memory_call_encoded, made once and reused: one per call
+    in progress (cached calls nest), kept in _replies."""
 
-    __slots__ = ("handle", "out", "hit", "out_ref", "hit_ref")
+    __slots__ = ("out", "hit", "out_ref", "hit_ref")
 
     def __init__(self):
-        self.handle = c_void_p(lib.weft_args_new())
-        if not self.handle:
-            raise MemoryError("weft_args_new")
         self.out, self.hit = ffi.Bytes(), c_int(0)
         self.out_ref, self.hit_ref = byref(self.out), byref(self.hit)
 
 
-_decoded = []  # list.pop/append are atomic: threads never share one
+_replies = []  # list.pop/append are atomic: threads never share one
 _ONE = c_size_t(1)
 
 
@@ -280,25 +276,25 @@ class Store:
 
     def call_encoded(self, d, encoding, pending):
         """call() with the arguments already encoded (args_encoding.ScalarEncoder): the
-        cached function's hot path, three C calls through ffi.unchecked."""
-        c = _decoded.pop() if _decoded else _Decoded()
+        cached function's hot path, two C calls through ffi.unchecked and a copy."""
+        r = _replies.pop() if _replies else _Reply()
         try:
-            if _fast.weft_args_decode(c.handle, encoding, c_size_t(len(encoding))) < 0:
-                raise ffi.last_error()
             _pending.call = pending
             try:
-                rc = _fast.weft_memory_call(self.handle, d, c.handle, c.out_ref, c.hit_ref)
+                rc = _fast.weft_memory_call_encoded(self.handle, d, encoding,
+                                                    c_size_t(len(encoding)), r.out_ref,
+                                                    r.hit_ref)
                 err = ffi.last_error() if rc < 0 else None
             finally:
                 _pending.call = None
             if err is not None:
                 raise pending.error if pending.error is not None else err
             try:
-                return ffi.bytes_at(c.out.data, c.out.size), bool(c.hit.value)
+                return ctypes.string_at(r.out.data, r.out.size), bool(r.hit.value)
             finally:
-                _fast.weft_bytes_free(c.out_ref, _ONE)
+                _fast.weft_bytes_free(r.out_ref, _ONE)
         finally:
-            _decoded.append(c)
+            _replies.append(r)
 
     def check(self, d, arguments):
         with Args(arguments) as a:
