@@ -1,6 +1,7 @@
 /* Typed argument decoding (memory/args.c): the bytes a map item or a task receives.
  * Oracles: an accepted encoding is canonical (a view re-encodes to exactly its bytes, so
- * one value has one key), and every weft_args_get_* agrees with the view. */
+ * one value has one key), every weft_args_get_* agrees with the view, and what
+ * weft_args_decode accepts re-encodes to its bytes. */
 #include "fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -8,6 +9,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc = weft__args_view(data, size, &view);
     int64_t i;
     weft_args_get_i64(data, size, "n", &i); /* the readers a task calls, on any bytes */
+    /* weft_args_decode accepts only canonical encodings, and gives back their bytes */
+    weft_args *decoded = weft_args_new();
+    FUZZ_CHECK(decoded != NULL);
+    if (weft_args_decode(decoded, data, size) == 0) {
+        weft_bytes enc;
+        FUZZ_CHECK(rc == 0);
+        FUZZ_CHECK(weft_args_encode(decoded, &enc) == 0);
+        FUZZ_CHECK(enc.size == size && memcmp(enc.data, data, size) == 0);
+        weft_bytes_free(&enc, 1);
+    }
+    weft_args_free(decoded);
     if (rc != 0) return 0;
     FUZZ_CHECK(weft__args_encoded_size(&view) == size);
     unsigned char *again = malloc(size);
