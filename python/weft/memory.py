@@ -190,13 +190,19 @@ class MemorizedFunc:
     def _call(self, store, args, kwargs):
         """(result, hit)."""
         pending = memory_engine.PendingCall(self.func, args, kwargs)
-        # the hot path: positional scalars, encoded here and handed over in one piece
-        if self._encoder is not None and not kwargs:
+        arguments = None
+        # the hot path: scalars, encoded here and handed over in one piece
+        if self._encoder is not None:
+            if kwargs:  # bound: a simple signature's values come in its order
+                arguments = self._arguments(args, kwargs)
+                args = tuple(arguments.values())
             encoding = self._encoder.encode(args)
             if encoding is not None:
                 value, hit = store.call_encoded(self._def, encoding, pending)
                 return pickle.loads(value), hit
-        value, hit = store.call(self._def, self._arguments(args, kwargs), pending)
+        if arguments is None:
+            arguments = self._arguments(args, kwargs)
+        value, hit = store.call(self._def, arguments, pending)
         return pickle.loads(value), hit
 
     def __call__(self, *args, **kwargs):

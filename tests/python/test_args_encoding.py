@@ -113,9 +113,12 @@ def test_encoded_calls_and_bound_calls_share_entries(tmp_path):
         if isinstance(value, float) and math.isnan(value):
             continue  # nan != nan: compared below by its entry
         assert f.call(value) == (repr(value), False)  # encoded here
-        assert f.call(x=value) == (repr(value), True)  # bound, added one by one
-        assert f.call(value, 1.5)[1] and f.call(value, y=1.5)[1]
-    assert f.call(x=math.nan)[1] is False and f.call(math.nan)[1] is True
+        assert f.check_call_in_cache(value)  # added one by one (weft_args_*)
+        assert f.call(x=value) == (repr(value), True)
+        assert f.call(value, 1.5)[1] and f.call(value, y=1.5)[1] and f.call(y=1.5, x=value)[1]
+    pending = native_memory.PendingCall(f.func, (math.nan,), {})
+    assert mem._store.call(f._def, {"x": math.nan, "y": 1.5}, pending)[1] is False
+    assert f.call(math.nan) == ("nan", True)  # the same bits, encoded here
     assert len(runs) == len(SCALARS)
     mem.close()
 

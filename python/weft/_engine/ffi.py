@@ -6,6 +6,7 @@ threads go on; callbacks into Python (tasks written in Python, progress) take it
 """
 import ctypes
 import os
+import types
 from ctypes import (CFUNCTYPE, POINTER, Structure, c_char, c_char_p, c_double, c_int,
                     c_int64, c_size_t, c_uint8, c_void_p)
 
@@ -174,10 +175,6 @@ _SIGNATURES = {
 _UNCHECKED = ("weft_memory_call_encoded", "weft_bytes_free")
 
 
-class _Unchecked:
-    pass
-
-
 def _load():
     # Task libraries loaded later (weft.load_tasks) are not in a fork server started at
     # load time; with it off, the processes backend forks workers from this process as it
@@ -197,7 +194,7 @@ def _load():
         fn.restype = restype
         if argtypes is not None:
             fn.argtypes = argtypes
-    unchecked = _Unchecked()
+    unchecked = types.SimpleNamespace()
     for name in _UNCHECKED:
         fn = lib[name]  # a function object of its own, not lib.<name>
         fn.restype = _SIGNATURES[name][0]
