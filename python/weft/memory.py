@@ -162,12 +162,12 @@ class MemorizedFunc:
             store.set_version(self.name, str(self.version))
             for arg in self.ignore:
                 store.ignore(self.name, arg)
-            if self._simple:
-                given = list(self._defaults)
-                while given and given[-1] is not inspect.Parameter.empty:
-                    given.pop()
+            if self._simple:  # with the defaults of the trailing parameters that have one
+                first = len(self._defaults)
+                while first and self._defaults[first - 1] is not inspect.Parameter.empty:
+                    first -= 1
                 self._encoder = memory_engine.scalar_encoder(self._names,
-                                                             self._defaults[len(given):])
+                                                             self._defaults[first:])
 
     def _arguments(self, args, kwargs):
         if self._simple and not kwargs and len(args) <= len(self._names):

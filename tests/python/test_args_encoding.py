@@ -59,8 +59,8 @@ def test_other_values_go_the_general_way(value):
 
 
 def test_unusable_names_have_no_encoder():
-    assert args_encoding.scalar_encoder(["x" * 256]) is None
-    assert args_encoding.scalar_encoder(["x" * 255]) is not None
+    assert args_encoding.scalar_encoder(["x" * (ffi.ARGS_MAX_NAME + 1)]) is None
+    assert args_encoding.scalar_encoder(["x" * ffi.ARGS_MAX_NAME]) is not None
 
 
 def _vector_calls():
@@ -139,4 +139,24 @@ def test_nested_cached_calls_and_errors(tmp_path):
     with pytest.raises(ValueError, match="negative -5"):
         outer(-5)
     assert outer.call(3) == (14, True)
+    mem.close()
+
+
+def test_defaults_fill_in_as_binding_does(tmp_path):
+    mem = weft.Memory(str(tmp_path / "c"))
+    runs = []
+
+    @mem.cache
+    def f(a, b=1, c="c", d=None):  # d's default is not a scalar: those calls are bound
+        runs.append((a, b, c, d))
+        return a
+    for args in [(0,), (0, 1), (0, 1, "c"), (0, 1, "c", None), (1, 2, "x", 3)]:
+        f(*args)
+        assert f.check_call_in_cache(*args)  # the general path finds what was stored
+    assert runs == [(0, 1, "c", None), (1, 2, "x", 3)]
+    assert f.call(0, c="c", b=1) == (0, True)
+    with pytest.raises(TypeError, match="missing a required argument"):
+        f()
+    with pytest.raises(TypeError, match="too many"):
+        f(1, 2, 3, 4, 5)
     mem.close()

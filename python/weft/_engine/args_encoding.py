@@ -1,8 +1,8 @@
 """weft's canonical args encoding (docs/cache-format.md), written in Python for calls whose
 arguments are all small scalars, so that a cached call hands weft every argument in one
-ctypes call (weft_args_decode) instead of one per argument: a ctypes call costs more than
-the hit itself. The bytes are exactly what weft_args_* + weft_args_encode make, so keys do
-not change (tests/python/test_args_encoding.py compares them with weft's own).
+ctypes call (weft_memory_call_encoded) instead of one per argument: a ctypes call costs
+more than the hit itself. The bytes are exactly what weft_args_* + weft_args_encode make,
+so keys do not change (tests/python/test_args_encoding.py compares them with weft's own).
 
 Layout: "WFA1", u32 count, then per argument in bytewise name order, 8-byte aligned:
 u16 name_len, u8 type, u8 ndim (0), u32 0, u64 payload size | name, NUL, zero pad |
@@ -10,9 +10,7 @@ payload (strings: + NUL), zero pad.
 """
 import struct
 
-from .ffi import ARG_BOOL, ARG_BYTES, ARG_F64, ARG_I64, ARG_STRING
-
-MAX_NAME = 255  # WEFT_ARGS_MAX_NAME
+from .ffi import ARG_BOOL, ARG_BYTES, ARG_F64, ARG_I64, ARG_STRING, ARGS_MAX_NAME
 _HEAD = struct.Struct("<HBBIQ")
 _I64 = struct.Struct("<q").pack
 _F64 = struct.Struct("<d").pack
@@ -42,17 +40,17 @@ class _Name:
 def scalar_encoder(names, defaults=()):
     """A ScalarEncoder for these argument names, or None when weft's args cannot hold one
     of them (the calls then go the general way, which says why)."""
-    if any(not n or len(n.encode()) > MAX_NAME for n in names):
+    if any(not n or len(n.encode()) > ARGS_MAX_NAME for n in names):
         return None
     return ScalarEncoder(names, defaults)
 
 
 class ScalarEncoder:
-    """The encoding of one function's positional calls: `names` in the function's order,
-    `defaults` the values of the last len(defaults) of them when not given.
-    encode(args) gives the bytes, or None when the number of args does not fit or a value
-    is not an int in int64, a float, a bool, a str without NUL or bytes (the caller then
-    binds and adds them one by one)."""
+    """The encoding of one function's calls: `names` in the function's order, `defaults`
+    the values of the last len(defaults) of them when not given. encode(args), args its
+    values in that order (all of them, or all but some defaults), gives the bytes, or None
+    when the number of args does not fit or a value is not an int in int64, a float, a
+    bool, a str without NUL or bytes (the caller then adds them one by one)."""
 
     def __init__(self, names, defaults=()):
         keyed = sorted((n.encode(), i) for i, n in enumerate(names))  # bytewise: strcmp

@@ -91,6 +91,7 @@ class ImportStats(Structure):
 
 ARG_I64, ARG_F64, ARG_BOOL, ARG_STRING, ARG_BYTES = 1, 2, 3, 4, 5
 ARGS_MAX_NDIM = 8
+ARGS_MAX_NAME = 255
 
 P = c_void_p
 _SIGNATURES = {
