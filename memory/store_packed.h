@@ -7,17 +7,18 @@
 
 /* Larger values are files, as in the disk store (read without SQLite's copies). */
 #define WEFT__PACKED_MAX_INLINE 32768
-/* Chooses the store of new cache folders: "packed" (the default) or "file". */
+/* Chooses the store of new cache folders: "packed", "log" or "file". */
 #define WEFT__STORE_ENV "WEFT_CACHE_STORE"
 
 extern const weft_store weft__store_packed;
+extern const weft_store weft__store_log; /* memory/store_log.c */
 
 /* ---- store_folder.c */
 /* Non-zero when the folder's marker says it is a packed cache. */
 int weft__packed_is_packed(const char *dir);
-/* Non-zero when new folders get the packed store (WEFT_CACHE_STORE unset or "packed"). */
-int weft__packed_is_default(void);
-/* 0, or WEFT_EINVAL with a message when WEFT_CACHE_STORE is neither "packed" nor "file". */
+/* The store new folders get (WEFT_CACHE_STORE, else the default). */
+const weft_store *weft__folder_default_store(void);
+/* 0, or WEFT_EINVAL with a message when WEFT_CACHE_STORE names no store. */
 int weft__packed_env_check(void);
 /* Where the disk store keeps an entry's file: 0, or WEFT_EINVAL when it does not fit. */
 int weft__packed_file_path(const char *root, const char *task, const uint8_t key[16], char *buf,
