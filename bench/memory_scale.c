@@ -110,9 +110,10 @@ static double entry_bytes(const char *dir) {
     void *st = calloc(1, s->state_size);
     double per = 0;
     if (s->open(st, dir) != 0) exit(1);
-    if (strcmp(s->name, "packed") == 0) {
+    weft__store_summary_method summary = weft__store_summary_of(s);
+    if (summary) { /* a store with an index (packed, log) */
         int64_t disk;
-        s->summary(st, task_bytes, &per, &disk);
+        summary(st, task_bytes, &per, &disk);
     } else {
         per = 104 + 64; /* the file store: an entry is its file's bytes (the header, the value) */
     }
