@@ -57,7 +57,8 @@ static double map_range(weft_pool *p, int64_t first, int64_t n) {
 /* The store alone, on DIR: seconds per entry of a put each, puts of 256, gets of 256. */
 static void store_alone(const char *dir, double *put_one, double *put_batch, double *get_batch,
                         double *put_batch_cpu, double *get_batch_cpu) {
-    enum { N = 10240, B = 256 };
+    enum { N = 10240,
+           B = 256 };
     const weft_store *s = weft__store_for(dir);
     void *st = calloc(1, s->state_size);
     if (s->open(st, dir) != 0) exit(1);

@@ -435,9 +435,9 @@ static void log_close(void *state) {
 /* ---- reads */
 
 #define LARGE 1
-/* One read without a lock: 0, LARGE (its file), WEFT_ENOTFOUND, WEFT_ECORRUPT. */
-static int get_one(log_state *s, weft__store_get *g) {
-    int tid = task_id(s, g->task, 0);
+/* One read without a lock, of task id tid: 0, LARGE (its file), WEFT_ENOTFOUND,
+ * WEFT_ECORRUPT. */
+static int get_one(log_state *s, weft__store_get *g, int tid) {
     for (int attempt = 0; tid && attempt < 4; attempt++) {
         log_index *x = weft__log_index(s);
         if (!x) return WEFT_ENOTFOUND;
@@ -475,11 +475,15 @@ static int get_one(log_state *s, weft__store_get *g) {
 
 static void log_get_many(void *state, weft__store_get *gets, size_t n) {
     log_state *s = state;
+    const char *task = NULL;
+    int tid = 0;
     for (size_t i = 0; i < n; i++) {
         weft__store_get *g = &gets[i];
         g->head = g->value = (weft_bytes){NULL, 0};
         g->last_access_ns = -1;
-        g->rc = get_one(s, g);
+        if (!task || strcmp(task, g->task) != 0) /* a batch is mostly one task's */
+            tid = task_id(s, task = g->task, 0);
+        g->rc = tid ? get_one(s, g, tid) : WEFT_ENOTFOUND;
         if (g->rc == LARGE) {
             int64_t at = g->last_access_ns;
             g->rc = weft__store_disk.get(s->files, g->task, g->key, &g->head, &g->value, &g->last_access_ns);
@@ -809,7 +813,8 @@ static int move_flush(hand *w) {
             log_index *x = atomic_load(&w->s->idx);
             log_rec r;
             int64_t at = weft__log_find(w->s, x, w->moves[i].rec.key, &r);
-            int64_t atime = at >= 0 ? (int64_t)x->slots[at].atime : w->moves[i].rec.stamp;
+            int64_t atime = at >= 0 ? (int64_t)__atomic_load_n((uint64_t *)&x->slots[at].atime, __ATOMIC_RELAXED)
+                                    : w->moves[i].rec.stamp;
             rc = weft__log_insert(w->s, w->moves[i].rec.key, loc + w->moves[i].at, atime, &old);
         }
     }
@@ -889,7 +894,7 @@ static int walk(hand *w) {
         log_rec now;
         int64_t i = weft__log_find(s, x, r.key, &now);
         if (i >= 0 && x->slots[i].loc == log_loc(seg, off)) {
-            int64_t atime = (int64_t)x->slots[i].atime;
+            int64_t atime = (int64_t)__atomic_load_n((uint64_t *)&x->slots[i].atime, __ATOMIC_RELAXED);
             if (w->before_ns > 0 && atime < w->before_ns)
                 drop(w, x, i, &r, 1);
             else if (too_many && atime <= r.stamp)

@@ -33,7 +33,8 @@ int weft__packed_temps_only(const weft__store_item *item, void *filter);
 int64_t weft__packed_folder_bytes(const char *dir);
 
 /* ---- store_migrate.c: `weft cache migrate` */
-/* Convert a file-per-entry cache folder into a packed one, in place: 0 (*moved: entries
- * moved into the database; *dropped: damaged ones left to be recomputed), or WEFT_E*. */
+/* Convert a cache folder of another store into one of the store new folders get
+ * (packed or log), in place: 0 (*moved: entries moved; *dropped: damaged ones left to be
+ * recomputed), or WEFT_E*. */
 int weft__store_migrate(const char *dir, int64_t *moved, int64_t *dropped);
 #endif

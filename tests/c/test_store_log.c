@@ -509,6 +509,39 @@ static void test_writers_with_eviction(const char *base) {
     CHECK(cached_map(dir, 9500, 0, NULL) >= 9500 - 3000); /* every value right */
 }
 
+/* `weft cache migrate`: a file-per-entry folder (one damaged entry dropped) and a packed
+ * one become log folders, every entry a hit; twice is nothing to do. */
+static void test_migrate(const char *base) {
+    const char *from[] = {"file", "packed"};
+    for (int k = 0; k < 2; k++) {
+        char dir[4200];
+        snprintf(dir, sizeof dir, "%s/old-%s", base, from[k]);
+        setenv("WEFT_CACHE_STORE", from[k], 1);
+        CHECK_EQ(cached_map(dir, 300, 0, NULL), 300);
+        setenv("WEFT_CACHE_STORE", "log", 1);
+        CHECK(weft__store_for(dir) != &weft__store_log);
+        CHECK_EQ(cached_map(dir, 300, 0, NULL), 0);
+        static char paths[512][4096];
+        if (k == 0) {
+            CHECK_EQ(find_entries(dir, paths, 512), 300);
+            flip_byte(paths[7], file_size(paths[7]) - 1);
+        }
+        int64_t moved, dropped;
+        CHECK_EQ(weft__store_migrate(dir, &moved, &dropped), 0);
+        CHECK_EQ(moved, k == 0 ? 299 : 300);
+        CHECK_EQ(dropped, k == 0 ? 1 : 0);
+        CHECK(weft__store_for(dir) == &weft__store_log);
+        CHECK_EQ(find_entries(dir, paths, 512), 0);
+        char db[4300];
+        snprintf(db, sizeof db, "%s/" WEFT__PACKED_DB, dir);
+        CHECK(access(db, F_OK) != 0);
+        CHECK_EQ(count_entries(dir), k == 0 ? 299 : 300);
+        CHECK_EQ(cached_map(dir, 300, 0, NULL), k == 0 ? 1 : 0);
+        CHECK_EQ(weft__store_migrate(dir, &moved, &dropped), 0);
+        CHECK_EQ(moved, 0);
+    }
+}
+
 static int run_tool(const char *tool, const char *sub, const char *dir, const char *args, char *out, size_t size) {
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' %s 2>&1", tool, sub, dir, args);
@@ -546,7 +579,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
