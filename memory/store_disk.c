@@ -258,8 +258,10 @@ static int disk_open(void *state, const char *location) {
     /* natively the registry opens such a folder with the packed store (which keeps its
      * large values through this store); a build without it (WASI, Emscripten) must not
      * mix its files into it, nor miss silently */
-    if (weft__disk_marker_kind(location) > 0)
-        return weft__set_error(WEFT_EFOREIGN, "'%s' is a packed or log weft cache, which this build cannot read: share a folder made with WEFT_CACHE_STORE=file, or move entries with `weft cache export` and `import`", location);
+    int kind = weft__disk_marker_kind(location);
+    if (kind > 0)
+        return weft__set_error(WEFT_EFOREIGN, "'%s' is a %s weft cache (%s), which this build cannot read: share a folder made with WEFT_CACHE_STORE=file, or move entries with `weft cache export` and `import`", location,
+                               kind == WEFT__MARKER_LOG ? "log" : "packed", kind == WEFT__MARKER_LOG ? "segments and a mapped index" : "SQLite");
 #endif
     disk_state *s = state;
     int rc = prepare_folder(location, &s->read_only);

@@ -58,7 +58,7 @@ static int is_large(size_t hs, size_t vs) {
 }
 
 static int esys(int e, const char *what, const char *path) {
-    return weft__set_error(e == ENOSPC || e == EDQUOT ? WEFT_ESYS : WEFT_ESYS, "%s '%s': %s", what, path, strerror(e));
+    return weft__set_error(WEFT_ESYS, "%s '%s': %s", what, path, strerror(e));
 }
 
 /* ---- segments */
@@ -110,6 +110,12 @@ static const unsigned char *seg_map(log_state *s, uint64_t seg, uint64_t need) {
     }
     weft_plat_mutex_unlock(&s->map_lock);
     return p && need <= atomic_load(&g->known) ? p : NULL;
+}
+
+/* A segment's size now (a stat: another process may have appended to it), or 0. */
+static uint64_t seg_size(log_state *s, uint64_t seg) {
+    if (!seg_map(s, seg, UINT64_MAX) && !seg_map(s, seg, 0)) return 0;
+    return atomic_load(&seg_slot(s, seg)->known);
 }
 
 /* What this process wrote itself is known to be there without a stat. */
@@ -199,8 +205,8 @@ int weft__log_scan(log_state *s, void (*fn)(log_state *, uint64_t, const log_rec
             segs[j - 1] = t;
         }
     for (size_t i = 0; i < n; i++) {
-        const unsigned char *p = seg_map(s, segs[i], 0);
-        uint64_t size = p ? atomic_load(&seg_slot(s, segs[i])->known) : 0, off = 0;
+        uint64_t size = seg_size(s, segs[i]), off = 0;
+        const unsigned char *p = seg_map(s, segs[i], size);
         log_rec r;
         while (p && off < size && rec_parse(p + off, size - off, &r) == 0) {
             fn(s, log_loc(segs[i], off), &r, user);
@@ -287,6 +293,19 @@ static int lock_writers(log_state *s) {
     if (s->read_only)
         return weft__set_error(WEFT_ESYS, "cannot write to the cache folder '%s' (check its permissions)", s->root);
     weft_plat_mutex_lock(&s->lock);
+    if (s->lock_pid != getpid()) { /* a forked child: a lock of its own, not its parent's */
+        char path[4200];
+        snprintf(path, sizeof path, "%s/" LOG_LOCK_FILE, s->root);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            int e = errno;
+            weft_plat_mutex_unlock(&s->lock);
+            return esys(e, "cannot open the cache lock", path);
+        }
+        close(s->lock_fd);
+        s->lock_fd = fd;
+        s->lock_pid = getpid();
+    }
     while (flock(s->lock_fd, LOCK_EX) != 0) {
         if (errno == EINTR) continue;
         int e = errno;
@@ -394,6 +413,7 @@ static int log_open(void *state, const char *location) {
     snprintf(path, sizeof path, "%s/" LOG_LOCK_FILE, s->root);
     if (!rc && !s->read_only && (s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
         rc = esys(errno, "cannot open the cache lock", path);
+    s->lock_pid = getpid();
     weft_plat_mutex_init(&s->lock);
     weft_plat_mutex_init(&s->map_lock);
     if (!rc) rc = weft__log_index_open(s, !s->read_only);
@@ -454,8 +474,8 @@ static int get_one(log_state *s, weft__store_get *g, int tid) {
                 log_rec bad;
                 int rc = weft__log_record(s, loc, &bad);
                 if ((rc || memcmp(bad.key, g->key, 16) == 0) && __atomic_load_n(&x->slots[j].loc, __ATOMIC_ACQUIRE) == loc &&
-                    (rc || bad.task == tid))
-                    return WEFT_ECORRUPT;
+                    (rc || bad.task == tid) && !__atomic_load_n(&x->h->moved, __ATOMIC_ACQUIRE))
+                    return WEFT_ECORRUPT; /* (an index replaced meanwhile is asked again) */
             }
             return WEFT_ENOTFOUND;
         }
@@ -881,6 +901,10 @@ static int walk(hand *w) {
         uint64_t end = seg == h->active_seg ? h->active_off : p ? atomic_load(&seg_slot(s, seg)->known)
                                                                 : 0;
         log_rec r;
+        if (seg != h->active_seg && (!p || off >= end || rec_parse(p + off, end - off, &r) != 0)) {
+            end = seg_size(s, seg); /* what another process appended since this one looked */
+            p = seg_map(s, seg, end);
+        }
         if (!p || off >= end || rec_parse(p + off, end - off, &r) != 0) {
             if (seg == h->active_seg) break;            /* a damaged tail of the active segment: stays */
             if (w->used && (rc = move_flush(w))) break; /* its moved records are safe first */

@@ -76,6 +76,7 @@ typedef struct log_state {
     void *files; /* the disk store's state on the same folder: large values, versions */
     int read_only;
     int lock_fd;
+    int lock_pid;             /* the process that opened lock_fd (a forked child opens its own) */
     weft_plat_mutex lock;     /* this process's writers */
     weft_plat_mutex map_lock; /* segment mappings, index reopening, task names */
     _Atomic(log_index *) idx;

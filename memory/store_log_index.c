@@ -135,14 +135,19 @@ static uint64_t home(const log_index *x, uint64_t tag) {
     return (tag ^ tag >> 29) & x->mask; /* keys are hashes: their bits are mixed already */
 }
 
-/* Put a slot into a table that does not hold its key (growing, rebuilding). */
-static void place(log_index *x, uint64_t tag, uint64_t loc, int64_t atime) {
-    uint64_t i = home(x, tag);
-    while (load_rlx(&x->slots[i].loc)) i = (i + 1) & x->mask;
+/* Put a slot into a table that does not hold its key (growing, rebuilding): 1, or 0
+ * when the table has the very same slot (a copy a killed writer's deletion left). */
+static int place(log_index *x, uint64_t tag, uint64_t loc, int64_t atime) {
+    uint64_t i = home(x, tag), at;
+    while ((at = load_rlx(&x->slots[i].loc))) {
+        if (at == loc && load_rlx(&x->slots[i].tag) == tag) return 0;
+        i = (i + 1) & x->mask;
+    }
     store_rlx(&x->slots[i].tag, tag);
     store_rlx((uint64_t *)&x->slots[i].atime, (uint64_t)atime);
     store_rel(&x->slots[i].loc, loc);
     x->h->used++;
+    return 1;
 }
 
 static int grow(log_state *s) {
@@ -224,20 +229,24 @@ void weft__log_delete(log_index *x, uint64_t i) {
     }
 }
 
-/* The totals again from the slots and their records (a writer died mid-update). */
-static void recount(log_state *s, log_index *x) {
-    log_header *h = x->h;
-    h->live_count = h->live_bytes = 0;
-    h->used = 0;
-    memset(x->totals, 0, LOG_TASKS * sizeof(log_total));
+/* A writer died mid-update: a deletion it was shifting back may have left a slot out of
+ * reach of its probe, and the totals half changed. The table is made again in a new file
+ * (every slot placed anew) and the totals counted from the records. */
+static int recount(log_state *s, log_index *x) {
+    char tmp[4200];
+    index_path(s, tmp, sizeof tmp, ".new");
+    log_index *y = make_file(tmp, x->mask + 1, x->h);
+    if (!y) return weft__set_error(WEFT_ESYS, "cannot repair the cache index '%s': %s", tmp, strerror(errno));
+    y->h->live_count = y->h->live_bytes = 0;
     for (uint64_t i = 0; i <= x->mask; i++) {
-        uint64_t loc = load_acq(&x->slots[i].loc);
-        if (!loc) continue;
-        h->used++;
+        uint64_t loc = load_acq(&x->slots[i].loc), tag = load_rlx(&x->slots[i].tag);
         log_rec r;
-        if (weft__log_record(s, loc, &r) == 0) weft__log_count(x, &r, 1);
+        if (loc && place(y, tag, loc, (int64_t)load_rlx((uint64_t *)&x->slots[i].atime)) &&
+            weft__log_record(s, loc, &r) == 0)
+            weft__log_count(y, &r, 1);
     }
-    store_rel(&h->dirty, 0);
+    y->h->dirty = 0;
+    return rename_in(s, y, tmp);
 }
 
 /* Rebuild: every record of the segments, oldest first, into an empty index (later
@@ -287,7 +296,7 @@ int weft__log_index_open(log_state *s, int writable) {
     log_index *x = map_file(path, writable, &damaged);
     if (x) {
         install(s, x);
-        if (writable && x->h->dirty) recount(s, x);
+        if (writable && x->h->dirty) rc = recount(s, x);
     } else if (writable) {
         if (damaged) { /* kept for a post mortem; its entries are found again in the segments */
             char aside[4300];
@@ -339,8 +348,7 @@ int weft__log_index_settle(log_state *s) {
         }
         x = atomic_load(&s->idx);
     }
-    if (x->h->dirty) recount(s, x);
-    return 0;
+    return x->h->dirty ? recount(s, x) : 0;
 }
 
 void weft__log_index_close(log_state *s) {
