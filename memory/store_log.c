@@ -678,6 +678,7 @@ static int log_remove(void *state, const char *task, const uint8_t key[16]) {
 
 static int log_touch(void *state, const char *task, const uint8_t key[16], int64_t now_ns) {
     log_state *s = state;
+    if (s->read_only) return 0; /* its index is mapped read-only: uses are not recorded */
     log_index *x = weft__log_index(s);
     int tid = task_id(s, task, 0);
     log_rec r;

@@ -420,6 +420,35 @@ static void test_batch_reads(const char *base) {
     CHECK(g[1].rc == 0 && g[1].value.size == 9 && memcmp(g[1].value.data, value, 9) == 0);
     for (int i = 0; i < 2; i++)
         if (!g[i].rc) free(g[i].head.data), free(g[i].value.data);
+    /* a large value is a file where the disk store keeps it; removing or evicting the
+     * entry removes it */
+    static unsigned char big[100000];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (unsigned char)(i * 13 + 1);
+    uint8_t bk[2][16];
+    char path[2][4400];
+    for (int i = 0; i < 2; i++) {
+        memset(bk[i], 0x70 + i, 16);
+        /* a real header: the file is read as the disk store reads its entries */
+        weft__entry_desc d = {.key = bk[i], .task = "big", .version = "", .created_ns = 1, .value = big, .value_size = sizeof big};
+        unsigned char *bh;
+        size_t bhs;
+        CHECK_EQ(weft__entry_build(&d, &bh, &bhs), 0);
+        CHECK_EQ(s->put(st, "big", bk[i], bh, bhs, big, sizeof big, 0), 0);
+        CHECK_EQ(weft__packed_file_path(dir, "big", bk[i], path[i], sizeof path[i]), 0);
+        CHECK_EQ(file_size(path[i]), (long)(bhs + sizeof big));
+        weft_bytes h, v;
+        int64_t at;
+        CHECK_EQ(s->get(st, "big", bk[i], &h, &v, &at), 0);
+        CHECK(v.size == sizeof big && memcmp(v.data, big, sizeof big) == 0 && h.size == bhs && memcmp(h.data, bh, bhs) == 0);
+        free(h.data), free(v.data), free(bh);
+    }
+    CHECK_EQ(s->remove(st, "big", bk[0]), 0);
+    CHECK(access(path[0], F_OK) != 0);
+    weft__store_evicted e;
+    CHECK_EQ(s->evict(st, 0, 0, weft_plat_wall_ns() + 1000000000, &e), 0); /* all expired */
+    CHECK(e.expired > 0);
+    CHECK_EQ(e.items_left, 0);
+    CHECK(access(path[1], F_OK) != 0);
     close_store(s, st);
 }
 
