@@ -89,7 +89,8 @@ done
 for b in sequential threads processes; do
   p=$(val "$maps_log" map_${b}_plain); m=$(val "$maps_log" map_${b}_miss)
   x=$(awk -v m="$m" -v p="$p" -v s="$(val "$wlog" miss_store_small)" 'BEGIN { printf("%.2fx", m / (1.5 * p + s)) }')
-  printf '%-12s %9s %11s %9s %8s %11s %12s %12s %8s  %s\n' "log: ${b:0:7}" "$p" "$m" "$(val "$maps_log" map_${b}_hit)" \
+  short=${b/sequential/seq}; short=${short/processes/procs}
+  printf '%-12s %9s %11s %9s %8s %11s %12s %12s %8s  %s\n' "log: $short" "$p" "$m" "$(val "$maps_log" map_${b}_hit)" \
     "$(val "$maps_log" map_${b}_hit_cpu)" "$(val "$maps_log" map_${b}_hit_file)" "-" "-" "-" "$x (target <= 1x)"
 done
 printf '%-12s %9s %11s %9s\n' joblib - "$(val "$joblib" map_joblib_miss)" "$(val "$joblib" map_joblib_hit)"
