@@ -12,7 +12,7 @@
 int weft__packed_is_packed(const char *dir) { return weft__disk_marker_is_packed(dir); }
 
 /* The one place that says which store new folders get. */
-#define DEFAULT_STORE weft__store_packed
+#define DEFAULT_STORE weft__store_log /* bench/run_memory.sh's scale table: docs/cache-format.md */
 
 const weft_store *weft__folder_default_store(void) {
     const char *s = weft_plat_getenv(WEFT__STORE_ENV);

@@ -7,7 +7,7 @@
 
 /* Larger values are files, as in the disk store (read without SQLite's copies). */
 #define WEFT__PACKED_MAX_INLINE 32768
-/* Chooses the store of new cache folders: "packed", "log" or "file". */
+/* Chooses the store of new cache folders: "log" (the default), "packed" or "file". */
 #define WEFT__STORE_ENV "WEFT_CACHE_STORE"
 
 extern const weft_store weft__store_packed;

@@ -370,9 +370,9 @@ static void test_corruption(const char *dir) {
         weft_bytes_free(&out, 1);
         CHECK_EQ(find_entries(dir, paths, 16), 1);
         long size = file_size(paths[0]);
-        if (kind == 0) flip_byte(paths[0], size - 3);  /* value */
-        if (kind == 1) flip_byte(paths[0], 40);        /* header: a time */
-        if (kind == 2) flip_byte(paths[0], 20);        /* header: the key */
+        if (kind == 0) flip_byte(paths[0], size - 3); /* value */
+        if (kind == 1) flip_byte(paths[0], 40);       /* header: a time */
+        if (kind == 2) flip_byte(paths[0], 20);       /* header: the key */
         if (kind == 3) CHECK_EQ(truncate(paths[0], size - 5), 0);
         /* a fresh handle, as another process or a later run would be: this one may
          * still hold the value it verified (its hot table) */
@@ -525,7 +525,7 @@ static void test_read_only(const char *base) {
         if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(77);
         if (!permissions_bind(dir)) _exit(77);
         int failed = map_cubes(dir, 1, 8, &ran) != 0 || ran != 0; /* all hits */
-        failed |= map_cubes(dir, 100, 4, &ran) != 0 || ran != 4;   /* misses: computed */
+        failed |= map_cubes(dir, 100, 4, &ran) != 0 || ran != 4;  /* misses: computed */
         _exit(failed ? 1 : 0);
     }
     int status = -1;
@@ -712,7 +712,11 @@ static void test_tolerance(void) {
 
 /* a plain struct {i64 id; f64 rate; i64 steps} -> id + steps + (i64)rate */
 static int struct_sum(weft_task *t) {
-    struct { int64_t id; double rate; int64_t steps; } in;
+    struct {
+        int64_t id;
+        double rate;
+        int64_t steps;
+    } in;
     if (weft_input_size(t) != sizeof in) return weft_fail(t, "expected a 24-byte item");
     memcpy(&in, weft_input(t), sizeof in);
     int64_t s = in.id + in.steps + (int64_t)in.rate;
@@ -800,7 +804,11 @@ static void test_debug(const char *location) {
     weft_args_free(a);
 
     /* a map of plain structs: a miss names the bytes of the item that changed */
-    struct item { int64_t id; double rate; int64_t steps; } items[4];
+    struct item {
+        int64_t id;
+        double rate;
+        int64_t steps;
+    } items[4];
     memset(items, 0, sizeof items); /* no padding here, but zeroed as the README asks */
     for (int i = 0; i < 4; i++) items[i] = (struct item){i, 0.5 + i, 100};
     weft_options so = {.backend = "sequential", .memory = m};
@@ -888,7 +896,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/expiry", base);
     test_expiry_validation(dir);
     /* these two damage and age entry files by hand: the file-per-entry store's (the
-     * packed store's own are in test_store_packed) */
+     * packed and log stores' own are in test_store_packed and test_store_log) */
     const char *store = getenv("WEFT_CACHE_STORE");
     static char saved_buf[64];
     char *saved = store ? saved_buf : NULL;
