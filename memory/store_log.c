@@ -98,7 +98,7 @@ static const unsigned char *seg_map(log_state *s, uint64_t seg, uint64_t need) {
     p = atomic_load(&g->p);
     struct stat st;
     if (!p) {
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         void *m = fd >= 0 && fstat(fd, &st) == 0 ? mmap(NULL, LOG_SEG_MAX, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
         if (fd >= 0) close(fd);
         if (m != MAP_FAILED) {
@@ -223,7 +223,9 @@ int weft__log_scan(log_state *s, void (*fn)(log_state *, uint64_t, const log_rec
 static void load_names(log_state *s) {
     char path[4200];
     snprintf(path, sizeof path, "%s/" LOG_TASKS_FILE, s->root);
-    FILE *f = fopen(path, "re");
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW); /* a link there is no task file of ours */
+    FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
+    if (!f && fd >= 0) close(fd);
     if (!f) return;
     char line[4096];
     int id = 0, n = atomic_load(&s->n_names);
@@ -261,7 +263,7 @@ static int task_id(log_state *s, const char *task, int create) {
     char path[4200], line[4096];
     size_t n = weft__disk_escape(task, line, sizeof line - 1);
     snprintf(path, sizeof path, "%s/" LOG_TASKS_FILE, s->root);
-    int fd = n ? open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+    int fd = n ? open(path, O_RDWR | O_CREAT | O_APPEND | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644) : -1;
     if (fd < 0) return 0;
     /* after a line a killed writer left unfinished, a new line */
     struct stat st;
@@ -296,7 +298,7 @@ static int lock_writers(log_state *s) {
     if (s->lock_pid != getpid()) { /* a forked child: a lock of its own, not its parent's */
         char path[4200];
         snprintf(path, sizeof path, "%s/" LOG_LOCK_FILE, s->root);
-        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0) {
             int e = errno;
             weft_plat_mutex_unlock(&s->lock);
@@ -347,7 +349,7 @@ static int active_fd(log_state *s, log_header *h) {
     if (s->seg_fd >= 0) close(s->seg_fd);
     char path[4200];
     weft__log_seg_path(s, h->active_seg, path, sizeof path);
-    s->seg_fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    s->seg_fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
     s->seg_fd_num = h->active_seg;
     return s->seg_fd < 0 ? esys(errno, "cannot write the cache segment", path) : 0;
 }
@@ -411,7 +413,7 @@ static int log_open(void *state, const char *location) {
     rc = weft__store_disk.open(s->files, s->root);
     char path[4200];
     snprintf(path, sizeof path, "%s/" LOG_LOCK_FILE, s->root);
-    if (!rc && !s->read_only && (s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0)
+    if (!rc && !s->read_only && (s->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) < 0)
         rc = esys(errno, "cannot open the cache lock", path);
     s->lock_pid = getpid();
     weft_plat_mutex_init(&s->lock);
@@ -936,7 +938,7 @@ static int walk(hand *w) {
     if (upto > h->punched_off) {
         char path[4200];
         weft__log_seg_path(s, h->hand_seg, path, sizeof path);
-        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
         if (fd >= 0 && fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)h->punched_off, (off_t)(upto - h->punched_off)) == 0)
             h->punched_off = upto;
         if (fd >= 0) close(fd);

@@ -47,7 +47,7 @@ static void unmap(log_index *x) {
  * of this version). */
 static log_index *map_file(const char *path, int writable, int *damaged) {
     *damaged = 0;
-    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+    int fd = open(path, (writable ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) return NULL;
     struct stat st;
     log_index *x = calloc(1, sizeof *x);
@@ -86,7 +86,7 @@ static log_index *map_file(const char *path, int writable, int *damaged) {
  * its header copied from `from` (NULL: a fresh log). */
 static log_index *make_file(const char *path, uint64_t capacity, const log_header *from) {
     unlink(path);
-    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
     if (fd < 0) return NULL;
     int rc = ftruncate(fd, (off_t)file_bytes(capacity));
     if (rc == 0) rc = posix_fallocate(fd, 0, LOG_HEADER_BYTES);

@@ -577,6 +577,29 @@ static void test_migrate(const char *base) {
     }
 }
 
+/* Links and FIFOs where the store's files should be: nothing outside the folder is
+ * written or read, nothing hangs, and maps stay right (what cannot be stored is
+ * recomputed). */
+static void test_hostile(const char *base) {
+    char dir[4200], outside[4200], seg[4300], tasks[4300];
+    snprintf(dir, sizeof dir, "%s/hostile", base);
+    snprintf(outside, sizeof outside, "%s/outside", base);
+    CHECK_EQ(cached_map(dir, 100, 0, NULL), 100);
+    FILE *f = fopen(outside, "w");
+    CHECK(f && fputs("not a segment\n", f) >= 0);
+    if (f) fclose(f);
+    seg_path(dir, 1, seg, sizeof seg);
+    CHECK_EQ(unlink(seg), 0);
+    CHECK_EQ(symlink(outside, seg), 0);
+    snprintf(tasks, sizeof tasks, "%s/" LOG_TASKS_FILE, dir);
+    CHECK_EQ(unlink(tasks), 0);
+    CHECK_EQ(mkfifo(tasks, 0644), 0);
+    weft_memory_options mo = WEFT_MEMORY_OPTIONS_INIT;
+    mo.quiet = 1;
+    CHECK(cached_map(dir, 200, 0, &mo) >= 100); /* right values (checked), never hangs */
+    CHECK_EQ(file_size(outside), 14);
+}
+
 static int run_tool(const char *tool, const char *sub, const char *dir, const char *args, char *out, size_t size) {
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' %s 2>&1", tool, sub, dir, args);
@@ -614,7 +637,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
