@@ -1,5 +1,6 @@
-/* The log store's parts (native builds only): records in append-only segments
- * (memory/store_log.c) and the index every process maps (memory/store_log_index.c).
+/* The log store's parts (native builds only): the vtable (memory/store_log.c), its files
+ * (segments, records, task names, the writers' lock: memory/store_log_file.c), the index
+ * every process maps (memory/store_log_index.c) and eviction (memory/store_log_evict.c).
  * The design is in memory/store_log.c's opening comment and docs/cache-format.md. */
 #ifndef WEFT_STORE_LOG_H
 #define WEFT_STORE_LOG_H
@@ -127,11 +128,58 @@ void weft__log_delete(log_index *x, uint64_t i);
 void weft__log_count(log_index *x, const log_rec *r, int sign);
 void weft__log_index_close(log_state *s);
 
-/* ---- store_log.c */
-/* The record at loc (lock-free): 0, WEFT_ENOTFOUND (no such place), WEFT_ECORRUPT. */
+static inline size_t log_pad8(size_t n) { return (n + 7) & ~(size_t)7; }
+
+/* A put waiting in s->buf for its slot, and a large value's file to remove once the
+ * writers' lock is let go (its slot went first). */
+typedef struct log_pending {
+    size_t put, at; /* the put, and where its record lies in s->buf */
+    log_rec rec;
+} log_pending;
+typedef struct log_gone {
+    uint16_t task;
+    uint8_t key[16];
+} log_gone;
+
+/* ---- store_log_file.c */
+int weft__log_esys(int e, const char *what, const char *path);
+int weft__log_seg_path(const log_state *s, uint64_t seg, char *buf, size_t size);
+log_seg *weft__log_seg_slot(log_state *s, uint64_t seg);
+/* A segment's mapping (made on first use); NULL when the segment is not there or holds
+ * fewer than `need` bytes (its size is checked again when they pass what is known). */
+const unsigned char *weft__log_seg_map(log_state *s, uint64_t seg, uint64_t need);
+/* A segment's size now (a stat: another process may have appended to it), or 0. */
+uint64_t weft__log_seg_size(log_state *s, uint64_t seg);
+/* Write a record header at p (its checksum last). */
+void weft__log_rec_head(unsigned char *p, uint16_t task, uint32_t length, const uint8_t key[16], int64_t stamp,
+                        uint32_t packing);
+/* Parse a record's bytes (at most `room` of them): 0 or WEFT_ECORRUPT. */
+int weft__log_rec_parse(const unsigned char *p, uint64_t room, log_rec *r);
+/* The record at loc (lock-free): 0, or WEFT_ECORRUPT (nothing readable there). */
 int weft__log_record(log_state *s, uint64_t loc, log_rec *r);
 /* Every record of the segments in order, for a rebuild: fn per record. */
 int weft__log_scan(log_state *s, void (*fn)(log_state *, uint64_t loc, const log_rec *, void *),
                    void *user, uint64_t *first_seg, uint64_t *last_seg);
-int weft__log_seg_path(const log_state *s, uint64_t seg, char *buf, size_t size);
+/* Task names: the file read again (new lines only); a task's id (> 0, or 0: none, and
+ * `create` adds it, with the writers' lock held); an id's name, or NULL. */
+void weft__log_load_names(log_state *s);
+int weft__log_task_id(log_state *s, const char *task, int create);
+const char *weft__log_task_name(log_state *s, unsigned id);
+/* The writers' lock (this process's mutex, then flock), the index settled and marked
+ * dirty: 0 or WEFT_E*; and its release. */
+int weft__log_lock(log_state *s);
+void weft__log_unlock(log_state *s);
+/* s->buf grown to n bytes (lock held): 0 or WEFT_ENOMEM. */
+int weft__log_buf_for(log_state *s, size_t n);
+/* Write n bytes of records at the log's end (lock held): 0 and *loc, or WEFT_E*
+ * (nothing written). A batch that would pass the segment's size starts the next. */
+int weft__log_append(log_state *s, const unsigned char *b, size_t n, int fsync, uint64_t *loc);
+/* Delete the segments [from, seg) (lock held). */
+void weft__log_drop_segments(log_state *s, uint64_t from, uint64_t seg);
+/* Remove large values' files (after the lock). */
+void weft__log_remove_files(log_state *s, const log_gone *g, size_t n);
+
+/* ---- store_log_evict.c */
+int weft__log_evict(void *state, int64_t max_bytes, int64_t max_items, int64_t before_ns,
+                    weft__store_evicted *out);
 #endif
