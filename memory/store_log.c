@@ -130,29 +130,31 @@ static int get_one(log_state *s, weft__store_get *g, int tid) {
         log_rec r;
         int64_t i = weft__log_find(s, x, g->key, &r);
         if (i < 0) {
-            /* a slot of this key whose record cannot be read (and that stays so) is a
-             * damaged record: reported, so Memory removes it and computes it again */
-            uint64_t tag = log_tag(g->key), j = (tag ^ tag >> 29) & x->mask;
+            /* a slot of this key's tag whose record cannot be read, and that stays so in
+             * an index still in use, is a damaged record: reported, so Memory removes it
+             * and computes it again (a readable one is another key's, or this key's
+             * stored meanwhile: a miss) */
+            uint64_t tag = log_tag(g->key), j = log_home(x, tag);
             for (uint64_t n = 0; n <= x->mask; n++, j = (j + 1) & x->mask) {
                 uint64_t loc = __atomic_load_n(&x->slots[j].loc, __ATOMIC_ACQUIRE);
                 if (!loc) break;
                 if (__atomic_load_n(&x->slots[j].tag, __ATOMIC_RELAXED) != tag) continue;
                 log_rec bad;
-                int rc = weft__log_record(s, loc, &bad);
-                if ((rc || memcmp(bad.key, g->key, 16) == 0) && __atomic_load_n(&x->slots[j].loc, __ATOMIC_ACQUIRE) == loc &&
-                    (rc || bad.task == tid) && !__atomic_load_n(&x->h->moved, __ATOMIC_ACQUIRE))
-                    return WEFT_ECORRUPT; /* (an index replaced meanwhile is asked again) */
+                if (weft__log_record(s, loc, &bad) != 0 && __atomic_load_n(&x->slots[j].loc, __ATOMIC_ACQUIRE) == loc &&
+                    !__atomic_load_n(&x->h->moved, __ATOMIC_ACQUIRE))
+                    return WEFT_ECORRUPT;
             }
             return WEFT_ENOTFOUND;
         }
         if (r.task != tid) return WEFT_ENOTFOUND;
-        uint64_t loc = __atomic_load_n(&x->slots[i].loc, __ATOMIC_ACQUIRE);
         g->last_access_ns = (int64_t)__atomic_load_n((uint64_t *)&x->slots[i].atime, __ATOMIC_RELAXED);
         if (!r.packing) return LARGE;
         int rc = weft__unpack(r.packing, r.data, r.length - REC_HEAD, g->key, &g->head, &g->value);
-        /* the slot still points here: the bytes copied were the record's, not those of a
-         * region the eviction hand gave back meanwhile */
-        if (rc || __atomic_load_n(&x->slots[i].loc, __ATOMIC_ACQUIRE) == loc) return rc;
+        /* the slot still points at the record read, in an index still in use: the record
+         * was live all along, so no eviction gave its bytes back while they were copied */
+        if (rc || (__atomic_load_n(&x->slots[i].loc, __ATOMIC_ACQUIRE) == r.loc &&
+                   !__atomic_load_n(&x->h->moved, __ATOMIC_ACQUIRE)))
+            return rc;
         free(g->head.data), free(g->value.data);
         g->head = g->value = (weft_bytes){NULL, 0};
     }
@@ -294,7 +296,7 @@ static int64_t slot_of(log_state *s, log_index *x, const char *task, const uint8
     int tid = weft__log_task_id(s, task, 0);
     int64_t i = weft__log_find(s, x, key, r);
     if (i >= 0) return r->task == tid ? i : -1;
-    uint64_t tag = log_tag(key), j = (tag ^ tag >> 29) & x->mask;
+    uint64_t tag = log_tag(key), j = log_home(x, tag);
     for (uint64_t n = 0; n <= x->mask; n++, j = (j + 1) & x->mask) {
         uint64_t loc = x->slots[j].loc;
         if (!loc) break;

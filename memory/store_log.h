@@ -101,6 +101,7 @@ typedef struct log_rec {
     uint32_t packing;      /* memory/entry_pack.h; 0: a large value, a file */
     int64_t size, compute; /* the entry's */
     const unsigned char *data;
+    uint64_t loc; /* where it was read (weft__log_record) */
 } log_rec;
 
 static inline uint64_t log_loc(uint64_t seg, uint64_t off) { return seg << 32 | off; }
@@ -109,6 +110,9 @@ static inline uint64_t log_tag(const uint8_t key[16]) {
     memcpy(&t, key, 8);
     return t ? t : 1;
 }
+
+/* A tag's first slot (keys are hashes: their bits are mixed already). */
+static inline uint64_t log_home(const log_index *x, uint64_t tag) { return (tag ^ tag >> 29) & x->mask; }
 
 /* ---- store_log_index.c (writers hold the lock, except where said) */
 /* Open the index (creating or rebuilding it from the segments when it is missing or

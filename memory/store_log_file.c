@@ -134,6 +134,7 @@ int weft__log_record(log_state *s, uint64_t loc, log_rec *r) {
     if (!p) return WEFT_ECORRUPT;
     uint32_t length = weft__get32(p + off + 4);
     if (length < REC_HEAD || off + length > LOG_SEG_MAX || !weft__log_seg_map(s, seg, off + length)) return WEFT_ECORRUPT;
+    r->loc = loc;
     return weft__log_rec_parse(p + off, length, r);
 }
 

@@ -131,14 +131,10 @@ static int rename_in(log_state *s, log_index *x, const char *tmp) {
     return 0;
 }
 
-static uint64_t home(const log_index *x, uint64_t tag) {
-    return (tag ^ tag >> 29) & x->mask; /* keys are hashes: their bits are mixed already */
-}
-
 /* Put a slot into a table that does not hold its key (growing, rebuilding): 1, or 0
  * when the table has the very same slot (a copy a killed writer's deletion left). */
 static int place(log_index *x, uint64_t tag, uint64_t loc, int64_t atime) {
-    uint64_t i = home(x, tag), at;
+    uint64_t i = log_home(x, tag), at;
     while ((at = load_rlx(&x->slots[i].loc))) {
         if (at == loc && load_rlx(&x->slots[i].tag) == tag) return 0;
         i = (i + 1) & x->mask;
@@ -165,7 +161,7 @@ static int grow(log_state *s) {
 }
 
 int64_t weft__log_find(log_state *s, log_index *x, const uint8_t key[16], log_rec *rec) {
-    uint64_t tag = log_tag(key), i = home(x, tag);
+    uint64_t tag = log_tag(key), i = log_home(x, tag);
     for (uint64_t n = 0; n <= x->mask; n++, i = (i + 1) & x->mask) {
         uint64_t loc = load_acq(&x->slots[i].loc);
         if (!loc) return -1;
@@ -194,7 +190,7 @@ int weft__log_insert(log_state *s, const uint8_t key[16], uint64_t loc, int64_t 
         if (rc) return rc;
         x = atomic_load(&s->idx);
     }
-    uint64_t tag = log_tag(key), i = home(x, tag);
+    uint64_t tag = log_tag(key), i = log_home(x, tag);
     for (;; i = (i + 1) & x->mask) {
         uint64_t at = load_rlx(&x->slots[i].loc);
         if (!at) break;
@@ -218,7 +214,7 @@ void weft__log_delete(log_index *x, uint64_t i) {
     for (uint64_t j = (i + 1) & x->mask;; j = (j + 1) & x->mask) {
         uint64_t loc = load_rlx(&x->slots[j].loc);
         if (!loc) return;
-        uint64_t k = home(x, load_rlx(&x->slots[j].tag));
+        uint64_t k = log_home(x, load_rlx(&x->slots[j].tag));
         int stays = i <= j ? (i < k && k <= j) : (i < k || k <= j);
         if (stays) continue;
         store_rlx(&x->slots[i].tag, load_rlx(&x->slots[j].tag));
