@@ -57,7 +57,8 @@ static double map_range(weft_pool *p, int64_t first, int64_t n) {
 /* The store alone, on DIR: seconds per entry of a put each, puts of 256, gets of 256. */
 static void store_alone(const char *dir, double *put_one, double *put_batch, double *get_batch,
                         double *put_batch_cpu, double *get_batch_cpu) {
-    enum { N = 10240, B = 256 };
+    enum { N = 10240,
+           B = 256 };
     const weft_store *s = weft__store_for(dir);
     void *st = calloc(1, s->state_size);
     if (s->open(st, dir) != 0) exit(1);
@@ -110,9 +111,10 @@ static double entry_bytes(const char *dir) {
     void *st = calloc(1, s->state_size);
     double per = 0;
     if (s->open(st, dir) != 0) exit(1);
-    if (strcmp(s->name, "packed") == 0) {
+    weft__store_summary_method summary = weft__store_summary_of(s);
+    if (summary) { /* a store with an index (packed, log) */
         int64_t disk;
-        s->summary(st, task_bytes, &per, &disk);
+        summary(st, task_bytes, &per, &disk);
     } else {
         per = 104 + 64; /* the file store: an entry is its file's bytes (the header, the value) */
     }

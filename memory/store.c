@@ -34,9 +34,11 @@ const weft_store *weft__store_for(const char *location) {
 #ifdef WEFT_HAVE_PACKED
     /* a folder: its marker says which store made it; a new or empty one gets the default */
     /* (a marker that cannot be read: the packed store, whose open says why) */
-    if (weft__disk_marker_kind(location) != 0) return &weft__store_packed;
+    int kind = weft__disk_marker_kind(location);
+    if (kind == WEFT__MARKER_LOG) return &weft__store_log;
+    if (kind != 0) return &weft__store_packed;
     if (weft__disk_is_cache(location)) return &weft__store_disk;
-    if (weft__packed_is_default()) return &weft__store_packed;
+    return weft__folder_default_store();
 #endif
     return &weft__store_disk;
 }

@@ -138,10 +138,20 @@ extern const weft_store weft__store_disk;
     "Signature: 8a477f597d28d172789f06886806bc55\n"                                                       \
     "# This folder is a weft cache (entry format 1, " WEFT__PACKED_WORDS "): see docs/cache-format.md.\n" \
     "# Backup tools that honour CACHEDIR.TAG skip it.\n"
+/* The log store's folder (memory/store_log.c): its index, and its marker's words. */
+#define WEFT__LOG_INDEX "weft.idx"
+#define WEFT__LOG_WORDS "log store: " WEFT__LOG_INDEX
+#define WEFT__LOG_MARKER_TEXT                                                                          \
+    "Signature: 8a477f597d28d172789f06886806bc55\n"                                                    \
+    "# This folder is a weft cache (entry format 1, " WEFT__LOG_WORDS "): see docs/cache-format.md.\n" \
+    "# Backup tools that honour CACHEDIR.TAG skip it.\n"
 /* Non-zero when a cache folder's marker says the packed store made it. */
 int weft__disk_marker_is_packed(const char *dir);
-/* 1: the marker says packed; 0: it does not (or there is none); < 0: it could not be read
- * (a negative errno). */
+/* WEFT__MARKER_PACKED or WEFT__MARKER_LOG: the marker says which store made the folder;
+ * 0: a file-per-entry folder (or no marker); < 0: it could not be read (a negative
+ * errno). */
+enum { WEFT__MARKER_PACKED = 1,
+       WEFT__MARKER_LOG = 2 };
 int weft__disk_marker_kind(const char *dir);
 #define WEFT__DISK_SUFFIX ".wfe"
 #define WEFT__DISK_TEMP_PREFIX ".tmp-"

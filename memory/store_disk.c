@@ -246,18 +246,22 @@ int weft__disk_marker_kind(const char *dir) {
     weft_plat_close(fd);
     if (n < 0) return (int)n;
     buf[n] = '\0';
-    return strstr(buf, "weft cache") && strstr(buf, WEFT__PACKED_WORDS) ? 1 : 0;
+    if (!strstr(buf, "weft cache")) return 0;
+    return strstr(buf, WEFT__PACKED_WORDS) ? WEFT__MARKER_PACKED : strstr(buf, WEFT__LOG_WORDS) ? WEFT__MARKER_LOG
+                                                                                                : 0;
 }
 
-int weft__disk_marker_is_packed(const char *dir) { return weft__disk_marker_kind(dir) == 1; }
+int weft__disk_marker_is_packed(const char *dir) { return weft__disk_marker_kind(dir) == WEFT__MARKER_PACKED; }
 
 static int disk_open(void *state, const char *location) {
 #ifndef WEFT_HAVE_PACKED
     /* natively the registry opens such a folder with the packed store (which keeps its
      * large values through this store); a build without it (WASI, Emscripten) must not
      * mix its files into it, nor miss silently */
-    if (weft__disk_marker_is_packed(location))
-        return weft__set_error(WEFT_EFOREIGN, "'%s' is a packed weft cache (SQLite), which this build cannot read: share a folder made with WEFT_CACHE_STORE=file, or move entries with `weft cache export` and `import`", location);
+    int kind = weft__disk_marker_kind(location);
+    if (kind > 0)
+        return weft__set_error(WEFT_EFOREIGN, "'%s' is a %s weft cache (%s), which this build cannot read: share a folder made with WEFT_CACHE_STORE=file, or move entries with `weft cache export` and `import`", location,
+                               kind == WEFT__MARKER_LOG ? "log" : "packed", kind == WEFT__MARKER_LOG ? "segments and a mapped index" : "SQLite");
 #endif
     disk_state *s = state;
     int rc = prepare_folder(location, &s->read_only);

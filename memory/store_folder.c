@@ -11,15 +11,21 @@
 
 int weft__packed_is_packed(const char *dir) { return weft__disk_marker_is_packed(dir); }
 
-int weft__packed_is_default(void) {
+/* The one place that says which store new folders get. */
+#define DEFAULT_STORE weft__store_log /* bench/run_memory.sh's scale table: docs/cache-format.md */
+
+const weft_store *weft__folder_default_store(void) {
     const char *s = weft_plat_getenv(WEFT__STORE_ENV);
-    return !s || strcmp(s, "file") != 0;
+    if (!s || !*s) return &DEFAULT_STORE;
+    if (strcmp(s, "file") == 0) return &weft__store_disk;
+    if (strcmp(s, "log") == 0) return &weft__store_log;
+    return &weft__store_packed; /* "packed", or a bad name its open refuses */
 }
 
 int weft__packed_env_check(void) {
     const char *s = weft_plat_getenv(WEFT__STORE_ENV);
-    if (!s || !*s || strcmp(s, "packed") == 0 || strcmp(s, "file") == 0) return 0;
-    return weft__set_error(WEFT_EINVAL, "%s='%.64s': expected 'packed' (the default) or 'file'", WEFT__STORE_ENV, s);
+    if (!s || !*s || strcmp(s, "packed") == 0 || strcmp(s, "file") == 0 || strcmp(s, "log") == 0) return 0;
+    return weft__set_error(WEFT_EINVAL, "%s='%.64s': expected 'packed', 'log' or 'file' (the default: %s)", WEFT__STORE_ENV, s, DEFAULT_STORE.name);
 }
 
 int weft__packed_file_path(const char *root, const char *task, const uint8_t key[16], char *buf,

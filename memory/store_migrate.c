@@ -1,11 +1,17 @@
-/* `weft cache migrate DIR`: a file-per-entry cache folder becomes a packed one, in place.
+/* `weft cache migrate DIR`: a cache folder of one store becomes one of the store new
+ * folders get (WEFT_CACHE_STORE, else the default), in place: file per entry, packed
+ * (SQLite) or log, into packed or log.
  *
- * The marker is rewritten first, so every process that opens the folder from then on
- * uses the packed store; entries not moved yet are misses for it (recomputed, never
- * wrong). Each batch of entries is committed to the database before its files go, so a
- * migration killed midway loses nothing: run it again to finish. */
+ * The old store is opened first, then the marker is rewritten, so every process that
+ * opens the folder from then on uses the new store; entries not moved yet are misses for
+ * it (recomputed, never wrong). Each batch of entries is stored in the new store before
+ * the old one lets it go. A file-per-entry folder killed midway loses nothing: run it
+ * again to finish; a packed or log folder's entries not yet moved are recomputed. Large
+ * values stay where they are: every store keeps them at the same path. Run it while no
+ * other process uses the cache. */
 #include "store_packed.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,28 +53,29 @@ static int collect(const weft__store_item *it, void *user) {
     return 0;
 }
 
-/* Move one batch: read each file, store the batch in one transaction, then remove the
- * files whose entries the database now holds (large values stay where they are). */
-static int move_batch(const weft_store *disk, void *ds, void *ps, found *v, size_t n,
+/* Move one batch: read each entry, store the batch in one go, then remove the files
+ * whose entries the new store now holds (a file-per-entry source; large values stay where
+ * they are). */
+static int move_batch(const weft_store *from, void *fs, const weft_store *to, void *ps, found *v, size_t n,
                       int64_t *moved, int64_t *dropped) {
     weft__store_get gets[BATCH];
     weft__store_put puts[BATCH];
     size_t k = 0;
     for (size_t i = 0; i < n; i++) gets[i] = (weft__store_get){.task = v[i].task, .key = v[i].key};
-    weft__store_get_many(disk, ds, gets, n);
+    weft__store_get_many(from, fs, gets, n);
     for (size_t i = 0; i < n; i++) {
         weft__entry e;
         int ok = gets[i].rc == 0 && weft__entry_parse(gets[i].head.data, gets[i].head.size, &e) == 0 &&
                  weft__entry_value_ok(&e, gets[i].value.data, gets[i].value.size);
         if (gets[i].rc == WEFT_ECORRUPT || (gets[i].rc == 0 && !ok)) {
-            disk->remove(ds, v[i].task, v[i].key); /* damaged: recomputed when asked */
+            if (from == &weft__store_disk) from->remove(fs, v[i].task, v[i].key); /* damaged: recomputed when asked */
             (*dropped)++;
         }
         if (!ok) continue;
         puts[k++] = (weft__store_put){v[i].task, v[i].key, gets[i].head.data, gets[i].value.data,
                                       gets[i].head.size, gets[i].value.size, 0};
     }
-    weft__store_put_many(&weft__store_packed, ps, puts, k, 1);
+    weft__store_put_many(to, ps, puts, k, 1);
     int rc = 0;
     for (size_t i = 0; i < k; i++) {
         if (puts[i].rc) {
@@ -76,38 +83,61 @@ static int move_batch(const weft_store *disk, void *ds, void *ps, found *v, size
             continue;
         }
         (*moved)++;
-        /* a large value's file is the packed store's own copy now: it stays */
-        if (puts[i].value_size <= WEFT__PACKED_MAX_INLINE) disk->remove(ds, puts[i].task, puts[i].key);
+        /* a large value's file is the new store's own copy now: it stays */
+        if (from == &weft__store_disk && puts[i].value_size <= WEFT__PACKED_MAX_INLINE)
+            from->remove(fs, puts[i].task, puts[i].key);
     }
     for (size_t i = 0; i < n; i++) free(gets[i].head.data), free(gets[i].value.data);
     return rc;
 }
 
+/* What a packed or log folder keeps beside the entries, removed once they moved. */
+static void remove_old_files(const char *dir, const weft_store *from) {
+    if (from == &weft__store_disk) return;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int packed = strncmp(n, WEFT__PACKED_DB, strlen(WEFT__PACKED_DB)) == 0 && !strstr(n, ".damaged-");
+        int log = strcmp(n, WEFT__LOG_INDEX) == 0 || strcmp(n, "weft.tasks") == 0 || strcmp(n, "weft.lock") == 0 ||
+                  (strncmp(n, "seg-", 4) == 0 && len > 4 && strcmp(n + len - 4, ".wfl") == 0);
+        if (from == &weft__store_packed ? !packed : !log) continue;
+        char path[4200];
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, n) < sizeof path) weft_plat_unlink(path);
+    }
+    if (d) closedir(d);
+}
+
 int weft__store_migrate(const char *dir, int64_t *moved, int64_t *dropped) {
     *moved = *dropped = 0;
-    if (weft__packed_is_packed(dir)) return 0;
+    const weft_store *to = weft__folder_default_store();
+    if (to == &weft__store_disk)
+        return weft__set_error(WEFT_EINVAL, "%s=file: new folders keep a file per entry, there is nothing to migrate into (use packed or log)", WEFT__STORE_ENV);
     if (!weft__disk_is_cache(dir))
         return weft__set_error(WEFT_EFOREIGN, "'%s' is not a weft cache (it has no %s written by weft)", dir, WEFT__DISK_MARKER);
+    const weft_store *from = weft__store_for(dir);
+    if (from == to) return 0;
     char marker[4200];
     if ((size_t)snprintf(marker, sizeof marker, "%s/%s", dir, WEFT__DISK_MARKER) >= sizeof marker)
         return weft__set_error(WEFT_EINVAL, "the cache path '%.64s...' is too long", dir);
-    int rc = weft__disk_write_file(marker, WEFT__PACKED_MARKER_TEXT, strlen(WEFT__PACKED_MARKER_TEXT), NULL, 0, 1);
-    if (rc) return weft__set_error(WEFT_ESYS, "cannot rewrite '%s': %s", marker, weft_plat_strerror(rc));
-    const weft_store *disk = &weft__store_disk, *packed = &weft__store_packed;
-    void *ds = calloc(1, disk->state_size), *ps = calloc(1, packed->state_size);
+    const char *text = to == &weft__store_log ? WEFT__LOG_MARKER_TEXT : WEFT__PACKED_MARKER_TEXT;
+    void *ds = calloc(1, from->state_size), *ps = calloc(1, to->state_size);
     found_list l = {0};
-    rc = !ds || !ps ? WEFT_ENOMEM : disk->open(ds, dir);
+    int rc = !ds || !ps ? WEFT_ENOMEM : from->open(ds, dir);
     if (!rc) {
-        rc = packed->open(ps, dir);
+        rc = weft__disk_write_file(marker, text, strlen(text), NULL, 0, 1);
+        if (rc) rc = weft__set_error(WEFT_ESYS, "cannot rewrite '%s': %s", marker, weft_plat_strerror(rc));
+        if (!rc) rc = to->open(ps, dir);
         if (!rc) {
-            rc = disk->list(ds, NULL, collect, &l);
-            /* versions first: a task whose version is not in the database would be
+            rc = from->list(ds, NULL, collect, &l);
+            /* versions first: a task whose version is not in the new store would be
              * cleared by the first opener that checks it */
             for (size_t i = 0; !rc && i < l.n; i++) {
                 char version[512];
                 if (i && strcmp(l.v[i].task, l.v[i - 1].task) == 0) continue;
-                if (disk->get_meta(ds, l.v[i].task, "VERSION", version, sizeof version) == 0)
-                    rc = packed->put_meta(ps, l.v[i].task, "VERSION", version);
+                if (from->get_meta(ds, l.v[i].task, "VERSION", version, sizeof version) == 0)
+                    rc = to->put_meta(ps, l.v[i].task, "VERSION", version);
             }
             size_t at = 0;
             while (!rc && at < l.n) {
@@ -119,11 +149,12 @@ int weft__store_migrate(const char *dir, int64_t *moved, int64_t *dropped) {
                     else
                         batch[k++] = l.v[at];
                 }
-                rc = move_batch(disk, ds, ps, batch, k, moved, dropped);
+                rc = move_batch(from, ds, to, ps, batch, k, moved, dropped);
             }
-            packed->close(ps);
+            to->close(ps);
         }
-        disk->close(ds);
+        from->close(ds);
+        if (!rc) remove_old_files(dir, from);
     }
     for (size_t i = 0; i < l.n; i++) free(l.v[i].task), free(l.v[i].temp_path);
     free(l.v);

@@ -14,6 +14,7 @@
  * back. The entries keep their own checksums (memory/entry.c), checked on every read: a
  * damaged row is reported corrupt, removed and recomputed; a database that SQLite
  * cannot read at all is moved aside on open and a fresh one made. */
+#include "entry_pack.h"
 #include "store.h"
 #include "store_packed.h"
 
@@ -121,45 +122,6 @@ static uint32_t packing_of(const unsigned char *d) {
     return (uint32_t)d[8] | (uint32_t)d[9] << 8 | (uint32_t)d[10] << 16 | (uint32_t)d[11] << 24;
 }
 
-/* An entry header (memory/entry.c) repeats what its row knows: the key (bytes 16-31),
- * the last access at write time (40-47, the creation time again) and the value size
- * (56-63). The row leaves out whichever of these match (bits of `packing`, beside the
- * header size) and get puts them back, so a read gives the very bytes written (the
- * header's own checksum covers the result). */
-enum { PACK_KEY = 1,
-       PACK_ACCESS = 2,
-       PACK_SIZE = 4,
-       PACK_BITS = 3 };
-
-static int packs(const unsigned char *h, size_t hs, const uint8_t key[16], size_t vs) {
-    int f = 0;
-    uint64_t v = vs;
-    if (hs >= 32 && memcmp(h + 16, key, 16) == 0) f |= PACK_KEY;
-    if (hs >= 48 && memcmp(h + 40, h + 32, 8) == 0) f |= PACK_ACCESS;
-    if (hs >= 64 && memcmp(h + 56, &v, 8) == 0) f |= PACK_SIZE;
-    return f;
-}
-
-/* The header's bytes the row keeps, in order: [from, to) pieces. */
-static size_t pieces(int f, size_t hs, size_t from[4], size_t to[4]) {
-    size_t n = 0, at = 0;
-    const struct {
-        int bit;
-        size_t a, b;
-    } gone[] = {{PACK_KEY, 16, 32}, {PACK_ACCESS, 40, 48}, {PACK_SIZE, 56, 64}};
-    for (int i = 0; i < 3; i++) {
-        if (!(f & gone[i].bit)) continue;
-        if (gone[i].a > at) from[n] = at, to[n++] = gone[i].a;
-        at = gone[i].b;
-    }
-    if (hs > at) from[n] = at, to[n++] = hs;
-    return n;
-}
-
-static size_t packed_head_size(int f, size_t hs) {
-    return hs - (f & PACK_KEY ? 16 : 0) - (f & PACK_ACCESS ? 8 : 0) - (f & PACK_SIZE ? 8 : 0);
-}
-
 /* s->scratch grown to n bytes (lock held): 0, or -1 without memory. */
 static int scratch_for(packed_state *s, size_t n) {
     if (n <= s->scratch_size) return 0;
@@ -171,17 +133,14 @@ static int scratch_for(packed_state *s, size_t n) {
 }
 
 /* The row's data for an entry into s->scratch (lock held): the prefix, then the packed
- * entry (nothing more for a large value, `h` NULL). Its size, or 0 without memory. */
+ * entry (memory/entry_pack.h: less what the row already says) (nothing more for a large value, `h` NULL). Its size, or 0 without memory. */
 static size_t pack_entry(packed_state *s, const uint8_t key[16], int f, const unsigned char *h,
                          size_t hs, const void *v, size_t vs) {
-    size_t n = PREFIX + (h ? packed_head_size(f, hs) + vs : 0);
+    size_t n = PREFIX + (h ? weft__pack_head_size(f, hs) + vs : 0);
     if (scratch_for(s, n)) return 0;
-    put_prefix(s->scratch, key, h ? (uint32_t)hs << PACK_BITS | (uint32_t)f : 0);
-    size_t from[4], to[4], k = h ? pieces(f, hs, from, to) : 0, at = PREFIX;
-    for (size_t i = 0; i < k; i++) {
-        memcpy(s->scratch + at, h + from[i], to[i] - from[i]);
-        at += to[i] - from[i];
-    }
+    put_prefix(s->scratch, key, h ? weft__packing(f, hs) : 0);
+    size_t at = PREFIX;
+    if (h) weft__pack_head(s->scratch + at, f, h, hs), at += weft__pack_head_size(f, hs);
     if (h && vs) memcpy(s->scratch + at, v, vs);
     return n;
 }
@@ -189,41 +148,7 @@ static size_t pack_entry(packed_state *s, const uint8_t key[16], int f, const un
 /* Whether an entry is kept as a file: a large value, or a header the packing cannot
  * describe (none is: headers are small). */
 static int is_large(size_t hs, size_t vs) {
-    return vs > WEFT__PACKED_MAX_INLINE || hs == 0 || hs > (UINT32_MAX >> PACK_BITS);
-}
-
-/* The entry's header and value back from a row's bytes (malloc'd): 0, WEFT_ECORRUPT
- * when they do not fit the row's packing, WEFT_ENOMEM. */
-static int unpack_entry(int64_t packing, const unsigned char *d, size_t n, const uint8_t key[16],
-                        weft_bytes *head, weft_bytes *value) {
-    int f = (int)(packing & ((1 << PACK_BITS) - 1));
-    int64_t hs64 = packing >> PACK_BITS;
-    if (packing < 0 || hs64 > (int64_t)n + 32) return WEFT_ECORRUPT;
-    size_t hs = (size_t)hs64, ph = packed_head_size(f, hs);
-    if ((f & PACK_SIZE && hs < 64) || (f & PACK_ACCESS && hs < 48) || (f & PACK_KEY && hs < 32) || ph > n)
-        return WEFT_ECORRUPT;
-    size_t vs = n - ph;
-    head->data = malloc(hs ? hs : 1);
-    value->data = malloc(vs ? vs : 1);
-    if (!head->data || !value->data) {
-        free(head->data), free(value->data);
-        head->data = value->data = NULL;
-        return WEFT_ENOMEM;
-    }
-    unsigned char *h = head->data;
-    size_t from[4], to[4], k = pieces(f, hs, from, to), at = 0;
-    for (size_t i = 0; i < k; i++) {
-        memcpy(h + from[i], d + at, to[i] - from[i]);
-        at += to[i] - from[i];
-    }
-    if (f & PACK_KEY) memcpy(h + 16, key, 16);
-    if (f & PACK_ACCESS) memcpy(h + 40, h + 32, 8);
-    uint64_t v64 = vs;
-    if (f & PACK_SIZE) memcpy(h + 56, &v64, 8);
-    if (vs) memcpy(value->data, d + ph, vs);
-    head->size = hs;
-    value->size = vs;
-    return 0;
+    return vs > WEFT__PACKED_MAX_INLINE || hs == 0 || hs > (UINT32_MAX >> WEFT__PACK_BITS);
 }
 
 /* ---- errors */
@@ -290,7 +215,7 @@ static int write_row(packed_state *s, sqlite3_stmt *st, int64_t tid, const uint8
                      int64_t atime_ns, const void *head, size_t hs, const void *value, size_t vs,
                      int large) {
     if (!large && is_large(hs, 0)) return SQLITE_TOOBIG;
-    int f = large ? 0 : packs(head, hs, key, vs);
+    int f = large ? 0 : weft__pack_flags(head, hs, key, vs);
     size_t n = pack_entry(s, key, f, large ? NULL : head, hs, value, vs);
     if (!n) return SQLITE_NOMEM;
     sqlite3_bind_int64(st, 1, id_of(key));
@@ -468,6 +393,8 @@ static int packed_open(void *state, const char *location) {
     int kind = weft__disk_marker_kind(location);
     if (kind < 0)
         return weft__set_error(WEFT_ESYS, "cannot read the marker of the cache folder '%s': %s", location, weft_plat_strerror(kind));
+    if (kind == WEFT__MARKER_LOG)
+        return weft__set_error(WEFT_EINVAL, "'%s' is a weft cache of the log store, not the packed one", location);
     if (kind == 0)
         return weft__set_error(WEFT_EINVAL, "'%s' is a file-per-entry weft cache: open it as it is, or convert it with `weft cache migrate %s`", location, location);
     size_t n = strlen(location);
@@ -597,11 +524,11 @@ static int64_t task_of(packed_state *s, const char *task, int create) {
 /* ---- reads */
 
 /* The entry of a row's data, for the key asked: 0, 1 (a large value: its file),
- * WEFT_ENOTFOUND (another key's row, or no prefix), or as unpack_entry. */
+ * WEFT_ENOTFOUND (another key's row, or no prefix), or as weft__unpack. */
 static int read_data(const unsigned char *d, size_t n, weft__store_get *g) {
     if (n < PREFIX || memcmp(d, g->key + 8, 8) != 0) return WEFT_ENOTFOUND;
     uint32_t packing = packing_of(d);
-    return packing ? unpack_entry(packing, d + PREFIX, n - PREFIX, g->key, &g->head, &g->value) : 1;
+    return packing ? weft__unpack(packing, d + PREFIX, n - PREFIX, g->key, &g->head, &g->value) : 1;
 }
 
 /* One read with the prepared SELECT, inside the caller's transaction (lock held): 0, 1

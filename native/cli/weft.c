@@ -42,7 +42,7 @@ static const char *usage =
     "       weft cache clear  DIR [TASK]\n"
     "       weft cache export DIR FILE [TASK]\n"
     "       weft cache import DIR FILE\n"
-    "       weft cache migrate DIR   (a file-per-entry cache into a packed one)\n"
+    "       weft cache migrate DIR   (a cache of another store into the one new folders get)\n"
     "       weft trace summary TRACE.json   (busy workers, critical path, longest tasks)\n";
 
 static int die(const char *fmt, const char *a, const char *b) {
@@ -348,8 +348,8 @@ static int stats_from_index(weft_memory *m, weft__store_summary_method summary) 
 static int cmd_migrate(const char *dir) {
     int64_t moved, dropped;
     if (weft__store_migrate(dir, &moved, &dropped) != 0) return die("%s%s", weft_last_error()->message, "");
-    printf("migrated %s: %lld entries moved into the packed store, %lld damaged ones dropped\n", dir,
-           (long long)moved, (long long)dropped);
+    printf("migrated %s: %lld entries moved into the %s store, %lld damaged ones dropped\n", dir, (long long)moved,
+           weft__folder_default_store()->name, (long long)dropped);
     return 0;
 }
 
@@ -550,8 +550,9 @@ static int cmd_info(void) {
         printf(" %s (%s%s%s)", weft_backend_name(i), caps & WEFT_CAP_PARALLEL ? "parallel" : "one at a time",
                caps & WEFT_CAP_SHARED_MEMORY ? ", shared memory" : "", caps & WEFT_CAP_NESTED ? ", nested" : "");
     }
-    printf("\nstores: %s (new folders; %s=file for a file per entry), %s (folders), %s (in-process); entry format %d\n",
-           weft__store_packed.name, WEFT__STORE_ENV, weft__store_disk.name, weft__store_memory.name, WEFT__ENTRY_VERSION);
+    printf("\nstores: %s (new folders; %s=packed, log or file), %s, %s and %s (folders), %s (in-process); entry format %d\n",
+           weft__folder_default_store()->name, WEFT__STORE_ENV, weft__store_packed.name, weft__store_log.name,
+           weft__store_disk.name, weft__store_memory.name, WEFT__ENTRY_VERSION);
     printf("hashing: %s\n", weft__hash_impl());
 #ifdef WEFT_CLI_MPI
     if (!launched) {

@@ -37,7 +37,7 @@ int main(void) {
         return 0;
     }
     /* the cache this suite damages and ages by hand is a file-per-entry one (the tool
-     * on a packed cache: test_store_packed) */
+     * on a packed or log cache: test_store_packed, test_store_log) */
     setenv("WEFT_CACHE_STORE", "file", 1);
     char *base = temp_dir("cli");
     char dir[4200], args[16384];

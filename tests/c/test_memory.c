@@ -1005,7 +1005,7 @@ int main(void) {
     snprintf(dir, sizeof dir, "%s/expiry", base);
     test_expiry_validation(dir);
     /* these two damage and age entry files by hand: the file-per-entry store's (the
-     * packed store's own are in test_store_packed) */
+     * packed and log stores' own are in test_store_packed and test_store_log) */
     const char *store = getenv("WEFT_CACHE_STORE");
     static char saved_buf[64];
     char *saved = store ? saved_buf : NULL;

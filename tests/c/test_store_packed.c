@@ -1,8 +1,9 @@
 /* The packed store (memory/store_packed.c) on its own: eviction from its index, a damaged
  * row and a damaged database (detected, recomputed, never returned), a writer killed
  * mid-transaction, `weft cache migrate` of a file-per-entry folder, and the tool's stats
- * from the index. The conformance of the store under Memory is the other Memory suites,
- * which run on it by default (and on the file store with WEFT_CACHE_STORE=file). */
+ * from the index. The conformance of the store under Memory is test_conformance_packed
+ * (the Memory suites run on the log store, the default, and on the file store). Every
+ * folder here is made with WEFT_CACHE_STORE=packed. */
 #define _DEFAULT_SOURCE
 #include "check.h"
 #include "mem_util.h"
@@ -57,7 +58,7 @@ static const weft_store *open_store(const char *dir, void **state) {
     return s;
 }
 
-static void test_is_default(const char *base) {
+static void test_is_chosen(const char *base) {
     char dir[4200], db[4300];
     snprintf(dir, sizeof dir, "%s/new", base);
     CHECK_EQ(cached_map(dir, 100, 0, NULL), 100);
@@ -72,7 +73,7 @@ static void test_is_default(const char *base) {
     snprintf(dir, sizeof dir, "%s/bad-env", base);
     CHECK_EQ(weft_memory_open(&m, dir, NULL), WEFT_EINVAL);
     CHECK(strstr(weft_last_error()->message, "WEFT_CACHE_STORE") != NULL);
-    unsetenv("WEFT_CACHE_STORE");
+    setenv("WEFT_CACHE_STORE", "packed", 1);
 }
 
 /* Limits evict the least recently used from the index; max_age expires. */
@@ -262,7 +263,7 @@ static void test_migrate(const char *base) {
     snprintf(dir, sizeof dir, "%s/old", base);
     setenv("WEFT_CACHE_STORE", "file", 1);
     CHECK_EQ(cached_map(dir, 300, 0, NULL), 300);
-    unsetenv("WEFT_CACHE_STORE");
+    setenv("WEFT_CACHE_STORE", "packed", 1);
     CHECK(weft__store_for(dir) == &weft__store_disk);
     CHECK_EQ(cached_map(dir, 300, 0, NULL), 0);
     static char paths[512][4096];
@@ -372,7 +373,7 @@ static void test_old_layout(const char *base, int layout) {
     snprintf(dir, sizeof dir, "%s/layout%d", base, layout);
     setenv("WEFT_CACHE_STORE", "file", 1);
     CHECK_EQ(cached_map(from, 300, 0, NULL), 300);
-    unsetenv("WEFT_CACHE_STORE");
+    setenv("WEFT_CACHE_STORE", "packed", 1);
     mkdir(dir, 0755);
     snprintf(path, sizeof path, "%s/CACHEDIR.TAG", dir);
     FILE *f = fopen(path, "w");
@@ -550,7 +551,7 @@ static void test_tool(const char *base) {
     snprintf(dir, sizeof dir, "%s/tool", base);
     setenv("WEFT_CACHE_STORE", "file", 1);
     CHECK_EQ(cached_map(dir, 120, 0, NULL), 120);
-    unsetenv("WEFT_CACHE_STORE");
+    setenv("WEFT_CACHE_STORE", "packed", 1);
     const char *runs_of[] = {"migrate", "stats", "ls"};
     const char *want[] = {"120 entries moved into the packed store", "1 tasks, 120 entries", "cube"};
     for (int i = 0; i < 3; i++) {
@@ -567,8 +568,8 @@ static void test_tool(const char *base) {
 
 int main(void) {
     char *base = temp_dir("packed");
-    unsetenv("WEFT_CACHE_STORE");
-    test_is_default(base);
+    setenv("WEFT_CACHE_STORE", "packed", 1);
+    test_is_chosen(base);
     test_evict(base);
     test_touch_then_evict(base);
     test_bad_row(base);

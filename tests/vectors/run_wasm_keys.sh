@@ -10,7 +10,7 @@ out=build/vectors-wasm
 mkdir -p "$out/xxhash-include"
 cp /usr/include/xxhash.h "$out/xxhash-include/"   # only this header: no -I/usr/include
 # the packed store is native only (SQLite): WebAssembly builds keep the file store
-core=$(ls core/*.c memory/*.c | grep -v -e store_packed -e store_folder -e store_migrate)
+core=$(ls core/*.c memory/*.c | grep -v -e store_packed -e store_folder -e store_migrate -e store_log)
 flags=(-O2 -std=c11 -Icore/include -Icore -Imemory -isystem "$out/xxhash-include" -Wno-shift-count-overflow)
 
 # The vectors are copied: a check touches the golden entries (LRU times, a probe file).
