@@ -5,8 +5,9 @@
  *   weft_imap ordered    results read one by one in input order
  *   weft_imap unordered  results read in the order they finish
  *   weft_imap source     inputs made on demand by a generator (nothing held up front)
- *   weft_reduce          each worker folds into its own accumulator
- *   weft_reduce determ.  fixed chunks and a fixed combine tree (bit-identical sums)
+ *   weft_reduce          weft_sum_i64: each worker folds into its own accumulator, inline
+ *   weft_reduce own fold the same sum through a fold function of the program's own
+ *   weft_reduce determ.  weft_sum_i64 in fixed chunks and a fixed combine tree
  *   OpenMP reduction     `#pragma omp parallel for reduction(+:sum)` calling the same task
  * For each: wall time per item, the process's CPU time per item (what the machine's other
  * programs cannot inflate by taking the CPUs away), and the growth of peak resident memory
@@ -156,6 +157,7 @@ enum { MAP,
        UNORDERED,
        SOURCE,
        REDUCE,
+       REDUCE_OWN,
        REDUCE_DET,
        OPENMP,
        ROWS };
@@ -187,13 +189,22 @@ static int run_round(weft_pool *pool, const int64_t *in, size_t n, unsigned long
     /* the source counts 0..n-1, so its checksum differs from the array rows */
     rows[SOURCE] = stream_row("weft_imap from source", pool, in, n, 1, 1);
 
-    weft_reducer sum = {sizeof(unsigned long long), sum_init, sum_fold, sum_combine, NULL, 0};
-    for (int det = 0; det < 2; det++) {
-        sum.deterministic = det;
-        start(&r, det ? "weft_reduce determ." : "weft_reduce");
-        if (weft_reduce(pool, WEFT_FN(square_of_index), NULL, 0, n, 8, &sum, &r.check)) exit(1);
+    /* the ready-made sum (what OpenMP's reduction(+) is to it), then the same sum as a
+     * program writes its own reducer, then the ready-made one made deterministic */
+    weft_reducer own = {sizeof(unsigned long long), sum_init, sum_fold, sum_combine, NULL, 0};
+    weft_reducer det = weft_sum_i64;
+    det.deterministic = 1;
+    static const struct {
+        int row;
+        const char *name;
+    } reduce_rows[] = {{REDUCE, "weft_reduce"}, {REDUCE_OWN, "weft_reduce own fold"}, {REDUCE_DET, "weft_reduce determ."}};
+    for (int k = 0; k < 3; k++) {
+        int at = reduce_rows[k].row;
+        const weft_reducer *red = at == REDUCE ? &weft_sum_i64 : at == REDUCE_OWN ? &own : &det;
+        start(&r, reduce_rows[k].name);
+        if (weft_reduce(pool, WEFT_FN(square_of_index), NULL, 0, n, 8, red, &r.check)) exit(1);
         stop(&r);
-        rows[det ? REDUCE_DET : REDUCE] = r;
+        rows[at] = r;
     }
 
     /* OpenMP runs the same body with a static schedule: no task context, no output
@@ -269,7 +280,7 @@ int main(int argc, char **argv) {
     static const struct {
         int peer;
         double target;
-    } goal[ROWS] = {[MAP] = {-1, 0}, [ORDERED] = {MAP, 1.2}, [UNORDERED] = {ORDERED, 1.0}, [SOURCE] = {MAP, 0}, [REDUCE] = {OPENMP, 4.0}, [REDUCE_DET] = {OPENMP, 0}, [OPENMP] = {-1, 0}};
+    } goal[ROWS] = {[MAP] = {-1, 0}, [ORDERED] = {MAP, 1.2}, [UNORDERED] = {ORDERED, 1.0}, [SOURCE] = {MAP, 0}, [REDUCE] = {OPENMP, 4.0}, [REDUCE_OWN] = {OPENMP, 0}, [REDUCE_DET] = {OPENMP, 0}, [OPENMP] = {-1, 0}};
     printf("streaming and reducing %zu tasks on %d threads (int64 square each), median of %d round%s, "
            "load average %.2f %.2f %.2f\n\n",
            n, cpus, rounds, rounds > 1 ? "s" : "", load[0], load[1], load[2]);

@@ -215,6 +215,32 @@ int weft__job_finish(weft__job *job);
 weft__job *weft__current_job(void);
 size_t weft__current_index(void);
 
+/* ---- reducers.c: the ready-made reducers (weft_sum_i64 & co.), one row each: the name,
+ * the 8-byte type its accumulator and the tasks' outputs hold, the identity, the fold.
+ * Integer sums wrap, as unsigned arithmetic does; min and max pass over NaN outputs. */
+static inline int64_t weft__add_i64(int64_t a, int64_t b) { return (int64_t)((uint64_t)a + (uint64_t)b); }
+static inline int64_t weft__min_i64(int64_t a, int64_t b) { return b < a ? b : a; }
+static inline int64_t weft__max_i64(int64_t a, int64_t b) { return b > a ? b : a; }
+static inline double weft__add_f64(double a, double b) { return a + b; }
+static inline double weft__min_f64(double a, double b) { return b < a ? b : a; }
+static inline double weft__max_f64(double a, double b) { return b > a ? b : a; }
+#define WEFT__REDUCERS(X)                         \
+    X(sum_i64, i64, init_zero_i64, weft__add_i64) \
+    X(min_i64, i64, init_max_i64, weft__min_i64)  \
+    X(max_i64, i64, init_min_i64, weft__max_i64)  \
+    X(sum_f64, f64, init_zero_f64, weft__add_f64) \
+    X(min_f64, f64, init_inf_f64, weft__min_f64)  \
+    X(max_f64, f64, init_neg_inf_f64, weft__max_f64)
+/* How weft_reduce's loop folds: through the reducer's fold (CALL), or inline. */
+typedef enum weft__fold_op {
+    WEFT__FOLD_CALL,
+#define WEFT__FOLD_ENUM(name, type, init, op) WEFT__FOLD_##name,
+    WEFT__REDUCERS(WEFT__FOLD_ENUM)
+#undef WEFT__FOLD_ENUM
+} weft__fold_op;
+/* Which one `r` is: a ready-made reducer, or a copy of one, is known by its fold. */
+weft__fold_op weft__reducer_op(const weft_reducer *r);
+
 /* ---- shared.c: the shared regions this process knows */
 typedef struct weft__region {
     uint64_t id;

@@ -10,16 +10,11 @@
 #include <string.h>
 
 struct weft_task {
+    weft__task_head head; /* what weft.h's inline calls read: the index, the output slot */
     weft__job *job;
-    size_t index;
-    size_t call_begin;      /* job->call.begin and index_of, here so that */
-    const size_t *index_of; /* weft_task_index needs no trip through the job */
     const void *input;
     size_t input_size;
-    void *output;      /* fixed-size slot; NULL for variable-size maps */
-    size_t fixed_size; /* the slot's size; SIZE_MAX when there is no slot (BYTES, FOR) */
     weft_bytes *out_bytes;
-    int written;
     int worker;
     uint64_t deadline_ns; /* 0: no task timeout */
     char message[256];
@@ -29,7 +24,7 @@ struct weft_task {
 static _Thread_local weft__job *current_job;
 static _Thread_local const weft_task *current_task;
 weft__job *weft__current_job(void) { return current_job; }
-size_t weft__current_index(void) { return current_task ? current_task->index : 0; }
+size_t weft__current_index(void) { return current_task ? current_task->head.index : 0; }
 
 /* ---- limits that stop a whole job: cancellation, call timeout, Ctrl-C */
 
@@ -78,8 +73,8 @@ const void *weft_input(const weft_task *t) { return t->input; }
 size_t weft_input_size(const weft_task *t) { return t->input_size; }
 /* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->call.begin is
  * where this one starts. */
-size_t weft_task_index(const weft_task *t) {
-    return t->call_begin + (t->index_of ? t->index_of[t->index] : t->index);
+size_t(weft_task_index)(const weft_task *t) {
+    return t->head.index_base + (t->head.index_of ? t->head.index_of[t->head.index] : t->head.index);
 }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
@@ -128,34 +123,34 @@ int weft__take_output(weft_bytes *outs, size_t *caps, size_t index, weft_bytes *
 
 /* weft_output's rarer paths, out of line so that the fixed-size path saves no registers. */
 __attribute__((noinline, cold)) static int output_refused(weft_task *t, const void *data, size_t size) {
-    if (t->written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
+    if (t->head.written) return weft_fail(t, "weft_output called twice by one task"), WEFT_EINVAL;
     if (size > 0 && !data) return weft_fail(t, "weft_output: data is NULL"), WEFT_EINVAL;
     weft_fail(t, "weft_output got %zu bytes, the map's output size is %zu", size, t->job->call.out_size);
     return WEFT_EOUTSIZE;
 }
 
 __attribute__((noinline)) static int output_bytes(weft_task *t, const void *data, size_t size) {
-    if (store_bytes(t->job->call.out_bytes, t->job->call.out_caps, t->index, data, size))
+    if (store_bytes(t->job->call.out_bytes, t->job->call.out_caps, t->head.index, data, size))
         return weft_fail(t, "out of memory for a %zu-byte output", size), WEFT_ENOMEM;
-    t->written = 1;
+    t->head.written = 1;
     return 0;
 }
 
 /* Every other output: checked, then copied to the slot or the variable-size list. */
 __attribute__((noinline)) static int output_checked(weft_task *t, const void *data, size_t size) {
-    if (t->written || (size > 0 && !data)) return output_refused(t, data, size);
+    if (t->head.written || (size > 0 && !data)) return output_refused(t, data, size);
     if (t->out_bytes) return output_bytes(t, data, size);
     if (size != t->job->call.out_size) return output_refused(t, data, size);
-    if (size) memcpy(t->output, data, size);
-    t->written = 1;
+    if (size) memcpy(t->head.output, data, size);
+    t->head.written = 1;
     return 0;
 }
 
-int weft_output(weft_task *t, const void *data, size_t size) {
+int(weft_output)(weft_task *t, const void *data, size_t size) {
     /* the common case in a few instructions (no register saved): 8 bytes into the slot */
-    if (__builtin_expect(size == 8 && t->fixed_size == 8 && data && !t->written, 1)) {
-        memcpy(t->output, data, 8);
-        t->written = 1;
+    if (__builtin_expect(size == 8 && t->head.output_size == 8 && data && !t->head.written, 1)) {
+        memcpy(t->head.output, data, 8);
+        t->head.written = 1;
         return 0;
     }
     return output_checked(t, data, size);
@@ -168,13 +163,13 @@ static int judge(weft__job *job, weft_task *t, int rc, uint64_t start);
 /* Run the task once and judge it: 0, or WEFT_ETASK / WEFT_EOUTSIZE / WEFT_ETIMEDOUT with
  * t->message saying why and *status what the task returned. */
 static int attempt(weft__job *job, weft_task *t, int *status) {
-    t->written = 0;
+    t->head.written = 0;
     t->message[0] = '\0';
     uint64_t start = job->task_timeout_ns ? weft_plat_now_ns() : 0;
     t->deadline_ns = start ? start + job->task_timeout_ns : 0;
-    int rc = job->call.kind == WEFT__JOB_FOR ? job->call.body(job->call.begin + t->index, job->call.ctx) : job->call.task->fn(t);
+    int rc = job->call.kind == WEFT__JOB_FOR ? job->call.body(job->call.begin + t->head.index, job->call.ctx) : job->call.task->fn(t);
     *status = rc;
-    if (rc == 0 && t->written && !t->deadline_ns) return 0; /* the common case */
+    if (rc == 0 && t->head.written && !t->deadline_ns) return 0; /* the common case */
     return judge(job, t, rc, start);
 }
 
@@ -186,8 +181,8 @@ __attribute__((noinline)) static int judge(weft__job *job, weft_task *t, int rc,
         return WEFT_ETIMEDOUT;
     }
     if (rc == 0) {
-        if (t->out_bytes && !t->written) return weft_output(t, NULL, 0);
-        if (t->written || job->call.kind == WEFT__JOB_FOR || job->call.out_size == 0) return 0;
+        if (t->out_bytes && !t->head.written) return weft_output(t, NULL, 0);
+        if (t->head.written || job->call.kind == WEFT__JOB_FOR || job->call.out_size == 0) return 0;
         if (t->message[0]) { /* weft_output refused the output (its size) and said why */
             char why[sizeof t->message];
             memcpy(why, t->message, sizeof why);
@@ -200,7 +195,7 @@ __attribute__((noinline)) static int judge(weft__job *job, weft_task *t, int rc,
     }
     if (!t->message[0]) {
         if (job->call.kind == WEFT__JOB_FOR)
-            snprintf(t->message, sizeof t->message, "loop body returned %d at i = %zu", rc, job->call.begin + t->index);
+            snprintf(t->message, sizeof t->message, "loop body returned %d at i = %zu", rc, job->call.begin + t->head.index);
         else
             snprintf(t->message, sizeof t->message, "task returned %d", rc);
     }
@@ -209,7 +204,7 @@ __attribute__((noinline)) static int judge(weft__job *job, weft_task *t, int rc,
 
 /* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
 static void drop_output(weft__job *job, weft_task *t) {
-    if (!t->out_bytes || !t->written) return;
+    if (!t->out_bytes || !t->head.written) return;
     if (job->call.out_caps)
         t->out_bytes->size = 0;
     else
@@ -228,12 +223,12 @@ static void set_status(weft__job *job, size_t index, int code, int status, const
 
 static void trace_failure(const char *what, const weft__job *job, const weft_task *t, int code, int attempt) {
     char args[96];
-    snprintf(args, sizeof args, "\"index\":%zu,\"code\":%d,\"attempt\":%d", weft__job_call_index(job, t->index),
+    snprintf(args, sizeof args, "\"index\":%zu,\"code\":%d,\"attempt\":%d", weft__job_call_index(job, t->head.index),
              code, attempt);
     weft__trace_instant(what, "failure", args);
 }
 
-/* Item t->index failed with `code`: retry it as the options say; if it still fails,
+/* Item t->head.index failed with `code`: retry it as the options say; if it still fails,
  * collect or record the failure. Returns the final code (0 when a retry succeeded). */
 __attribute__((noinline)) static int retry_or_fail(weft__job *job, weft_task *t, int code, int status) {
     uint64_t pause = (uint64_t)(job->options.retry_backoff_s * 1e9);
@@ -248,20 +243,20 @@ __attribute__((noinline)) static int retry_or_fail(weft__job *job, weft_task *t,
         if (weft__tracing) trace_failure("task failed", job, t, code, job->options.retries + 1);
         drop_output(job, t);
         if (job->call.statuses) {
-            set_status(job, t->index, code, status, t->message);
+            set_status(job, t->head.index, code, status, t->message);
         } else {
-            record_failure(job, code, status, (int64_t)t->index, t->message);
+            record_failure(job, code, status, (int64_t)t->head.index, t->message);
         }
     }
     return code;
 }
 
-/* Run item t->index with its retries; report the outcome. 0 when it succeeded. */
+/* Run item t->head.index with its retries; report the outcome. 0 when it succeeded. */
 static int run_item(weft__job *job, weft_task *t) {
-    if (job->on_start) job->on_start(job, t->index);
+    if (job->on_start) job->on_start(job, t->head.index);
     int status = 0, code = attempt(job, t, &status);
     if (code != 0) code = retry_or_fail(job, t, code, status);
-    if (job->on_item) job->on_item(job, t->index, code, code ? t->message : NULL);
+    if (job->on_item) job->on_item(job, t->head.index, code, code ? t->message : NULL);
     return code;
 }
 
@@ -277,41 +272,93 @@ __attribute__((noinline)) static int settle(weft__job *job, weft_task *t, int rc
     return code ? retry_or_fail(job, t, code, rc) : 0;
 }
 
-/* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
- * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
- * item only when the call has a deadline. Without hooks, timeouts or a deadline (the
- * usual case) each item is a task call and a fold call, and nothing else. */
-static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
+static int64_t get_i64(const void *p) {
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static double get_f64(const void *p) {
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* fold_range's loop when nothing watches the items (no hooks, task timeouts or call
+ * deadline: the usual case): a task call and a fold per item, and nothing else. `op` is a
+ * constant in each copy fold_range makes, so a ready-made reducer's fold is one operation
+ * on an accumulator held in a register, not a call that loads and stores it. */
+static inline __attribute__((always_inline)) void fold_quiet(weft__job *job, weft_task *t, size_t lo, size_t hi,
+                                                             void *acc, const void *scratch, weft__fold_op op) {
     const weft_reducer *r = job->call.reducer;
     void (*fold)(void *, const void *, size_t, void *) = r->fold;
     void *user = r->user;
+    int (*fn)(weft_task *) = job->call.task->fn;
     const unsigned char *inputs = job->call.inputs;
     size_t in_size = job->call.in_size, out_size = job->call.out_size;
-    t->input_size = in_size;
-    t->output = scratch;
+    int64_t a_i64 = op == WEFT__FOLD_CALL ? 0 : get_i64(acc);
+    double a_f64 = op == WEFT__FOLD_CALL ? 0 : get_f64(acc);
+    t->deadline_ns = 0;
+    for (size_t i = lo; i < hi; i++) {
+        t->head.index = i;
+        t->input = inputs + i * in_size;
+        t->head.written = 0;
+        t->message[0] = '\0';
+        int rc = fn(t);
+        if (__builtin_expect(rc == 0 && t->head.written, 1) || settle(job, t, rc) == 0) {
+            switch (op) {
+            case WEFT__FOLD_CALL:
+                fold(acc, scratch, out_size, user);
+                break;
+#define FOLD_INLINE(name, type, init, f)             \
+    case WEFT__FOLD_##name:                          \
+        a_##type = f(a_##type, get_##type(scratch)); \
+        break;
+                WEFT__REDUCERS(FOLD_INLINE)
+#undef FOLD_INLINE
+            }
+        } else if (weft__job_check_stop(job)) {
+            break;
+        }
+    }
+    switch (op) {
+    case WEFT__FOLD_CALL:
+        break;
+#define STORE_ACC(name, type, init, f)           \
+    case WEFT__FOLD_##name:                      \
+        memcpy(acc, &a_##type, sizeof a_##type); \
+        break;
+        WEFT__REDUCERS(STORE_ACC)
+#undef STORE_ACC
+    }
+}
+
+/* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
+ * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
+ * item only when the call has a deadline. */
+static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void *acc, void *scratch) {
+    const weft_reducer *r = job->call.reducer;
+    t->input_size = job->call.in_size;
+    t->head.output = scratch;
     if (weft__job_check_stop(job)) return;
     if (!job->on_start && !job->on_item && !job->task_timeout_ns && !job->deadline_ns) {
-        int (*fn)(weft_task *) = job->call.task->fn;
-        t->deadline_ns = 0;
-        for (size_t i = lo; i < hi; i++) {
-            t->index = i;
-            t->input = inputs + i * in_size;
-            t->written = 0;
-            t->message[0] = '\0';
-            int rc = fn(t);
-            if (__builtin_expect(rc == 0 && t->written, 1) || settle(job, t, rc) == 0)
-                fold(acc, scratch, out_size, user);
-            else if (weft__job_check_stop(job))
-                return;
-        }
+        switch (weft__reducer_op(r)) {
+        case WEFT__FOLD_CALL:
+            fold_quiet(job, t, lo, hi, acc, scratch, WEFT__FOLD_CALL);
+            return;
+#define FOLD_QUIET(name, type, init, f)                              \
+    case WEFT__FOLD_##name:                                          \
+        fold_quiet(job, t, lo, hi, acc, scratch, WEFT__FOLD_##name); \
         return;
+            WEFT__REDUCERS(FOLD_QUIET)
+#undef FOLD_QUIET
+        }
     }
     int stopped = 0;
     for (size_t i = lo; i < hi && !stopped; i++) {
-        t->index = i;
-        t->input = inputs + i * in_size;
+        t->head.index = i;
+        t->input = job->call.inputs + i * job->call.in_size;
         int code = run_item(job, t);
-        if (code == 0) fold(acc, scratch, out_size, user);
+        if (code == 0) r->fold(acc, scratch, job->call.out_size, r->user);
         if (code != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
     }
 }
@@ -341,16 +388,16 @@ static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, 
     switch (job->call.kind) {
     case WEFT__JOB_MAP:
         for (; i < end && !stopped; i++) {
-            t->index = i;
+            t->head.index = i;
             t->input = job->call.inputs + i * job->call.in_size;
             t->input_size = job->call.in_size;
-            t->output = job->call.outputs + i * job->call.out_size;
+            t->head.output = job->call.outputs + i * job->call.out_size;
             if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
         for (; i < end && !stopped; i++) {
-            t->index = i;
+            t->head.index = i;
             t->input = job->call.in_bytes[i].data;
             t->input_size = job->call.in_bytes[i].size;
             t->out_bytes = &job->call.out_bytes[i];
@@ -359,7 +406,7 @@ static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, 
         break;
     case WEFT__JOB_FOR:
         for (; i < end && !stopped; i++) {
-            t->index = i;
+            t->head.index = i;
             if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
         }
         break;
@@ -398,13 +445,13 @@ static size_t run_traced(weft__job *job, weft_task *t, size_t begin, size_t end,
 size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     weft_task t;
     t.job = job;
-    t.call_begin = job->call.begin;
-    t.index_of = job->call.index_of;
+    t.head.index_base = job->call.begin;
+    t.head.index_of = job->call.index_of;
     t.worker = worker;
     t.out_bytes = NULL;
-    t.fixed_size = job->call.kind == WEFT__JOB_MAP || job->call.kind == WEFT__JOB_REDUCE ? job->call.out_size : SIZE_MAX;
-    t.output = NULL;
-    t.index = begin;
+    t.head.output_size = job->call.kind == WEFT__JOB_MAP || job->call.kind == WEFT__JOB_REDUCE ? job->call.out_size : SIZE_MAX;
+    t.head.output = NULL;
+    t.head.index = begin;
     weft__job *outer = current_job;
     const weft_task *outer_task = current_task;
     current_job = job;

@@ -23,6 +23,10 @@ int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, 
     if (!r || !r->init || !r->fold || !r->combine || r->acc_size == 0)
         return weft__set_error(WEFT_EINVAL, "weft_reduce: the reducer needs acc_size, init, fold and combine");
     if (!result) return weft__set_error(WEFT_EINVAL, "weft_reduce: result is NULL");
+    if (weft__reducer_op(r) != WEFT__FOLD_CALL && (out_size != 8 || r->acc_size != 8))
+        return weft__set_error(WEFT_EINVAL, "weft_reduce: weft_sum_i64 and the other ready-made reducers take "
+                                            "8-byte outputs and accumulators, not out_size %zu, acc_size %zu",
+                               out_size, r->acc_size);
     weft_options call;
     rc = weft__pool_for_call(&pool, &call);
     if (rc) return rc;

@@ -163,6 +163,40 @@ WEFT_API int weft_cancelled(const weft_task *t);
  * `return weft_fail(t, "bad input %d", x);`. */
 WEFT_API int weft_fail(weft_task *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The common cases of weft_task_index and weft_output, inlined into the task: a task of a
+ * few nanoseconds (a reduce, a stream) would otherwise spend much of its time calling into
+ * the library. Every weft_task starts with these fields, so their layout is part of the
+ * ABI: a program built against this header reads them. What the inline path does not take
+ * (an output of another size, a second output, NULL data, a variable-size output) goes to
+ * the exported function, which checks it as before; `(weft_output)(t, ...)`, or defining
+ * WEFT_NO_INLINE before including weft.h, always calls the function. */
+typedef struct weft__task_head {
+    size_t index;           /* the item in its job */
+    size_t index_base;      /* weft_task_index: index_base + (index_of ? index_of[index] : index) */
+    const size_t *index_of; /* NULL, or the call's item of each job item (a narrowed call) */
+    void *output;           /* an output of exactly output_size bytes goes here */
+    size_t output_size;     /* SIZE_MAX: no slot, every output takes the exported function */
+    int written;            /* weft_output was called */
+} weft__task_head;
+
+#ifndef WEFT_NO_INLINE
+static inline size_t weft__task_index(const weft_task *t) {
+    const weft__task_head *h = (const weft__task_head *)t;
+    return h->index_base + (h->index_of ? h->index_of[h->index] : h->index);
+}
+static inline int weft__output(weft_task *t, const void *data, size_t size) {
+    weft__task_head *h = (weft__task_head *)t;
+    if (size == h->output_size && size != SIZE_MAX && data && !h->written) {
+        __builtin_memcpy(h->output, data, size);
+        h->written = 1;
+        return 0;
+    }
+    return (weft_output)(t, data, size);
+}
+#define weft_task_index(t) weft__task_index(t)
+#define weft_output(t, data, size) weft__output((t), (data), (size))
+#endif
+
 /* ---------------------------------------------------------------- options, pools */
 
 /** What a progress callback receives. */
@@ -348,6 +382,13 @@ typedef struct weft_reducer {
     void *user;                                                           /**< passed to init, fold, combine */
     int deterministic;                                                    /**< 1: the same bits for any n_jobs and backend */
 } weft_reducer;
+/** Ready-made reducers for tasks whose output is one int64_t or one double (out_size 8;
+ * the result is 8 bytes): the sum (of int64: wrapping, as unsigned arithmetic does), the
+ * minimum and the maximum (NaN outputs are passed over). weft_reduce folds them in its own
+ * loop, without a call per item. Pass one's address, or copy it to set `deterministic`.
+ * Over no items the result is the identity: 0, INT64_MAX, INT64_MIN, 0.0, +inf, -inf. */
+WEFT_API extern const weft_reducer weft_sum_i64, weft_min_i64, weft_max_i64;
+WEFT_API extern const weft_reducer weft_sum_f64, weft_min_f64, weft_max_f64; /**< see weft_sum_i64 */
 /** Run `task` on n inputs and fold every output with `reducer` (see weft_reducer).
  * `out_size`: the size of each task's output. `result` receives acc_size bytes. */
 WEFT_API int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,

@@ -4,6 +4,7 @@
 #include "check.h"
 #include "test_tasks.h"
 
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -102,6 +103,22 @@ static int fail_quietly_at_6(weft_task *t) {
     return weft_output(t, &x, sizeof x);
 }
 WEFT_TASK(fail_quietly_at_6)
+
+/* For the ready-made reducers: int64 values spread over the whole range (their sum wraps),
+ * and small whole doubles (exact sums in any order) with a NaN at item 77. */
+static int64_t spread_i64(size_t i) { return (int64_t)((uint64_t)i * 0x9E3779B97F4A7C15u); }
+static double small_f64(size_t i) { return (double)((i * 7919) % 1000) - 500.0; }
+static int spread(weft_task *t) {
+    int64_t x = spread_i64(weft_task_index(t));
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(spread)
+static int small_or_nan(weft_task *t) {
+    size_t i = weft_task_index(t);
+    double x = i == 77 ? NAN : small_f64(i);
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(small_or_nan)
 
 /* ---- sources */
 
@@ -359,17 +376,76 @@ static void check_reduce(weft_pool *pool, double reference) {
     CHECK_EQ(weft_reduce(pool, WEFT_FN(square), in, 8, 10, 8, &broken, &total), WEFT_EINVAL);
 }
 
+/* weft_sum_i64 & co. fold inline in the reduce loop (threads, sequential) or through their
+ * fold (other backends): the same results either way, the identity over no items, and
+ * outputs of another size refused. */
+static void check_ready_made(weft_pool *pool, double reference) {
+    enum { N = 30011 };
+    uint64_t sum = 0;
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    double flo = INFINITY, fhi = -INFINITY;
+    for (size_t i = 0; i < N; i++) {
+        int64_t x = spread_i64(i);
+        sum += (uint64_t)x, lo = x < lo ? x : lo, hi = x > hi ? x : hi;
+        if (i == 77) continue; /* the NaN: min and max pass over it */
+        double f = small_f64(i);
+        flo = f < flo ? f : flo, fhi = f > fhi ? f : fhi;
+    }
+    const weft_reducer *ints[] = {&weft_sum_i64, &weft_min_i64, &weft_max_i64};
+    int64_t int_want[] = {(int64_t)sum, lo, hi}, int_empty[] = {0, INT64_MAX, INT64_MIN};
+    const weft_reducer *reals[] = {&weft_min_f64, &weft_max_f64};
+    double real_want[] = {flo, fhi}, real_empty[] = {INFINITY, -INFINITY};
+    for (int det = 0; det < 2; det++) {
+        for (int k = 0; k < 3; k++) {
+            weft_reducer r = *ints[k];
+            r.deterministic = det;
+            int64_t got = 1;
+            CHECK_EQ(weft_reduce(pool, WEFT_FN(spread), NULL, 0, N, 8, &r, &got), 0);
+            CHECK_EQ(got, int_want[k]);
+            CHECK_EQ(weft_reduce(pool, WEFT_FN(spread), NULL, 0, 0, 8, &r, &got), 0);
+            CHECK_EQ(got, int_empty[k]);
+        }
+        for (int k = 0; k < 2; k++) {
+            weft_reducer r = *reals[k];
+            r.deterministic = det;
+            double got = 1;
+            CHECK_EQ(weft_reduce(pool, WEFT_FN(small_or_nan), NULL, 0, N, 8, &r, &got), 0);
+            CHECK(got == real_want[k]);
+            CHECK_EQ(weft_reduce(pool, WEFT_FN(small_or_nan), NULL, 0, 0, 8, &r, &got), 0);
+            CHECK(got == real_empty[k]);
+        }
+    }
+    /* the sum of whole numbers is exact in any order; the NaN makes it NaN */
+    double got = 0;
+    CHECK_EQ(weft_reduce(pool, WEFT_FN(small_or_nan), NULL, 0, 77, 8, &weft_sum_f64, &got), 0);
+    double want = 0;
+    for (size_t i = 0; i < 77; i++) want += small_f64(i);
+    CHECK(got == want);
+    CHECK_EQ(weft_reduce(pool, WEFT_FN(small_or_nan), NULL, 0, N, 8, &weft_sum_f64, &got), 0);
+    CHECK(isnan(got));
+    /* deterministic: the same bits as the program's own deterministic fold */
+    weft_reducer det = weft_sum_f64;
+    det.deterministic = 1;
+    CHECK_EQ(weft_reduce(pool, WEFT_FN(f64_value), NULL, 0, 100003, 8, &det, &got), 0);
+    CHECK(memcmp(&got, &reference, sizeof got) == 0);
+    /* 4-byte outputs do not fit an 8-byte fold */
+    int32_t ints4[10] = {0};
+    CHECK_EQ(weft_reduce(pool, WEFT_FN(fail_at_13), ints4, 4, 10, 4, &weft_sum_i64, &got), WEFT_EINVAL);
+    CHECK_HAS(weft_last_error()->message, "8-byte outputs");
+}
+
 /* Failures inside a reduction and a map with 8-byte outputs (both take weft_output's fast
  * path, and a reduction without hooks its tight loop): each is told apart and named. */
 static void check_output_rules(weft_pool *pool, const char *backend, int n_jobs) {
     weft_reducer sum = {sizeof(int64_t), sum_init, sum_fold, sum_combine, NULL, 0};
     int64_t total = 0, outs[20];
-    for (int reduce = 0; reduce < 2; reduce++) {
+    /* 0: a map; 1: a reduction with the program's fold; 2: with weft_sum_i64 (folded inline) */
+    for (int reduce = 0; reduce < 3; reduce++) {
         const weft_task_def *tasks[] = {WEFT_FN(output_twice), WEFT_FN(output_null), WEFT_FN(fail_quietly_at_6)};
         const char *says[] = {"weft_output called twice", "weft_output: data is NULL", "task returned 42"};
         int64_t index[] = {3, 3, 6};
         for (int k = 0; k < 3; k++) {
-            int rc = reduce ? weft_reduce(pool, tasks[k], NULL, 0, 20, 8, &sum, &total)
+            int rc = reduce ? weft_reduce(pool, tasks[k], NULL, 0, 20, 8, reduce == 1 ? &sum : &weft_sum_i64, &total)
                             : weft_map(pool, tasks[k], NULL, 0, 20, outs, 8);
             CHECK_EQ(rc, WEFT_ETASK);
             CHECK_HAS(weft_last_error()->message, says[k]);
@@ -381,6 +457,9 @@ static void check_output_rules(weft_pool *pool, const char *backend, int n_jobs)
     weft_pool *retrying = open_pool(backend, n_jobs, 0, 0, 10);
     memset(attempts, 0, sizeof attempts);
     CHECK_EQ(weft_reduce(retrying, WEFT_FN(flaky), NULL, 0, 1000, 8, &sum, &total), 0);
+    CHECK_EQ(total, 999 * 1000);
+    memset(attempts, 0, sizeof attempts);
+    CHECK_EQ(weft_reduce(retrying, WEFT_FN(flaky), NULL, 0, 1000, 8, &weft_sum_i64, &total), 0);
     CHECK_EQ(total, 999 * 1000);
     weft_pool_close(retrying);
 }
@@ -498,6 +577,7 @@ int main(void) {
             check_unordered_mix(pool);
             check_ordered_failure(pool, strcmp(name, "threads") == 0 ? 200 : 10);
             check_reduce(pool, reference);
+            check_ready_made(pool, reference);
             check_output_rules(pool, name, w);
             if (!(weft_backend_caps(name) & WEFT_CAP_SHARED_MEMORY)) check_for_refused(pool);
             weft_pool_close(pool);
