@@ -3,10 +3,12 @@
  * The window is two chunks of inputs. Each chunk runs as an asynchronous job; while the
  * reader drains one chunk the workers run the other, and a chunk is refilled from the
  * source only once all of its results were read. So at most `window` tasks exist at
- * once, memory stays flat, and a slow reader holds the workers back. Workers mark each
- * finished item; ordered readers wait for the next index, unordered readers take items
- * from a completion ring. A reader with nothing to read helps run its own chunks, and
- * takes the items it ran itself from a list of its own (no atomics, no shared cache line). */
+ * once, memory stays flat, and a slow reader holds the workers back. For an ordered
+ * reader workers mark each finished item and the reader waits for the next index; for an
+ * unordered one they publish runs of finished items (spans) to a completion ring, and the
+ * reader takes the items of each span without looking at them one by one. A reader with
+ * nothing to read helps run its own chunks, and takes the items it ran itself from a list
+ * of its own (no atomics, no shared cache line). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -25,24 +27,32 @@ typedef struct chunk {
     weft_bytes *outs;
     size_t *out_caps;      /* output buffers are kept and reused across refills */
     weft_status *statuses; /* collect mode */
-    atomic_uchar *state;   /* per item: PENDING, then OK, FAILED or SKIPPED */
+    atomic_uchar *state;   /* ordered: per item PENDING, then OK, FAILED or SKIPPED */
     /* the reader's, written per item: off the line the workers read above */
     _Alignas(64) size_t count; /* items in it now */
     size_t read;               /* items the reader has taken (ordered: the next to take) */
     int running;               /* submitted and not finished */
 } chunk;
 
-/* An unordered stream's ring slot: items [head >> 2, end) of chunk (head >> 1) & 1 are
- * done. `end` is written first; the release store of `head`, with its lap tag, makes the
- * span and the states of its items visible. */
-typedef struct span_slot {
-    atomic_size_t head, end;
-} span_slot;
-
+/* How an item ended; an unordered span's items all ended the same way. */
 enum { PENDING,
        OK,
        FAILED,
        SKIPPED };
+
+/* An unordered stream's ring slot: items [head >> 4, end) of chunk (head >> 1) & 1 ended
+ * as (head >> 2) & 3 says. `end` is written first; the release store of `head`, with its
+ * lap tag in bit 0, makes the span and its items' outputs visible. */
+typedef struct span_slot {
+    atomic_size_t head, end;
+} span_slot;
+
+/* A span as the reader keeps it: its own items, and the one being read. */
+typedef struct span {
+    size_t begin, end;
+    int which;
+    int state;
+} span;
 
 struct weft_iter {
     weft_pool *pool;
@@ -54,10 +64,11 @@ struct weft_iter {
     int ordered, collect;
     size_t chunk_size;
     chunk chunks[2];
-    int current; /* ordered: the chunk being read */
-    size_t fed;  /* inputs taken from the source so far */
+    chunk *current; /* ordered: the chunk being read */
+    size_t fed;     /* inputs taken from the source so far */
     int source_done;
     int error; /* sticky: once non-zero every weft_next returns it */
+    int plain; /* no error and no progress to report: weft_next's fast path may answer */
     weft_error error_record;
     size_t yielded;
     uint64_t deadline_ns;
@@ -69,10 +80,10 @@ struct weft_iter {
      * 2^ring_bits slots, at least the window, so they never overflow: each span holds at
      * least one item, an item is published once per refill, and a chunk is refilled only
      * after all of its items were read. */
-    size_t *mine; /* pairs: begin << 1 | chunk, end */
+    span *mine;
     size_t ring_head, mine_head, mine_tail;
-    chunk *span_chunk; /* the span being read: items [span_at, span_end) */
-    size_t span_at, span_end;
+    span reading;         /* the span being read: items [reading.begin, reading.end) left */
+    chunk *reading_chunk; /* its chunk */
     /* what the workers read, on a line of their own: the reader's writes above do not
      * evict it from their caches */
     _Alignas(64) span_slot *ring;
@@ -92,45 +103,50 @@ static _Thread_local char reader_mark;
  * entry left from the lap before (or never written) does not look ready. */
 static size_t lap_tag(const weft_iter *it, size_t pos) { return ((pos >> it->ring_bits) & 1) ^ 1; }
 
-/* A thread other than the reader gathers its run of finished items here and publishes
- * it as one span when the run breaks or its batch ends (on_batch): one ring slot and one
- * shared write per batch instead of per item. Empty (c NULL) outside a batch. */
+/* A thread gathers its run of finished items here and publishes it as one span when the
+ * run breaks or its batch ends (on_batch): one ring slot and one shared write per batch
+ * instead of per item. The reading thread publishes its runs to its own list, and before
+ * it looks for spans (a backend may report items on it outside any batch). Empty (c
+ * NULL) when nothing is gathered. */
 static _Thread_local struct {
     struct chunk *c;
     size_t begin, end;
+    int state;
 } run;
 
-static void publish(chunk *c, size_t begin, size_t end) {
+/* The reader's own items go straight to its private list, extending the last span. */
+static void keep_mine(weft_iter *it, int which, size_t begin, size_t end, int state) {
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
+    if (it->mine_tail != it->mine_head) {
+        span *last = &it->mine[(it->mine_tail - 1) & mask];
+        if (last->which == which && last->state == state && last->end == begin) {
+            last->end = end;
+            return;
+        }
+    }
+    it->mine[it->mine_tail++ & mask] = (span){begin, end, which, state};
+}
+
+static void publish(chunk *c, size_t begin, size_t end, int state) {
     weft_iter *it = c->it;
+    if (atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
+        keep_mine(it, c->which, begin, end, state);
+        return;
+    }
     size_t mask = ((size_t)1 << it->ring_bits) - 1;
     /* a slot is reused a lap later only after the reader refilled the chunk of its last
      * span, which reaches this thread through the pool's lock: relaxed is enough */
     size_t pos = atomic_fetch_add_explicit(&it->ring_tail, 1, memory_order_relaxed);
     span_slot *slot = &it->ring[pos & mask];
     atomic_store_explicit(&slot->end, end, memory_order_relaxed);
-    atomic_store_explicit(&slot->head, begin << 2 | (size_t)c->which << 1 | lap_tag(it, pos),
+    atomic_store_explicit(&slot->head, begin << 4 | (size_t)state << 2 | (size_t)c->which << 1 | lap_tag(it, pos),
                           memory_order_release);
 }
 
 static void publish_run(void) {
     if (!run.c) return;
-    publish(run.c, run.begin, run.end);
+    publish(run.c, run.begin, run.end, run.state);
     run.c = NULL;
-}
-
-/* The reader's own items go straight to its private list, a run extending the last span. */
-static void keep_mine(weft_iter *it, chunk *c, size_t k) {
-    size_t mask = ((size_t)1 << it->ring_bits) - 1;
-    if (it->mine_tail != it->mine_head) {
-        size_t *last = &it->mine[2 * ((it->mine_tail - 1) & mask)];
-        if ((last[0] & 1) == (size_t)c->which && last[1] == k) {
-            last[1] = k + 1;
-            return;
-        }
-    }
-    size_t *slot = &it->mine[2 * (it->mine_tail++ & mask)];
-    slot[0] = k << 1 | (size_t)c->which;
-    slot[1] = k + 1;
 }
 
 /* Publish this thread's run and wake the reader if it sleeps. The fence pairs with the
@@ -145,29 +161,55 @@ static void publish_and_wake(weft_iter *it) {
     }
 }
 
-/* Workers mark each finished item (a plain release store) ... */
-static void on_item(weft__job *job, size_t k, int code, const char *message) {
+/* Skipped items are the only ones reported without a message. */
+static int ended(int code, const char *message) { return code == 0 ? OK : message ? FAILED
+                                                                                  : SKIPPED; }
+
+/* Ordered: workers mark each finished item (a plain release store). */
+static void on_item_ordered(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
-    /* Skipped items are the only ones reported without a message. */
-    atomic_store_explicit(&c->state[k], code == 0 ? OK : message ? FAILED
-                                                                 : SKIPPED,
-                          memory_order_release);
-    if (c->it->ordered) return;
-    if (run.c == c && run.end == k) { /* the common case: the next item of the batch */
+    atomic_store_explicit(&c->state[k], ended(code, message), memory_order_release);
+}
+
+/* Unordered, the rest: a run that breaks, or a reader that sleeps. */
+__attribute__((noinline)) static void start_run(weft__job *job, size_t k, int code, const char *message) {
+    chunk *c = job->on_item_user;
+    int state = ended(code, message);
+    if (run.c == c && run.end == k && run.state == state) {
         run.end = k + 1;
     } else {
         publish_run();
-        if (atomic_load_explicit(&c->it->reader, memory_order_relaxed) == &reader_mark) {
-            keep_mine(c->it, c, k);
-            return;
-        }
-        run.c = c, run.begin = k, run.end = k + 1;
+        run.c = c, run.begin = k, run.end = k + 1, run.state = state;
     }
     /* a reader that waits gets each item as it finishes, not at the batch's end */
     if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) publish_and_wake(c->it);
 }
 
-/* ... and publish their run once per batch, waking a sleeping reader. */
+/* Unordered: a finished item extends this thread's run (a compare and an add). The rest
+ * goes out of line, with the same arguments, so this saves no registers. */
+static void on_item_unordered(weft__job *job, size_t k, int code, const char *message) {
+    chunk *c = job->on_item_user;
+    if (__builtin_expect(code == 0 && run.c == c && run.end == k && run.state == OK, 1) &&
+        !atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) {
+        run.end = k + 1;
+        return;
+    }
+    start_run(job, k, code, message);
+}
+
+/* Unordered, items this process's threads ran: a run of successes at once (on_run). */
+static void on_run_unordered(weft__job *job, size_t begin, size_t end) {
+    chunk *c = job->on_item_user;
+    if (run.c == c && run.end == begin && run.state == OK) {
+        run.end = end;
+    } else {
+        publish_run();
+        run.c = c, run.begin = begin, run.end = end, run.state = OK;
+    }
+    if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) publish_and_wake(c->it);
+}
+
+/* Each batch's end publishes the run (unordered) and wakes a sleeping reader. */
 static void on_batch(weft__job *job) {
     chunk *c = job->on_item_user;
     publish_and_wake(c->it);
@@ -175,13 +217,8 @@ static void on_batch(weft__job *job) {
 
 /* ---- filling and running chunks */
 
+/* The next input from the source into slot k of c: 1, 0 at the end, or the source's error. */
 static int take_input(weft_iter *it, chunk *c, size_t k) {
-    if (it->array) {
-        if (it->fed == it->array_n) return 0;
-        c->ins[k].data = (void *)(it->array + it->fed * it->array_in_size);
-        c->ins[k].size = it->array_in_size;
-        return 1;
-    }
     weft_bytes in = {NULL, 0};
     int rc = it->source.next(it->source.user, &in);
     if (rc <= 0) return rc;
@@ -200,6 +237,7 @@ static int take_input(weft_iter *it, chunk *c, size_t k) {
 static void fail(weft_iter *it, int code) {
     if (it->error) return;
     it->error = code;
+    it->plain = 0;
     it->error_record = *weft_last_error();
     for (int i = 0; i < 2; i++)
         if (it->chunks[i].running) atomic_store(&it->chunks[i].job.stop, 1);
@@ -223,7 +261,14 @@ static int refill(weft_iter *it, chunk *c) {
     retire(it, c);
     if (it->source_done || it->error) return 0;
     size_t k = 0;
-    for (; k < it->chunk_size; k++) {
+    if (it->array) { /* borrowed in place: a pointer and a size each */
+        k = it->array_n - it->fed < it->chunk_size ? it->array_n - it->fed : it->chunk_size;
+        const unsigned char *at = it->array + it->fed * it->array_in_size;
+        for (size_t i = 0; i < k; i++) c->ins[i] = (weft_bytes){(void *)(at + i * it->array_in_size), it->array_in_size};
+        it->fed += k;
+        it->source_done = it->fed == it->array_n;
+    }
+    for (; !it->array && k < it->chunk_size; k++) {
         int rc = take_input(it, c, k);
         if (rc < 0) {
             if (!weft_last_error()->message[0] || weft_last_error()->code != rc)
@@ -240,7 +285,8 @@ static int refill(weft_iter *it, chunk *c) {
     if (k == 0) return 0;
     c->count = k;
     c->read = 0;
-    for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
+    if (it->ordered)
+        for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
     if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
     weft__job *job = &c->job;
     memset(job, 0, sizeof *job);
@@ -253,7 +299,9 @@ static int refill(weft_iter *it, chunk *c) {
     job->call.out_caps = c->out_caps;
     job->on_batch = on_batch;
     job->call.statuses = it->collect ? c->statuses : NULL;
-    job->on_item = on_item;
+    job->on_item = it->ordered ? on_item_ordered : on_item_unordered;
+    job->on_run = it->ordered ? NULL : on_run_unordered;
+    job->eager = it->ordered ? NULL : &it->sleeping;
     job->on_item_user = c;
     int rc = weft__job_prepare(job, it->pool, &it->call, 1);
     if (rc == 0) {
@@ -311,27 +359,32 @@ static int item_done(weft_iter *it, void *arg) {
     return atomic_load(&c->state[c->read]) != PENDING;
 }
 
-/* Unordered: make the next finished span the one being read; 0 when none is ready yet. */
+/* Unordered: make the next finished span the one being read; 0 when none is ready yet.
+ * The reader's own run goes to its list first. */
 static int take_span(weft_iter *it) {
-    size_t mask = ((size_t)1 << it->ring_bits) - 1, head, end;
+    publish_run();
+    size_t mask = ((size_t)1 << it->ring_bits) - 1;
     if (it->mine_head != it->mine_tail) {
-        const size_t *slot = &it->mine[2 * (it->mine_head++ & mask)];
-        head = slot[0] << 1, end = slot[1];
+        it->reading = it->mine[it->mine_head++ & mask];
     } else {
         span_slot *slot = &it->ring[it->ring_head & mask];
-        head = atomic_load_explicit(&slot->head, memory_order_acquire);
+        size_t head = atomic_load_explicit(&slot->head, memory_order_acquire);
         if ((head & 1) != lap_tag(it, it->ring_head)) return 0;
-        end = atomic_load_explicit(&slot->end, memory_order_relaxed);
+        it->reading.end = atomic_load_explicit(&slot->end, memory_order_relaxed);
+        it->reading.begin = head >> 4;
+        it->reading.state = (int)(head >> 2) & 3;
+        it->reading.which = (int)(head >> 1) & 1;
         it->ring_head++;
     }
-    it->span_chunk = &it->chunks[(head >> 1) & 1];
-    it->span_at = head >> 2;
-    it->span_end = end;
+    /* counted as read now: a chunk is only looked at for draining between spans */
+    it->reading_chunk = &it->chunks[it->reading.which];
+    it->reading_chunk->read += it->reading.end - it->reading.begin;
     return 1;
 }
 
 static int queue_ready(weft_iter *it, void *arg) {
     (void)arg;
+    publish_run();
     size_t mask = ((size_t)1 << it->ring_bits) - 1;
     if (it->mine_head != it->mine_tail) return 1;
     size_t head = atomic_load_explicit(&it->ring[it->ring_head & mask].head, memory_order_acquire);
@@ -362,9 +415,18 @@ static int stream_failure(weft_iter *it, chunk *c) {
     return it->error;
 }
 
-/* Hand out item k of chunk c, or end the stream with its failure. */
-static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
-    int state = atomic_load(&c->state[k]);
+/* Hand out item k of chunk c, which succeeded. */
+static void hand_out(weft_iter *it, const chunk *c, size_t k, weft_result *r) {
+    r->index = c->job.call.begin + k;
+    r->code = 0;
+    r->data = c->outs[k].data;
+    r->size = c->outs[k].size;
+    r->message = NULL;
+    it->yielded++;
+}
+
+/* Hand out item k of chunk c, which ended as `state`, or end the stream with its failure. */
+static int deliver(weft_iter *it, chunk *c, size_t k, int state, weft_result *r) {
     if (state == SKIPPED || (state == FAILED && !it->collect)) return stream_failure(it, c);
     r->index = c->job.call.begin + k;
     r->code = state == FAILED ? c->statuses[k].code : 0;
@@ -376,26 +438,30 @@ static int deliver(weft_iter *it, chunk *c, size_t k, weft_result *r) {
 }
 
 static int next_ordered(weft_iter *it, weft_result *r) {
-    chunk *c = &it->chunks[it->current];
+    chunk *c = it->current;
     if (c->read == c->count) {
         /* this chunk is drained: refill it behind the other one, then read the other */
         int rc = refill(it, c);
         if (rc) return rc;
-        it->current ^= 1;
-        c = &it->chunks[it->current];
+        c = it->current = &it->chunks[c->which ^ 1];
         if (c->read == c->count) return 0; /* both empty: the end */
     }
     if (!item_done(it, c)) {
         wait_for(it, item_done, c);
         if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
     }
-    int rc = deliver(it, c, c->read, r);
+    int rc = deliver(it, c, c->read, atomic_load(&c->state[c->read]), r);
     if (rc == 1) c->read++;
     return rc;
 }
 
 static int next_unordered(weft_iter *it, weft_result *r) {
-    if (it->span_at == it->span_end) {
+    if (it->reading.begin == it->reading.end) {
+        /* a chunk drains at the end of a span: refill it now that its last result is read */
+        for (int i = 0; i < 2; i++) {
+            chunk *c = &it->chunks[i];
+            if (c->count && c->read == c->count && refill(it, c)) return it->error;
+        }
         if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
             return 0;
         if (!take_span(it)) {
@@ -404,14 +470,14 @@ static int next_unordered(weft_iter *it, weft_result *r) {
                 return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
         }
     }
-    chunk *c = it->span_chunk;
-    int rc = deliver(it, c, it->span_at, r);
+    int rc = deliver(it, it->reading_chunk, it->reading.begin, it->reading.state, r);
     /* a drained chunk is refilled on the next call, once its result has been read */
-    if (rc == 1) c->read++, it->span_at++;
+    if (rc == 1) it->reading.begin++;
     return rc;
 }
 
-int weft_next(weft_iter *it, weft_result *r) {
+/* weft_next's every other case: waiting, refilling, a failure, the end, progress. */
+__attribute__((noinline)) static int next_slow(weft_iter *it, weft_result *r) {
     if (!it || !r) return weft__set_error(WEFT_EINVAL, "weft_next: iterator and result must not be NULL");
     if (check_limits(it)) {
         weft_error *e = (weft_error *)weft_last_error();
@@ -421,15 +487,11 @@ int weft_next(weft_iter *it, weft_result *r) {
     /* stored only when it changes: workers read it, and a store would take their copy */
     if (atomic_load_explicit(&it->reader, memory_order_relaxed) != &reader_mark)
         atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
-    if (!it->ordered)
-        for (int i = 0; i < 2; i++) {
-            chunk *c = &it->chunks[i];
-            if (c->count && c->read == c->count && refill(it, c)) return it->error;
-        }
     int rc = it->ordered ? next_ordered(it, r) : next_unordered(it, r);
     if (rc == 0) {
         weft__progress_end(&it->progress, it->yielded);
         it->progress.verbose = 0, it->progress.fn = NULL; /* report the end once */
+        it->plain = !it->error;
         weft__clear_error();
     }
     if (rc < 0) {
@@ -437,6 +499,25 @@ int weft_next(weft_iter *it, weft_result *r) {
         *e = it->error_record;
     }
     return rc;
+}
+
+int weft_next(weft_iter *it, weft_result *r) {
+    /* the common case in a few loads, saving no register: nothing failed, no progress to
+     * report, the same reading thread, and the next result is there */
+    if (__builtin_expect(it && r && it->plain, 1) &&
+        atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
+        if (it->ordered) {
+            chunk *c = it->current;
+            if (c->read < c->count && atomic_load_explicit(&c->state[c->read], memory_order_acquire) == OK) {
+                hand_out(it, c, c->read++, r);
+                return 1;
+            }
+        } else if (it->reading.begin < it->reading.end && it->reading.state == OK) {
+            hand_out(it, it->reading_chunk, it->reading.begin++, r);
+            return 1;
+        }
+    }
+    return next_slow(it, r);
 }
 
 static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter_options *options,
@@ -467,7 +548,7 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
         it->ring_bits++; /* a window too big for memory fails the allocation below */
     if (!it->ordered) {
         it->ring = calloc((size_t)1 << it->ring_bits, sizeof *it->ring);
-        it->mine = calloc((size_t)2 << it->ring_bits, sizeof *it->mine);
+        it->mine = calloc((size_t)1 << it->ring_bits, sizeof *it->mine);
     }
     atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
     int ok = it->ordered || (it->ring && it->mine);
@@ -480,8 +561,8 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
         c->outs = calloc(it->chunk_size, sizeof *c->outs);
         c->out_caps = calloc(it->chunk_size, sizeof *c->out_caps);
         c->statuses = it->collect ? calloc(it->chunk_size, sizeof *c->statuses) : NULL;
-        c->state = calloc(it->chunk_size, sizeof *c->state);
-        ok = c->ins && c->in_caps && c->outs && c->out_caps && c->state && (!it->collect || c->statuses);
+        c->state = it->ordered ? calloc(it->chunk_size, sizeof *c->state) : NULL;
+        ok = c->ins && c->in_caps && c->outs && c->out_caps && (!it->ordered || c->state) && (!it->collect || c->statuses);
     }
     if (!ok) {
         weft_iter_close(it);
@@ -489,6 +570,8 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
     }
     /* a source of unknown length shows a count without a total */
     weft__progress_begin(&it->progress, &call, it->array ? it->array_n : 0);
+    it->plain = !(it->progress.verbose > 0 || it->progress.fn);
+    it->current = &it->chunks[0];
     it->watch_interrupts = weft__current_job() == NULL;
     if (it->watch_interrupts) weft_plat_interrupt_begin();
     it->interrupts_seen = weft_plat_interrupt_count();

@@ -202,6 +202,19 @@ __attribute__((noinline)) static int judge(weft__job *job, weft_task *t, int rc,
     return rc == WEFT_EOUTSIZE ? WEFT_EOUTSIZE : WEFT_ETASK;
 }
 
+/* An output buffer the call keeps (an iterator's, out_caps set) is the task's slot for an
+ * output of the size it holds, which weft_output's inline path then fills; the item's
+ * size says so beforehand, and the checked path (another size) sets it again. */
+static void bytes_slot(const weft__job *job, weft_task *t, size_t i) {
+    weft_bytes *out = &job->call.out_bytes[i];
+    if (job->call.out_caps && out->data) {
+        t->head.output = out->data;
+        t->head.output_size = out->size = job->call.out_caps[i];
+    } else {
+        t->head.output_size = SIZE_MAX;
+    }
+}
+
 /* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
 static void drop_output(weft__job *job, weft_task *t) {
     if (!t->out_bytes || !t->head.written) return;
@@ -235,6 +248,7 @@ __attribute__((noinline)) static int retry_or_fail(weft__job *job, weft_task *t,
     for (int again = 0; code != 0 && again < job->options.retries && !weft__job_check_stop(job); again++) {
         if (weft__tracing) trace_failure("retry", job, t, code, again + 1);
         drop_output(job, t);
+        if (t->out_bytes) bytes_slot(job, t, t->head.index); /* the slot again, for the retry */
         weft_plat_sleep_ns(pause);
         pause = pause < 60000000000ull ? pause * 2 : pause;
         code = attempt(job, t, &status);
@@ -332,6 +346,46 @@ static inline __attribute__((always_inline)) void fold_quiet(weft__job *job, wef
     }
 }
 
+/* Run item t->head.index when nothing watches it (no on_start hook, no task timeout): the
+ * task call, then its report; the verdict, retries and failures go out of line (settle). */
+static inline int run_quiet(weft__job *job, weft_task *t, int (*fn)(weft_task *)) {
+    t->head.written = 0;
+    t->message[0] = '\0';
+    int rc = fn(t);
+    int code = __builtin_expect(rc == 0 && t->head.written, 1) ? 0 : settle(job, t, rc);
+    if (job->on_item) job->on_item(job, t->head.index, code, code ? t->message : NULL);
+    return code;
+}
+
+/* BYTES items [i, end) for a watcher that takes successes as runs (on_run), nothing
+ * watching single items: no call per item that succeeds. Returns where it stopped. */
+static size_t run_bytes_in_runs(weft__job *job, weft_task *t, size_t i, size_t end, int (*fn)(weft_task *)) {
+    size_t from = i; /* the run not reported yet: [from, i) */
+    for (int stopped = 0; i < end && !stopped;) {
+        t->head.index = i;
+        t->input = job->call.in_bytes[i].data;
+        t->input_size = job->call.in_bytes[i].size;
+        t->out_bytes = &job->call.out_bytes[i];
+        bytes_slot(job, t, i);
+        t->head.written = 0;
+        t->message[0] = '\0';
+        int rc = fn(t);
+        int code = __builtin_expect(rc == 0 && t->head.written, 1) ? 0 : settle(job, t, rc);
+        i++;
+        if (code != 0) {
+            if (from < i - 1) job->on_run(job, from, i - 1);
+            job->on_item(job, i - 1, code, t->message);
+            from = i;
+        } else if (atomic_load_explicit(job->eager, memory_order_relaxed)) {
+            job->on_run(job, from, i);
+            from = i;
+        }
+        if (code != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+    }
+    if (from < i) job->on_run(job, from, i);
+    return i;
+}
+
 /* REDUCE: run tasks [lo, hi) in order, folding each output (through `scratch`) into
  * `acc`. Limits are checked as a map's are: once per range, after a failure, and per
  * item only when the call has a deadline. */
@@ -380,11 +434,16 @@ static void run_reduce(weft__job *job, weft_task *t, size_t begin, size_t end, i
     if (scratch != small) free(scratch);
 }
 
+static int layered(const weft__job *job);
+
 /* Items [begin, end): returns where it stopped (end, or the first item not run). */
 static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, int worker) {
     size_t i = begin;
     /* limits are checked per batch; a task polls them itself through weft_cancelled */
     int stopped = weft__job_check_stop(job);
+    /* the usual case, nothing watching single items: run_quiet instead of run_item */
+    int (*quiet)(weft_task *) = job->on_start || job->task_timeout_ns || job->call.kind == WEFT__JOB_FOR ? NULL : job->call.task->fn;
+    t->deadline_ns = 0;
     switch (job->call.kind) {
     case WEFT__JOB_MAP:
         for (; i < end && !stopped; i++) {
@@ -392,16 +451,23 @@ static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, 
             t->input = job->call.inputs + i * job->call.in_size;
             t->input_size = job->call.in_size;
             t->head.output = job->call.outputs + i * job->call.out_size;
-            if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+            if ((quiet ? run_quiet(job, t, quiet) : run_item(job, t)) != 0 || job->deadline_ns)
+                stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_BYTES:
+        if (quiet && job->on_run && !layered(job) && !stopped) {
+            i = run_bytes_in_runs(job, t, i, end, quiet);
+            break;
+        }
         for (; i < end && !stopped; i++) {
             t->head.index = i;
             t->input = job->call.in_bytes[i].data;
             t->input_size = job->call.in_bytes[i].size;
             t->out_bytes = &job->call.out_bytes[i];
-            if (run_item(job, t) != 0 || job->deadline_ns) stopped = weft__job_check_stop(job);
+            bytes_slot(job, t, i);
+            if ((quiet ? run_quiet(job, t, quiet) : run_item(job, t)) != 0 || job->deadline_ns)
+                stopped = weft__job_check_stop(job);
         }
         break;
     case WEFT__JOB_FOR:
