@@ -74,7 +74,7 @@ size_t weft_input_size(const weft_task *t) { return t->input_size; }
 /* An iterator runs its stream in chunks, a wasm worker a batch of a map: job->call.begin is
  * where this one starts. */
 size_t(weft_task_index)(const weft_task *t) {
-    return t->head.index_base + (t->head.index_of ? t->head.index_of[t->head.index] : t->head.index);
+    return t->head.index + t->head.index_base;
 }
 int weft_worker_id(const weft_task *t) { return t->worker; }
 int weft_nesting_level(const weft_task *t) { return t->job->level; }
@@ -265,8 +265,11 @@ __attribute__((noinline)) static int retry_or_fail(weft__job *job, weft_task *t,
     return code;
 }
 
-/* Run item t->head.index with its retries; report the outcome. 0 when it succeeded. */
+/* Run item t->head.index with its retries; report the outcome. 0 when it succeeded. A
+ * call narrowed by a layer above dispatch (index_of: its items are not consecutive in
+ * the call) runs its items here, each setting weft_task_index's base. */
 static int run_item(weft__job *job, weft_task *t) {
+    if (job->call.index_of) t->head.index_base = job->call.begin + job->call.index_of[t->head.index] - t->head.index;
     if (job->on_start) job->on_start(job, t->head.index);
     int status = 0, code = attempt(job, t, &status);
     if (code != 0) code = retry_or_fail(job, t, code, status);
@@ -394,7 +397,7 @@ static void fold_range(weft__job *job, weft_task *t, size_t lo, size_t hi, void 
     t->input_size = job->call.in_size;
     t->head.output = scratch;
     if (weft__job_check_stop(job)) return;
-    if (!job->on_start && !job->on_item && !job->task_timeout_ns && !job->deadline_ns) {
+    if (!job->on_start && !job->on_item && !job->task_timeout_ns && !job->deadline_ns && !job->call.index_of) {
         switch (weft__reducer_op(r)) {
         case WEFT__FOLD_CALL:
             fold_quiet(job, t, lo, hi, acc, scratch, WEFT__FOLD_CALL);
@@ -441,8 +444,9 @@ static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, 
     size_t i = begin;
     /* limits are checked per batch; a task polls them itself through weft_cancelled */
     int stopped = weft__job_check_stop(job);
-    /* the usual case, nothing watching single items: run_quiet instead of run_item */
-    int (*quiet)(weft_task *) = job->on_start || job->task_timeout_ns || job->call.kind == WEFT__JOB_FOR ? NULL : job->call.task->fn;
+    /* the usual case, nothing watching single items, consecutive items: run_quiet
+     * instead of run_item */
+    int (*quiet)(weft_task *) = job->on_start || job->task_timeout_ns || job->call.index_of || job->call.kind == WEFT__JOB_FOR ? NULL : job->call.task->fn;
     t->deadline_ns = 0;
     switch (job->call.kind) {
     case WEFT__JOB_MAP:
@@ -511,8 +515,7 @@ static size_t run_traced(weft__job *job, weft_task *t, size_t begin, size_t end,
 size_t weft__job_run(weft__job *job, size_t begin, size_t end, int worker) {
     weft_task t;
     t.job = job;
-    t.head.index_base = job->call.begin;
-    t.head.index_of = job->call.index_of;
+    t.head.index_base = job->call.begin; /* a narrowed call's items set their own (run_item) */
     t.worker = worker;
     t.out_bytes = NULL;
     t.head.output_size = job->call.kind == WEFT__JOB_MAP || job->call.kind == WEFT__JOB_REDUCE ? job->call.out_size : SIZE_MAX;

@@ -171,18 +171,17 @@ WEFT_API int weft_fail(weft_task *t, const char *fmt, ...) __attribute__((format
  * the exported function, which checks it as before; `(weft_output)(t, ...)`, or defining
  * WEFT_NO_INLINE before including weft.h, always calls the function. */
 typedef struct weft__task_head {
-    size_t index;           /* the item in its job */
-    size_t index_base;      /* weft_task_index: index_base + (index_of ? index_of[index] : index) */
-    const size_t *index_of; /* NULL, or the call's item of each job item (a narrowed call) */
-    void *output;           /* an output of exactly output_size bytes goes here */
-    size_t output_size;     /* SIZE_MAX: no slot, every output takes the exported function */
-    int written;            /* weft_output was called */
+    size_t index;       /* the item in its job */
+    size_t index_base;  /* weft_task_index: index + index_base */
+    void *output;       /* an output of exactly output_size bytes goes here */
+    size_t output_size; /* SIZE_MAX: no slot, every output takes the exported function */
+    int written;        /* weft_output was called */
 } weft__task_head;
 
 #ifndef WEFT_NO_INLINE
 static inline size_t weft__task_index(const weft_task *t) {
     const weft__task_head *h = (const weft__task_head *)t;
-    return h->index_base + (h->index_of ? h->index_of[h->index] : h->index);
+    return h->index + h->index_base;
 }
 static inline int weft__output(weft_task *t, const void *data, size_t size) {
     weft__task_head *h = (weft__task_head *)t;
