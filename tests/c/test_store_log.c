@@ -616,6 +616,29 @@ static void test_hostile(const char *base) {
     CHECK_EQ(file_size(outside), 14);
 }
 
+/* A damaged task file (a NUL in a line, a line longer than any name): each line is still
+ * one id, and new tasks are recorded after them. Such lines once hid every later line,
+ * so nothing could be stored in the folder again. */
+static void test_damaged_tasks(const char *base) {
+    for (int kind = 0; kind < 2; kind++) {
+        char dir[4200], tasks[4300];
+        snprintf(dir, sizeof dir, "%s/damaged-tasks-%d", base, kind);
+        CHECK_EQ(cached_map(dir, 100, 0, NULL), 100);
+        snprintf(tasks, sizeof tasks, "%s/" LOG_TASKS_FILE, dir);
+        FILE *f = fopen(tasks, "wb");
+        CHECK(f != NULL);
+        if (!f) continue;
+        if (kind == 0) fwrite("x\0y\n", 1, 4, f);
+        for (int i = 0; kind == 1 && i < 5000; i++) fputc('a', f);
+        fputc('\n', f);
+        fclose(f);
+        weft_memory_options mo = WEFT_MEMORY_OPTIONS_INIT;
+        mo.quiet = 1;
+        CHECK_EQ(cached_map(dir, 100, 0, &mo), 100); /* its name is gone: computed again */
+        CHECK_EQ(cached_map(dir, 100, 0, &mo), 0);   /* and stored */
+    }
+}
+
 static int run_tool(const char *tool, const char *sub, const char *dir, const char *args, char *out, size_t size) {
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' %s 2>&1", tool, sub, dir, args);
@@ -653,7 +676,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
