@@ -225,6 +225,7 @@ int weft__log_task_id(log_state *s, const char *task, int create) {
     weft__log_load_names(s);
     weft_plat_mutex_unlock(&s->map_lock);
     if ((id = find_name(s, task)) || !create) return id;
+    if (atomic_load(&s->n_names) >= LOG_TASKS) return 0; /* full: a line more would only grow the file */
     char path[4200], line[4096];
     size_t n = weft__disk_escape(task, line, sizeof line - 1);
     snprintf(path, sizeof path, "%s/" LOG_TASKS_FILE, s->root);

@@ -639,6 +639,39 @@ static void test_damaged_tasks(const char *base) {
     }
 }
 
+/* More tasks than ids: the 1024th task's puts fail with an error (Memory computes its
+ * items, not storing them), the earlier tasks' entries stay, and repeated puts do not
+ * grow the task file (each once appended a line). */
+static void test_too_many_tasks(const char *base) {
+    char dir[4200], tasks[4300];
+    snprintf(dir, sizeof dir, "%s/many-tasks", base);
+    void *st;
+    const weft_store *s = open_store(dir, &st);
+    uint8_t key[16] = {0}, head[40] = {0}, value[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (int round = 0; round < 2; round++)
+        for (int t = 1; t <= LOG_TASKS + 5; t++) {
+            char name[32];
+            snprintf(name, sizeof name, "task%d", t);
+            memcpy(key, &t, sizeof t);
+            key[9] = 1;
+            CHECK_EQ(s->put(st, name, key, head, sizeof head, value, sizeof value, 0) == 0, t < LOG_TASKS);
+        }
+    weft_bytes h, v;
+    int64_t at;
+    int t = LOG_TASKS - 1;
+    memcpy(key, &t, sizeof t);
+    CHECK_EQ(s->get(st, "task1023", key, &h, &v, &at), 0);
+    CHECK(v.size == 8 && memcmp(v.data, value, 8) == 0);
+    free(h.data), free(v.data);
+    close_store(s, st);
+    snprintf(tasks, sizeof tasks, "%s/" LOG_TASKS_FILE, dir);
+    FILE *f = fopen(tasks, "r");
+    int lines = 0, c;
+    while (f && (c = fgetc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    CHECK_EQ(lines, LOG_TASKS - 1);
+}
+
 static int run_tool(const char *tool, const char *sub, const char *dir, const char *args, char *out, size_t size) {
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' %s 2>&1", tool, sub, dir, args);
@@ -676,7 +709,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"many_tasks", test_too_many_tasks}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
