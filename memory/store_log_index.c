@@ -254,6 +254,8 @@ static int recount(log_state *s, log_index *x) {
     return rename_in(s, y, tmp);
 }
 
+int weft__log_recount(log_state *s) { return recount(s, atomic_load(&s->idx)); }
+
 /* Rebuild: every record of the segments, oldest first, into an empty index (later
  * records of a key replace earlier ones). */
 static void rebuild_one(log_state *s, uint64_t loc, const log_rec *r, void *user) {
