@@ -293,6 +293,21 @@ static int rebuild(log_state *s) {
     return rc;
 }
 
+/* A segment the index still needs is gone or shorter than the records it points to (cut
+ * by hand or by a full disk): their slots lead nowhere and the totals count them. A stat
+ * per segment, done when a writer opens the folder. */
+static int segments_short(log_state *s, const log_header *h) {
+    for (uint64_t seg = h->hand_seg; seg <= h->active_seg && seg - h->hand_seg < 4096; seg++) {
+        char path[4200];
+        struct stat st;
+        uint64_t need = seg == h->active_seg ? h->active_off : 1;
+        if (need && weft__log_seg_path(s, seg, path, sizeof path) == 0 &&
+            (stat(path, &st) != 0 || (uint64_t)st.st_size < need))
+            return 1;
+    }
+    return 0;
+}
+
 int weft__log_index_open(log_state *s, int writable) {
     char path[4200];
     if (index_path(s, path, sizeof path, ""))
@@ -303,7 +318,7 @@ int weft__log_index_open(log_state *s, int writable) {
     log_index *x = map_file(path, writable, &damaged);
     if (x) {
         install(s, x);
-        if (writable && x->h->dirty) rc = recount(s, x);
+        if (writable && (x->h->dirty || segments_short(s, x->h))) rc = recount(s, x);
     } else if (writable) {
         if (damaged) { /* kept for a post mortem; its entries are found again in the segments */
             char aside[4300];

@@ -229,41 +229,46 @@ static int sum_entries(const char *task, int64_t entries, int64_t bytes, int64_t
     return 0;
 }
 
-/* A segment cut short: the entries past the cut were left out of the listing, so `weft
- * cache verify` said all was well, and removing them left the totals counting them.
- * Now they are listed, read as corrupt, removed, and the totals counted again. */
+/* Records lost to damage: overwritten ones were left out of the listing, so `weft cache
+ * verify` said all was well, and removing them left the totals counting them; a segment
+ * cut short kept its slots and totals (a prune then evicted good entries for them). Now
+ * damaged ones are listed, read as corrupt, removed and the totals counted again; a
+ * segment cut short is found when a writer opens the folder. */
 static void test_lost_records(const char *base) {
-    char dir[4200], seg[4300];
-    snprintf(dir, sizeof dir, "%s/lost-records", base);
-    CHECK_EQ(cached_map(dir, 3000, 0, NULL), 3000);
-    seg_path(dir, 1, seg, sizeof seg);
-    CHECK_EQ(truncate(seg, file_size(seg) / 2), 0);
-    void *st;
-    const weft_store *s = open_store(dir, &st);
-    static keys k;
-    k.n = 0;
-    CHECK_EQ(s->list(st, NULL, collect_key, &k), 0);
-    CHECK_EQ(k.n, 3000);
-    int ok = 0, bad = 0;
-    for (int i = 0; i < k.n; i++) {
-        weft_bytes head, value;
-        int64_t at;
-        int rc = s->get(st, "cube", k.v[i], &head, &value, &at);
-        if (rc == 0) free(head.data), free(value.data), ok++;
-        if (rc == WEFT_ECORRUPT) {
-            CHECK_EQ(s->remove(st, "cube", k.v[i]), 0);
-            bad++;
+    for (int cut = 0; cut < 2; cut++) {
+        char dir[4200], seg[4300];
+        snprintf(dir, sizeof dir, "%s/lost-records-%d", base, cut);
+        CHECK_EQ(cached_map(dir, 3000, 0, NULL), 3000);
+        seg_path(dir, 1, seg, sizeof seg);
+        if (cut) CHECK_EQ(truncate(seg, file_size(seg) / 2), 0);
+        if (!cut) overwrite(seg, file_size(seg) / 3, file_size(seg) / 3);
+        void *st;
+        const weft_store *s = open_store(dir, &st);
+        static keys k;
+        k.n = 0;
+        CHECK_EQ(s->list(st, NULL, collect_key, &k), 0);
+        CHECK_EQ(k.n, cut ? 1500 : 3000);
+        int ok = 0, bad = 0;
+        for (int i = 0; i < k.n; i++) {
+            weft_bytes head, value;
+            int64_t at;
+            int rc = s->get(st, "cube", k.v[i], &head, &value, &at);
+            if (rc == 0) free(head.data), free(value.data), ok++;
+            if (rc == WEFT_ECORRUPT) {
+                CHECK_EQ(s->remove(st, "cube", k.v[i]), 0);
+                bad++;
+            }
         }
+        printf("lost records (%s): %d read, %d corrupt\n", cut ? "cut" : "overwritten", ok, bad);
+        CHECK(ok >= 1000 && ok + bad == k.n && (cut ? bad == 0 : bad >= 900));
+        close_store(s, st);
+        s = open_store(dir, &st);
+        int64_t entries = 0;
+        CHECK_EQ(s->summary(st, sum_entries, &entries, NULL), 0);
+        CHECK_EQ(entries, ok);
+        close_store(s, st);
+        CHECK_EQ(count_entries(dir), ok);
     }
-    printf("lost records: %d read, %d corrupt\n", ok, bad);
-    CHECK(ok > 1000 && bad > 1000 && ok + bad == 3000);
-    close_store(s, st);
-    s = open_store(dir, &st);
-    int64_t entries = 0;
-    CHECK_EQ(s->summary(st, sum_entries, &entries, NULL), 0);
-    CHECK_EQ(entries, ok);
-    close_store(s, st);
-    CHECK_EQ(count_entries(dir), ok);
 }
 
 /* A damaged index (its header, its size, or gone): moved aside and rebuilt from the
