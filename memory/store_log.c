@@ -436,6 +436,12 @@ static int log_clear(void *state, const char *task) {
         h->live_count = h->live_bytes = 0;
         memset(x->totals, 0, LOG_TASKS * sizeof(log_total));
         weft__log_drop_segments(s, from, h->active_seg);
+        /* made now, so a rebuild (its index lost) starts after it: a process may still
+         * map or append to the numbers before it, deleted */
+        char path[4200];
+        int fd = weft__log_seg_path(s, h->active_seg, path, sizeof path) ? -1
+                                                                         : open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0) close(fd);
     }
     weft__log_unlock(s);
     return weft__store_disk.clear(s->files, task); /* large values, versions, litter, the journal */

@@ -339,6 +339,56 @@ static int check_all(const char *dir, const char *task, int *listed) {
     return bad;
 }
 
+/* A store of 100-byte values for key i (the kill test's fill), through s. */
+static int put_filled(const weft_store *s, void *st, int first, int n) {
+    int failed = 0;
+    for (int i = first; i < first + n; i++) {
+        uint8_t key[16] = {0}, head[40], value[100];
+        memcpy(key, &i, sizeof i);
+        key[12] = 7;
+        fill(head, 40, key), fill(value, 100, key);
+        failed += s->put(st, "reuse", key, head, 40, value, 100, 0) != 0;
+    }
+    return failed;
+}
+
+/* Cleared, then its index lost: the rebuild started the log again at segment 1, a number
+ * a running process still had mapped (and open for appending), deleted. That process then
+ * read the old file (every entry corrupt, removed) and appended to it (stores lost). */
+static void test_segment_reuse(const char *base) {
+    char dir[4200], idx[4300];
+    snprintf(dir, sizeof dir, "%s/reuse", base);
+    void *a, *b;
+    const weft_store *s = open_store(dir, &a);
+    CHECK_EQ(put_filled(s, a, 0, 500), 0);
+    int listed;
+    CHECK_EQ(check_all(dir, "reuse", &listed), 0);
+    CHECK_EQ(s->clear(a, NULL), 0);
+    snprintf(idx, sizeof idx, "%s/" WEFT__LOG_INDEX, dir);
+    CHECK_EQ(unlink(idx), 0);
+    open_store(dir, &b);
+    CHECK_EQ(put_filled(s, b, 1000, 3000), 0);
+    close_store(s, b);
+    CHECK_EQ(put_filled(s, a, 5000, 10), 0); /* a finds the new index */
+    int bad = 0;
+    for (int i = 1000; i < 4000; i++) {
+        uint8_t key[16] = {0};
+        memcpy(key, &i, sizeof i);
+        key[12] = 7;
+        weft_bytes head, value;
+        int64_t at;
+        if (s->get(a, "reuse", key, &head, &value, &at) != 0) {
+            bad++;
+            continue;
+        }
+        free(head.data), free(value.data);
+    }
+    CHECK_EQ(bad, 0);
+    close_store(s, a);
+    CHECK_EQ(check_all(dir, "reuse", &listed), 0);
+    CHECK_EQ(listed, 3010);
+}
+
 static void test_kill_mid_write(const char *base) {
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/killed", base);
@@ -758,7 +808,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"lost_records", test_lost_records}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"many_tasks", test_too_many_tasks}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"lost_records", test_lost_records}, {"segment_reuse", test_segment_reuse}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"many_tasks", test_too_many_tasks}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
