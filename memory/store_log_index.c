@@ -300,8 +300,9 @@ static int segments_short(log_state *s, const log_header *h) {
     for (uint64_t seg = h->hand_seg; seg <= h->active_seg && seg - h->hand_seg < 4096; seg++) {
         char path[4200];
         struct stat st;
-        uint64_t need = seg == h->active_seg ? h->active_off : 1;
-        if (need && weft__log_seg_path(s, seg, path, sizeof path) == 0 &&
+        if (seg == h->active_seg && !h->active_off) break; /* not written yet */
+        uint64_t need = seg == h->active_seg ? h->active_off : 0;
+        if (weft__log_seg_path(s, seg, path, sizeof path) == 0 &&
             (stat(path, &st) != 0 || (uint64_t)st.st_size < need))
             return 1;
     }
