@@ -98,6 +98,10 @@ static int log_open(void *state, const char *location) {
 
 static void log_close(void *state) {
     log_state *s = state;
+    if (s->recount_due && weft__log_lock(s) == 0) { /* once, not per removal: O(slots) */
+        weft__log_recount(s);
+        weft__log_unlock(s);
+    }
     weft__log_index_close(s);
     for (int c = 0; c < LOG_SEG_CHUNKS; c++) {
         log_seg *chunk = atomic_load(&s->segs[c]);
@@ -317,7 +321,10 @@ static int log_remove(void *state, const char *task, const uint8_t key[16]) {
     int64_t i = slot_of(s, x, task, key, &r);
     int large = 0;
     if (i >= 0) {
-        if (r.length) weft__log_count(x, &r, -1);
+        if (r.length)
+            weft__log_count(x, &r, -1);
+        else
+            s->recount_due = 1;
         large = r.length && !r.packing;
         weft__log_delete(x, (uint64_t)i);
     }
@@ -362,7 +369,17 @@ static int log_list(void *state, const char *task, weft__store_list_fn fn, void 
         for (uint64_t i = from; i <= x->mask && i < from + LIST_PAGE; i++) {
             uint64_t loc = __atomic_load_n(&x->slots[i].loc, __ATOMIC_ACQUIRE);
             log_rec r;
-            if (!loc || weft__log_record(s, loc, &r) != 0 || (only > 0 && r.task != only)) continue;
+            if (!loc) continue;
+            if (weft__log_record(s, loc, &r) != 0) {
+                /* a damaged record (its segment cut short, gone, overwritten): listed under
+                 * its tag, so a check finds it corrupt and a removal empties its slot */
+                if (only > 0) continue;
+                memset(&r, 0, sizeof r);
+                uint64_t tag = __atomic_load_n(&x->slots[i].tag, __ATOMIC_RELAXED);
+                memcpy(r.key, &tag, 8);
+                r.packing = 1;
+            } else if (only > 0 && r.task != only)
+                continue;
             listed *l = &page[n++];
             memcpy(l->key, r.key, 16);
             l->task = r.task;
@@ -371,7 +388,8 @@ static int log_list(void *state, const char *task, weft__store_list_fn fn, void 
             l->atime = (int64_t)__atomic_load_n((uint64_t *)&x->slots[i].atime, __ATOMIC_RELAXED);
         }
         for (size_t i = 0; !out && i < n; i++) {
-            const char *name = weft__log_task_name(s, page[i].task);
+            /* a damaged record's task is not known: any task's name reaches its slot */
+            const char *name = weft__log_task_name(s, page[i].task ? page[i].task : 1);
             if (!name) continue;
             char path[4200];
             weft__store_item it = {.task = name, .size = page[i].size, .last_access_ns = page[i].atime};
@@ -418,6 +436,12 @@ static int log_clear(void *state, const char *task) {
         h->live_count = h->live_bytes = 0;
         memset(x->totals, 0, LOG_TASKS * sizeof(log_total));
         weft__log_drop_segments(s, from, h->active_seg);
+        /* made now, so a rebuild (its index lost) starts after it: a process may still
+         * map or append to the numbers before it, deleted */
+        char path[4200];
+        int fd = weft__log_seg_path(s, h->active_seg, path, sizeof path) ? -1
+                                                                         : open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0) close(fd);
     }
     weft__log_unlock(s);
     return weft__store_disk.clear(s->files, task); /* large values, versions, litter, the journal */

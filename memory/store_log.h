@@ -88,6 +88,7 @@ typedef struct log_state {
     uint64_t seg_fd_num;
     unsigned char *buf; /* a batch's records (writers) */
     size_t buf_size;
+    int recount_due; /* a slot of an unreadable record was emptied: its totals are unknown */
 } log_state;
 
 /* Records: a 40-byte header, then the data; each padded to 8 bytes. */
@@ -130,6 +131,8 @@ int weft__log_insert(log_state *s, const uint8_t key[16], uint64_t loc, int64_t 
 void weft__log_delete(log_index *x, uint64_t i);
 /* Totals: an entry in or out (writer). */
 void weft__log_count(log_index *x, const log_rec *r, int sign);
+/* Under the writers' lock: the table made again and the totals counted from the records. */
+int weft__log_recount(log_state *s);
 void weft__log_index_close(log_state *s);
 
 static inline size_t log_pad8(size_t n) { return (n + 7) & ~(size_t)7; }

@@ -188,20 +188,24 @@ void weft__log_load_names(log_state *s) {
     FILE *f = fd >= 0 ? fdopen(fd, "r") : NULL;
     if (!f && fd >= 0) close(fd);
     if (!f) return;
-    char line[4096];
+    char *line = NULL;
+    size_t line_size = 0;
+    ssize_t len;
     int id = 0, n = atomic_load(&s->n_names);
-    while (fgets(line, sizeof line, f)) {
-        size_t len = strlen(line);
-        if (!len || line[len - 1] != '\n') break; /* a line a killed writer did not finish */
+    /* getline's length, not strlen: a damaged line (a NUL in it) is still one id */
+    while ((len = getline(&line, &line_size, f)) > 0) {
+        if (line[len - 1] != '\n') break; /* a line a killed writer did not finish */
         line[len - 1] = '\0';
         if (++id >= LOG_TASKS) break;
         if (id < n) continue;
         char name[4096];
         size_t nl = weft__disk_unescape(line, name, sizeof name);
+        if (!nl) name[0] = '\0'; /* too long: no task's name */
         if (!(s->names[id] = malloc(nl + 1))) break;
         memcpy(s->names[id], name, nl + 1);
         atomic_store_explicit(&s->n_names, id + 1, memory_order_release);
     }
+    free(line);
     fclose(f);
 }
 
@@ -221,6 +225,7 @@ int weft__log_task_id(log_state *s, const char *task, int create) {
     weft__log_load_names(s);
     weft_plat_mutex_unlock(&s->map_lock);
     if ((id = find_name(s, task)) || !create) return id;
+    if (atomic_load(&s->n_names) >= LOG_TASKS) return 0; /* full: a line more would only grow the file */
     char path[4200], line[4096];
     size_t n = weft__disk_escape(task, line, sizeof line - 1);
     snprintf(path, sizeof path, "%s/" LOG_TASKS_FILE, s->root);

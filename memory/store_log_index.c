@@ -182,6 +182,8 @@ void weft__log_count(log_index *x, const log_rec *r, int sign) {
     if (sign > 0 && r->stamp > t->newest) __atomic_store_n(&t->newest, r->stamp, __ATOMIC_RELAXED);
 }
 
+static int rebuild(log_state *s);
+
 int weft__log_insert(log_state *s, const uint8_t key[16], uint64_t loc, int64_t atime, uint64_t *old) {
     *old = 0;
     log_index *x = atomic_load(&s->idx);
@@ -191,7 +193,13 @@ int weft__log_insert(log_state *s, const uint8_t key[16], uint64_t loc, int64_t 
         x = atomic_load(&s->idx);
     }
     uint64_t tag = log_tag(key), i = log_home(x, tag);
-    for (;; i = (i + 1) & x->mask) {
+    for (uint64_t n = 0;; n++, i = (i + 1) & x->mask) {
+        if (n > x->mask) { /* no free slot below 85% load: garbage slots, rebuilt from the segments */
+            int rc = rebuild(s);
+            if (rc) return rc;
+            x = atomic_load(&s->idx);
+            i = log_home(x, tag), n = 0;
+        }
         uint64_t at = load_rlx(&x->slots[i].loc);
         if (!at) break;
         log_rec r;
@@ -211,7 +219,7 @@ void weft__log_delete(log_index *x, uint64_t i) {
     x->h->used--;
     /* backward shift: later slots of the cluster that may live nearer home move back
      * (a reader probing meanwhile may miss them: a miss, never a wrong value) */
-    for (uint64_t j = (i + 1) & x->mask;; j = (j + 1) & x->mask) {
+    for (uint64_t j = (i + 1) & x->mask, n = 0; n < x->mask; j = (j + 1) & x->mask, n++) { /* bounded: damaged slots may leave none free */
         uint64_t loc = load_rlx(&x->slots[j].loc);
         if (!loc) return;
         uint64_t k = log_home(x, load_rlx(&x->slots[j].tag));
@@ -227,7 +235,8 @@ void weft__log_delete(log_index *x, uint64_t i) {
 
 /* A writer died mid-update: a deletion it was shifting back may have left a slot out of
  * reach of its probe, and the totals half changed. The table is made again in a new file
- * (every slot placed anew) and the totals counted from the records. */
+ * (every slot placed anew) and the totals counted from the records. A slot whose record
+ * cannot be read or is another key's (damaged slots) is left out: no lookup can use it. */
 static int recount(log_state *s, log_index *x) {
     char tmp[4200];
     index_path(s, tmp, sizeof tmp, ".new");
@@ -237,13 +246,15 @@ static int recount(log_state *s, log_index *x) {
     for (uint64_t i = 0; i <= x->mask; i++) {
         uint64_t loc = load_acq(&x->slots[i].loc), tag = load_rlx(&x->slots[i].tag);
         log_rec r;
-        if (loc && place(y, tag, loc, (int64_t)load_rlx((uint64_t *)&x->slots[i].atime)) &&
-            weft__log_record(s, loc, &r) == 0)
+        if (loc && weft__log_record(s, loc, &r) == 0 && log_tag(r.key) == tag &&
+            place(y, tag, loc, (int64_t)load_rlx((uint64_t *)&x->slots[i].atime)))
             weft__log_count(y, &r, 1);
     }
     y->h->dirty = 0;
     return rename_in(s, y, tmp);
 }
+
+int weft__log_recount(log_state *s) { return recount(s, atomic_load(&s->idx)); }
 
 /* Rebuild: every record of the segments, oldest first, into an empty index (later
  * records of a key replace earlier ones). */
@@ -282,6 +293,22 @@ static int rebuild(log_state *s) {
     return rc;
 }
 
+/* A segment the index still needs is gone or shorter than the records it points to (cut
+ * by hand or by a full disk): their slots lead nowhere and the totals count them. A stat
+ * per segment, done when a writer opens the folder. */
+static int segments_short(log_state *s, const log_header *h) {
+    for (uint64_t seg = h->hand_seg; seg <= h->active_seg && seg - h->hand_seg < 4096; seg++) {
+        char path[4200];
+        struct stat st;
+        if (seg == h->active_seg && !h->active_off) break; /* not written yet */
+        uint64_t need = seg == h->active_seg ? h->active_off : 0;
+        if (weft__log_seg_path(s, seg, path, sizeof path) == 0 &&
+            (stat(path, &st) != 0 || (uint64_t)st.st_size < need))
+            return 1;
+    }
+    return 0;
+}
+
 int weft__log_index_open(log_state *s, int writable) {
     char path[4200];
     if (index_path(s, path, sizeof path, ""))
@@ -292,7 +319,7 @@ int weft__log_index_open(log_state *s, int writable) {
     log_index *x = map_file(path, writable, &damaged);
     if (x) {
         install(s, x);
-        if (writable && x->h->dirty) rc = recount(s, x);
+        if (writable && (x->h->dirty || segments_short(s, x->h))) rc = recount(s, x);
     } else if (writable) {
         if (damaged) { /* kept for a post mortem; its entries are found again in the segments */
             char aside[4300];

@@ -222,6 +222,55 @@ static void test_damaged_records(const char *base) {
     CHECK_EQ(cached_map(dir, 3000, 0, NULL), 0);
 }
 
+static int sum_entries(const char *task, int64_t entries, int64_t bytes, int64_t compute, int64_t newest,
+                       void *user) {
+    (void)task, (void)bytes, (void)compute, (void)newest;
+    *(int64_t *)user += entries;
+    return 0;
+}
+
+/* Records lost to damage: overwritten ones were left out of the listing, so `weft cache
+ * verify` said all was well, and removing them left the totals counting them; a segment
+ * cut short kept its slots and totals (a prune then evicted good entries for them). Now
+ * damaged ones are listed, read as corrupt, removed and the totals counted again; a
+ * segment cut short is found when a writer opens the folder. */
+static void test_lost_records(const char *base) {
+    for (int cut = 0; cut < 2; cut++) {
+        char dir[4200], seg[4300];
+        snprintf(dir, sizeof dir, "%s/lost-records-%d", base, cut);
+        CHECK_EQ(cached_map(dir, 3000, 0, NULL), 3000);
+        seg_path(dir, 1, seg, sizeof seg);
+        if (cut) CHECK_EQ(truncate(seg, file_size(seg) / 2), 0);
+        if (!cut) overwrite(seg, file_size(seg) / 3, file_size(seg) / 3);
+        void *st;
+        const weft_store *s = open_store(dir, &st);
+        static keys k;
+        k.n = 0;
+        CHECK_EQ(s->list(st, NULL, collect_key, &k), 0);
+        CHECK_EQ(k.n, cut ? 1500 : 3000);
+        int ok = 0, bad = 0;
+        for (int i = 0; i < k.n; i++) {
+            weft_bytes head, value;
+            int64_t at;
+            int rc = s->get(st, "cube", k.v[i], &head, &value, &at);
+            if (rc == 0) free(head.data), free(value.data), ok++;
+            if (rc == WEFT_ECORRUPT) {
+                CHECK_EQ(s->remove(st, "cube", k.v[i]), 0);
+                bad++;
+            }
+        }
+        printf("lost records (%s): %d read, %d corrupt\n", cut ? "cut" : "overwritten", ok, bad);
+        CHECK(ok >= 1000 && ok + bad == k.n && (cut ? bad == 0 : bad >= 900));
+        close_store(s, st);
+        s = open_store(dir, &st);
+        int64_t entries = 0;
+        CHECK_EQ(s->summary(st, sum_entries, &entries, NULL), 0);
+        CHECK_EQ(entries, ok);
+        close_store(s, st);
+        CHECK_EQ(count_entries(dir), ok);
+    }
+}
+
 /* A damaged index (its header, its size, or gone): moved aside and rebuilt from the
  * segments, every entry found again. */
 static void test_damaged_index(const char *base) {
@@ -240,6 +289,22 @@ static void test_damaged_index(const char *base) {
         CHECK_EQ(ran, 0);
         CHECK_EQ(count_entries(dir), 3000);
     }
+}
+
+/* Garbage over the index's slots (its header intact): no slot is free, so a probe for a
+ * new key once went round the table forever. Now lookups miss (values checked), the
+ * first store rebuilds the index from the segments, and the totals stay right. */
+static void test_garbage_slots(const char *base) {
+    char dir[4200], idx[4300];
+    snprintf(dir, sizeof dir, "%s/garbage-slots", base);
+    CHECK_EQ(cached_map(dir, 3000, 0, NULL), 3000);
+    snprintf(idx, sizeof idx, "%s/" WEFT__LOG_INDEX, dir);
+    overwrite(idx, LOG_HEADER_BYTES, file_size(idx) - LOG_HEADER_BYTES);
+    weft_memory_options mo = WEFT_MEMORY_OPTIONS_INIT;
+    mo.quiet = 1;
+    CHECK_EQ(cached_map(dir, 3100, 0, &mo), 3100);
+    CHECK_EQ(cached_map(dir, 3100, 0, &mo), 0);
+    CHECK_EQ(count_entries(dir), 3100);
 }
 
 /* Writers killed at random points of their batches: every entry the store then holds is
@@ -272,6 +337,56 @@ static int check_all(const char *dir, const char *task, int *listed) {
     close_store(s, st);
     *listed = k.n;
     return bad;
+}
+
+/* A store of 100-byte values for key i (the kill test's fill), through s. */
+static int put_filled(const weft_store *s, void *st, int first, int n) {
+    int failed = 0;
+    for (int i = first; i < first + n; i++) {
+        uint8_t key[16] = {0}, head[40], value[100];
+        memcpy(key, &i, sizeof i);
+        key[12] = 7;
+        fill(head, 40, key), fill(value, 100, key);
+        failed += s->put(st, "reuse", key, head, 40, value, 100, 0) != 0;
+    }
+    return failed;
+}
+
+/* Cleared, then its index lost: the rebuild started the log again at segment 1, a number
+ * a running process still had mapped (and open for appending), deleted. That process then
+ * read the old file (every entry corrupt, removed) and appended to it (stores lost). */
+static void test_segment_reuse(const char *base) {
+    char dir[4200], idx[4300];
+    snprintf(dir, sizeof dir, "%s/reuse", base);
+    void *a, *b;
+    const weft_store *s = open_store(dir, &a);
+    CHECK_EQ(put_filled(s, a, 0, 500), 0);
+    int listed;
+    CHECK_EQ(check_all(dir, "reuse", &listed), 0);
+    CHECK_EQ(s->clear(a, NULL), 0);
+    snprintf(idx, sizeof idx, "%s/" WEFT__LOG_INDEX, dir);
+    CHECK_EQ(unlink(idx), 0);
+    open_store(dir, &b);
+    CHECK_EQ(put_filled(s, b, 1000, 3000), 0);
+    close_store(s, b);
+    CHECK_EQ(put_filled(s, a, 5000, 10), 0); /* a finds the new index */
+    int bad = 0;
+    for (int i = 1000; i < 4000; i++) {
+        uint8_t key[16] = {0};
+        memcpy(key, &i, sizeof i);
+        key[12] = 7;
+        weft_bytes head, value;
+        int64_t at;
+        if (s->get(a, "reuse", key, &head, &value, &at) != 0) {
+            bad++;
+            continue;
+        }
+        free(head.data), free(value.data);
+    }
+    CHECK_EQ(bad, 0);
+    close_store(s, a);
+    CHECK_EQ(check_all(dir, "reuse", &listed), 0);
+    CHECK_EQ(listed, 3010);
 }
 
 static void test_kill_mid_write(const char *base) {
@@ -600,6 +715,62 @@ static void test_hostile(const char *base) {
     CHECK_EQ(file_size(outside), 14);
 }
 
+/* A damaged task file (a NUL in a line, a line longer than any name): each line is still
+ * one id, and new tasks are recorded after them. Such lines once hid every later line,
+ * so nothing could be stored in the folder again. */
+static void test_damaged_tasks(const char *base) {
+    for (int kind = 0; kind < 2; kind++) {
+        char dir[4200], tasks[4300];
+        snprintf(dir, sizeof dir, "%s/damaged-tasks-%d", base, kind);
+        CHECK_EQ(cached_map(dir, 100, 0, NULL), 100);
+        snprintf(tasks, sizeof tasks, "%s/" LOG_TASKS_FILE, dir);
+        FILE *f = fopen(tasks, "wb");
+        CHECK(f != NULL);
+        if (!f) continue;
+        if (kind == 0) fwrite("x\0y\n", 1, 4, f);
+        for (int i = 0; kind == 1 && i < 5000; i++) fputc('a', f);
+        fputc('\n', f);
+        fclose(f);
+        weft_memory_options mo = WEFT_MEMORY_OPTIONS_INIT;
+        mo.quiet = 1;
+        CHECK_EQ(cached_map(dir, 100, 0, &mo), 100); /* its name is gone: computed again */
+        CHECK_EQ(cached_map(dir, 100, 0, &mo), 0);   /* and stored */
+    }
+}
+
+/* More tasks than ids: the 1024th task's puts fail with an error (Memory computes its
+ * items, not storing them), the earlier tasks' entries stay, and repeated puts do not
+ * grow the task file (each once appended a line). */
+static void test_too_many_tasks(const char *base) {
+    char dir[4200], tasks[4300];
+    snprintf(dir, sizeof dir, "%s/many-tasks", base);
+    void *st;
+    const weft_store *s = open_store(dir, &st);
+    uint8_t key[16] = {0}, head[40] = {0}, value[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    for (int round = 0; round < 2; round++)
+        for (int t = 1; t <= LOG_TASKS + 5; t++) {
+            char name[32];
+            snprintf(name, sizeof name, "task%d", t);
+            memcpy(key, &t, sizeof t);
+            key[9] = 1;
+            CHECK_EQ(s->put(st, name, key, head, sizeof head, value, sizeof value, 0) == 0, t < LOG_TASKS);
+        }
+    weft_bytes h, v;
+    int64_t at;
+    int t = LOG_TASKS - 1;
+    memcpy(key, &t, sizeof t);
+    CHECK_EQ(s->get(st, "task1023", key, &h, &v, &at), 0);
+    CHECK(v.size == 8 && memcmp(v.data, value, 8) == 0);
+    free(h.data), free(v.data);
+    close_store(s, st);
+    snprintf(tasks, sizeof tasks, "%s/" LOG_TASKS_FILE, dir);
+    FILE *f = fopen(tasks, "r");
+    int lines = 0, c;
+    while (f && (c = fgetc(f)) != EOF) lines += c == '\n';
+    if (f) fclose(f);
+    CHECK_EQ(lines, LOG_TASKS - 1);
+}
+
 static int run_tool(const char *tool, const char *sub, const char *dir, const char *args, char *out, size_t size) {
     char cmd[9000];
     snprintf(cmd, sizeof cmd, "'%s' cache %s '%s' %s 2>&1", tool, sub, dir, args);
@@ -637,7 +808,7 @@ int main(void) {
     struct {
         const char *name;
         void (*fn)(const char *);
-    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"damaged_index", test_damaged_index}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"tool", test_tool}};
+    } parts[] = {{"chosen", test_chosen}, {"evict", test_evict}, {"touch", test_touch_then_evict}, {"bad_value", test_bad_value}, {"damaged_records", test_damaged_records}, {"lost_records", test_lost_records}, {"segment_reuse", test_segment_reuse}, {"damaged_index", test_damaged_index}, {"garbage_slots", test_garbage_slots}, {"kill", test_kill_mid_write}, {"full_disk", test_full_disk}, {"batch", test_batch_reads}, {"growth", test_growth_while_reading}, {"eight", test_writers_with_eviction}, {"migrate", test_migrate}, {"hostile", test_hostile}, {"damaged_tasks", test_damaged_tasks}, {"many_tasks", test_too_many_tasks}, {"tool", test_tool}};
     for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
         if (!only || strcmp(only, parts[i].name) == 0) parts[i].fn(base);
     rm_rf(base);
