@@ -192,7 +192,9 @@ static inline int weft__output(weft_task *t, const void *data, size_t size) {
     }
     return (weft_output)(t, data, size);
 }
+/** weft_task_index, inline (define WEFT_NO_INLINE, or write (weft_task_index)(t), for the call). */
 #define weft_task_index(t) weft__task_index(t)
+/** weft_output, inline for an output of the map's out_size (others go to the function). */
 #define weft_output(t, data, size) weft__output((t), (data), (size))
 #endif
 
@@ -386,8 +388,12 @@ typedef struct weft_reducer {
  * minimum and the maximum (NaN outputs are passed over). weft_reduce folds them in its own
  * loop, without a call per item. Pass one's address, or copy it to set `deterministic`.
  * Over no items the result is the identity: 0, INT64_MAX, INT64_MIN, 0.0, +inf, -inf. */
-WEFT_API extern const weft_reducer weft_sum_i64, weft_min_i64, weft_max_i64;
-WEFT_API extern const weft_reducer weft_sum_f64, weft_min_f64, weft_max_f64; /**< see weft_sum_i64 */
+WEFT_API extern const weft_reducer weft_sum_i64;
+WEFT_API extern const weft_reducer weft_min_i64; /**< the least int64_t output (see weft_sum_i64) */
+WEFT_API extern const weft_reducer weft_max_i64; /**< the greatest int64_t output (see weft_sum_i64) */
+WEFT_API extern const weft_reducer weft_sum_f64; /**< the sum of double outputs (see weft_sum_i64) */
+WEFT_API extern const weft_reducer weft_min_f64; /**< the least double output, NaN passed over (see weft_sum_i64) */
+WEFT_API extern const weft_reducer weft_max_f64; /**< the greatest double output, NaN passed over (see weft_sum_i64) */
 /** Run `task` on n inputs and fold every output with `reducer` (see weft_reducer).
  * `out_size`: the size of each task's output. `result` receives acc_size bytes. */
 WEFT_API int weft_reduce(weft_pool *pool, const weft_task_def *task, const void *inputs, size_t in_size,
