@@ -33,6 +33,19 @@ static int wrong_size_ignored(weft_task *t) {
 }
 WEFT_TASK(wrong_size_ignored)
 
+/* A square that takes about a microsecond: 2 000 000 of them cannot all end on the other
+ * threads before the caller's first batch reports its progress, however the machine's
+ * load delays the caller (a plain square takes nanoseconds: a caller switched out for
+ * 10 ms could find every item done, and the callback then sees the final report). */
+static int slow_square(weft_task *t) {
+    int64_t x = *(const int64_t *)weft_input(t);
+    volatile int64_t y = x;
+    for (int i = 0; i < 300; i++) y = y * 3 % 1000003;
+    x = x * x + (y < 0);
+    return weft_output(t, &x, sizeof x);
+}
+WEFT_TASK(slow_square)
+
 static void check_square(weft_pool *pool, size_t n) {
     int64_t *in = malloc((n + 1) * sizeof *in), *out = malloc((n + 1) * sizeof *out);
     for (size_t i = 0; i < n; i++) in[i] = (int64_t)i - 50, out[i] = -1;
@@ -143,7 +156,7 @@ static void check_backend(const char *backend, int n_jobs, int batch_size) {
     o.progress = cancel_at_once;
     CHECK_EQ(weft_pool_open(&cancelling, &o), 0);
     static int64_t big_in[2000000], big_out[2000000];
-    CHECK_EQ(weft_map(cancelling, WEFT_FN(square), big_in, 8, 2000000, big_out, 8), WEFT_ECANCELED);
+    CHECK_EQ(weft_map(cancelling, WEFT_FN(slow_square), big_in, 8, 2000000, big_out, 8), WEFT_ECANCELED);
     CHECK_EQ(weft_last_error()->task_index, -1);
     CHECK_HAS(weft_last_error()->message, "progress callback");
     weft_pool_close(cancelling);
