@@ -130,12 +130,12 @@ struct weft__job {
     void *on_item_user;
     /* called as each task starts (worker processes use it to name the running task) */
     void (*on_start)(weft__job *job, size_t index);
-    /* optional, for a watcher that takes successes a run at a time (an unordered
-     * iterator): items run on this process's threads report items [begin, end) that
-     * succeeded with one call, when a failure breaks the run or the batch ends, and each
-     * item at once while *eager is set (its reader waits); failed and skipped items still
-     * go to on_item, and so does every item under a layer above dispatch (it watches them
-     * one by one) or from another process. Set both or neither. */
+    /* optional, for a watcher that takes successes a run at a time (an iterator): items
+     * run on this process's threads report items [begin, end) that succeeded with one
+     * call, when a failure breaks the run or the batch ends, and each item at once while
+     * *eager is set (its reader waits); failed and skipped items still go to on_item, and
+     * so does every item under a layer above dispatch (it watches them one by one) or from
+     * another process. Set both or neither. */
     void (*on_run)(weft__job *job, size_t begin, size_t end);
     const atomic_int *eager;
 

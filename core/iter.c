@@ -3,12 +3,13 @@
  * The window is two chunks of inputs. Each chunk runs as an asynchronous job; while the
  * reader drains one chunk the workers run the other, and a chunk is refilled from the
  * source only once all of its results were read. So at most `window` tasks exist at
- * once, memory stays flat, and a slow reader holds the workers back. For an ordered
- * reader workers mark each finished item and the reader waits for the next index; for an
- * unordered one they publish runs of finished items (spans) to a completion ring, and the
- * reader takes the items of each span without looking at them one by one. A reader with
- * nothing to read helps run its own chunks, and takes the items it ran itself from a list
- * of its own (no atomics, no shared cache line). */
+ * once, memory stays flat, and a slow reader holds the workers back. Workers report
+ * finished items a run at a time, and the reader takes a run's items without looking at
+ * them one by one: for an ordered reader workers mark where each run ends at its first
+ * item and the reader waits for the next index; for an unordered one they publish runs
+ * (spans) to a completion ring. A reader with nothing to read helps run its own chunks;
+ * an unordered one takes the items it ran itself from a list of its own (no atomics, no
+ * shared cache line). */
 #include "internal.h"
 
 #include <stdio.h>
@@ -27,10 +28,13 @@ typedef struct chunk {
     weft_bytes *outs;
     size_t *out_caps;      /* output buffers are kept and reused across refills */
     weft_status *statuses; /* collect mode */
-    atomic_uchar *state;   /* ordered: per item PENDING, then OK, FAILED or SKIPPED */
+    /* ordered: at the first item of each finished run, run_mark(its end, how it ended);
+     * written once per run and fill, so a refill resets nothing (see mark_run) */
+    atomic_size_t *runs;
     /* the reader's, written per item: off the line the workers read above */
     _Alignas(64) size_t count; /* items in it now */
     size_t read;               /* items the reader has taken (ordered: the next to take) */
+    size_t ready;              /* ordered: items [read, ready) are known to have succeeded */
     int running;               /* submitted and not finished */
 } chunk;
 
@@ -70,7 +74,6 @@ struct weft_iter {
     int error; /* sticky: once non-zero every weft_next returns it */
     int plain; /* no error and no progress to report: weft_next's fast path may answer */
     weft_error error_record;
-    size_t yielded;
     uint64_t deadline_ns;
     unsigned interrupts_seen;
     int watch_interrupts;
@@ -149,10 +152,9 @@ static void publish_run(void) {
     run.c = NULL;
 }
 
-/* Publish this thread's run and wake the reader if it sleeps. The fence pairs with the
+/* Wake the reader if it sleeps, after publishing results. The fence pairs with the
  * reader's store of `sleeping` before it checks for results: one of the two sees the other. */
-static void publish_and_wake(weft_iter *it) {
-    publish_run();
+static void wake_reader(weft_iter *it) {
     weft_plat_full_fence();
     if (atomic_load_explicit(&it->sleeping, memory_order_relaxed)) {
         weft_plat_mutex_lock(&it->lock);
@@ -161,14 +163,44 @@ static void publish_and_wake(weft_iter *it) {
     }
 }
 
+/* Publish this thread's run and wake the reader if it sleeps. */
+static void publish_and_wake(weft_iter *it) {
+    publish_run();
+    wake_reader(it);
+}
+
 /* Skipped items are the only ones reported without a message. */
 static int ended(int code, const char *message) { return code == 0 ? OK : message ? FAILED
                                                                                   : SKIPPED; }
 
-/* Ordered: workers mark each finished item (a plain release store). */
+/* Ordered: a run [k, end) of chunk c that ended as `state` is marked at its first item
+ * with its end in the whole stream. A mark left there by an earlier fill ends at or before
+ * this fill's first item, so it never passes for one of this fill (run_ready). The
+ * release store makes the run's outputs visible with it. */
+static size_t run_mark(size_t end_in_stream, int state) { return end_in_stream << 2 | (size_t)state; }
+
+static void mark_run(chunk *c, size_t k, size_t end, int state) {
+    atomic_store_explicit(&c->runs[k], run_mark(c->job.call.begin + end, state), memory_order_release);
+}
+
+/* The mark of the run that starts at item k of c in this fill, or 0 while none ended. */
+static size_t run_ready(const chunk *c, size_t k) {
+    size_t mark = atomic_load_explicit(&c->runs[k], memory_order_acquire);
+    return (mark >> 2) > c->job.call.begin + k ? mark : 0;
+}
+
+/* Ordered: a failed or skipped item is a run of its own. */
 static void on_item_ordered(weft__job *job, size_t k, int code, const char *message) {
     chunk *c = job->on_item_user;
-    atomic_store_explicit(&c->state[k], ended(code, message), memory_order_release);
+    mark_run(c, k, k + 1, ended(code, message));
+    if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) wake_reader(c->it);
+}
+
+/* Ordered, items this process's threads ran: one mark per run of successes (on_run). */
+static void on_run_ordered(weft__job *job, size_t begin, size_t end) {
+    chunk *c = job->on_item_user;
+    mark_run(c, begin, end, OK);
+    if (atomic_load_explicit(&c->it->sleeping, memory_order_relaxed)) wake_reader(c->it);
 }
 
 /* Unordered, the rest: a run that breaks, or a reader that sleeps. */
@@ -253,7 +285,7 @@ static void retire(weft_iter *it, chunk *c) {
      * worker's) leaves no run pointing here */
     if (run.c == c) run.c = NULL;
     if (it->collect) weft_status_free(c->statuses, c->count);
-    c->count = c->read = 0;
+    c->count = c->read = c->ready = 0;
 }
 
 /* Refill a drained chunk from the source and start it. */
@@ -284,9 +316,7 @@ static int refill(weft_iter *it, chunk *c) {
     }
     if (k == 0) return 0;
     c->count = k;
-    c->read = 0;
-    if (it->ordered)
-        for (size_t i = 0; i < k; i++) atomic_store_explicit(&c->state[i], PENDING, memory_order_relaxed);
+    c->read = c->ready = 0;
     if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
     weft__job *job = &c->job;
     memset(job, 0, sizeof *job);
@@ -300,8 +330,8 @@ static int refill(weft_iter *it, chunk *c) {
     job->on_batch = on_batch;
     job->call.statuses = it->collect ? c->statuses : NULL;
     job->on_item = it->ordered ? on_item_ordered : on_item_unordered;
-    job->on_run = it->ordered ? NULL : on_run_unordered;
-    job->eager = it->ordered ? NULL : &it->sleeping;
+    job->on_run = it->ordered ? on_run_ordered : on_run_unordered;
+    job->eager = &it->sleeping;
     job->on_item_user = c;
     int rc = weft__job_prepare(job, it->pool, &it->call, 1);
     if (rc == 0) {
@@ -356,7 +386,7 @@ static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg
 static int item_done(weft_iter *it, void *arg) {
     (void)it;
     chunk *c = arg;
-    return atomic_load(&c->state[c->read]) != PENDING;
+    return c->read < c->ready || run_ready(c, c->read);
 }
 
 /* Unordered: make the next finished span the one being read; 0 when none is ready yet.
@@ -393,9 +423,18 @@ static int queue_ready(weft_iter *it, void *arg) {
 
 /* ---- the public calls */
 
+/* Results handed out so far, counted instead of kept (no store per item): every input
+ * taken, less what the chunks hold unread (an unordered span counts as read when taken,
+ * so its items left are subtracted too). */
+static size_t yielded(const weft_iter *it) {
+    size_t unread = it->reading.end - it->reading.begin;
+    for (int i = 0; i < 2; i++) unread += it->chunks[i].count - it->chunks[i].read;
+    return it->fed - unread;
+}
+
 static int check_limits(weft_iter *it) {
     if (it->error) return it->error;
-    if (weft__progress_due(&it->progress) && weft__progress_update(&it->progress, it->yielded)) {
+    if (weft__progress_due(&it->progress) && weft__progress_update(&it->progress, yielded(it))) {
         weft__set_error(WEFT_ECANCELED, "cancelled by the progress callback");
         fail(it, WEFT_ECANCELED);
     }
@@ -416,13 +455,12 @@ static int stream_failure(weft_iter *it, chunk *c) {
 }
 
 /* Hand out item k of chunk c, which succeeded. */
-static void hand_out(weft_iter *it, const chunk *c, size_t k, weft_result *r) {
+static void hand_out(const chunk *c, size_t k, weft_result *r) {
     r->index = c->job.call.begin + k;
     r->code = 0;
     r->data = c->outs[k].data;
     r->size = c->outs[k].size;
     r->message = NULL;
-    it->yielded++;
 }
 
 /* Hand out item k of chunk c, which ended as `state`, or end the stream with its failure. */
@@ -433,7 +471,6 @@ static int deliver(weft_iter *it, chunk *c, size_t k, int state, weft_result *r)
     r->data = c->outs[k].data;
     r->size = c->outs[k].size;
     r->message = state == FAILED ? c->statuses[k].message : NULL;
-    it->yielded++;
     return 1;
 }
 
@@ -446,13 +483,21 @@ static int next_ordered(weft_iter *it, weft_result *r) {
         c = it->current = &it->chunks[c->which ^ 1];
         if (c->read == c->count) return 0; /* both empty: the end */
     }
-    if (!item_done(it, c)) {
-        wait_for(it, item_done, c);
-        if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+    if (c->read == c->ready) { /* the next run: its items are then taken without a look */
+        if (!item_done(it, c)) {
+            wait_for(it, item_done, c);
+            if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+        }
+        size_t mark = run_ready(c, c->read);
+        if ((mark & 3) != OK) {
+            int rc = deliver(it, c, c->read, (int)(mark & 3), r);
+            if (rc == 1) c->ready = ++c->read;
+            return rc;
+        }
+        c->ready = (mark >> 2) - c->job.call.begin;
     }
-    int rc = deliver(it, c, c->read, atomic_load(&c->state[c->read]), r);
-    if (rc == 1) c->read++;
-    return rc;
+    hand_out(c, c->read++, r);
+    return 1;
 }
 
 static int next_unordered(weft_iter *it, weft_result *r) {
@@ -489,7 +534,7 @@ __attribute__((noinline)) static int next_slow(weft_iter *it, weft_result *r) {
         atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
     int rc = it->ordered ? next_ordered(it, r) : next_unordered(it, r);
     if (rc == 0) {
-        weft__progress_end(&it->progress, it->yielded);
+        weft__progress_end(&it->progress, yielded(it));
         it->progress.verbose = 0, it->progress.fn = NULL; /* report the end once */
         it->plain = !it->error;
         weft__clear_error();
@@ -503,17 +548,18 @@ __attribute__((noinline)) static int next_slow(weft_iter *it, weft_result *r) {
 
 int weft_next(weft_iter *it, weft_result *r) {
     /* the common case in a few loads, saving no register: nothing failed, no progress to
-     * report, the same reading thread, and the next result is there */
-    if (__builtin_expect(it && r && it->plain, 1) &&
-        atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
+     * report, and the next result is there; unordered, also the same reading thread (its
+     * runs go to the reader's own list) */
+    if (__builtin_expect(it && r && it->plain, 1)) {
         if (it->ordered) {
             chunk *c = it->current;
-            if (c->read < c->count && atomic_load_explicit(&c->state[c->read], memory_order_acquire) == OK) {
-                hand_out(it, c, c->read++, r);
+            if (c->read < c->ready) {
+                hand_out(c, c->read++, r);
                 return 1;
             }
-        } else if (it->reading.begin < it->reading.end && it->reading.state == OK) {
-            hand_out(it, it->reading_chunk, it->reading.begin++, r);
+        } else if (it->reading.begin < it->reading.end && it->reading.state == OK &&
+                   atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
+            hand_out(it->reading_chunk, it->reading.begin++, r);
             return 1;
         }
     }
@@ -561,8 +607,8 @@ static int open_iter(weft_pool *pool, const weft_task_def *task, const weft_iter
         c->outs = calloc(it->chunk_size, sizeof *c->outs);
         c->out_caps = calloc(it->chunk_size, sizeof *c->out_caps);
         c->statuses = it->collect ? calloc(it->chunk_size, sizeof *c->statuses) : NULL;
-        c->state = it->ordered ? calloc(it->chunk_size, sizeof *c->state) : NULL;
-        ok = c->ins && c->in_caps && c->outs && c->out_caps && (!it->ordered || c->state) && (!it->collect || c->statuses);
+        c->runs = it->ordered ? calloc(it->chunk_size, sizeof *c->runs) : NULL;
+        ok = c->ins && c->in_caps && c->outs && c->out_caps && (!it->ordered || c->runs) && (!it->collect || c->statuses);
     }
     if (!ok) {
         weft_iter_close(it);
@@ -631,7 +677,7 @@ void weft_iter_close(weft_iter *it) {
         free(c->outs);
         free(c->out_caps);
         free(c->statuses);
-        free(c->state);
+        free(c->runs);
     }
     free(it->ring);
     free(it->mine);

@@ -207,8 +207,10 @@ static void check_iterators(weft_pool *pool) {
                 int rc;
                 while ((rc = weft_next(it, &r)) == 1) {
                     if (ordered && r.index != count) bad++;
-                    if (r.index >= sizes[s] || seen[r.index]++) bad++;
-                    else if (r.size != 8 || *(const int64_t *)r.data != in[r.index] * in[r.index]) bad++;
+                    if (r.index >= sizes[s] || seen[r.index]++)
+                        bad++;
+                    else if (r.size != 8 || *(const int64_t *)r.data != in[r.index] * in[r.index])
+                        bad++;
                     count++;
                 }
                 CHECK_EQ(rc, 0);
@@ -263,13 +265,16 @@ static void check_iterators(weft_pool *pool) {
     weft_iter_close(it);
 
     /* collect-all: the failure comes back as a result and the stream goes on. Repeated:
-     * an unordered reader races the worker that publishes each result. */
+     * the reader races the worker that publishes each result (ordered: a run of its own
+     * between two runs of successes, in windows that refill many times) */
     io.collect = 1;
-    io.ordered = 0;
     for (int round = 0; round < 200; round++) {
+        io.ordered = round % 2;
+        io.window = round % 4 == 1 ? 3 : 8;
         CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(fail_at_13), ints, 4, 200, &io), 0);
         size_t total = 0, failures = 0;
         while ((rc = weft_next(it, &r)) == 1) {
+            if (io.ordered) CHECK_EQ(r.index, total);
             total++;
             if (r.code) {
                 failures++;
@@ -294,14 +299,15 @@ static void check_iterators(weft_pool *pool) {
     weft_iter_close(NULL);
 }
 
-/* Unordered streams whose items finish out of order: every index comes back exactly
- * once with its value, whichever thread ran it (the reader keeps what it ran itself;
- * the others publish to a ring that small windows wrap around many times). */
-static void check_unordered_mix(weft_pool *pool) {
+/* Streams whose items finish out of order: every index comes back exactly once with its
+ * value, whichever thread ran it (unordered: the reader keeps what it ran itself, the
+ * others publish to a ring that small windows wrap around many times; ordered: in order,
+ * each run marked at its first item, over marks an earlier fill left). */
+static void check_mixed_finish(weft_pool *pool) {
     static unsigned char seen[20000];
-    size_t windows[] = {3, 64, 0};
-    for (size_t w = 0; w < 3; w++) {
-        weft_iter_options io = {0, windows[w], 0};
+    size_t windows[] = {3, 64, 0, 2, 17, 1000};
+    for (size_t w = 0; w < 6; w++) {
+        weft_iter_options io = {w >= 3, windows[w], 0};
         weft_iter *it = NULL;
         CHECK_EQ(weft_imap_array(&it, pool, WEFT_FN(jittery_square), NULL, 0, 20000, &io), 0);
         memset(seen, 0, sizeof seen);
@@ -309,6 +315,7 @@ static void check_unordered_mix(weft_pool *pool) {
         weft_result r;
         int rc;
         while ((rc = weft_next(it, &r)) == 1) {
+            if (io.ordered && r.index != count) bad++;
             count++;
             if (r.index >= 20000 || seen[r.index]++ || r.size != 8 ||
                 *(const int64_t *)r.data != (int64_t)r.index * (int64_t)r.index)
@@ -574,7 +581,7 @@ int main(void) {
             int before = check_failed;
             weft_pool *pool = open_pool(name, w, 0, 0, 0);
             check_iterators(pool);
-            check_unordered_mix(pool);
+            check_mixed_finish(pool);
             check_ordered_failure(pool, strcmp(name, "threads") == 0 ? 200 : 10);
             check_reduce(pool, reference);
             check_ready_made(pool, reference);
