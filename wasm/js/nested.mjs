@@ -21,7 +21,9 @@ const FAIL_AT = 32, MESSAGE_AT = 48, MESSAGE = 200, STATUS_AT = 256;
 const CLOSED = 2 ** 30; // the cursor once the opener stopped claiming (n is below it)
 // A nested map is shared only when its items would keep the opener busy this long (ms):
 // sharing costs a buffer, a copy of the inputs and a few messages. The estimate is the
-// task's last chunk on this worker, or else the map's first item, run before sharing.
+// task's last chunk on this worker, or else the map's first item, run before sharing; a
+// first item that says "share" is checked on a second one (the faster counts): a task's
+// first call here may include compiling it, or a pause the machine's load caused.
 const SHARE_ABOVE_MS = 1;
 const align8 = x => (x + 7) & ~7;
 const epoch = t => performance.timeOrigin + t;
@@ -137,8 +139,14 @@ export class NestedWorker {
       this.record = job.parent;
     }
     if (job.probe) {
+      job.probeMs = Math.min(job.probeMs ?? Infinity, itemMs);
+      const worth = job.probeMs * (job.n - job.cursor) >= SHARE_ABOVE_MS;
+      if (worth && !job.probedTwice && job.cursor < job.n) {
+        job.probedTwice = true; // time one more item before sharing
+        return;
+      }
       job.probe = false;
-      if (itemMs * (job.n - job.cursor) >= SHARE_ABOVE_MS) this.publish(job);
+      if (worth) this.publish(job);
     }
   }
 
