@@ -7,6 +7,7 @@
 #include "weft.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 /* ---- errors.c */
 /* Clear, or set, this thread's last error; setting returns `code` for tail calls. */
@@ -292,4 +293,16 @@ struct weft_pool {
 };
 static inline const weft_backend *weft__pool_backend(const weft_pool *pool) { return pool->backend; }
 static inline void *weft__pool_state(const weft_pool *pool) { return pool->state; }
+/* An 8-byte accumulator or output, read whatever its alignment (the ready-made reducers:
+ * core/reducers.c, and weft_reduce's loop in core/job.c). */
+static inline int64_t weft__get_i64(const void *p) {
+    int64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+static inline double weft__get_f64(const void *p) {
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
 #endif

@@ -289,17 +289,6 @@ __attribute__((noinline)) static int settle(weft__job *job, weft_task *t, int rc
     return code ? retry_or_fail(job, t, code, rc) : 0;
 }
 
-static int64_t get_i64(const void *p) {
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static double get_f64(const void *p) {
-    double v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-
 /* fold_range's loop when nothing watches the items (no hooks, task timeouts or call
  * deadline: the usual case): a task call and a fold per item, and nothing else. `op` is a
  * constant in each copy fold_range makes, so a ready-made reducer's fold is one operation
@@ -312,8 +301,8 @@ static inline __attribute__((always_inline)) void fold_quiet(weft__job *job, wef
     int (*fn)(weft_task *) = job->call.task->fn;
     const unsigned char *inputs = job->call.inputs;
     size_t in_size = job->call.in_size, out_size = job->call.out_size;
-    int64_t a_i64 = op == WEFT__FOLD_CALL ? 0 : get_i64(acc);
-    double a_f64 = op == WEFT__FOLD_CALL ? 0 : get_f64(acc);
+    int64_t a_i64 = op == WEFT__FOLD_CALL ? 0 : weft__get_i64(acc);
+    double a_f64 = op == WEFT__FOLD_CALL ? 0 : weft__get_f64(acc);
     t->deadline_ns = 0;
     for (size_t i = lo; i < hi; i++) {
         t->head.index = i;
@@ -326,9 +315,9 @@ static inline __attribute__((always_inline)) void fold_quiet(weft__job *job, wef
             case WEFT__FOLD_CALL:
                 fold(acc, scratch, out_size, user);
                 break;
-#define FOLD_INLINE(name, type, init, f)             \
-    case WEFT__FOLD_##name:                          \
-        a_##type = f(a_##type, get_##type(scratch)); \
+#define FOLD_INLINE(name, type, init, f)                   \
+    case WEFT__FOLD_##name:                                \
+        a_##type = f(a_##type, weft__get_##type(scratch)); \
         break;
                 WEFT__REDUCERS(FOLD_INLINE)
 #undef FOLD_INLINE

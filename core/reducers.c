@@ -7,16 +7,6 @@
 
 /* Accumulators and outputs are read and written through memcpy: the caller's result and
  * a task's output need not be aligned. */
-static int64_t get_i64(const void *p) {
-    int64_t v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
-static double get_f64(const void *p) {
-    double v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
 static void put_i64(void *p, int64_t v) { memcpy(p, &v, sizeof v); }
 static void put_f64(void *p, double v) { memcpy(p, &v, sizeof v); }
 
@@ -32,7 +22,7 @@ static void init_neg_inf_f64(void *acc, void *user) { (void)user, put_f64(acc, -
 #define WEFT__REDUCER(name, type, init, op)                                        \
     static void combine_##name(void *acc, const void *other, void *user) {         \
         (void)user;                                                                \
-        put_##type(acc, op(get_##type(acc), get_##type(other)));                   \
+        put_##type(acc, op(weft__get_##type(acc), weft__get_##type(other)));       \
     }                                                                              \
     static void fold_##name(void *acc, const void *out, size_t size, void *user) { \
         (void)size;                                                                \
