@@ -209,6 +209,13 @@ void weft__log_load_names(log_state *s) {
     fclose(f);
 }
 
+/* The names other processes added since, read under map_lock. */
+static void reload_names(log_state *s) {
+    weft_plat_mutex_lock(&s->map_lock);
+    weft__log_load_names(s);
+    weft_plat_mutex_unlock(&s->map_lock);
+}
+
 static int find_name(log_state *s, const char *task) {
     int n = atomic_load_explicit(&s->n_names, memory_order_acquire);
     for (int i = 1; i < n; i++)
@@ -221,9 +228,7 @@ static int find_name(log_state *s, const char *task) {
 int weft__log_task_id(log_state *s, const char *task, int create) {
     int id = find_name(s, task);
     if (id) return id;
-    weft_plat_mutex_lock(&s->map_lock);
-    weft__log_load_names(s);
-    weft_plat_mutex_unlock(&s->map_lock);
+    reload_names(s);
     if ((id = find_name(s, task)) || !create) return id;
     if (atomic_load(&s->n_names) >= LOG_TASKS) return 0; /* full: a line more would only grow the file */
     char path[4200], line[4096];
@@ -240,17 +245,13 @@ int weft__log_task_id(log_state *s, const char *task, int create) {
     int ok = last != 0 && write(fd, line, n + 1) == (ssize_t)(n + 1);
     close(fd);
     if (!ok) return 0;
-    weft_plat_mutex_lock(&s->map_lock);
-    weft__log_load_names(s);
-    weft_plat_mutex_unlock(&s->map_lock);
+    reload_names(s);
     return find_name(s, task);
 }
 
 const char *weft__log_task_name(log_state *s, unsigned id) {
     if (id == 0 || id >= (unsigned)atomic_load_explicit(&s->n_names, memory_order_acquire)) {
-        weft_plat_mutex_lock(&s->map_lock);
-        weft__log_load_names(s);
-        weft_plat_mutex_unlock(&s->map_lock);
+        reload_names(s);
     }
     return id > 0 && id < (unsigned)atomic_load_explicit(&s->n_names, memory_order_acquire) ? s->names[id] : NULL;
 }
