@@ -309,6 +309,14 @@ static int segments_short(log_state *s, const log_header *h) {
     return 0;
 }
 
+/* A damaged index file moved aside, kept for a post mortem (its entries are found again
+ * in the segments). */
+static void move_aside(const char *path) {
+    char aside[4300];
+    snprintf(aside, sizeof aside, "%s.damaged-%lld", path, (long long)(weft_plat_wall_ns() / 1000000000));
+    rename(path, aside);
+}
+
 int weft__log_index_open(log_state *s, int writable) {
     char path[4200];
     if (index_path(s, path, sizeof path, ""))
@@ -321,11 +329,7 @@ int weft__log_index_open(log_state *s, int writable) {
         install(s, x);
         if (writable && (x->h->dirty || segments_short(s, x->h))) rc = recount(s, x);
     } else if (writable) {
-        if (damaged) { /* kept for a post mortem; its entries are found again in the segments */
-            char aside[4300];
-            snprintf(aside, sizeof aside, "%s.damaged-%lld", path, (long long)(weft_plat_wall_ns() / 1000000000));
-            rename(path, aside);
-        }
+        if (damaged) move_aside(path);
         rc = rebuild(s);
     }
     if (writable) flock(s->lock_fd, LOCK_UN);
@@ -361,11 +365,7 @@ int weft__log_index_settle(log_state *s) {
         if (fresh)
             install(s, fresh);
         else {
-            if (there) {
-                char aside[4300];
-                snprintf(aside, sizeof aside, "%s.damaged-%lld", path, (long long)(weft_plat_wall_ns() / 1000000000));
-                rename(path, aside);
-            }
+            if (there) move_aside(path);
             int rc = rebuild(s);
             if (rc) return rc;
         }
