@@ -43,15 +43,15 @@ void weft__pack_head(unsigned char *dst, int f, const unsigned char *h, size_t h
 }
 
 long weft__pack_compute_at(uint32_t packing) {
-    int f = (int)(packing & ((1 << WEFT__PACK_BITS) - 1));
-    size_t hs = packing >> WEFT__PACK_BITS;
+    int f = weft__packing_flags(packing);
+    size_t hs = weft__packing_head(packing);
     if (hs < 56) return -1;
     return 48 - (f & WEFT__PACK_KEY ? 16 : 0) - (f & WEFT__PACK_ACCESS ? 8 : 0);
 }
 
 int weft__unpack(int64_t packing, const unsigned char *d, size_t n, const uint8_t key[16],
                  weft_bytes *head, weft_bytes *value) {
-    int f = (int)(packing & ((1 << WEFT__PACK_BITS) - 1));
+    int f = weft__packing_flags(packing);
     int64_t hs64 = packing >> WEFT__PACK_BITS;
     if (packing < 0 || hs64 > (int64_t)n + 32) return WEFT_ECORRUPT;
     size_t hs = (size_t)hs64, ph = weft__pack_head_size(f, hs);

@@ -20,6 +20,9 @@ int weft__pack_flags(const unsigned char *h, size_t hs, const uint8_t key[16], s
 size_t weft__pack_head_size(int f, size_t hs);
 /* The packing word: the header size and its flags (never 0 for a real header). */
 static inline uint32_t weft__packing(int f, size_t hs) { return (uint32_t)hs << WEFT__PACK_BITS | (uint32_t)f; }
+/* A packing word's flags, and its header size. */
+static inline int weft__packing_flags(int64_t packing) { return (int)(packing & ((1 << WEFT__PACK_BITS) - 1)); }
+static inline size_t weft__packing_head(uint32_t packing) { return packing >> WEFT__PACK_BITS; }
 /* Write the packed header into dst (weft__pack_head_size bytes). */
 void weft__pack_head(unsigned char *dst, int f, const unsigned char *h, size_t hs);
 /* Where the compute time (header bytes 48-55) lies in a packed header, or -1 when the

@@ -118,8 +118,8 @@ int weft__log_rec_parse(const unsigned char *p, uint64_t room, log_rec *r) {
         r->compute = (int64_t)weft__get64(r->data + 8);
         return 0;
     }
-    int f = (int)(r->packing & ((1u << WEFT__PACK_BITS) - 1));
-    size_t hs = r->packing >> WEFT__PACK_BITS, ph = weft__pack_head_size(f, hs);
+    int f = weft__packing_flags(r->packing);
+    size_t hs = weft__packing_head(r->packing), ph = weft__pack_head_size(f, hs);
     if (hs < 16 || ph > n) return WEFT_ECORRUPT;
     r->size = (int64_t)(hs + n - ph);
     long at = weft__pack_compute_at(r->packing);
