@@ -456,8 +456,7 @@ static int log_put_meta(void *state, const char *task, const char *name, const c
 }
 
 static int log_side_path(void *state, const char *name, char *buf, size_t size) {
-    log_state *s = state;
-    return (size_t)snprintf(buf, size, "%s/%s", s->root, name) >= size ? WEFT_EINVAL : 0;
+    return weft__store_disk.side_path(((log_state *)state)->files, name, buf, size);
 }
 
 static int log_read_only(void *state) { return ((log_state *)state)->read_only; }
