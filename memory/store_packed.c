@@ -132,8 +132,9 @@ static int scratch_for(packed_state *s, size_t n) {
     return 0;
 }
 
-/* The row's data for an entry into s->scratch (lock held): the prefix, then the packed
- * entry (memory/entry_pack.h: less what the row already says) (nothing more for a large value, `h` NULL). Its size, or 0 without memory. */
+/* The row's data for an entry into s->scratch (lock held): the prefix, then the entry
+ * less what the row already says (memory/entry_pack.h; nothing more for a large value,
+ * `h` NULL). Its size, or 0 without memory. */
 static size_t pack_entry(packed_state *s, const uint8_t key[16], int f, const unsigned char *h,
                          size_t hs, const void *v, size_t vs) {
     size_t n = PREFIX + (h ? weft__pack_head_size(f, hs) + vs : 0);
