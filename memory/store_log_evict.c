@@ -29,13 +29,15 @@ static int move_flush(hand *w) {
         uint64_t loc;
         rc = weft__log_append(w->s, w->s->buf, w->used, 0, &loc);
         for (size_t i = 0; !rc && i < w->n_moves; i++) {
-            uint64_t old; /* the key keeps its slot and last use: only its place moves */
+            /* the key keeps its slot and last use: only its place moves (one probe) */
             log_index *x = atomic_load(&w->s->idx);
             log_rec r;
             int64_t at = weft__log_find(w->s, x, w->moves[i].rec.key, &r);
-            int64_t atime = at >= 0 ? (int64_t)__atomic_load_n((uint64_t *)&x->slots[at].atime, __ATOMIC_RELAXED)
-                                    : w->moves[i].rec.stamp;
-            rc = weft__log_insert(w->s, w->moves[i].rec.key, loc + w->moves[i].at, atime, &old);
+            uint64_t old;
+            if (at >= 0)
+                __atomic_store_n(&x->slots[at].loc, loc + w->moves[i].at, __ATOMIC_RELEASE);
+            else
+                rc = weft__log_insert(w->s, w->moves[i].rec.key, loc + w->moves[i].at, w->moves[i].rec.stamp, &old);
         }
     }
     w->used = w->n_moves = 0;
