@@ -52,10 +52,13 @@ static void drop(hand *w, log_index *x, int64_t i, const log_rec *r, int expired
         w->out->expired++, w->out->expired_bytes += r->size;
     else
         w->out->evicted++, w->out->evicted_bytes += r->size;
-    if (!r->packing && w->n_gone < w->cap_gone) {
-        w->gone[w->n_gone].task = r->task;
-        memcpy(w->gone[w->n_gone++].key, r->key, 16);
+    if (r->packing) return;
+    if (w->n_gone == w->cap_gone) { /* a full list: its files go now, so none is left behind */
+        weft__log_remove_files(w->s, w->gone, w->n_gone);
+        w->n_gone = 0;
     }
+    w->gone[w->n_gone].task = r->task;
+    memcpy(w->gone[w->n_gone++].key, r->key, 16);
 }
 
 /* Give the record another turn: a copy at the log's end, stamped now (or with its last
