@@ -1031,10 +1031,8 @@ static void count_hashed(weft_memory *m, long long bytes) {
 
 static void lookup_batch(weft_memory *m, const weft_task_def *task, const weft_bytes *in,
                          size_t n, size_t value_size, weft_bytes *out, unsigned char *found,
-                         call *cs, weft__store_get *gets, size_t *asked) {
+                         const call *shared, call *cs, weft__store_get *gets, size_t *asked) {
     size_t n_gets = 0;
-    call same;
-    const call *shared = prepare_batch(&same, m, task) == 0 ? &same : NULL;
     long long hashed = 0;
     /* no look in the hot table: it keeps single calls' values, which the store has too */
     for (size_t i = 0; i < n; i++) {
@@ -1070,9 +1068,11 @@ int weft__memory_lookup_items(weft_memory *m, const weft_task_def *task, const w
     weft__store_get *gets = malloc(ITEM_BATCH * sizeof *gets);
     size_t *asked = malloc(ITEM_BATCH * sizeof *asked);
     int rc = cs && gets && asked ? 0 : weft__set_error(WEFT_ENOMEM, "out of memory looking up a cached map");
+    call same;
+    const call *shared = !rc && n && prepare_batch(&same, m, task) == 0 ? &same : NULL;
     for (size_t at = 0; !rc && at < n; at += ITEM_BATCH) {
         size_t k = n - at < ITEM_BATCH ? n - at : ITEM_BATCH;
-        lookup_batch(m, task, in + at, k, value_size, out + at, found + at, cs, gets, asked);
+        lookup_batch(m, task, in + at, k, value_size, out + at, found + at, shared, cs, gets, asked);
     }
     free(cs);
     free(gets);
