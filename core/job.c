@@ -215,6 +215,15 @@ static void bytes_slot(const weft__job *job, weft_task *t, size_t i) {
     }
 }
 
+/* Point t at BYTES item i: its input, its output and the slot for it. */
+static inline void bytes_item(const weft__job *job, weft_task *t, size_t i) {
+    t->head.index = i;
+    t->input = job->call.in_bytes[i].data;
+    t->input_size = job->call.in_bytes[i].size;
+    t->out_bytes = &job->call.out_bytes[i];
+    bytes_slot(job, t, i);
+}
+
 /* Forget a failed attempt's variable-size output (reused buffers stay allocated). */
 static void drop_output(weft__job *job, weft_task *t) {
     if (!t->out_bytes || !t->head.written) return;
@@ -339,12 +348,17 @@ static inline __attribute__((always_inline)) void fold_quiet(weft__job *job, wef
 }
 
 /* Run item t->head.index when nothing watches it (no on_start hook, no task timeout): the
- * task call, then its report; the verdict, retries and failures go out of line (settle). */
-static inline int run_quiet(weft__job *job, weft_task *t, int (*fn)(weft_task *)) {
+ * task call; the verdict, retries and failures go out of line (settle). */
+static inline int attempt_quiet(weft__job *job, weft_task *t, int (*fn)(weft_task *)) {
     t->head.written = 0;
     t->message[0] = '\0';
     int rc = fn(t);
-    int code = __builtin_expect(rc == 0 && t->head.written, 1) ? 0 : settle(job, t, rc);
+    return __builtin_expect(rc == 0 && t->head.written, 1) ? 0 : settle(job, t, rc);
+}
+
+/* attempt_quiet, then the item's report. */
+static inline int run_quiet(weft__job *job, weft_task *t, int (*fn)(weft_task *)) {
+    int code = attempt_quiet(job, t, fn);
     if (job->on_item) job->on_item(job, t->head.index, code, code ? t->message : NULL);
     return code;
 }
@@ -354,15 +368,8 @@ static inline int run_quiet(weft__job *job, weft_task *t, int (*fn)(weft_task *)
 static size_t run_bytes_in_runs(weft__job *job, weft_task *t, size_t i, size_t end, int (*fn)(weft_task *)) {
     size_t from = i; /* the run not reported yet: [from, i) */
     for (int stopped = 0; i < end && !stopped;) {
-        t->head.index = i;
-        t->input = job->call.in_bytes[i].data;
-        t->input_size = job->call.in_bytes[i].size;
-        t->out_bytes = &job->call.out_bytes[i];
-        bytes_slot(job, t, i);
-        t->head.written = 0;
-        t->message[0] = '\0';
-        int rc = fn(t);
-        int code = __builtin_expect(rc == 0 && t->head.written, 1) ? 0 : settle(job, t, rc);
+        bytes_item(job, t, i);
+        int code = attempt_quiet(job, t, fn);
         i++;
         if (code != 0) {
             if (from < i - 1) job->on_run(job, from, i - 1);
@@ -454,11 +461,7 @@ static size_t run_items(weft__job *job, weft_task *t, size_t begin, size_t end, 
             break;
         }
         for (; i < end && !stopped; i++) {
-            t->head.index = i;
-            t->input = job->call.in_bytes[i].data;
-            t->input_size = job->call.in_bytes[i].size;
-            t->out_bytes = &job->call.out_bytes[i];
-            bytes_slot(job, t, i);
+            bytes_item(job, t, i);
             if ((quiet ? run_quiet(job, t, quiet) : run_item(job, t)) != 0 || job->deadline_ns)
                 stopped = weft__job_check_stop(job);
         }

@@ -834,19 +834,18 @@ static int step(call *c, int max_wait_ms) {
         wait_ms = wait_ms < 0 || wait_ms > grace_ms ? grace_ms : wait_ms;
     }
     if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms)) wait_ms = max_wait_ms;
-    int n_polls = 0;
-    for (int k = 0; k < st->n; k++)
-        if (st->w[k].pid && st->w[k].q_len) polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
     /* replies to small batches come within microseconds: look before sleeping, giving
        the CPU between looks to whoever waits for it (on a busy machine, often the worker
        that is to reply), and not at all when a busy worker last wrote from this CPU or
        has never written (it is starting: it needs a CPU more than we need to look) */
-    struct busy_set set = {st};
-    int here = sched_getcpu(), peer_cpu = -1;
+    int n_polls = 0, here = sched_getcpu(), peer_cpu = -1;
     for (int k = 0; k < st->n; k++) {
-        int cpu = st->w[k].pid && st->w[k].q_len ? weft__wire_peer_cpu(&st->w[k].wire) : here + 1;
+        if (!st->w[k].pid || !st->w[k].q_len) continue;
+        polls[n_polls++] = (struct pollfd){st->w[k].wire.fd, POLLIN, 0};
+        int cpu = weft__wire_peer_cpu(&st->w[k].wire);
         if (cpu == here || cpu < 0) peer_cpu = here;
     }
+    struct busy_set set = {st};
     int r = weft__spin_wait(replies_ready, &set, SPIN_NS, peer_cpu);
     if (r == 0) r = sleep_for_replies(st, n_polls, wait_ms);
     if (r < 0 && errno != EINTR) return WEFT_ESYS;
