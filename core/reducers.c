@@ -3,7 +3,6 @@
 #include "internal.h"
 
 #include <stdint.h>
-#include <string.h>
 
 /* Accumulators and outputs are read and written through memcpy: the caller's result and
  * a task's output need not be aligned. */
