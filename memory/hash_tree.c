@@ -17,8 +17,9 @@
 
 #define TREE_MIN ((size_t)4 << 20) /* every key of earlier releases up to 4 MiB stays */
 #define CHUNK ((size_t)1 << 20)
-/* Bytes a thread must have to be worth starting: here a thread takes 100-500 us to start
- * and run (bench/run_memory.sh, hash rows), while one core hashes 16 MiB in about 600 us. */
+/* Bytes a thread must have to be worth starting: on a 2-CPU VM pthread_create took 70-350
+ * us and the thread ran 100-550 us after it, while one core hashes 16 MiB in 500-700 us;
+ * below 32 MiB two threads lost to one there. */
 #define THREAD_MIN_BYTES ((size_t)16 << 20)
 #define MAX_THREADS 64
 /* Digests kept on the stack (4 KB, a 256 MiB input); larger inputs take them from the
@@ -28,7 +29,7 @@
 _Static_assert(TREE_MIN % CHUNK == 0, "the threshold is a whole number of chunks");
 
 /* Chunks handed out one at a time: a thread that starts late (a busy machine) takes
- * fewer, and the calling thread never waits for one that has not started. */
+ * fewer, and the calling thread hashes the rest instead of waiting for it. */
 typedef struct window {
     const unsigned char *p;
     size_t len, chunks; /* bytes, and chunks of them */
@@ -57,8 +58,8 @@ static int threads_for(size_t n) {
     int k = job ? weft__budget_task_cpus(job) : weft_cpu_count();
     size_t most = n / THREAD_MIN_BYTES;
     if ((size_t)k > most) k = (int)most;
-    return k < 1 ? 1 : k > MAX_THREADS ? MAX_THREADS
-                                       : k;
+    if (k > MAX_THREADS) k = MAX_THREADS;
+    return k < 1 ? 1 : k;
 #endif
 }
 
