@@ -594,7 +594,7 @@ static double snap(double v, double abs_tol, int rel_bits) {
 int weft__arg_fingerprint(const weft__arg *a, uint8_t fp[16]) {
     const void *data = weft__arg_data(a);
     if (a->abs_tol <= 0 && a->rel_tol <= 0) {
-        weft__hash128(data, a->size, fp);
+        weft__fingerprint(data, a->size, fp);
         return 0;
     }
     int rel_bits = 0;
@@ -613,7 +613,7 @@ int weft__arg_fingerprint(const weft__arg *a, uint8_t fp[16]) {
             memcpy(&v, (const char *)data + 8 * i, 8);
         q[i] = snap(v, a->abs_tol, rel_bits);
     }
-    weft__hash128(q, n * sizeof *q, fp);
+    weft__fingerprint(q, n * sizeof *q, fp);
     free(q);
     return 0;
 }
@@ -700,7 +700,7 @@ void weft__raw_key(const char *task, const char *version, const void *in, size_t
     block b;
     block_start(&b, task, version ? version : "", 4 + 16);
     uint8_t fp[16];
-    weft__hash128(in, size, fp);
+    weft__fingerprint(in, size, fp);
     if (!b.p) { /* a task name too long for memory: key on the fingerprint alone */
         memcpy(key, fp, 16);
         return;

@@ -44,6 +44,10 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "weft's formats assume
 /* XXH3-128 in its canonical (big-endian) byte form, as xxhsum prints it. */
 void weft__hash128(const void *data, size_t n, uint8_t out[16]);
 uint64_t weft__hash64(const void *data, size_t n);
+/* ---- hash_tree.c: the fingerprint of a buffer's content for a key (docs/cache-format.md):
+ * XXH3-128 of the bytes up to 4 MiB, a tree of 1 MiB chunks' XXH3-128 above, hashed on
+ * the CPUs the budget gives this thread. The same bits whatever the thread count. */
+void weft__fingerprint(const void *data, size_t n, uint8_t out[16]);
 /* "XXH3 0.8.1, x86-64: ..." or similar, for `weft info`. */
 const char *weft__hash_impl(void);
 /* Lower-case hex of n bytes into out (2n + 1 chars); parse it back (0 or -1). */

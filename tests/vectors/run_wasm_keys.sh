@@ -2,7 +2,7 @@
 # Check the cache-key vectors and the golden cache under WASI and Emscripten; part of
 # scripts/test-wasm.sh (the native build checks them in ctest: memory_key_vectors).
 # Builds check_keys.c with the core for each target, the xxHash header inlined, and runs
-# it under Node.
+# it under Node. The big vectors (up to 9 MB) need a memory that grows.
 #   bash tests/vectors/run_wasm_keys.sh      (from the repository root)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,7 +34,7 @@ echo "WASI:"
 node --no-warnings "$out/run_wasi.mjs" "$out/check_keys.wasm" "$out/vectors-wasi"
 
 NODE_PATH=/usr/share/nodejs emcc "${flags[@]}" $core platform/host_posix.c platform/threads_posix.c \
-  platform/signals_posix.c platform/no_processes.c platform/emscripten.c native/none.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 \
+  platform/signals_posix.c platform/no_processes.c platform/emscripten.c native/none.c tests/vectors/check_keys.c -sNODERAWFS=1 -sEXIT_RUNTIME=1 -sALLOW_MEMORY_GROWTH=1 \
   -o "$out/check_keys.js"
 echo "Emscripten:"
 node --no-experimental-fetch "$out/check_keys.js" "$out/vectors-em/memory_keys.txt" "$out/vectors-em/golden-cache"
