@@ -33,8 +33,7 @@ typedef struct chunk {
     atomic_size_t *runs;
     /* the reader's, written per item: off the line the workers read above */
     _Alignas(64) size_t count; /* items in it now */
-    size_t read;               /* items the reader has taken (ordered: the next to take) */
-    size_t ready;              /* ordered: items [read, ready) are known to have succeeded */
+    size_t read;               /* items taken into the reading span (ordered: the next to take) */
     int running;               /* submitted and not finished */
 } chunk;
 
@@ -51,7 +50,8 @@ typedef struct span_slot {
     atomic_size_t head, end;
 } span_slot;
 
-/* A span as the reader keeps it: its own items, and the one being read. */
+/* A span as the reader keeps it: its own items, and the one being read (both orders: an
+ * ordered reader takes a finished run as its span). */
 typedef struct span {
     size_t begin, end;
     int which;
@@ -87,6 +87,9 @@ struct weft_iter {
     size_t ring_head, mine_head, mine_tail;
     span reading;         /* the span being read: items [reading.begin, reading.end) left */
     chunk *reading_chunk; /* its chunk */
+    /* weft_next's fast path hands out items below this: reading.end while the iterator is
+     * plain and the span succeeded, else 0 (one compare decides) */
+    size_t fast_end;
     /* what the workers read, on a line of their own: the reader's writes above do not
      * evict it from their caches */
     _Alignas(64) span_slot *ring;
@@ -270,6 +273,7 @@ static void fail(weft_iter *it, int code) {
     if (it->error) return;
     it->error = code;
     it->plain = 0;
+    it->fast_end = 0;
     it->error_record = *weft_last_error();
     for (int i = 0; i < 2; i++)
         if (it->chunks[i].running) atomic_store(&it->chunks[i].job.stop, 1);
@@ -285,7 +289,7 @@ static void retire(weft_iter *it, chunk *c) {
      * worker's) leaves no run pointing here */
     if (run.c == c) run.c = NULL;
     if (it->collect) weft_status_free(c->statuses, c->count);
-    c->count = c->read = c->ready = 0;
+    c->count = c->read = 0;
 }
 
 /* Refill a drained chunk from the source and start it. */
@@ -316,7 +320,7 @@ static int refill(weft_iter *it, chunk *c) {
     }
     if (k == 0) return 0;
     c->count = k;
-    c->read = c->ready = 0;
+    c->read = 0;
     if (it->collect) memset(c->statuses, 0, k * sizeof *c->statuses);
     weft__job *job = &c->job;
     memset(job, 0, sizeof *job);
@@ -350,6 +354,8 @@ static int refill(weft_iter *it, chunk *c) {
     c->running = 1;
     return 0;
 }
+
+static int stream_failure(weft_iter *it, chunk *c);
 
 /* ---- waiting for results */
 
@@ -386,7 +392,35 @@ static void wait_for(weft_iter *it, int (*ready)(weft_iter *, void *), void *arg
 static int item_done(weft_iter *it, void *arg) {
     (void)it;
     chunk *c = arg;
-    return c->read < c->ready || run_ready(c, c->read);
+    return run_ready(c, c->read) != 0;
+}
+
+/* The span in it->reading is the one read from now on. */
+static void start_reading(weft_iter *it) {
+    it->reading_chunk = &it->chunks[it->reading.which];
+    it->fast_end = it->plain && it->reading.state == OK ? it->reading.end : 0;
+}
+
+/* Ordered: make the next finished run of the current chunk the one being read (counted
+ * as read now, as an unordered span is); 1, 0 at the end, or the stream's failure. */
+static int take_run(weft_iter *it) {
+    chunk *c = it->current;
+    if (c->read == c->count) {
+        /* this chunk is drained: refill it behind the other one, then read the other */
+        int rc = refill(it, c);
+        if (rc) return rc;
+        c = it->current = &it->chunks[c->which ^ 1];
+        if (c->read == c->count) return 0; /* both empty: the end */
+    }
+    if (!item_done(it, c)) {
+        wait_for(it, item_done, c);
+        if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
+    }
+    size_t mark = run_ready(c, c->read);
+    it->reading = (span){c->read, (mark >> 2) - c->job.call.begin, c->which, (int)(mark & 3)};
+    start_reading(it);
+    c->read = it->reading.end;
+    return 1;
 }
 
 /* Unordered: make the next finished span the one being read; 0 when none is ready yet.
@@ -406,8 +440,7 @@ static int take_span(weft_iter *it) {
         it->reading.which = (int)(head >> 1) & 1;
         it->ring_head++;
     }
-    /* counted as read now: a chunk is only looked at for draining between spans */
-    it->reading_chunk = &it->chunks[it->reading.which];
+    start_reading(it);
     it->reading_chunk->read += it->reading.end - it->reading.begin;
     return 1;
 }
@@ -474,46 +507,27 @@ static int deliver(weft_iter *it, chunk *c, size_t k, int state, weft_result *r)
     return 1;
 }
 
-static int next_ordered(weft_iter *it, weft_result *r) {
-    chunk *c = it->current;
-    if (c->read == c->count) {
-        /* this chunk is drained: refill it behind the other one, then read the other */
-        int rc = refill(it, c);
-        if (rc) return rc;
-        c = it->current = &it->chunks[c->which ^ 1];
-        if (c->read == c->count) return 0; /* both empty: the end */
+/* Unordered: the next finished span, refilling the chunks it drained; 1, 0 at the end,
+ * or the stream's failure. */
+static int take_next_span(weft_iter *it) {
+    /* a chunk drains at the end of a span: refill it now that its last result is read */
+    for (int i = 0; i < 2; i++) {
+        chunk *c = &it->chunks[i];
+        if (c->count && c->read == c->count && refill(it, c)) return it->error;
     }
-    if (c->read == c->ready) { /* the next run: its items are then taken without a look */
-        if (!item_done(it, c)) {
-            wait_for(it, item_done, c);
-            if (!item_done(it, c)) return stream_failure(it, c); /* its job stopped first */
-        }
-        size_t mark = run_ready(c, c->read);
-        if ((mark & 3) != OK) {
-            int rc = deliver(it, c, c->read, (int)(mark & 3), r);
-            if (rc == 1) c->ready = ++c->read;
-            return rc;
-        }
-        c->ready = (mark >> 2) - c->job.call.begin;
+    if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count) return 0;
+    if (!take_span(it)) {
+        wait_for(it, queue_ready, NULL);
+        if (!take_span(it)) /* a job stopped first */
+            return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
     }
-    hand_out(c, c->read++, r);
     return 1;
 }
 
-static int next_unordered(weft_iter *it, weft_result *r) {
+static int next_item(weft_iter *it, weft_result *r) {
     if (it->reading.begin == it->reading.end) {
-        /* a chunk drains at the end of a span: refill it now that its last result is read */
-        for (int i = 0; i < 2; i++) {
-            chunk *c = &it->chunks[i];
-            if (c->count && c->read == c->count && refill(it, c)) return it->error;
-        }
-        if (it->chunks[0].read == it->chunks[0].count && it->chunks[1].read == it->chunks[1].count)
-            return 0;
-        if (!take_span(it)) {
-            wait_for(it, queue_ready, NULL);
-            if (!take_span(it)) /* a job stopped first */
-                return stream_failure(it, &it->chunks[it->chunks[0].running && weft__job_stopping(&it->chunks[0].job) ? 0 : 1]);
-        }
+        int rc = it->ordered ? take_run(it) : take_next_span(it);
+        if (rc != 1) return rc;
     }
     int rc = deliver(it, it->reading_chunk, it->reading.begin, it->reading.state, r);
     /* a drained chunk is refilled on the next call, once its result has been read */
@@ -532,7 +546,7 @@ __attribute__((noinline)) static int next_slow(weft_iter *it, weft_result *r) {
     /* stored only when it changes: workers read it, and a store would take their copy */
     if (atomic_load_explicit(&it->reader, memory_order_relaxed) != &reader_mark)
         atomic_store_explicit(&it->reader, &reader_mark, memory_order_relaxed);
-    int rc = it->ordered ? next_ordered(it, r) : next_unordered(it, r);
+    int rc = next_item(it, r);
     if (rc == 0) {
         weft__progress_end(&it->progress, yielded(it));
         it->progress.verbose = 0, it->progress.fn = NULL; /* report the end once */
@@ -547,21 +561,11 @@ __attribute__((noinline)) static int next_slow(weft_iter *it, weft_result *r) {
 }
 
 int weft_next(weft_iter *it, weft_result *r) {
-    /* the common case in a few loads, saving no register: nothing failed, no progress to
-     * report, and the next result is there; unordered, also the same reading thread (its
-     * runs go to the reader's own list) */
-    if (__builtin_expect(it && r && it->plain, 1)) {
-        if (it->ordered) {
-            chunk *c = it->current;
-            if (c->read < c->ready) {
-                hand_out(c, c->read++, r);
-                return 1;
-            }
-        } else if (it->reading.begin < it->reading.end && it->reading.state == OK &&
-                   atomic_load_explicit(&it->reader, memory_order_relaxed) == &reader_mark) {
-            hand_out(it->reading_chunk, it->reading.begin++, r);
-            return 1;
-        }
+    /* the common case in a few loads, saving no register, the same for both orders: the
+     * span being read holds a result that succeeded, and nothing failed or reports progress */
+    if (__builtin_expect(it && r && it->reading.begin < it->fast_end, 1)) {
+        hand_out(it->reading_chunk, it->reading.begin++, r);
+        return 1;
     }
     return next_slow(it, r);
 }
