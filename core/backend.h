@@ -70,6 +70,10 @@ void weft__job_finish_remote_run(weft__job *job, size_t begin, size_t n, const u
 /* Number of items and the fixed batch size (0: choose). */
 size_t weft__job_size(const weft__job *job);
 int weft__job_batch_size(const weft__job *job);
+/* Where automatic batches start (1, or where an earlier job of an iterator grew to), and
+ * the size they grew to, kept for the next such job. */
+size_t weft__job_batch_start(const weft__job *job);
+void weft__job_batch_grew(weft__job *job, size_t size);
 
 extern const weft_backend weft__backend_sequential;
 extern const weft_backend weft__backend_threads;

@@ -31,10 +31,15 @@ typedef struct slot {
     atomic_size_t done; /* items its owner went through, for progress */
 } __attribute__((aligned(64))) slot;
 
-/* Per-thread batch sizing state for one run. */
+/* Per-thread batch sizing state for one run: the size, and the fewest items a tail split
+ * leaves in a batch (core/batching.h), from the last batch's time. */
 typedef struct batcher {
-    size_t fixed, size;
+    size_t fixed, size, tail_min;
 } batcher;
+
+static batcher batcher_for(const weft__job *job) {
+    return (batcher){(size_t)weft__job_batch_size(job), weft__job_batch_start(job), 1};
+}
 
 typedef struct run {
     weft__job *job;
@@ -138,7 +143,10 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
     for (;;) {
         if (weft__job_stopping(job)) return 0;
         size_t left = left_in(mine), want = b->size;
-        if (!b->fixed) want = weft__batch_tail(want, left, 1);
+        if (!b->fixed) {
+            want = weft__batch_tail(want, left, 1);
+            if (want < b->tail_min) want = b->size < b->tail_min ? b->size : b->tail_min;
+        }
         got = take_front(mine, want, &begin);
         if (got) break;
         if (!steal(r, st->n_workers, me)) return 0;
@@ -147,14 +155,21 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
     weft__job_run(job, begin, begin + got, me);
     atomic_store_explicit(&mine->done, atomic_load_explicit(&mine->done, memory_order_relaxed) + got,
                           memory_order_relaxed);
-    if (!b->fixed && got == b->size) b->size = weft__batch_next(b->size, weft_plat_now_ns() - t0);
+    if (!b->fixed) {
+        uint64_t took = weft_plat_now_ns() - t0;
+        b->tail_min = weft__batch_tail_min(got, took);
+        if (got == b->size) {
+            b->size = weft__batch_next(b->size, took);
+            weft__job_batch_grew(job, b->size);
+        }
+    }
     if (is_caller && weft__job_progress_due(job)) weft__job_progress(job, count_done(r, st->n_workers));
     return 1;
 }
 
 /* Work on a run until nothing is left to claim. */
 static void work(threads_state *st, run *r, int me, int is_caller) {
-    batcher b = {(size_t)weft__job_batch_size(r->job), 1};
+    batcher b = batcher_for(r->job);
     while (work_one(st, r, me, is_caller, &b)) {
     }
 }
@@ -300,7 +315,7 @@ static int threads_submit(void *state, weft__job *job) {
     r->job = job;
     r->slots = slots;
     r->me = me;
-    r->helper = (batcher){(size_t)weft__job_batch_size(job), 1};
+    r->helper = batcher_for(job);
     r->next = NULL;
     atomic_init(&r->refs, 1);
     job->backend_data = r;

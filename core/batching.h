@@ -6,7 +6,8 @@
  * millisecond whatever a task costs: dispatch stays a small part of the work, and
  * progress, timeouts and Ctrl-C are seen about every millisecond. Near the end of a call
  * a batch takes at most half of what is left to its sharers (tail splitting), so the last
- * items spread over every worker instead of queueing behind one. */
+ * items spread over every worker instead of queueing behind one, down to batches of about
+ * 20 microseconds (TAIL_MIN_NS). */
 #ifndef WEFT_BATCHING_H
 #define WEFT_BATCHING_H
 
@@ -29,6 +30,17 @@ static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers) 
     size_t cap = left / (2 * sharers);
     return size < cap ? size : cap ? cap
                                    : 1;
+}
+
+/* A tail split stops at batches of about TAIL_MIN_NS: below that, handing out one more
+ * batch costs more than spreading the last items saves (tiny tasks keep whole slots). */
+#define WEFT__BATCH_TAIL_MIN_NS 20000u
+
+/* Items that take about TAIL_MIN_NS, after a batch of `size` items took `took_ns`. */
+static inline size_t weft__batch_tail_min(size_t size, uint64_t took_ns) {
+    uint64_t n = (uint64_t)size * WEFT__BATCH_TAIL_MIN_NS / (took_ns ? took_ns : 1);
+    return n == 0 ? 1 : n < WEFT__BATCH_MAX ? (size_t)n
+                                            : WEFT__BATCH_MAX;
 }
 
 /* How many batches a worker of another process may hold (running, queued, or on their

@@ -172,6 +172,11 @@ struct weft__job {
     void *backend_data;  /* the backend's, between submit and finish */
     size_t cursor;       /* next item for backends that run a job inline */
     size_t inline_batch; /* and their current batch size */
+    /* automatic batches start at batch_start (0: at one item), and batch_grown keeps the
+     * size they grew to: an iterator's next chunk starts where its last one got, instead
+     * of growing from one item again */
+    size_t batch_start;
+    atomic_size_t batch_grown;
 };
 
 /* Item j's index in the whole call: what weft_task_index says and errors name. */

@@ -77,6 +77,7 @@ struct weft_iter {
     uint64_t deadline_ns;
     unsigned interrupts_seen;
     int watch_interrupts;
+    size_t batch_start; /* where the next chunk's batches start: the last one's size */
     weft__progress progress;
     /* unordered: finished items as spans [begin, end) of one chunk, at most one per batch.
      * The ring holds what other threads ran, `mine` what the reader ran. Both have
@@ -284,6 +285,8 @@ static void retire(weft_iter *it, chunk *c) {
     if (c->running) {
         weft__job_finish(&c->job);
         c->running = 0;
+        size_t grown = atomic_load_explicit(&c->job.batch_grown, memory_order_relaxed);
+        if (grown) it->batch_start = grown;
     }
     /* a backend that reports items on this thread without ending a batch (a crashed
      * worker's) leaves no run pointing here */
@@ -336,6 +339,7 @@ static int refill(weft_iter *it, chunk *c) {
     job->on_item = it->ordered ? on_item_ordered : on_item_unordered;
     job->on_run = it->ordered ? on_run_ordered : on_run_unordered;
     job->eager = &it->sleeping;
+    job->batch_start = it->batch_start;
     job->on_item_user = c;
     int rc = weft__job_prepare(job, it->pool, &it->call, 1);
     if (rc == 0) {

@@ -66,6 +66,12 @@ int weft__job_stopping(const weft__job *job) {
 }
 size_t weft__job_size(const weft__job *job) { return job->call.n; }
 int weft__job_batch_size(const weft__job *job) { return job->batch_size; }
+size_t weft__job_batch_start(const weft__job *job) { return job->batch_start ? job->batch_start : 1; }
+void weft__job_batch_grew(weft__job *job, size_t size) {
+    /* read first: the line stays shared while the size holds */
+    if (atomic_load_explicit(&job->batch_grown, memory_order_relaxed) != size)
+        atomic_store_explicit(&job->batch_grown, size, memory_order_relaxed);
+}
 
 /* ---- the task's view */
 
@@ -535,8 +541,10 @@ size_t weft__job_run_next(weft__job *job, int worker) {
     job->cursor = begin + count;
     uint64_t t0 = weft_plat_now_ns();
     weft__job_run(job, begin, begin + count, worker);
-    if (!job->batch_size && count == job->inline_batch)
+    if (!job->batch_size && count == job->inline_batch) {
         job->inline_batch = weft__batch_next(job->inline_batch, weft_plat_now_ns() - t0);
+        weft__job_batch_grew(job, job->inline_batch);
+    }
     weft__job_progress(job, begin + count);
     return count;
 }
@@ -584,7 +592,8 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     job->interrupts_seen = weft_plat_interrupt_count();
     job->cpus = 0;
     job->cursor = 0;
-    job->inline_batch = 1;
+    job->inline_batch = job->batch_start ? job->batch_start : 1;
+    atomic_init(&job->batch_grown, 0);
     weft__trace_from_env();
     job->trace_call = job->trace_parent = 0;
     job->trace_opener_tid = job->trace_by_caller = 0;
