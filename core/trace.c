@@ -34,6 +34,7 @@ static struct {
     _Atomic uint64_t next_id;
     int track_pid;         /* weft__trace_set_identity's, or 0 */
     int64_t clock_offset;  /* added to every timestamp (not to durations) */
+    int64_t clock_error;   /* how far off clock_offset may be */
     void (*on_stop)(void); /* brings in remote parts before they merge */
 } tr = {.fd = -1};
 
@@ -150,6 +151,14 @@ static int begin(int fd, int part) {
     weft__tracing = 1;
     weft_plat_mutex_unlock(&tr.lock);
     write_process_name();
+    /* a reader can tell how far this process's times may stray from the trace's clock */
+    if (part && tr.track_pid) {
+        int64_t off = tr.clock_offset;
+        uint64_t mag = off < 0 ? 0 - (uint64_t)off : (uint64_t)off;
+        emit("{\"ph\":\"M\",\"name\":\"trace_clock\",\"pid\":%d,\"tid\":0,\"args\":{\"offset_us\":%s" US_FMT
+             ",\"error_us\":" US_FMT "}}",
+             tr.pid, off < 0 ? "-" : "", US(mag), US((uint64_t)tr.clock_error));
+    }
     return 0;
 }
 
@@ -254,9 +263,10 @@ void weft__trace_in_worker(void) {
     tr.path = tr.tmp = NULL;
 }
 
-void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns) {
+void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns, int64_t error_ns) {
     tr.track_pid = track_pid;
     tr.clock_offset = clock_offset_ns;
+    tr.clock_error = error_ns;
 }
 
 void weft__trace_on_stop(void (*fn)(void)) { tr.on_stop = fn; }

@@ -38,9 +38,10 @@ int weft__trace_begin_part(const char *part);
 /* Write what this process recorded to its part file (worker processes, after a batch). */
 void weft__trace_flush(void);
 /* A process recording for another machine's trace (an MPI rank): its track's pid in the
- * trace (0: its own), and what to add to its clock to read rank 0's (a rank on another
- * node); both take effect at the next weft__trace_begin_part. */
-void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns);
+ * trace (0: its own), what to add to its clock to read rank 0's (a rank on another node)
+ * and how far off that offset may be. They take effect at the next weft__trace_begin_part,
+ * whose part then starts with a trace_clock event that holds the offset and error. */
+void weft__trace_set_identity(int track_pid, int64_t clock_offset_ns, int64_t error_ns);
 /* The parent's trace is about to stop: `fn` brings in parts recorded elsewhere (MPI ranks)
  * while weft__trace_part_for still names them. One hook, set once. */
 void weft__trace_on_stop(void (*fn)(void));

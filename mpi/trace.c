@@ -6,10 +6,10 @@
  * trace merges it with the worker processes' parts.
  *
  * One clock: the ranks of rank 0's node read the same CLOCK_MONOTONIC. A rank of another
- * node measures its offset to rank 0's clock when told (the best of PINGS round trips: the
- * offset is rank 0's time minus the midpoint of the round trip, off by at most half of
- * it) and adds it to every timestamp it writes. Its track's pid is 2^22 + rank: Linux pids
- * stay below 2^22, so it cannot be taken for a process of rank 0's node. */
+ * node measures its offset to rank 0's clock when told (clock_offset: pings, combined as
+ * NTP does) and adds it to every timestamp it writes; its part says how far off that may
+ * be (a trace_clock event). Its track's pid is 2^22 + rank: Linux pids stay below 2^22,
+ * so it cannot be taken for a process of rank 0's node. */
 #define _GNU_SOURCE
 #include "../core/trace.h"
 #include "mpi_internal.h"
@@ -19,7 +19,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PINGS 8
+/* Pings: at least MIN_PINGS, then until the offset is known to PING_WIDTH_NS or
+ * PING_BUDGET_NS have passed. A busy node can make every round trip long (ms): more of
+ * them narrow the offset down, and the budget bounds rank 0's wait. */
+#define MIN_PINGS 4
+#define PING_WIDTH_NS 20000
+#define PING_BUDGET_NS 10000000
 #define REMOTE_PID_BASE (1 << 22)
 
 typedef struct msg_trace {
@@ -57,8 +62,10 @@ int weft__mpi_trace_tell(int rank) {
     int remote = !weft__mpi_on_root_node(rank);
     msg_trace m = {1, remote ? REMOTE_PID_BASE + rank : weft__mpi_ranks()[rank].pid, ping_wanted(rank), 0};
     if (MPI_Send(&m, sizeof m, MPI_BYTE, rank, TAG_TRACE, weft__mpi_comm) != MPI_SUCCESS) return WEFT_ESYS;
-    for (int i = 0; m.ping && i < PINGS; i++) { /* answer each ping with this clock */
-        MPI_Recv(NULL, 0, MPI_BYTE, rank, TAG_TRACE_CLOCK, weft__mpi_comm, MPI_STATUS_IGNORE);
+    /* answer each ping with this clock, until the rank says it is done (it decides when) */
+    for (int32_t more = m.ping; more;) {
+        MPI_Recv(&more, sizeof more, MPI_BYTE, rank, TAG_TRACE_CLOCK, weft__mpi_comm, MPI_STATUS_IGNORE);
+        if (!more) break;
         uint64_t now = weft_plat_now_ns();
         MPI_Send(&now, sizeof now, MPI_BYTE, rank, TAG_TRACE_CLOCK, weft__mpi_comm);
     }
@@ -108,20 +115,29 @@ void weft__mpi_trace_collect(void) {
 
 static char part[512]; /* this rank's part file, while it records */
 
-/* Rank 0's clock minus this one's, from the round trip that took least time. */
-static int64_t clock_offset(void) {
-    uint64_t best = UINT64_MAX;
-    int64_t offset = 0;
-    for (int i = 0; i < PINGS; i++) {
+/* Rank 0's clock minus this one's, and how far off that may be (ns). A ping sent at a and
+ * answered at b (this clock) read rank 0's clock at some time between them: the offset lies
+ * in [root - b, root - a]. Every ping's interval holds it, so their intersection does
+ * (empty only if a clock jumped: then the narrowest alone); the offset is its middle. */
+static int64_t clock_offset(int64_t *error) {
+    int64_t lo = INT64_MIN, hi = INT64_MAX, best_lo = 0, best_hi = INT64_MAX;
+    uint64_t start = weft_plat_now_ns();
+    for (int i = 0;; i++) {
+        int done = i >= MIN_PINGS && ((lo <= hi && hi - lo <= PING_WIDTH_NS) || weft_plat_now_ns() - start >= PING_BUDGET_NS);
+        int32_t more = !done;
         uint64_t root, a = weft_plat_now_ns();
-        MPI_Send(NULL, 0, MPI_BYTE, 0, TAG_TRACE_CLOCK, weft__mpi_comm);
+        MPI_Send(&more, sizeof more, MPI_BYTE, 0, TAG_TRACE_CLOCK, weft__mpi_comm);
+        if (done) break;
         MPI_Recv(&root, sizeof root, MPI_BYTE, 0, TAG_TRACE_CLOCK, weft__mpi_comm, MPI_STATUS_IGNORE);
         uint64_t b = weft_plat_now_ns();
-        if (b - a < best) {
-            best = b - a;
-            offset = (int64_t)root - (int64_t)(a + (b - a) / 2);
-        }
+        int64_t l = (int64_t)(root - b), h = (int64_t)(root - a);
+        if (l > lo) lo = l;
+        if (h < hi) hi = h;
+        if (h - l < best_hi - best_lo) best_lo = l, best_hi = h;
     }
+    if (lo > hi) lo = best_lo, hi = best_hi;
+    int64_t offset = lo + (hi - lo) / 2;
+    *error = hi - offset;
     return offset;
 }
 
@@ -148,11 +164,11 @@ void weft__mpi_trace_serve(int rank, const unsigned char *p, size_t len) {
         send_part();
         return;
     }
-    int64_t offset = m.ping ? clock_offset() : 0;
+    int64_t error = 0, offset = m.ping ? clock_offset(&error) : 0;
     const char *host = weft__mpi_ranks()[0].host; /* this rank's own */
     weft__trace_name_process("weft mpi rank %d (pid %d on %s)", rank, (int)getpid(), host);
     weft__trace_name_thread("rank %d on %s", rank, host);
-    weft__trace_set_identity(m.track_pid, offset);
+    weft__trace_set_identity(m.track_pid, offset, error);
     const char *tmp = getenv("TMPDIR");
     snprintf(part, sizeof part, "%s/weft-trace-rank%d-%d.part", tmp && *tmp ? tmp : "/tmp", rank, (int)getpid());
     /* a part that cannot be written leaves a gap in the trace, not a failure */

@@ -11,9 +11,10 @@ processes: their own pids, named); slices on one track nest properly in time; ev
 start has exactly one end, which lies in a batch of a nested call, and starts inside a
 slice of the task that opened it; each nested call's slice lies inside its opening task.
 MPI: the top-level calls are rank 0's, their batches ran on every one of the RANKS ranks,
-each rank a process named with its rank and host and a track named likewise, and every
-such batch lies inside its call's slice (one clock; --clock-slack: by that many us at most,
-for an offset measured by pings).
+each rank a process named with its rank and host and a track named likewise, each other
+rank with one trace_clock event (its clock's offset_us and error_us), and every such batch
+lies inside its call's slice (one clock; outside by at most --clock-slack us plus the
+rank's error_us, for an offset measured by pings).
 Exit status 0 when all holds; the failures are printed otherwise."""
 import argparse
 import collections
@@ -76,7 +77,7 @@ def contains(outer, ts, end=None):
     return outer["ts"] <= ts and end <= outer["ts"] + outer["dur"]
 
 
-def check_mpi(a, procs, names, calls, top):
+def check_mpi(a, events, procs, names, calls, top):
     """Every rank's batches are in the trace, on its own named track, on rank 0's clock."""
     rank_of, host_of = {}, {}
     for pid, name in procs.items():
@@ -86,6 +87,20 @@ def check_mpi(a, procs, names, calls, top):
     if sorted(rank_of.values()) != list(range(a.mpi)):
         fail(f"mpi: processes named for ranks {sorted(rank_of.values())}, expected 0..{a.mpi - 1}")
     root = [pid for pid, r in rank_of.items() if r == 0]
+    # each other rank says how far its clock may be off rank 0's; its batches may stray that far
+    clocks = collections.defaultdict(list)
+    for ev in events:
+        if ev["ph"] == "M" and ev["name"] == "trace_clock" and ev["pid"] in rank_of and ev["pid"] not in root:
+            clocks[ev["pid"]].append(ev.get("args", {}))
+    error = {}
+    for pid, r in rank_of.items():
+        if r == 0:
+            continue
+        got = clocks.get(pid, [])
+        if len(got) != 1 or not num(got[0].get("offset_us")) or not num(got[0].get("error_us")) or got[0]["error_us"] < 0:
+            fail(f"mpi: rank {r} has {len(got)} trace_clock events {got}, expected one with offset_us and error_us >= 0")
+        else:
+            error[pid] = got[0]["error_us"]
     ran = set()
     for b in top:
         c = calls.get(b["args"]["call"])
@@ -98,9 +113,11 @@ def check_mpi(a, procs, names, calls, top):
             fail(f"mpi: batch {b['name']} on track {names.get((b['pid'], b['tid']))!r}, expected {want!r}")
         if c is None or c["pid"] not in root:
             fail(f"mpi: batch {b['name']} of call {b['args']['call']}, which has no slice on rank 0")
-        elif not (c["ts"] - a.clock_slack <= b["ts"] and b["ts"] + b["dur"] <= c["ts"] + c["dur"] + a.clock_slack):
-            fail(f"mpi: batch {b['name']} of rank {rank_of[b['pid']]} at {b['ts']}+{b['dur']} us lies outside "
-                 f"its call {c['ts']}+{c['dur']} us (the ranks' clocks disagree)")
+        else:
+            slack = a.clock_slack + error.get(b["pid"], 0)
+            if not (c["ts"] - slack <= b["ts"] and b["ts"] + b["dur"] <= c["ts"] + c["dur"] + slack):
+                fail(f"mpi: batch {b['name']} of rank {rank_of[b['pid']]} at {b['ts']}+{b['dur']} us lies outside "
+                     f"its call {c['ts']}+{c['dur']} us by more than {slack:g} us (the ranks' clocks disagree)")
     if ran != set(range(a.mpi)):
         fail(f"mpi: top-level batches ran on ranks {sorted(ran)}, expected all of 0..{a.mpi - 1}")
 
@@ -177,7 +194,7 @@ def main():
                     fail(f"process {pid} is not named as a worker: {procs.get(pid)!r}")
 
     if a.mpi:
-        check_mpi(a, procs, names, calls, top)
+        check_mpi(a, events, procs, names, calls, top)
 
     # nesting on each track: sort by start, longer first; a stack of open slices
     by_track = collections.defaultdict(list)
