@@ -82,16 +82,29 @@ static int readable(const void *p, size_t n) {
     return k == (ssize_t)n;
 }
 
+/* Tasks found at the parent's address, remembered: every task of a program's own file is
+ * one (its constructor runs after weft's, which forked the fork server), and probing an
+ * address costs four system calls, more than a whole round trip where both sides spin.
+ * What was readable here stays so: nothing in a worker unmaps its image. */
+#define PROBED_MAX 64
+static const weft_task_def *probed[PROBED_MAX];
+static int n_probed, next_probed;
+
 /* By name; a task registered after the fork server was forked (a constructor that ran
  * after weft's) is found at the parent's address, which holds the same image here. */
 static const weft_task_def *find_task(const char *name, uint64_t addr) {
     const weft_task_def *def = weft_task_find(name);
     if (def) return def;
     const weft_task_def *there = (const weft_task_def *)(uintptr_t)addr;
+    for (int i = 0; i < n_probed; i++)
+        if (probed[i] == there && strcmp(there->name, name) == 0) return there;
     size_t len = strlen(name) + 1;
     if (!there || !readable(there, sizeof *there) || !there->name || !readable(there->name, len) ||
         memcmp(there->name, name, len) != 0 || !there->fn)
         return NULL;
+    probed[next_probed] = there; /* the oldest goes when full */
+    next_probed = (next_probed + 1) % PROBED_MAX;
+    if (n_probed < PROBED_MAX) n_probed++;
     return there;
 }
 
