@@ -23,8 +23,10 @@
 /* a yield shorter than this is not worth asking the kernel about (whoever ran, ran
    briefly) */
 #define LATE_YIELD_NS 2000u
-/* after a yield that ran another task the waits skip their yields for this long */
-#define BUSY_BACKOFF_NS 20000000u
+/* after a yield that ran another task the waits skip their yields for this long: long
+   enough that a busy CPU asks getrusage once per hundreds of waits, short enough that the
+   round trips after a burst of work (a batched map just ended) spin again at once */
+#define BUSY_BACKOFF_NS 2000000u
 
 /* Times the kernel switched this thread out for another task (a yield that ran one). */
 static long switched_out(void) {
