@@ -96,6 +96,9 @@ int weft__wire_take_fd(weft__wire *w);
  * not at all when it is `peer_cpu`, where the process that answers last wrote from (-1:
  * not known) */
 int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu);
+/* A worker, each time work came: the other side wrote it from `peer_cpu`. When that keeps
+ * being this worker's own CPU, the worker moves to another CPU it may run on. */
+void weft__spin_apart(int peer_cpu);
 
 /* ---- the protocol between a pool and its workers */
 enum {

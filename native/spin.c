@@ -34,6 +34,36 @@ static long switched_out(void) {
     return getrusage(RUSAGE_THREAD, &u) == 0 ? u.ru_nivcsw : 0;
 }
 
+/* Apart: a pool and a worker that keep handing over on one CPU pay two context switches
+ * a round trip, and the kernel may keep them there for tens of milliseconds while another
+ * CPU idles: each wakes the other, a wake-up lands on the waker's CPU, and neither stays
+ * runnable long enough for the load balancer to see two tasks queued. After SHARED_RUN
+ * pieces of work in a row written from its own CPU, the worker leaves that CPU out of its
+ * affinity for a moment, which moves it at once, and puts the affinity back as it was:
+ * nothing stays pinned, and it does so at most once per MOVE_EVERY_NS. */
+#define SHARED_RUN 64
+#define MOVE_EVERY_NS 10000000u
+
+void weft__spin_apart(int peer_cpu) {
+    static _Thread_local int shared_run;
+    static _Thread_local uint64_t next_move_ns;
+    int here = sched_getcpu();
+    if (peer_cpu < 0 || peer_cpu != here) {
+        shared_run = 0;
+        return;
+    }
+    if (++shared_run < SHARED_RUN) return;
+    shared_run = 0;
+    uint64_t now = weft_plat_now_ns();
+    if (now < next_move_ns) return;
+    next_move_ns = now + MOVE_EVERY_NS;
+    cpu_set_t mine, apart;
+    if (sched_getaffinity(0, sizeof mine, &mine) != 0 || CPU_COUNT(&mine) < 2 || !CPU_ISSET(here, &mine)) return;
+    apart = mine;
+    CPU_CLR(here, &apart);
+    if (sched_setaffinity(0, sizeof apart, &apart) == 0) sched_setaffinity(0, sizeof mine, &mine);
+}
+
 int weft__spin_wait(int (*look)(void *), void *arg, uint64_t spin_ns, int peer_cpu) {
     static _Thread_local uint64_t busy_until;
     int r = look(arg);

@@ -447,6 +447,7 @@ void weft__worker_main(const weft__worker_args *a, int sock, int ctrl_fd, int fo
         /* the pool closed, the program is gone, or idle too long (wait_for_work): the
            pool starts another worker when it needs one */
         if (got <= 0) _exit(0);
+        weft__spin_apart(weft__wire_peer_cpu(&w.wire));
         uint32_t type;
         const unsigned char *p;
         size_t len, unread = w.wire.in_len - w.wire.in_pos;

@@ -3,7 +3,8 @@
  * with its frame, a reader asleep and woken, and the other side's death (its last frames
  * still read, then the end; a write to it fails instead of waiting). And the wait before
  * sleeping (native/spin.c): it knows where the other side wrote from, and does not look
- * again when that is this CPU. */
+ * again when that is this CPU; a worker that keeps sharing its CPU with the other side
+ * moves away. */
 #define _GNU_SOURCE
 #include "check.h"
 #include "../../native/native.h"
@@ -245,6 +246,23 @@ static void test_spin(void) {
     CHECK_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0);
 }
 
+/* weft__spin_apart: 64 pieces of work in a row written from this thread's own CPU move it
+ * to another CPU it may use, with its affinity left as it was. */
+static void test_apart(void) {
+    cpu_set_t before, after;
+    if (sched_getaffinity(0, sizeof before, &before) != 0 || CPU_COUNT(&before) < 2) return;
+    int moved = 0;
+    /* the kernel moving this thread meanwhile restarts the count: try again */
+    for (int attempt = 0; attempt < 5 && !moved; attempt++) {
+        int from = sched_getcpu();
+        for (int i = 0; i < 64; i++) weft__spin_apart(from);
+        moved = sched_getcpu() != from;
+    }
+    CHECK(moved);
+    CHECK_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+    CHECK(CPU_EQUAL(&before, &after));
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     alarm(120); /* a lost wake-up fails the test instead of hanging it */
@@ -253,5 +271,6 @@ int main(void) {
     test_death();
     test_wait();
     test_spin();
+    test_apart();
     return CHECK_DONE();
 }
