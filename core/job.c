@@ -592,7 +592,7 @@ int weft__job_prepare(weft__job *job, weft_pool *pool, const weft_options *call,
     job->interrupts_seen = weft_plat_interrupt_count();
     job->cpus = 0;
     job->cursor = 0;
-    job->inline_batch = job->batch_start ? job->batch_start : 1;
+    job->inline_batch = weft__job_batch_start(job);
     atomic_init(&job->batch_grown, 0);
     weft__trace_from_env();
     job->trace_call = job->trace_parent = 0;
