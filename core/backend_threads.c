@@ -143,10 +143,7 @@ static int work_one(threads_state *st, run *r, int me, int is_caller, batcher *b
     for (;;) {
         if (weft__job_stopping(job)) return 0;
         size_t left = left_in(mine), want = b->size;
-        if (!b->fixed) {
-            want = weft__batch_tail(want, left, 1);
-            if (want < b->tail_min) want = b->size < b->tail_min ? b->size : b->tail_min;
-        }
+        if (!b->fixed) want = weft__batch_tail(want, left, 1, b->tail_min);
         got = take_front(mine, want, &begin);
         if (got) break;
         if (!steal(r, st->n_workers, me)) return 0;

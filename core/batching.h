@@ -25,9 +25,11 @@ static inline size_t weft__batch_next(size_t size, uint64_t took_ns) {
     return size;
 }
 
-/* A batch of at most `size` of the `left` items that `sharers` workers share. */
-static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers) {
+/* A batch of at most `size` of the `left` items that `sharers` workers share: half of
+ * their share, but not below `floor` items (weft__batch_tail_min; 1: no floor). */
+static inline size_t weft__batch_tail(size_t size, size_t left, size_t sharers, size_t floor) {
     size_t cap = left / (2 * sharers);
+    if (cap < floor) cap = floor;
     return size < cap ? size : cap ? cap
                                    : 1;
 }

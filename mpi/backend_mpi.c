@@ -293,7 +293,7 @@ static int next_range(call *c, size_t size, uint64_t *b, uint64_t *e) {
     if (c->next >= n || weft__job_stopping(job)) return 0;
     int live = world.root_works; /* the workers that share what is left */
     for (int k = 0; k < world.n_peers; k++) live += !world.peers[k].dead;
-    uint64_t want = job->batch_size ? (uint64_t)job->batch_size : weft__batch_tail(size, n - c->next, (size_t)(live ? live : 1));
+    uint64_t want = job->batch_size ? (uint64_t)job->batch_size : weft__batch_tail(size, n - c->next, (size_t)(live ? live : 1), 1);
     *b = c->next;
     *e = n - c->next < want ? n : c->next + want;
     while (*e > *b + 1 && input_bytes(job, *b, *e) > BATCH_BYTES) *e = *b + (*e - *b) / 2;

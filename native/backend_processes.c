@@ -490,7 +490,7 @@ static int next_range(call *c, proc_worker *w, int alive, range *r) {
     uint64_t n = c->job->call.n;
     if (c->next >= n) return 0;
     uint64_t size = (uint64_t)c->job->batch_size;
-    if (!size) size = weft__batch_tail(w->batch, n - c->next, (size_t)alive);
+    if (!size) size = weft__batch_tail(w->batch, n - c->next, (size_t)alive, 1);
     *r = (range){c->next, n - c->next < size ? n : c->next + size, WEFT__IDLE, 0};
     c->next = r->end;
     return 1;
