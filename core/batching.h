@@ -6,8 +6,8 @@
  * millisecond whatever a task costs: dispatch stays a small part of the work, and
  * progress, timeouts and Ctrl-C are seen about every millisecond. Near the end of a call
  * a batch takes at most half of what is left to its sharers (tail splitting), so the last
- * items spread over every worker instead of queueing behind one, down to batches of about
- * 20 microseconds (TAIL_MIN_NS). */
+ * items spread over every worker instead of queueing behind one; on the threads backend
+ * down to batches of about 20 microseconds (TAIL_MIN_NS). */
 #ifndef WEFT_BATCHING_H
 #define WEFT_BATCHING_H
 
